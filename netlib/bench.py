@@ -1,0 +1,117 @@
+"""Benchmarks: engine speed against the seed loop, and shipped checkpoints on mouse-drawn digits."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+
+import torch
+import torch.nn.functional as F
+
+from .models import build_model
+
+
+def seed_loop_samples_per_s(model_name: str, data_root, batches: int) -> float:
+    """The published loop as the baseline: torchvision MNIST + DataLoader + transforms, plain steps."""
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    from .data import MEAN, STD
+
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))])
+    loader = DataLoader(datasets.MNIST(data_root, train=True, download=False, transform=tf),
+                        batch_size=64, shuffle=True)
+    torch.manual_seed(0)
+    model = build_model(model_name)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.5)
+    model.train()
+    t0 = time.perf_counter()
+    seen = 0
+    for i, (x, y) in enumerate(loader):
+        if i == batches:
+            break
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        seen += len(y)
+    return seen / (time.perf_counter() - t0)
+
+
+def engine_samples_per_s(model_name: str, data, batches: int, device: str) -> float:
+    """The real engine (fit) with the seed recipe's math for `batches` batches of 64."""
+    from .recipes import resolve_recipe
+    from .train import TrainConfig, fit
+
+    recipe = resolve_recipe("seed", epochs=1)
+    config = TrainConfig(model=model_name, recipe_name="seed", recipe=recipe, device=device,
+                         limit=batches * recipe.batch_size)
+    rates = []
+    fit(config, data, on_event=lambda e: rates.append(e["samples_per_s"]) if e["event"] == "epoch" else None)
+    return rates[0]
+
+
+def bench_speed(args) -> list[dict]:
+    from .commands import load_dataset
+    from .data import ensure_mnist
+    from .train import resolve_device
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    root = ensure_mnist(args.data_dir)
+    data = load_dataset(device, args.data_dir)
+    results = []
+    for name in args.models:
+        base = seed_loop_samples_per_s(name, root, args.batches)
+        engine = engine_samples_per_s(name, data, args.batches, str(device))
+        results.append({"model": name, "device": str(device), "threads": torch.get_num_threads(),
+                        "batches": args.batches, "seed_loop_samples_per_s": round(base),
+                        "engine_samples_per_s": round(engine), "speedup": round(engine / base, 2)})
+    return results
+
+
+def bench_drawn(args) -> list[dict]:
+    from .checkpoint import load_checkpoint
+    from .predict import predict_image
+    from .strokes import drawn_digit_set
+
+    digits = drawn_digit_set(n_per_digit=args.per_digit, seed=1234)
+    results = []
+    for name in args.models:
+        model, meta = load_checkpoint(args.checkpoint_dir / f"{name}.pt", expect_model=name)
+        correct, by_polarity, wrong = 0, {}, []
+        t0 = time.perf_counter()
+        for image, label, style in digits:
+            ok = predict_image(model, image)["digit"] == label
+            correct += ok
+            hit = by_polarity.setdefault(style.polarity, [0, 0])
+            hit[0] += ok
+            hit[1] += 1
+            if not ok:
+                wrong.append(label)
+        ms = 1000 * (time.perf_counter() - t0) / len(digits)
+        results.append({"model": name, "drawn_digits": len(digits), "accuracy": round(correct / len(digits), 4),
+                        "by_polarity": {k: round(a / n, 4) for k, (a, n) in by_polarity.items()},
+                        "errors_by_true_digit": {d: wrong.count(d) for d in range(10) if d in wrong},
+                        "ms_per_digit": round(ms, 2)})
+    return results
+
+
+def run(args) -> int:
+    results = bench_speed(args) if args.what == "speed" else bench_drawn(args)
+    machine = f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+    for r in results:
+        if args.json:
+            print(json.dumps({**r, "machine": machine}))
+        elif args.what == "speed":
+            print(f"{r['model']:<10} seed loop {r['seed_loop_samples_per_s']:>7,} samples/s   engine "
+                  f"{r['engine_samples_per_s']:>7,} samples/s   speed-up {r['speedup']:.2f}x  ({r['device']})")
+        else:
+            print(f"{r['model']:<10} {100 * r['accuracy']:.1f}% of {r['drawn_digits']} drawn digits  "
+                  f"by polarity {r['by_polarity']}  errors by digit {r['errors_by_true_digit']}  "
+                  f"{r['ms_per_digit']} ms each")
+    if not args.json:
+        print(f"machine: {machine}")
+    return 0

@@ -1,0 +1,97 @@
+"""Self-describing checkpoints: saved atomically, loaded with weights_only=True, refused clearly when wrong."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch import nn
+
+from .models import MODELS, build_model
+
+FORMAT = "netlib-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used, with a message fit for a person."""
+
+
+def atomic_write(path: Path, write) -> None:
+    """write(file) into a temporary file beside path, fsync, then rename over path.
+
+    A reader never sees a half-written file, and a crash or a full disk leaves the old one in place.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(path: Path, model: nn.Module, model_name: str, model_kwargs: dict,
+                    recipe: dict, metrics: dict, extra: Optional[dict] = None) -> None:
+    # contiguous() drops channels_last strides so the file is the same whatever trained it.
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    payload = {"format": FORMAT, "version": VERSION, "model": model_name,
+               "model_kwargs": dict(model_kwargs), "recipe": dict(recipe),
+               "metrics": dict(metrics), "state_dict": state, **(extra or {})}
+    atomic_write(Path(path), lambda f: torch.save(payload, f))
+
+
+def read_checkpoint(path: Path) -> dict:
+    """The checkpoint's dict, validated; never runs code from the file (weights_only=True)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(f"{path.name}: refused — the file holds more than weights "
+                              f"(it would run code or build objects on load): {_first_line(e)}") from None
+    except (zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path.name}: not a readable checkpoint (truncated or not a "
+                              f"PyTorch file): {_first_line(e)}") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path.name}: not a netlib checkpoint (no '{FORMAT}' header)")
+    if not isinstance(payload.get("version"), int) or payload["version"] > VERSION:
+        raise CheckpointError(f"{path.name}: written by a newer netlib (format version "
+                              f"{payload.get('version')}, this one reads up to {VERSION})")
+    if payload.get("model") not in MODELS:
+        raise CheckpointError(f"{path.name}: unknown network {payload.get('model')!r}")
+    return payload
+
+
+def load_checkpoint(path: Path, expect_model: Optional[str] = None) -> tuple[nn.Module, dict]:
+    """(model in eval mode, the checkpoint dict without its weights)."""
+    payload = read_checkpoint(path)
+    name = payload["model"]
+    if expect_model is not None and name != expect_model:
+        raise CheckpointError(f"{Path(path).name}: a checkpoint of the {name} network, "
+                              f"not of {expect_model}")
+    try:
+        model = build_model(name, **payload.get("model_kwargs", {}))
+        model.load_state_dict(payload["state_dict"])
+    except (RuntimeError, TypeError, KeyError) as e:
+        raise CheckpointError(f"{Path(path).name}: weights do not fit the {name} network: "
+                              f"{_first_line(e)}") from None
+    model.eval()
+    meta = {k: v for k, v in payload.items() if k != "state_dict"}
+    return model, meta
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:200] if text else type(e).__name__

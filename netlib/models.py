@@ -1,0 +1,146 @@
+"""The two networks of DESIGN.md §1 (Inception and Residual) and the registry that names them."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class InceptionA(nn.Module):
+    """Four parallel branches on the same input, concatenated on channels: 16 + 24 + 24 + 24 = 88."""
+
+    out_channels = 88
+
+    def __init__(self, in_ch: int) -> None:
+        super().__init__()
+        # The three 1x1 convs that read x run as one conv when fused: same math, one kernel launch
+        # instead of three (DESIGN §6: Inception's many thin convs dominate its step time).
+        # Inspection turns fusing off so that a forward hook sees every branch conv.
+        self.fuse_1x1 = True
+        self.branch1x1 = nn.Conv2d(in_ch, 16, kernel_size=1)
+
+        self.branch5x5_1 = nn.Conv2d(in_ch, 16, kernel_size=1)
+        self.branch5x5_2 = nn.Conv2d(16, 24, kernel_size=5, padding=2)
+
+        self.branch3x3_1 = nn.Conv2d(in_ch, 16, kernel_size=1)
+        self.branch3x3_2 = nn.Conv2d(16, 24, kernel_size=3, padding=1)
+        self.branch3x3_3 = nn.Conv2d(24, 24, kernel_size=3, padding=1)
+
+        self.branch_pool = nn.Conv2d(in_ch, 24, kernel_size=1)
+
+    def branches(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The four branch outputs, in concatenation order (1x1, 5x5, 3x3, pool)."""
+        if self.fuse_1x1:
+            w = torch.cat([self.branch1x1.weight, self.branch5x5_1.weight, self.branch3x3_1.weight])
+            b = torch.cat([self.branch1x1.bias, self.branch5x5_1.bias, self.branch3x3_1.bias])
+            b1, b5, b3 = F.conv2d(x, w, b).split(16, dim=1)
+        else:
+            b1, b5, b3 = self.branch1x1(x), self.branch5x5_1(x), self.branch3x3_1(x)
+        b5 = self.branch5x5_2(b5)
+        b3 = self.branch3x3_3(self.branch3x3_2(b3))
+        bp = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
+        return [b1, b5, b3, bp]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # N x in_ch x H x W -> N x 88 x H x W
+        return torch.cat(self.branches(x), dim=1)
+
+
+class PoolReLU(nn.Module):
+    """maxpool 2x2 then relu: the step between stages in both networks (no parameters)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(F.max_pool2d(x, 2))
+
+
+class StagedNet(nn.Module):
+    """A network that is a plain sequence of named stages (its direct children, in order).
+
+    Inspection hooks each stage to get the shapes and feature maps of DESIGN §1's tables.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for stage in self.children():
+            x = stage(x)
+        return x
+
+
+class InceptionNet(StagedNet):
+    """conv5x5 -> pool -> InceptionA -> conv5x5 -> pool -> InceptionA -> linear (97,298 params)."""
+
+    def __init__(self, num_classes: int = 10) -> None:
+        super().__init__()
+        # input N x 1 x 28 x 28
+        self.conv1 = nn.Conv2d(1, 10, kernel_size=5)  # N x 10 x 24 x 24
+        self.pool1 = PoolReLU()  # N x 10 x 12 x 12
+        self.incep1 = InceptionA(10)  # N x 88 x 12 x 12
+        self.conv2 = nn.Conv2d(88, 20, kernel_size=5)  # N x 20 x 8 x 8
+        self.pool2 = PoolReLU()  # N x 20 x 4 x 4
+        self.incep2 = InceptionA(20)  # N x 88 x 4 x 4
+        self.flatten = nn.Flatten()  # N x 1408 (= 88*4*4)
+        self.fc = nn.Linear(88 * 4 * 4, num_classes)  # N x 10
+
+
+class ResidualBlock(nn.Module):
+    """y = conv(relu(conv(x))); out = relu(x + y). Channels and padding fixed so x and y match."""
+
+    def __init__(self, ch: int, skip: bool = True) -> None:
+        super().__init__()
+        self.skip = skip
+        self.conv1 = nn.Conv2d(ch, ch, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(ch, ch, kernel_size=3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv2(F.relu(self.conv1(x)))
+        # The skip path gives the gradient a route with factor 1 back to earlier layers.
+        return F.relu(x + y) if self.skip else F.relu(y)
+
+
+class ResidualNet(StagedNet):
+    """conv5x5 -> pool -> ResidualBlock -> conv5x5 -> pool -> ResidualBlock -> linear (41,514 params)."""
+
+    def __init__(self, num_classes: int = 10, blocks: int = 1, skip: bool = True) -> None:
+        super().__init__()
+        # Published form: one block per stage; deeper stacks (blocks > 1) are nn.Sequential.
+        def stage(ch: int) -> nn.Module:
+            if blocks == 1:
+                return ResidualBlock(ch, skip)
+            return nn.Sequential(*[ResidualBlock(ch, skip) for _ in range(blocks)])
+
+        # input N x 1 x 28 x 28
+        self.conv1 = nn.Conv2d(1, 16, kernel_size=5)  # N x 16 x 24 x 24
+        self.pool1 = PoolReLU()  # N x 16 x 12 x 12
+        self.rblock1 = stage(16)  # N x 16 x 12 x 12
+        self.conv2 = nn.Conv2d(16, 32, kernel_size=5)  # N x 32 x 8 x 8
+        self.pool2 = PoolReLU()  # N x 32 x 4 x 4
+        self.rblock2 = stage(32)  # N x 32 x 4 x 4
+        self.flatten = nn.Flatten()  # N x 512 (= 32*4*4)
+        self.fc = nn.Linear(32 * 4 * 4, num_classes)  # N x 10
+
+
+# name -> builder. The CLI, the UI and the tests iterate this; keyword arguments are recorded in
+# checkpoints so a model can be rebuilt from its file alone.
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "inception": InceptionNet,
+    "residual": ResidualNet,
+}
+
+# One line per network for people (UI, CLI help).
+DESCRIPTIONS = {
+    "inception": "GoogLeNet-style: two Inception blocks of four parallel branches (97,298 parameters)",
+    "residual": "ResNet-style: two residual blocks with skip connections (41,514 parameters)",
+}
+
+
+def build_model(name: str, **kwargs) -> nn.Module:
+    """Build a registered network by name; raises KeyError with the known names otherwise."""
+    if name not in MODELS:
+        raise KeyError(f"unknown network {name!r}; choose one of: {', '.join(MODELS)}")
+    return MODELS[name](**kwargs)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,75 @@
+"""Training recipes: every hyperparameter in one annotated place, named so runs can cite them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class Recipe:
+    optimizer: str = "adamw"  # sgd | adam | adamw
+    lr: float = 5e-3  # peak lr for onecycle, the constant lr otherwise
+    momentum: float = 0.9  # sgd only
+    weight_decay: float = 0.0
+    batch_size: int = 128
+    epochs: int = 5
+    schedule: str = "onecycle"  # constant | onecycle
+    warmup: float = 0.15  # onecycle: fraction of all steps spent rising to the peak lr
+    augment: bool = True  # light random affine: drawn digits are rarely as tidy as MNIST's
+    label_smoothing: float = 0.0
+    ema: float = 0.995  # >0: evaluate and save an exponential moving average of the weights (decay)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Recipe":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+RECIPES: dict[str, Recipe] = {
+    # The published recipe, kept exactly so its ~98% / ~99% can be reproduced.
+    "seed": Recipe(optimizer="sgd", lr=0.01, momentum=0.5, batch_size=64, epochs=10,
+                   schedule="constant", augment=False, ema=0.0),
+    # The default: AdamW + OneCycle reaches 99% within the first epoch or two; the light affine
+    # augmentation costs a little test accuracy but makes the shipped networks read mouse-drawn digits.
+    "fast": Recipe(),
+}
+
+DEFAULT_RECIPE = "fast"
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "onecycle")
+
+
+def resolve_recipe(name: str, **overrides) -> Recipe:
+    """The named recipe with the given fields replaced (None means 'keep the recipe's value')."""
+    if name not in RECIPES:
+        raise KeyError(f"unknown recipe {name!r}; choose one of: {', '.join(RECIPES)}")
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    recipe = replace(RECIPES[name], **changes)
+    validate_recipe(recipe)
+    return recipe
+
+
+def validate_recipe(r: Recipe) -> None:
+    """Raise ValueError with a one-line reason for values that cannot train."""
+    if r.optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {r.optimizer!r}")
+    if r.schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, not {r.schedule!r}")
+    if not (r.lr > 0 and r.lr <= 10):
+        raise ValueError(f"learning rate must be in (0, 10], got {r.lr}")
+    if not 1 <= r.epochs <= 1000:
+        raise ValueError(f"epochs must be between 1 and 1000, got {r.epochs}")
+    if not 1 <= r.batch_size <= 60000:
+        raise ValueError(f"batch size must be between 1 and 60000, got {r.batch_size}")
+    if not 0 <= r.momentum < 1:
+        raise ValueError(f"momentum must be in [0, 1), got {r.momentum}")
+    if not 0 < r.warmup < 1:
+        raise ValueError(f"warmup must be a fraction in (0, 1), got {r.warmup}")
+    if not 0 <= r.ema < 1:
+        raise ValueError(f"ema decay must be in [0, 1), got {r.ema}")
+    if not 0 <= r.weight_decay < 1:
+        raise ValueError(f"weight decay must be in [0, 1), got {r.weight_decay}")

@@ -1,0 +1,253 @@
+"""The training engine: fit() trains a registered network and reports progress as small event dicts."""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .models import build_model
+from .recipes import Recipe
+
+Event = dict
+Listener = Callable[[Event], None]
+
+BATCH_EVENT_EVERY = 10  # batches per "batch" event: enough for a smooth live chart, few host syncs
+EVAL_BATCH = 2000
+
+
+@dataclass
+class TrainConfig:
+    model: str
+    recipe_name: str
+    recipe: Recipe
+    model_kwargs: dict = field(default_factory=dict)
+    seed: int = 0
+    device: str = "cpu"
+    threads: Optional[int] = None  # None: leave torch's default
+    limit: Optional[int] = None  # train on the first N training images (the test set stays whole)
+    channels_last: bool = True  # measured faster on CPU for both networks (DESIGN §6)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["recipe"] = self.recipe.to_dict()
+        return d
+
+
+@dataclass
+class Dataset:
+    """Normalised float images N x 1 x 28 x 28 and int64 labels, already on the training device."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda asked for, but no CUDA GPU is available here")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, not {name!r}")
+    return torch.device(name)
+
+
+def random_affine(x: torch.Tensor, gen: torch.Generator, degrees=12.0, shift_px=2.0, scale=0.1):
+    """Light per-sample rotation, shift and scale on a whole batch at once (one grid_sample)."""
+    n = x.shape[0]
+    r = torch.rand(n, 4, generator=gen, device=x.device) * 2 - 1  # uniform in [-1, 1)
+    angle = r[:, 0] * math.radians(degrees)
+    s = 1 + r[:, 1] * scale
+    cos, sin = torch.cos(angle) / s, torch.sin(angle) / s
+    tx, ty = r[:, 2] * shift_px * 2 / 28, r[:, 3] * shift_px * 2 / 28
+    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    # Background is the normalised value of a black pixel, not 0 (which would be grey).
+    bg = x.amin()
+    return F.grid_sample(x - bg, grid, align_corners=False, padding_mode="zeros") + bg
+
+
+def make_optimizer(model: nn.Module, r: Recipe) -> torch.optim.Optimizer:
+    if r.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=r.lr, momentum=r.momentum,
+                               weight_decay=r.weight_decay)
+    if r.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=r.lr, weight_decay=r.weight_decay)
+    return torch.optim.AdamW(model.parameters(), lr=r.lr, weight_decay=r.weight_decay)
+
+
+def make_scheduler(opt, r: Recipe, steps_per_epoch: int):
+    if r.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=r.lr, epochs=r.epochs, steps_per_epoch=steps_per_epoch,
+            pct_start=r.warmup, div_factor=10, final_div_factor=100)
+    return None
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, channels_last: bool):
+    """(mean loss per sample, accuracy) on the whole set."""
+    model.eval()
+    loss_sum = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device, dtype=torch.long)
+    for i in range(0, len(x), EVAL_BATCH):
+        xb = x[i:i + EVAL_BATCH]
+        if channels_last:
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        out = model(xb)
+        loss_sum += F.cross_entropy(out, y[i:i + EVAL_BATCH], reduction="sum")
+        correct += (out.argmax(1) == y[i:i + EVAL_BATCH]).sum()
+    model.train()
+    return loss_sum.item() / len(x), correct.item() / len(x)
+
+
+def fit(config: TrainConfig, data: Dataset, on_event: Listener = lambda e: None,
+        should_stop: Callable[[], bool] = lambda: False,
+        on_checkpoint: Optional[Callable[[nn.Module, dict], None]] = None) -> dict:
+    """Train config.model on data; emit start/batch/epoch/end events; return the end event.
+
+    should_stop is polled at every batch boundary; on_checkpoint(model, epoch_event) is called after
+    each completed epoch so the caller can save it (the engine knows nothing of files).
+    """
+    r = config.recipe
+    device = torch.device(config.device)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    if device.type == "cpu":
+        # Tiny gradients late in training become denormal floats, which x86 handles ~100x slower
+        # (seen: an epoch going from 6 s to 88 s). Flushing them to zero changes nothing visible.
+        torch.set_flush_denormal(True)
+    torch.manual_seed(config.seed)
+    gen = torch.Generator(device=device).manual_seed(config.seed)
+    use_cl = config.channels_last and device.type == "cpu"
+
+    model = build_model(config.model, **config.model_kwargs).to(device)
+    if use_cl:
+        model = model.to(memory_format=torch.channels_last)
+    opt = make_optimizer(model, r)
+    ema = WeightAverage(model, r.ema) if r.ema else None
+    train_x, train_y = data.train_x, data.train_y
+    if config.limit:
+        train_x, train_y = train_x[:config.limit], train_y[:config.limit]
+    n = len(train_x)
+    steps = math.ceil(n / r.batch_size)
+    sched = make_scheduler(opt, r, steps)
+
+    t_start = time.perf_counter()
+    on_event({"event": "start", "model": config.model, "recipe": config.recipe_name,
+              "samples": n, "test_samples": len(data.test_x), "epochs": r.epochs,
+              "steps_per_epoch": steps, "device": str(device), "threads": torch.get_num_threads(),
+              "pid": os.getpid(), "time": time.time()})
+
+    status, reason, last_epoch = "done", "", None
+    try:
+        for epoch in range(1, r.epochs + 1):
+            t0 = time.perf_counter()
+            perm = torch.randperm(n, generator=gen, device=device)
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device, dtype=torch.long)
+            win_loss, win_n, win_correct, seen = loss_sum.clone(), 0, correct.clone(), 0
+            stopped = False
+            for step in range(steps):
+                if should_stop():
+                    stopped = True
+                    break
+                idx = perm[step * r.batch_size:(step + 1) * r.batch_size]
+                xb, yb = train_x[idx], train_y[idx]
+                if r.augment:
+                    xb = random_affine(xb, gen)
+                if use_cl:
+                    xb = xb.contiguous(memory_format=torch.channels_last)
+                out = model(xb)
+                loss = F.cross_entropy(out, yb, label_smoothing=r.label_smoothing)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if sched is not None:
+                    sched.step()
+                if ema is not None:
+                    ema.update(model)
+                # Kept on the device: no host sync per batch (matters on CUDA).
+                batch_loss = loss.detach() * len(yb)
+                batch_correct = (out.detach().argmax(1) == yb).sum()
+                loss_sum += batch_loss
+                correct += batch_correct
+                win_loss += batch_loss
+                win_correct += batch_correct
+                win_n += len(yb)
+                seen += len(yb)
+                if (step + 1) % BATCH_EVENT_EVERY == 0 or step + 1 == steps:
+                    wl = win_loss.item() / win_n
+                    if not math.isfinite(wl):
+                        raise _Diverged(epoch, step + 1, wl)
+                    on_event({"event": "batch", "epoch": epoch, "batch": step + 1, "batches": steps,
+                              "loss": wl, "acc": win_correct.item() / win_n,
+                              "lr": opt.param_groups[0]["lr"], "samples": seen,
+                              "seconds": time.perf_counter() - t0})
+                    win_loss.zero_()
+                    win_correct.zero_()
+                    win_n = 0
+            if stopped:
+                status, reason = "stopped", f"stopped by request in epoch {epoch}"
+                break
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            seconds = time.perf_counter() - t0
+            train_loss = loss_sum.item() / n
+            if not math.isfinite(train_loss):
+                raise _Diverged(epoch, steps, train_loss)
+            eval_model = ema.model if ema is not None else model
+            test_loss, test_acc = evaluate(eval_model, data.test_x, data.test_y, use_cl)
+            last_epoch = {"event": "epoch", "epoch": epoch, "epochs": r.epochs,
+                          "train_loss": train_loss, "train_acc": correct.item() / n,
+                          "test_loss": test_loss, "test_acc": test_acc, "seconds": seconds,
+                          "samples_per_s": n / seconds, "lr": opt.param_groups[0]["lr"],
+                          "elapsed": time.perf_counter() - t_start}
+            on_event(last_epoch)
+            if on_checkpoint is not None:
+                on_checkpoint(eval_model, last_epoch)
+    except _Diverged as d:
+        status = "diverged"
+        reason = (f"loss became {d.value} in epoch {d.epoch}, batch {d.batch}: training diverged. "
+                  f"Try a smaller learning rate (this run used {r.lr:g}).")
+    end = {"event": "end", "status": status, "reason": reason,
+           "epochs_completed": last_epoch["epoch"] if last_epoch else 0,
+           "test_acc": last_epoch["test_acc"] if last_epoch else None,
+           "elapsed": time.perf_counter() - t_start}
+    on_event(end)
+    end["model"] = ema.model if ema is not None else model
+    return end
+
+
+class WeightAverage:
+    """An exponential moving average of a model's weights, the model that is evaluated and saved.
+
+    Mid-schedule weights are noisy at a high learning rate; their average is not (Polyak averaging).
+    """
+
+    def __init__(self, model: nn.Module, decay: float):
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+        self.decay, self.steps = decay, 0
+        self._ema = list(self.model.parameters())
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        self.steps += 1
+        # Warm-up: a short memory at first, so the average is not dragged by the random init.
+        d = min(self.decay, (1 + self.steps) / (10 + self.steps))
+        torch._foreach_lerp_(self._ema, list(model.parameters()), 1 - d)
+
+
+class _Diverged(Exception):
+    def __init__(self, epoch: int, batch: int, value: float):
+        super().__init__(f"non-finite loss {value}")
+        self.epoch, self.batch, self.value = epoch, batch, value
