@@ -99,8 +99,42 @@ def bench_drawn(args) -> list[dict]:
     return results
 
 
+def bench_accuracy(args) -> list[dict]:
+    """Train each model with a recipe for several seeds; per-epoch mean test accuracy, time to 99%."""
+    from .commands import load_dataset
+    from .recipes import resolve_recipe
+    from .train import TrainConfig, fit, resolve_device
+
+    device = resolve_device(args.device)
+    data = load_dataset(device, args.data_dir)
+    recipe = resolve_recipe(args.recipe, epochs=args.epochs)
+    results = []
+    for name in args.models:
+        curves, to99 = [], []
+        for seed in range(args.seeds):
+            epochs = []
+            fit(TrainConfig(model=name, recipe_name=args.recipe, recipe=recipe, seed=seed,
+                            device=str(device), threads=args.threads),
+                data, on_event=lambda e: epochs.append(e) if e["event"] == "epoch" else None)
+            curves.append([e["test_acc"] for e in epochs])
+            hit = next((e["elapsed"] for e in epochs if e["test_acc"] >= 0.99), None)
+            to99.append(hit)
+            if not args.json:
+                when = f"99% after {hit:.0f} s" if hit else "never 99%"
+                print(f"  {name} seed {seed}: " + " ".join(f"{100 * a:.2f}" for a in curves[-1])
+                      + f"  ({when})", flush=True)
+        mean = [sum(c[i] for c in curves) / len(curves) for i in range(len(curves[0]))]
+        reached = [t for t in to99 if t is not None]
+        results.append({"model": name, "recipe": args.recipe, "seeds": args.seeds,
+                        "mean_test_acc_by_epoch": [round(a, 5) for a in mean],
+                        "seconds_to_99": [round(t, 1) if t else None for t in to99],
+                        "mean_seconds_to_99": round(sum(reached) / len(reached), 1)
+                        if len(reached) == len(to99) else None})
+    return results
+
+
 def run(args) -> int:
-    results = bench_speed(args) if args.what == "speed" else bench_drawn(args)
+    results = {"speed": bench_speed, "drawn": bench_drawn, "accuracy": bench_accuracy}[args.what](args)
     machine = f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
     for r in results:
         if args.json:
@@ -108,6 +142,10 @@ def run(args) -> int:
         elif args.what == "speed":
             print(f"{r['model']:<10} seed loop {r['seed_loop_samples_per_s']:>7,} samples/s   engine "
                   f"{r['engine_samples_per_s']:>7,} samples/s   speed-up {r['speedup']:.2f}x  ({r['device']})")
+        elif args.what == "accuracy":
+            print(f"{r['model']:<10} {r['recipe']} recipe, mean of {r['seeds']} seeds, test acc by epoch: "
+                  + " ".join(f"{100 * a:.2f}" for a in r["mean_test_acc_by_epoch"])
+                  + f"   seconds to 99%: {r['seconds_to_99']}")
         else:
             print(f"{r['model']:<10} {100 * r['accuracy']:.1f}% of {r['drawn_digits']} drawn digits  "
                   f"by polarity {r['by_polarity']}  errors by digit {r['errors_by_true_digit']}  "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Optional
 
@@ -59,11 +59,17 @@ def read_checkpoint(path: Path) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise CheckpointError(f"{path.name}: refused — the file holds more than weights "
-                              f"(it would run code or build objects on load): {_first_line(e)}") from None
-    except (zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path.name}: not a readable checkpoint (truncated or not a "
-                              f"PyTorch file): {_first_line(e)}") from None
+        # torch's message suggests weights_only=False, exactly the advice not to pass on: name the
+        # callable the file wanted to run instead.
+        found = re.search(r"GLOBAL (\S+)", str(e))
+        if found:
+            raise CheckpointError(f"{path.name}: refused — loading it would call "
+                                  f"{_clean(found.group(1))}; a checkpoint holds only weights") from None
+        raise CheckpointError(f"{path.name}: not a readable checkpoint (truncated, corrupted or "
+                              f"not a PyTorch file)") from None
+    except Exception:  # torch's loader raises many types on garbage (KeyError, IndexError, ...)
+        raise CheckpointError(f"{path.name}: not a readable checkpoint (truncated, corrupted or "
+                              f"not a PyTorch file)") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path.name}: not a netlib checkpoint (no '{FORMAT}' header)")
     if not isinstance(payload.get("version"), int) or payload["version"] > VERSION:
@@ -85,8 +91,9 @@ def load_checkpoint(path: Path, expect_model: Optional[str] = None) -> tuple[nn.
         model = build_model(name, **payload.get("model_kwargs", {}))
         model.load_state_dict(payload["state_dict"])
     except (RuntimeError, TypeError, KeyError) as e:
+        detail = [ln.strip() for ln in str(e).splitlines() if ln.strip()][1:2] or [_first_line(e)]
         raise CheckpointError(f"{Path(path).name}: weights do not fit the {name} network: "
-                              f"{_first_line(e)}") from None
+                              f"{_clean(detail[0])}") from None
     model.eval()
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
     return model, meta
@@ -94,4 +101,9 @@ def load_checkpoint(path: Path, expect_model: Optional[str] = None) -> tuple[nn.
 
 def _first_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
-    return text[0][:200] if text else type(e).__name__
+    return _clean(text[0]) if text else type(e).__name__
+
+
+def _clean(text: str) -> str:
+    """One short line without terminal escape codes (messages end up on web pages too)."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)[:200]

@@ -81,12 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--data-dir", type=Path)
 
     b = sub.add_parser("bench", help="speed and accuracy benchmarks")
-    b.add_argument("what", nargs="?", default="speed", choices=["speed", "drawn"])
+    b.add_argument("what", nargs="?", default="speed", choices=["speed", "drawn", "accuracy"])
     b.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     b.add_argument("--batches", type=_positive_int, default=300,
                    help="timed batches per measurement (speed)")
     b.add_argument("--threads", type=_positive_int)
     b.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    b.add_argument("--recipe", default=DEFAULT_RECIPE, choices=list(RECIPES), help="(accuracy)")
+    b.add_argument("--seeds", type=_positive_int, default=3, help="(accuracy)")
+    b.add_argument("--epochs", type=_positive_int, help="(accuracy) override the recipe's epochs")
     b.add_argument("--per-digit", type=_positive_int, default=100, help="drawn digits per class")
     b.add_argument("--checkpoint-dir", type=Path, default=Path(__file__).resolve().parent.parent / "checkpoints")
     b.add_argument("--data-dir", type=Path)

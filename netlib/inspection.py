@@ -20,17 +20,16 @@ def _macs(module: nn.Module, out: torch.Tensor) -> int:
     return 0
 
 
-def _unfused(model: nn.Module) -> nn.Module:
-    # Every branch conv must run as its own module for its hook to fire.
+def _set_fused(model: nn.Module, fused: bool) -> None:
+    # Unfused, every branch conv runs as its own module, so its hook fires.
     for m in model.modules():
         if isinstance(m, InceptionA):
-            m.fuse_1x1 = False
-    return model
+            m.fuse_1x1 = fused
 
 
 def layer_table(model_name: str, model: Optional[nn.Module] = None, **model_kwargs) -> list[dict]:
     """One row per stage (depth 0) and per layer inside a block (depth 1+), for a batch of 1."""
-    model = _unfused(model if model is not None else build_model(model_name, **model_kwargs))
+    model = model if model is not None else build_model(model_name, **model_kwargs)
     outputs: dict[str, tuple] = {}
     macs: dict[str, int] = {}
     modules = dict(model.named_modules())
@@ -43,13 +42,15 @@ def layer_table(model_name: str, model: Optional[nn.Module] = None, **model_kwar
             outputs[name] = tuple(out.shape)
             macs[name] = _macs(mod, out)
         hooks.append(module.register_forward_hook(hook))
+    was_training = model.training
     try:
-        was_training = model.training
+        _set_fused(model, False)
         model.eval()
         with torch.no_grad():
             model(torch.zeros(1, 1, 28, 28))
-        model.train(was_training)
     finally:
+        _set_fused(model, True)
+        model.train(was_training)
         for h in hooks:
             h.remove()
 
@@ -104,9 +105,13 @@ def format_table(rows: list[dict]) -> str:
 @torch.no_grad()
 def feature_maps(model: nn.Module, x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
     """(stage name, output for the first sample) for every stage, in forward order."""
+    was_training = model.training
     model.eval()
     maps = []
-    for name, stage in model.named_children():
-        x = stage(x)
-        maps.append((name, x[0].detach().cpu()))
+    try:
+        for name, stage in model.named_children():
+            x = stage(x)
+            maps.append((name, x[0].detach().cpu()))
+    finally:
+        model.train(was_training)
     return maps

@@ -86,11 +86,13 @@ def make_optimizer(model: nn.Module, r: Recipe) -> torch.optim.Optimizer:
 
 
 def make_scheduler(opt, r: Recipe, steps_per_epoch: int):
-    if r.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=r.lr, epochs=r.epochs, steps_per_epoch=steps_per_epoch,
-            pct_start=r.warmup, div_factor=10, final_div_factor=100)
-    return None
+    total = r.epochs * steps_per_epoch
+    if r.schedule != "onecycle" or total < 4:  # too few steps for a warm-up and a decay
+        return None
+    # OneCycleLR divides by (warm-up steps - 1): keep at least two warm-up steps.
+    pct = min(max(r.warmup, 2.5 / total), 0.5)
+    return torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=r.lr, total_steps=total, pct_start=pct, div_factor=10, final_div_factor=100)
 
 
 @torch.no_grad()
@@ -224,8 +226,7 @@ def fit(config: TrainConfig, data: Dataset, on_event: Listener = lambda e: None,
            "test_acc": last_epoch["test_acc"] if last_epoch else None,
            "elapsed": time.perf_counter() - t_start}
     on_event(end)
-    end["model"] = ema.model if ema is not None else model
-    return end
+    return {**end, "model": ema.model if ema is not None else model}
 
 
 class WeightAverage:
