@@ -9,6 +9,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
 import streamlit.testing.v1.app_test
@@ -78,8 +79,15 @@ def charts(at: AppTest) -> dict[str, dict]:
     return out
 
 
+def values(data) -> list:
+    """A trace's x or y: a plain list, or Plotly's typed array {"dtype", "bdata"} for numpy input."""
+    if isinstance(data, dict) and "bdata" in data:
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]).tolist()
+    return list(data or [])
+
+
 def points(spec: dict) -> int:
-    return sum(len(trace.get("x") or trace.get("y") or []) for trace in spec["data"])
+    return sum(len(values(trace.get("x"))) for trace in spec["data"])
 
 
 def fake_run(root: Path, name: str, model: str = "residual", accs=(0.97, 0.985, 0.992),
@@ -217,7 +225,7 @@ def test_train_starts_a_run_and_the_charts_gain_points(lab, monkeypatch):
     final = charts(at)
     assert {"loss_chart", "acc_chart"} <= set(final)
     test_trace = [t for t in final["acc_chart"]["data"] if t.get("name") == "test"][0]
-    assert len(test_trace["x"]) == 2  # one test point per epoch
+    assert len(values(test_trace["x"])) == 2  # one test point per epoch
     (run,) = list_runs(lab)
     assert run.status == "done" and run.has_checkpoint
 
@@ -238,7 +246,7 @@ def test_train_stop_ends_a_live_run(lab, monkeypatch):
     wait_for(at, lambda a: any(b.key == "stop" for b in a.button) and bool(charts(a)))
     at.button(key="stop").click().run()
     wait_for(at, lambda a: bool(a.warning) or bool(a.success) or bool(a.error), timeout=60)
-    assert "stopped by request" in at.warning[0].value
+    assert "Stopped by request" in at.warning[0].value
     (run,) = list_runs(lab)
     assert run.status == "stopped"
 
@@ -292,7 +300,7 @@ def test_compare_lists_and_overlays_runs(lab):
     assert rows["time to 99%"].tolist() == ["not reached", "5 s"]
     at.radio(key="cmp_axis").set_value("time").run()
     assert_clean(at)
-    xs = [t["x"] for t in charts(at)["compare_chart"]["data"] if t.get("mode") == "lines+markers"]
+    xs = [values(t["x"]) for t in charts(at)["compare_chart"]["data"] if t.get("mode") == "lines+markers"]
     assert xs[0] == [2.5, 5.0, 7.5]  # epoch ends in wall-time seconds
     at.multiselect(key="compare_runs").unselect(inc.name).run()
     assert len([t for t in charts(at)["compare_chart"]["data"] if t.get("mode") == "lines+markers"]) == 1
@@ -341,9 +349,17 @@ def test_inspect_shows_the_88_channel_and_1408_rows():
     assert rows[rows["layer"] == "flatten"].iloc[0]["output shape"] == "512"
 
 
-def test_inspect_shows_the_last_drawn_digit():
-    import numpy as np
+def test_inspect_random_digit_button_picks_another_test_digit():
+    at = open_page("pages/inspect.py")
+    picked = set()
+    for _ in range(3):
+        at.button(key="inspect_random").click().run()
+        assert_clean(at)
+        picked.add(at.number_input(key="inspect_index").value)
+    assert len(picked) > 1
 
+
+def test_inspect_shows_the_last_drawn_digit():
     at = AppTest.from_file(str(APP), default_timeout=90).run()
     digit = np.zeros((28, 28), np.uint8)
     digit[4:24, 13:16] = 255
@@ -422,3 +438,98 @@ def test_draw_broken_checkpoint_is_a_message_not_a_traceback(lab, monkeypatch):
     assert not at.exception
     assert any(e.value.startswith("checkpoint.pt:") for e in at.error), [e.value for e in at.error]
     assert any("No trained inception checkpoint" in w.value for w in at.warning)
+
+
+# ---------------------------------------------------------------- a real browser against a real server
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(lab):
+    """`streamlit run app.py` on a free port; yields (base url, seconds until the first page was served)."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    port = _free_port()
+    env = {**os.environ, "NETLIB_RUNS_DIR": str(lab)}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
+                             "--server.headless", "true"], cwd=APP.parent, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://localhost:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(url, timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            raise AssertionError("streamlit did not start within 30 s")
+        yield url, time.perf_counter() - t0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _browser(p):
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
+    return p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"])
+
+
+def _wait_idle(page, timeout_ms: int = 60000) -> None:
+    """Until Streamlit reports no script running (the status widget's stop button is gone)."""
+    page.wait_for_timeout(500)
+    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"] button')",
+                           timeout=timeout_ms)
+    page.wait_for_timeout(500)
+
+
+@pytest.mark.browser
+def test_browser_every_page_loads_and_a_mouse_drawn_digit_is_read(server):
+    playwright = pytest.importorskip("playwright.sync_api")
+    from netlib.strokes import digit_paths
+
+    url, started = server
+    print(f"first page served {started:.1f} s after `streamlit run`")
+    assert started < 30
+    with playwright.sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        # /train first: a cold server must still wrap the page in app.py's frame
+        for path, title in [("train", "Train"), ("", "MNIST network lab"), ("compare", "Compare"),
+                            ("inspect", "Inspect"), ("draw", "Draw")]:
+            page.goto(f"{url}/{path}")
+            page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=60000)
+            _wait_idle(page)
+            assert not page.query_selector_all('[data-testid="stException"]'), path
+            assert page.get_by_text("Device").first.is_visible(), f"/{path} rendered without the frame"
+        assert not errors, errors
+
+        if not all(p.is_file() for p in SHIPPED):
+            pytest.skip("shipped checkpoints not present: drawing needs a trained network")
+        canvas = page.locator("canvas").last
+        canvas.wait_for(timeout=30000)
+        box = canvas.bounding_box()
+        for stroke in digit_paths(3, Style(canvas=280, box=0.65, width=18)):
+            page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+            page.mouse.down()
+            for x, y in stroke[1:]:
+                page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+            page.mouse.up()
+        page.get_by_text("Residual reads").wait_for(timeout=60000)
+        _wait_idle(page)
+        answers = [m.inner_text() for m in page.query_selector_all('[data-testid="stMetric"]')]
+        assert len(answers) == 2 and all("\n3\n" in a for a in answers), answers
+        browser.close()

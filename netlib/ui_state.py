@@ -1,0 +1,252 @@
+"""The dashboard's side of runs and checkpoints: launch, stop, list, pick (plain Python, no streamlit).
+
+The pages (pages/*.py) stay thin: they read widgets, call these helpers and netlib, and draw.
+netlib.run_summary describes runs (labels, progress, stats).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from .run_summary import recipe_label
+from .runs import CHECKPOINT, CONFIG, STATUS, STOP, RunInfo, kill_run, new_run_name, read_run
+
+REPO = Path(__file__).resolve().parent.parent
+CHECKPOINT_DIR_ENV = "NETLIB_CHECKPOINT_DIR"  # where the shipped checkpoints are (default: ./checkpoints)
+SYNTHETIC_ENV = "NETLIB_LAB_SYNTHETIC"  # N: runs the UI starts train on N synthetic digits (tests, demos)
+KILL_AFTER_S = 5.0  # a stop request not honoured within this long becomes a hard kill
+START_GRACE_S = 90.0  # a launched run that has written no status after this long has failed
+
+# Training processes this server started: polled so that finished ones are reaped (no zombies).
+_PROCESSES: dict[str, subprocess.Popen] = {}
+
+
+# ---------------------------------------------------------------- launching and stopping runs
+def train_args(model: str, recipe: str, overrides: Optional[dict] = None, limit: Optional[int] = None,
+               seed: int = 0, device: str = "auto") -> list[str]:
+    """CLI arguments for `python -m netlib train` (without --run-dir, which start_run adds)."""
+    args = ["--model", model, "--recipe", recipe, "--seed", str(int(seed)), "--device", device]
+    flags = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr",
+             "optimizer": "--optimizer", "schedule": "--schedule"}
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if key == "augment":
+            args.append("--augment" if value else "--no-augment")
+        elif key in flags:
+            args += [flags[key], f"{value:g}" if isinstance(value, float) else str(value)]
+    if limit:
+        args += ["--limit", str(int(limit))]
+    if os.environ.get(SYNTHETIC_ENV):
+        args += ["--synthetic", str(int(os.environ[SYNTHETIC_ENV]))]
+    return args
+
+
+def launch(runs_dir: Path, model: str, recipe: str, args: list[str], threads: Optional[int] = None,
+           tag: str = "") -> Path:
+    """Start a training process in a fresh run directory under runs_dir; return the directory."""
+    from .runs import start_run
+
+    reap()
+    name = new_run_name(model, tag or recipe)
+    run_dir = Path(runs_dir) / name
+    n = 1
+    while run_dir.exists():  # two launches in the same second
+        n += 1
+        run_dir = Path(runs_dir) / f"{name}-{n}"
+    _PROCESSES[str(run_dir)] = start_run(run_dir, args, threads=threads)
+    return run_dir
+
+
+def reap() -> None:
+    for key, proc in list(_PROCESSES.items()):
+        if proc.poll() is not None:
+            del _PROCESSES[key]
+
+
+def process_exited(run_dir: Path) -> Optional[int]:
+    """The exit code of a process this server started for run_dir, None while it runs or if unknown."""
+    proc = _PROCESSES.get(str(run_dir))
+    return None if proc is None else proc.poll()
+
+
+def stop(run_dir: Path) -> None:
+    from .runs import request_stop
+
+    request_stop(run_dir)
+
+
+def stop_requested_at(run_dir: Path) -> Optional[float]:
+    try:
+        return (Path(run_dir) / STOP).stat().st_mtime
+    except OSError:
+        return None
+
+
+def enforce_stop(run: RunInfo) -> bool:
+    """Hard-kill a live run whose stop request is older than KILL_AFTER_S; True if it was killed."""
+    asked = stop_requested_at(run.dir)
+    if run.live and asked is not None and time.time() - asked > KILL_AFTER_S:
+        kill_run(run.dir)
+        return True
+    return False
+
+
+@dataclass
+class Pending:
+    """A launched run that has not written its status yet (the process is importing torch, loading data)."""
+
+    dir: Path
+    failed: bool
+    message: str
+
+
+def pending(run_dir: Path) -> Pending:
+    """For a run directory without a readable status: still starting, or failed before it began?"""
+    run_dir = Path(run_dir)
+    code = process_exited(run_dir)
+    log = tail(run_dir / "process.log")
+    try:
+        age = time.time() - run_dir.stat().st_mtime
+    except OSError:
+        age = 0.0
+    if code is not None:
+        return Pending(run_dir, True, log or f"the training process exited with status {code}")
+    if age > START_GRACE_S and not (run_dir / STATUS).exists() and str(run_dir) not in _PROCESSES:
+        return Pending(run_dir, True, log or "the training process never started")
+    return Pending(run_dir, False, "starting the training process (loading torch and MNIST)...")
+
+
+def tail(path: Path, lines: int = 6) -> str:
+    try:
+        text = Path(path).read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return "\n".join(text[-lines:])
+
+
+# ---------------------------------------------------------------- reading runs cheaply
+def quick_status(run_dir: Path) -> Optional[str]:
+    """The run's status without reading its metrics (only a 'running' one is checked in full)."""
+    try:
+        status = json.loads((Path(run_dir) / STATUS).read_text()).get("status", "failed")
+    except (OSError, json.JSONDecodeError):
+        return None
+    if status == "running":
+        info = read_run(run_dir)
+        return info.status if info else None
+    return status
+
+
+@dataclass
+class RunEntry:
+    """One run directory as listed in pickers: name, network, recipe label, status."""
+
+    dir: Path
+    model: str
+    recipe: str
+    status: str
+    has_checkpoint: bool
+
+    @property
+    def name(self) -> str:
+        return self.dir.name
+
+    @property
+    def live(self) -> bool:
+        return self.status == "running"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.status})"
+
+
+def run_index(runs_dir: Path) -> list[RunEntry]:
+    """Every run under runs_dir, newest first, read from config.json and status.json only."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    out = []
+    for d in sorted((p for p in root.iterdir() if p.is_dir()), reverse=True):
+        try:
+            config = json.loads((d / CONFIG).read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        status = quick_status(d)
+        if status is None:
+            continue
+        out.append(RunEntry(d, config.get("model", "?"), recipe_label(config), status,
+                            (d / CHECKPOINT).is_file()))
+    return out
+
+
+# ---------------------------------------------------------------- checkpoints
+@dataclass
+class CheckpointChoice:
+    label: str
+    path: Path
+    model: str
+    shipped: bool
+
+
+def shipped_dir() -> Path:
+    return Path(os.environ.get(CHECKPOINT_DIR_ENV) or REPO / "checkpoints")
+
+
+def shipped_checkpoint(model: str) -> Path:
+    return shipped_dir() / f"{model}.pt"
+
+
+def checkpoint_choices(model: str, runs: list[RunEntry]) -> list[CheckpointChoice]:
+    """The shipped checkpoint of `model` (if present) then every run of it that saved one."""
+    out = []
+    if shipped_checkpoint(model).is_file():
+        out.append(CheckpointChoice(f"shipped {model}.pt", shipped_checkpoint(model), model, True))
+    for r in runs:
+        if r.model == model and r.has_checkpoint:
+            out.append(CheckpointChoice(f"run {r.name} ({r.status})", r.dir / CHECKPOINT, model, False))
+    return out
+
+
+def checkpoint_summary(meta: dict) -> str:
+    """One line about a checkpoint's training, from its metrics."""
+    m = meta.get("metrics", {})
+    acc = m.get("test_acc")
+    parts = []
+    if acc is not None:
+        parts.append(f"test accuracy {100 * acc:.2f}%")
+    if m.get("epoch") or m.get("epochs"):
+        parts.append(f"after {m.get('epoch') or m.get('epochs')} epoch(s)")
+    if meta.get("recipe_name"):
+        parts.append(f"{meta['recipe_name']} recipe")
+    return ", ".join(parts) or "no metrics recorded"
+
+
+def file_stamp(path: Path) -> float:
+    """mtime, to key caches of files that a live run rewrites (its checkpoint after every epoch)."""
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def configure_server_torch() -> None:
+    """The dashboard's server only runs batch-1 inference: one thread is fastest for that (no
+    thread-pool handoffs, ~6 ms for both networks) and leaves the cores to training processes."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def device_label() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda · {torch.cuda.get_device_name(0)}"
+    return f"cpu · {os.cpu_count()} cores"

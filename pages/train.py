@@ -1,0 +1,217 @@
+"""Train: pick a network and a recipe, start a run (its own process), watch it live, stop it."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from netlib import charts, run_summary, ui_state
+from netlib.models import DESCRIPTIONS, MODELS
+from netlib.recipes import OPTIMIZERS, RECIPES, SCHEDULES, resolve_recipe
+from netlib.runs import read_run
+from pages._common import chart, device_label, guarded, pct, require_frame, runs_dir
+
+require_frame()
+
+RUN_KEY = "train_run"  # the run directory this session watches
+BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
+STATUS_ICON = {"running": ":material/progress_activity:", "done": ":material/check_circle:",
+               "stopped": ":material/stop_circle:", "failed": ":material/error:",
+               "diverged": ":material/error:", "interrupted": ":material/error:"}
+
+
+def watched_run() -> Path | None:
+    """This session's run; else the newest live run (a reload or a second tab re-attaches to it)."""
+    d = st.session_state.get(RUN_KEY)
+    if d and Path(d).is_dir():
+        return Path(d)
+    live = [r for r in ui_state.run_index(runs_dir()) if r.live]
+    if live:
+        st.session_state[RUN_KEY] = str(live[0].dir)
+        return live[0].dir
+    return None
+
+
+def is_live(run_dir: Path | None) -> bool:
+    if run_dir is None:
+        return False
+    info = read_run(run_dir)
+    if info is None:  # launched, not started yet
+        return not ui_state.pending(run_dir).failed
+    return info.live
+
+
+def recipe_settings() -> tuple[str, dict]:
+    """The recipe radio and, for custom, its widgets. Returns (recipe name for the CLI, overrides)."""
+    choice = st.radio("Recipe", ["fast", "seed", "custom"], horizontal=True, key="recipe",
+                      help="seed: the published recipe (SGD, 10 epochs). fast: AdamW + OneCycle. "
+                           "custom: your own values, starting from fast.")
+    if choice != "custom":
+        st.caption(run_summary.describe_recipe(RECIPES[choice]))
+        return choice, {}
+    base = RECIPES["fast"]
+    c1, c2 = st.columns(2)
+    epochs = c1.number_input("Epochs", 1, 50, base.epochs, key="epochs")
+    batch = c2.select_slider("Batch size", BATCH_SIZES, base.batch_size, key="batch_size")
+    lr = c1.number_input("Learning rate", 1e-5, 1.0, base.lr, format="%.4g", step=1e-3, key="lr",
+                         help="the peak for onecycle; the constant rate otherwise")
+    optimizer = c2.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index(base.optimizer), key="optimizer")
+    schedule = c1.selectbox("Schedule", SCHEDULES, SCHEDULES.index(base.schedule), key="schedule")
+    augment = c2.toggle("Augmentation", base.augment, key="augment",
+                        help="light random rotation, shift and scale: better at reading drawn digits")
+    return "fast", {"epochs": int(epochs), "batch_size": int(batch), "lr": float(lr),
+                    "optimizer": optimizer, "schedule": schedule, "augment": bool(augment)}
+
+
+def settings(busy: bool) -> None:
+    """The left column: network, recipe, data/seed/device, Start."""
+    with st.container(border=True):
+        model = st.selectbox("Network", list(MODELS), key="model", format_func=str.capitalize)
+        st.caption(DESCRIPTIONS[model])
+        recipe, overrides = recipe_settings()
+        with st.expander("Data, seed and device"):
+            limit = st.number_input("Training images (0 = all 60,000)", 0, 60000, 0, step=1000, key="limit",
+                                    help="train on the first N images for a quick try; the test set stays whole")
+            seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
+            devices = ["auto", "cpu"] + (["cuda"] if device_label().startswith("cuda") else [])
+            device = st.selectbox("Device", devices, key="device")
+        try:
+            r = resolve_recipe(recipe, **overrides)
+            if limit and r.batch_size > limit:
+                raise ValueError(f"batch size {r.batch_size} is larger than the {limit} training images")
+        except ValueError as e:
+            st.error(str(e))
+            return
+        tag = "custom" if overrides else recipe
+        if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=busy,
+                     width="stretch", key="start", help="one run at a time on this page" if busy else None):
+            args = ui_state.train_args(model, recipe, overrides, limit or None, seed, device)
+            run_dir = ui_state.launch(runs_dir(), model, recipe, args, tag=tag)
+            st.session_state[RUN_KEY] = str(run_dir)
+            st.rerun()
+
+
+def run_header(info) -> None:
+    status = info.status
+    c = info.config
+    st.markdown(f"**{c.get('model', '?').capitalize()}** · {run_summary.recipe_label(c)} recipe · "
+                f"`{info.name}` · {status}")
+
+
+def outcome(info) -> None:
+    """What happened to a run that has ended."""
+    if info.status in ("failed", "diverged", "interrupted"):
+        st.error(f"The run {info.status}: {info.reason or 'no reason recorded'}", icon=":material/error:")
+    elif info.status == "stopped":
+        reason = (info.reason or "stopped").rstrip(".")
+        kept = "The last finished epoch's checkpoint is kept." if info.has_checkpoint else \
+            "No epoch had finished, so there is no checkpoint."
+        st.warning(f"{reason[:1].upper()}{reason[1:]}. {kept}", icon=":material/stop_circle:")
+    elif info.status == "done":
+        last = info.epochs[-1] if info.epochs else {}
+        st.success(f"Done: test accuracy {pct(last.get('test_acc'))} after {len(info.epochs)} epoch(s). "
+                   "Its checkpoint is now on the Draw and Inspect pages.", icon=":material/check_circle:")
+
+
+def stop_button(info) -> None:
+    asked = ui_state.stop_requested_at(info.dir)
+    if asked is not None:
+        st.button("Stopping...", disabled=True, key="stopping", icon=":material/hourglass_top:")
+        return
+    if st.button("Stop", icon=":material/stop:", key="stop"):
+        ui_state.stop(info.dir)
+        st.toast("Stop requested: the run stops at the next batch.")
+
+
+def summary(info) -> None:
+    ep = info.epochs
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("test accuracy", pct(ep[-1]["test_acc"]) if ep else "—")
+    c2.metric("best test accuracy", pct(max(e["test_acc"] for e in ep)) if ep else "—")
+    c3.metric("test loss", f"{ep[-1]['test_loss']:.4f}" if ep else "—")
+    c4.metric("samples/s (last epoch)", f"{ep[-1]['samples_per_s']:,.0f}" if ep else "—")
+
+
+def figures(info, smoothing: float):
+    """The loss and accuracy figures, rebuilt only when new events arrived or the smoothing changed
+    (the live view redraws every second; events arrive every 10 batches)."""
+    key = (info.name, len(info.events), smoothing)
+    cached = st.session_state.get("_train_figures")
+    if cached is None or cached[0] != key:
+        color = charts.model_color(info.config.get("model", ""))
+        cached = (key, charts.loss_figure(info.batches, info.epochs, smoothing, color),
+                  charts.accuracy_figure(info.batches, info.epochs, smoothing, color))
+        st.session_state["_train_figures"] = cached
+    return cached[1], cached[2]
+
+
+def run_view(run_dir: Path, polling: bool) -> None:
+    """Everything about the watched run; redrawn every second while it is live."""
+    info = read_run(run_dir)
+    if info is None:
+        p = ui_state.pending(run_dir)
+        if p.failed:
+            st.error(f"The run could not start:\n\n```\n{p.message}\n```", icon=":material/error:")
+        else:
+            st.info(p.message, icon=":material/hourglass_top:")
+        if polling and p.failed:
+            st.rerun()
+        return
+    if info.live:
+        ui_state.enforce_stop(info)
+        if polling and st.session_state.get("_train_announced") != info.name:
+            st.session_state["_train_announced"] = info.name
+            st.rerun()  # the run has started: redraw the page once so the sidebar lists it
+    run_header(info)
+    prog = run_summary.progress(info)
+    top = st.columns([5, 1], vertical_alignment="bottom")
+    top[0].progress(prog.fraction, text=prog.text if info.live else f"{info.status} · {prog.text}")
+    with top[1]:
+        if info.live:
+            stop_button(info)
+    outcome(info)
+    summary(info)
+    smoothing = st.slider("Smoothing of the per-batch curves", 0.0, 0.99, 0.6, 0.01, key="smoothing")
+    loss, acc = figures(info, smoothing)
+    left, right = st.columns(2)
+    with left:
+        chart(loss, key="loss_chart")
+    with right:
+        chart(acc, key="acc_chart")
+    if polling and not info.live:
+        st.rerun()  # the run ended: redraw the whole page once, without the timer
+
+
+def live_view(run_dir: Path | None) -> None:
+    if run_dir is None:
+        idle_view()
+        return
+    polling = is_live(run_dir)
+
+    @st.fragment(run_every=1.0 if polling else None)
+    def view() -> None:
+        guarded(run_view)(run_dir, polling)
+
+    view()
+
+
+@st.fragment(run_every=3.0)
+def idle_view() -> None:
+    """Nothing to watch: say what to do, and look every few seconds for a run started elsewhere
+    (another tab, Compare, the command line) to attach to."""
+    if any(r.live for r in ui_state.run_index(runs_dir())):
+        st.rerun()
+    st.info("No run in progress. Pick a network and a recipe, then **Start training**. "
+            "Finished runs are on the Compare page.", icon=":material/info:")
+
+
+def main() -> None:
+    st.title("Train")
+    run_dir = watched_run()
+    left, right = st.columns([1.15, 2.5], gap="large")
+    with left:
+        guarded(settings)(is_live(run_dir))
+    with right:
+        live_view(run_dir)
+
+
+guarded(main)()
