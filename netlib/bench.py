@@ -107,9 +107,9 @@ def bench_accuracy(args) -> list[dict]:
 
     device = resolve_device(args.device)
     data = load_dataset(device, args.data_dir)
-    recipe = resolve_recipe(args.recipe, epochs=args.epochs)
     results = []
     for name in args.models:
+        recipe = resolve_recipe(args.recipe, name, epochs=args.epochs)
         curves, to99, totals = [], [], []
         for seed in range(args.seeds):
             epochs = []

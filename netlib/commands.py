@@ -59,7 +59,7 @@ def cmd_train(args) -> int:
     from .train import TrainConfig, fit, resolve_device
 
     try:
-        recipe = resolve_recipe(args.recipe, epochs=args.epochs, batch_size=args.batch_size,
+        recipe = resolve_recipe(args.recipe, args.model, epochs=args.epochs, batch_size=args.batch_size,
                                 lr=args.lr, optimizer=args.optimizer, schedule=args.schedule,
                                 augment=args.augment)
         device = resolve_device(args.device)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from netlib import charts, run_summary, ui_state
 from netlib.models import MODELS
-from netlib.recipes import DEFAULT_RECIPE, RECIPES
+from netlib.recipes import DEFAULT_RECIPE, RECIPES, MODEL_ADJUSTMENTS
 from netlib.runs import read_run
 from pages._common import chart, guarded, model_cost, pct, runs_dir, require_frame
 
@@ -25,7 +25,9 @@ def train_both(busy: bool) -> None:
         epochs = c2.number_input("Epochs", 1, 50, RECIPES[recipe].epochs, key="cmp_epochs")
         limit = c3.number_input("Training images (0 = all)", 0, 60000, 0, step=1000, key="cmp_limit")
         st.caption(run_summary.describe_recipe(RECIPES[recipe]).replace(
-            f"{RECIPES[recipe].epochs} epoch", f"{epochs} epoch") + " · 1 CPU thread per run")
+            f"{RECIPES[recipe].epochs} epoch", f"{epochs} epoch") + " · 1 CPU thread per run"
+            + "".join(f" · {m.capitalize()}: " + ", ".join(f"{k} {v:g}" for k, v in adj.items())
+                      for m, adj in MODEL_ADJUSTMENTS.get(recipe, {}).items()))
         if limit and RECIPES[recipe].batch_size > limit:
             st.error(f"The {recipe} recipe's batch size {RECIPES[recipe].batch_size} is larger than "
                      f"{limit} training images.")

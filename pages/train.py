@@ -6,7 +6,7 @@ import streamlit as st
 
 from netlib import charts, run_summary, ui_state
 from netlib.models import DESCRIPTIONS, MODELS
-from netlib.recipes import OPTIMIZERS, RECIPES, SCHEDULES, resolve_recipe
+from netlib.recipes import OPTIMIZERS, SCHEDULES, recipe_for, resolve_recipe
 from netlib.runs import read_run
 from pages._common import chart, device_label, guarded, pct, require_frame, runs_dir
 
@@ -40,15 +40,15 @@ def is_live(run_dir: Path | None) -> bool:
     return info.live
 
 
-def recipe_settings() -> tuple[str, dict]:
+def recipe_settings(model: str) -> tuple[str, dict]:
     """The recipe radio and, for custom, its widgets. Returns (recipe name for the CLI, overrides)."""
     choice = st.radio("Recipe", ["fast", "seed", "custom"], horizontal=True, key="recipe",
                       help="seed: the published recipe (SGD, 10 epochs). fast: AdamW + OneCycle. "
                            "custom: your own values, starting from fast.")
     if choice != "custom":
-        st.caption(run_summary.describe_recipe(RECIPES[choice]))
+        st.caption(run_summary.describe_recipe(recipe_for(choice, model)))
         return choice, {}
-    base = RECIPES["fast"]
+    base = recipe_for("fast", model)
     c1, c2 = st.columns(2)
     epochs = c1.number_input("Epochs", 1, 50, base.epochs, key="epochs")
     batch = c2.select_slider("Batch size", BATCH_SIZES, base.batch_size, key="batch_size")
@@ -67,7 +67,7 @@ def settings(busy: bool) -> None:
     with st.container(border=True):
         model = st.selectbox("Network", list(MODELS), key="model", format_func=str.capitalize)
         st.caption(DESCRIPTIONS[model])
-        recipe, overrides = recipe_settings()
+        recipe, overrides = recipe_settings(model)
         with st.expander("Data, seed and device"):
             limit = st.number_input("Training images (0 = all 60,000)", 0, 60000, 0, step=1000, key="limit",
                                     help="train on the first N images for a quick try; the test set stays whole")
@@ -75,7 +75,7 @@ def settings(busy: bool) -> None:
             devices = ["auto", "cpu"] + (["cuda"] if device_label().startswith("cuda") else [])
             device = st.selectbox("Device", devices, key="device")
         try:
-            r = resolve_recipe(recipe, **overrides)
+            r = resolve_recipe(recipe, model, **overrides)
             if limit and r.batch_size > limit:
                 raise ValueError(f"batch size {r.batch_size} is larger than the {limit} training images")
         except ValueError as e:

@@ -2,7 +2,7 @@
 # Train the shipped checkpoints with the default recipe, exactly as the README says.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for model in residual inception; do
+for model in ${MODELS:-residual inception}; do
   rm -rf "/tmp/netlib-ship-$model"
   python -m netlib train --model "$model" --seed 0 --run-dir "/tmp/netlib-ship-$model" --save "checkpoints/$model.pt"
   grep '"event": "epoch"' "/tmp/netlib-ship-$model/metrics.jsonl" > "checkpoints/$model.metrics.jsonl"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Run the browser suite (tests/test_browser.py) and copy the README's screenshots from its artifacts.
+# Usage: scripts/refresh_screenshots.sh [extra pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pytest tests/test_browser.py -m browser -q "$@"
+for name in home train compare inspect inspect_maps draw; do
+  cp "artifacts/browser/$name.png" "docs/screenshots/$name.png"
+done
+echo "docs/screenshots/ refreshed from artifacts/browser/"
