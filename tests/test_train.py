@@ -288,3 +288,15 @@ def test_seed_recipe_is_the_published_one():
     r = RECIPES["seed"]
     assert (r.optimizer, r.lr, r.momentum, r.batch_size, r.epochs, r.schedule, r.augment) == (
         "sgd", 0.01, 0.5, 64, 10, "constant", False)
+
+
+def test_recipe_adjustments_apply_per_network_and_explicit_values_win():
+    from netlib.recipes import MODEL_ADJUSTMENTS, recipe_for
+
+    for recipe, per_model in MODEL_ADJUSTMENTS.items():
+        for model, changes in per_model.items():
+            adjusted = recipe_for(recipe, model)
+            for field_name, value in changes.items():
+                assert getattr(adjusted, field_name) == value
+            assert resolve_recipe(recipe, model, lr=0.0123).lr == 0.0123
+    assert recipe_for("seed", "inception") == RECIPES["seed"]
