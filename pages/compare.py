@@ -166,7 +166,7 @@ def main() -> None:
     names = [e.name for e in chosen]
     polling = pair_live or any(e.live for e in chosen)
 
-    @st.fragment(run_every=1.0 if polling else None)
+    @st.fragment(run_every=2.0 if polling else None)  # as Train: 1 s redraws cost the runs ~35%
     def view() -> None:
         guarded(overlay)(names, polling)
 

@@ -181,13 +181,18 @@ def run_view(run_dir: Path, polling: bool) -> None:
         st.rerun()  # the run ended: redraw the whole page once, without the timer
 
 
+LIVE_REFRESH_S = 2.0
+
+
 def live_view(run_dir: Path | None) -> None:
     if run_dir is None:
         idle_view()
         return
     polling = is_live(run_dir)
 
-    @st.fragment(run_every=1.0 if polling else None)
+    # 2 s, not 1 s: with the browser on the same 2 cores, redrawing both charts every second cost
+    # the run ~35% of its throughput, every 2 s ~12% (scripts/bench_ui_overhead.py).
+    @st.fragment(run_every=LIVE_REFRESH_S if polling else None)
     def view() -> None:
         guarded(run_view)(run_dir, polling)
 
