@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from .recipes import RECIPES, Recipe
+from .recipes import RECIPES, Recipe, recipe_for
 from .runs import RunInfo
 
 TARGET_ACC = 0.99  # "time to 99%" on the Compare page
@@ -17,10 +17,11 @@ TARGET_ACC = 0.99  # "time to 99%" on the Compare page
 def recipe_label(config: dict) -> str:
     """'seed', 'fast', 'fast, 3 epochs' (one or two fields changed) or 'custom' (more changed)."""
     name = config.get("recipe_name", "?")
-    used, base = config.get("recipe", {}), RECIPES.get(name)
-    if base is None:
+    if name not in RECIPES:
         return name
-    changed = {k: v for k, v in used.items() if k in base.to_dict() and base.to_dict()[k] != v}
+    # Compare with the recipe as it applies to this network, so its own adjustments are no "change".
+    used, base = config.get("recipe", {}), recipe_for(name, config.get("model")).to_dict()
+    changed = {k: v for k, v in used.items() if k in base and base[k] != v}
     if not changed:
         return name
     if len(changed) > 2:

@@ -140,18 +140,33 @@ def _process_alive(pid: Optional[int]) -> bool:
         return True
 
 
+def read_status(run_dir: Path) -> Optional[dict]:
+    """status.json as readers should see it: a "running" run whose process is gone is "interrupted".
+
+    Cheap (no metrics read): pickers and the sidebar call it for every run on every rerun.
+    """
+    try:
+        status = json.loads((Path(run_dir) / STATUS).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    status.setdefault("status", "failed")
+    status.setdefault("reason", "")
+    if status["status"] == "running" and not _process_alive(status.get("pid")):
+        status["status"] = "interrupted"
+        status["reason"] = "the training process ended without finishing (killed or crashed)"
+    return status
+
+
 def read_run(run_dir: Path) -> Optional[RunInfo]:
     run_dir = Path(run_dir)
     try:
         config = json.loads((run_dir / CONFIG).read_text())
-        status = json.loads((run_dir / STATUS).read_text())
     except (OSError, json.JSONDecodeError):
         return None
-    state, reason = status.get("status", "failed"), status.get("reason", "")
-    if state == "running" and not _process_alive(status.get("pid")):
-        state = "interrupted"
-        reason = "the training process ended without finishing (killed or crashed)"
-    return RunInfo(run_dir, config, state, reason, read_events(run_dir / METRICS))
+    status = read_status(run_dir)
+    if status is None:
+        return None
+    return RunInfo(run_dir, config, status["status"], status["reason"], read_events(run_dir / METRICS))
 
 
 def list_runs(runs_dir: Optional[Path] = None) -> list[RunInfo]:
@@ -181,7 +196,6 @@ def request_stop(run_dir: Path) -> None:
 
 def kill_run(run_dir: Path) -> None:
     """Hard stop, for a process that did not honour the stop file in time."""
-    info = read_run(run_dir)
-    pid = json.loads((Path(run_dir) / STATUS).read_text()).get("pid") if info else None
-    if pid and _process_alive(pid):
-        os.kill(pid, signal.SIGKILL)
+    status = read_status(run_dir)
+    if status and status["status"] == "running":  # read_status: "running" means its pid is alive
+        os.kill(status["pid"], signal.SIGKILL)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 from .run_summary import recipe_label
-from .runs import CHECKPOINT, CONFIG, STATUS, STOP, RunInfo, kill_run, new_run_name, read_run
+from .runs import CHECKPOINT, CONFIG, STATUS, STOP, RunInfo, kill_run, new_run_name, read_status
 
 REPO = Path(__file__).resolve().parent.parent
 CHECKPOINT_DIR_ENV = "NETLIB_CHECKPOINT_DIR"  # where the shipped checkpoints are (default: ./checkpoints)
@@ -133,15 +133,9 @@ def tail(path: Path, lines: int = 6) -> str:
 
 # ---------------------------------------------------------------- reading runs cheaply
 def quick_status(run_dir: Path) -> Optional[str]:
-    """The run's status without reading its metrics (only a 'running' one is checked in full)."""
-    try:
-        status = json.loads((Path(run_dir) / STATUS).read_text()).get("status", "failed")
-    except (OSError, json.JSONDecodeError):
-        return None
-    if status == "running":
-        info = read_run(run_dir)
-        return info.status if info else None
-    return status
+    """The run's status without reading its metrics."""
+    status = read_status(run_dir)
+    return status["status"] if status else None
 
 
 @dataclass

@@ -300,3 +300,15 @@ def test_recipe_adjustments_apply_per_network_and_explicit_values_win():
                 assert getattr(adjusted, field_name) == value
             assert resolve_recipe(recipe, model, lr=0.0123).lr == 0.0123
     assert recipe_for("seed", "inception") == RECIPES["seed"]
+
+
+def test_run_label_does_not_call_a_networks_own_recipe_adjustment_a_change():
+    from netlib.recipes import MODEL_ADJUSTMENTS, recipe_for
+    from netlib.run_summary import recipe_label
+
+    for recipe, per_model in MODEL_ADJUSTMENTS.items():
+        for model in per_model:
+            config = {"recipe_name": recipe, "model": model, "recipe": recipe_for(recipe, model).to_dict()}
+            assert recipe_label(config) == recipe
+            changed = resolve_recipe(recipe, model, epochs=3).to_dict()
+            assert recipe_label({**config, "recipe": changed}) == f"{recipe}, 3 epochs"
