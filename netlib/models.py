@@ -104,6 +104,9 @@ class ResidualNet(StagedNet):
 
     def __init__(self, num_classes: int = 10, blocks: int = 1, skip: bool = True) -> None:
         super().__init__()
+        if not 1 <= int(blocks) <= MAX_BLOCKS:
+            raise ValueError(f"blocks per stage must be 1 to {MAX_BLOCKS}, not {blocks}")
+        blocks = int(blocks)
         # Published form: one block per stage; deeper stacks (blocks > 1) are nn.Sequential.
         def stage(ch: int) -> nn.Module:
             if blocks == 1:
@@ -121,17 +124,40 @@ class ResidualNet(StagedNet):
         self.fc = nn.Linear(32 * 4 * 4, num_classes)  # N x 10
 
 
+class PlainNet(ResidualNet):
+    """The Residual network with its skip connections removed: the same convs, the same parameters.
+
+    Deep stacks of it (blocks > 1) show why skips matter: the gradient reaching the first layers
+    shrinks with every block it has to pass through.
+    """
+
+    def __init__(self, num_classes: int = 10, blocks: int = 1) -> None:
+        super().__init__(num_classes, blocks=blocks, skip=False)
+
+
+MAX_BLOCKS = 8  # blocks per stage; deeper stacks of 3x3 convs only slow the lesson down
+
 # name -> builder. The CLI, the UI and the tests iterate this; keyword arguments are recorded in
 # checkpoints so a model can be rebuilt from its file alone.
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "inception": InceptionNet,
     "residual": ResidualNet,
+    "plain": PlainNet,
 }
+
+# The two networks the lab is about: shipped checkpoints, Draw and Home show these. "plain" is the
+# experiment network (Residual without skips) for the gradient-flow lesson.
+SHOWCASE = ("inception", "residual")
+
+# Networks whose depth (residual/plain blocks per stage) can be set.
+DEPTH_MODELS = ("residual", "plain")
 
 # One line per network for people (UI, CLI help).
 DESCRIPTIONS = {
     "inception": "GoogLeNet-style: two Inception blocks of four parallel branches (97,298 parameters)",
     "residual": "ResNet-style: two residual blocks with skip connections (41,514 parameters)",
+    "plain": "The Residual network without its skip connections (same 41,514 parameters): "
+             "stack it deep to see gradients vanish",
 }
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from netlib import charts, ui_state
-from netlib.models import MODELS
+from netlib.models import MODELS, SHOWCASE
 from netlib.predict import probabilities
 from netlib.preprocess import BLANK_HINT, load_image, prepare
 from pages._common import chart, checkpoint_picker, guarded, load_model, runs_dir, require_frame
@@ -57,7 +57,7 @@ def predictions(image) -> None:
     """Preview of what the networks see, then both networks' answers side by side."""
     runs = ui_state.run_index(runs_dir())
     picks = {}
-    for model, col in zip(MODELS, st.columns(2)):
+    for model, col in zip(SHOWCASE, st.columns(2)):
         with col:
             picks[model] = checkpoint_picker(model, runs, key=f"draw_ckpt_{model}",
                                              label=f"{model.capitalize()} checkpoint")

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from netlib.data import normalize, synthetic_digits
 from netlib.inspection import layer_table
-from netlib.models import MODELS, InceptionA, ResidualBlock, build_model, count_parameters
+from netlib.models import MODELS, SHOWCASE, InceptionA, ResidualBlock, build_model, count_parameters
 
 # DESIGN §1, the spec tables: (stage, output shape per sample), in forward order.
 SPEC_STAGES = {
@@ -24,7 +24,7 @@ SPEC_STAGES = {
 SPEC_PARAMS = {"inception": 97_298, "residual": 41_514}
 SPEC_MACS = {"inception": 6.02e6, "residual": 2.01e6}  # forward multiply-adds per sample
 
-NAMES = list(MODELS)
+NAMES = list(SHOWCASE)
 
 
 def _batch(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -33,7 +33,31 @@ def _batch(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def test_registry_matches_the_spec():
-    assert set(MODELS) == set(SPEC_STAGES)
+    assert set(SHOWCASE) == set(SPEC_STAGES)
+    assert set(MODELS) == set(SPEC_STAGES) | {"plain"}
+
+
+def test_plain_is_residual_without_skips():
+    plain, residual = build_model("plain"), build_model("residual")
+    assert [n for n, _ in plain.named_parameters()] == [n for n, _ in residual.named_parameters()]
+    assert all(not b.skip for b in plain.modules() if isinstance(b, ResidualBlock))
+    assert all(b.skip for b in residual.modules() if isinstance(b, ResidualBlock))
+
+
+@pytest.mark.parametrize("name", ["residual", "plain"])
+def test_depth_setting_stacks_blocks_per_stage(name):
+    deep = build_model(name, blocks=3)
+    assert sum(isinstance(m, ResidualBlock) for m in deep.modules()) == 6
+    # each extra block adds two 3x3 convs per stage: 2 * (16*16*9 + 16) + 2 * (32*32*9 + 32) per block
+    extra = 2 * (2 * (16 * 16 * 9 + 16) + 2 * (32 * 32 * 9 + 32))
+    assert count_parameters(deep) == count_parameters(build_model(name)) + extra
+    assert deep(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("blocks", [0, -1, 99])
+def test_depth_out_of_range_is_refused(blocks):
+    with pytest.raises(ValueError, match="blocks per stage"):
+        build_model("residual", blocks=blocks)
 
 
 @pytest.mark.parametrize("name", NAMES)
