@@ -1,4 +1,4 @@
-"""The command line: `python -m netlib train|summary|predict|data|bench`."""
+"""The command line: `python -m netlib train|summary|predict|evaluate|data|bench`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from .models import DESCRIPTIONS, MODELS
+from .models import DEPTH_MODELS, DESCRIPTIONS, MODELS
 from .recipes import DEFAULT_RECIPE, OPTIMIZERS, RECIPES, SCHEDULES
 
 
@@ -46,8 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     t = sub.add_parser("train", help="train a network on MNIST")
-    t.add_argument("--model", required=True, choices=list(MODELS),
+    t.add_argument("--model", choices=list(MODELS),
                    help="; ".join(f"{k}: {v}" for k, v in DESCRIPTIONS.items()))
+    t.add_argument("--blocks", type=_positive_int,
+                   help=f"blocks per stage for {' and '.join(DEPTH_MODELS)} (default 1, as published)")
+    t.add_argument("--extend", type=Path, metavar="RUN_DIR",
+                   help="train a finished run further from its last epoch (--epochs more, default 1; "
+                        "--lr sets the constant rate, default the run's last)")
     t.add_argument("--recipe", default=DEFAULT_RECIPE, choices=list(RECIPES),
                    help=f"hyperparameter recipe (default {DEFAULT_RECIPE})")
     t.add_argument("--epochs", type=_positive_int)
@@ -65,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--save", type=Path, help="also copy the final checkpoint to this path")
     t.add_argument("--synthetic", type=_positive_int, metavar="N",
                    help="train on N synthetic digits instead of MNIST (tests and demos)")
+    t.add_argument("--no-grads", dest="record_grads", action="store_false",
+                   help="do not record per-layer gradient norms")
     t.add_argument("--json", action="store_true", help="one JSON object per line per event")
     t.add_argument("--quiet", action="store_true", help="print nothing (the run dir has it all)")
 
@@ -76,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--checkpoint", required=True, type=Path)
     pr.add_argument("images", nargs="+", type=Path)
     pr.add_argument("--json", action="store_true")
+
+    ev = sub.add_parser("evaluate", help="a checkpoint on MNIST's test set: accuracy, per digit, confusion matrix")
+    ev.add_argument("--checkpoint", required=True, type=Path)
+    ev.add_argument("--data-dir", type=Path)
+    ev.add_argument("--threads", type=_positive_int)
+    ev.add_argument("--json", action="store_true", help="one JSON object")
 
     d = sub.add_parser("data", help="fetch and verify MNIST, print where it is")
     d.add_argument("--data-dir", type=Path)
@@ -100,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     from .checkpoint import CheckpointError
     from .data import DataError
+    from .runs import RunDirError
 
     try:
         args = build_parser().parse_args(argv)
@@ -113,7 +127,7 @@ def main(argv=None) -> int:
     except UsageError as e:
         print(f"netlib: error: {e}", file=sys.stderr)
         return 2
-    except (CheckpointError, DataError) as e:
+    except (CheckpointError, DataError, RunDirError) as e:
         print(f"netlib: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

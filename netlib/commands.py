@@ -53,22 +53,90 @@ class HumanPrinter:
             print(f"run {msg} after {e['elapsed']:.1f} s", file=self.out, flush=True)
 
 
-def cmd_train(args) -> int:
+def train_setup(args):
+    """(TrainConfig, resume state or None, data options, writer or None) for `train` or `train --extend`."""
     from .recipes import resolve_recipe
     from .runs import RunWriter
-    from .train import TrainConfig, fit, resolve_device
+    from .train import TrainConfig, resolve_device
 
     try:
+        device = resolve_device(args.device)
+        if args.extend:
+            return extend_setup(args, device)
+        if not args.model:
+            raise ValueError("the following arguments are required: --model (or --extend RUN_DIR)")
+        kwargs = model_kwargs(args.model, args.blocks)
         recipe = resolve_recipe(args.recipe, args.model, epochs=args.epochs, batch_size=args.batch_size,
                                 lr=args.lr, optimizer=args.optimizer, schedule=args.schedule,
                                 augment=args.augment)
-        device = resolve_device(args.device)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    config = TrainConfig(model=args.model, recipe_name=args.recipe, recipe=recipe, seed=args.seed,
-                         device=str(device), threads=args.threads, limit=args.limit)
-
+    config = TrainConfig(model=args.model, recipe_name=args.recipe, recipe=recipe, model_kwargs=kwargs,
+                         seed=args.seed, device=str(device), threads=args.threads, limit=args.limit,
+                         record_grads=args.record_grads)
     writer = RunWriter(args.run_dir, {**config.to_dict(), "argv": sys.argv[1:]}) if args.run_dir else None
+    return config, None, (args.data_dir, args.synthetic), writer
+
+
+def model_kwargs(model: str, blocks) -> dict:
+    from .models import DEPTH_MODELS
+
+    if blocks is None:
+        return {}
+    if model not in DEPTH_MODELS:
+        raise ValueError(f"--blocks applies to {' and '.join(DEPTH_MODELS)}, not {model}")
+    from .models import MAX_BLOCKS
+
+    if blocks > MAX_BLOCKS:
+        raise ValueError(f"--blocks must be 1 to {MAX_BLOCKS}, got {blocks}")
+    return {"blocks": blocks}
+
+
+def extend_setup(args, device):
+    """Train a finished run further: its own config and data, its saved train state, its run dir."""
+    import dataclasses
+
+    import torch
+
+    from .cli import build_parser
+    from .recipes import Recipe
+    from .runs import CONFIG, TRAIN_STATE, RunWriter, read_status
+    from .train import TrainConfig
+
+    run_dir = Path(args.extend)
+    status = read_status(run_dir)
+    try:
+        saved = json.loads((run_dir / CONFIG).read_text())
+    except (OSError, json.JSONDecodeError):
+        raise ValueError(f"{run_dir} is not a run directory (no readable {CONFIG})") from None
+    if status is None or status["status"] in ("running", "paused"):
+        raise ValueError(f"run {run_dir.name} is still {status['status'] if status else 'starting'}; "
+                         "extend it once it has ended")
+    if not (run_dir / TRAIN_STATE).is_file():
+        raise ValueError(f"run {run_dir.name} has no saved train state ({TRAIN_STATE}): it finished no "
+                         "epoch, or was made by an older version")
+    try:
+        state = torch.load(run_dir / TRAIN_STATE, map_location=device, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same one-line answer
+        raise ValueError(f"cannot read {run_dir / TRAIN_STATE}: {e}") from None
+    if args.lr:
+        state["lr"] = args.lr
+    recipe = dataclasses.replace(Recipe.from_dict(saved["recipe"]), epochs=args.epochs or 1)
+    config = TrainConfig(model=saved["model"], recipe_name=saved["recipe_name"], recipe=recipe,
+                         model_kwargs=saved.get("model_kwargs", {}), seed=saved.get("seed", 0),
+                         device=str(device), threads=args.threads or saved.get("threads"),
+                         limit=saved.get("limit"), record_grads=saved.get("record_grads", True))
+    # The original data: the same --synthetic / --data-dir the run was started with.
+    first = build_parser().parse_args(saved.get("argv") or ["train", "--model", saved["model"]])
+    writer = RunWriter(run_dir, saved, extending=True)
+    return config, state, (args.data_dir or first.data_dir, first.synthetic), writer
+
+
+def cmd_train(args) -> int:
+    from .train import NO_STEERING, fit
+
+    config, resume, (data_dir, synthetic), writer = train_setup(args)
+    recipe = config.recipe
     stop = {"requested": False}
     # SIGTERM (the UI's hard stop, a shutdown) becomes a clean stop at the next batch.
     signal.signal(signal.SIGTERM, lambda *_: stop.update(requested=True))
@@ -81,17 +149,20 @@ def cmd_train(args) -> int:
         listeners.append(HumanPrinter())
 
     try:
-        data = load_dataset(device, args.data_dir, args.synthetic)
+        data = load_dataset(config.device, data_dir, synthetic)
         n_train = len(data.train_x)
-        if args.limit and args.limit > n_train:
-            raise UsageError(f"--limit {args.limit} is larger than the training set ({n_train:,})")
-        if recipe.batch_size > min(n_train, args.limit or n_train):
+        if config.limit and config.limit > n_train:
+            raise UsageError(f"--limit {config.limit} is larger than the training set ({n_train:,})")
+        if recipe.batch_size > min(n_train, config.limit or n_train):
             raise UsageError(f"batch size {recipe.batch_size} is larger than the training set "
-                             f"({min(n_train, args.limit or n_train):,} images)")
+                             f"({min(n_train, config.limit or n_train):,} images)")
         result = fit(config, data,
                      on_event=lambda e: [listen(e) for listen in listeners],
                      should_stop=lambda: stop["requested"] or (writer is not None and writer.should_stop()),
-                     on_checkpoint=writer.save if writer else None)
+                     on_checkpoint=writer.save if writer else None,
+                     steer=writer.steering if writer else lambda: NO_STEERING,
+                     on_train_state=writer.save_train_state if writer else None,
+                     resume=resume)
     except BaseException as e:
         if writer:
             reason = str(e).splitlines()[0] if str(e) else type(e).__name__
@@ -101,14 +172,13 @@ def cmd_train(args) -> int:
     if writer:
         writer.close()
     if args.save:
-        if writer and (args.run_dir / "checkpoint.pt").is_file():
-            shutil.copyfile(args.run_dir / "checkpoint.pt", args.save)
+        if writer and (writer.dir / "checkpoint.pt").is_file():
+            shutil.copyfile(writer.dir / "checkpoint.pt", args.save)
         else:
             from .checkpoint import save_checkpoint
-            epochs = [result.get("test_acc")]
-            save_checkpoint(args.save, result["model"], args.model, {}, recipe.to_dict(),
-                            {"test_acc": epochs[0], "epochs": result["epochs_completed"]},
-                            extra={"recipe_name": args.recipe})
+            save_checkpoint(args.save, result["model"], config.model, config.model_kwargs, recipe.to_dict(),
+                            {"test_acc": result.get("test_acc"), "epochs": result["epochs_completed"]},
+                            extra={"recipe_name": config.recipe_name})
     return 0 if result["status"] in ("done", "stopped") else 1
 
 
@@ -146,6 +216,22 @@ def cmd_predict(args) -> int:
             p = result["probs"][result["digit"]]
             print(f"{path}: {result['digit']} ({100 * p:.1f}%)")
     return status
+
+
+def cmd_evaluate(args) -> int:
+    import torch
+
+    from .evaluation import evaluate_checkpoint, format_report
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    ev, meta = evaluate_checkpoint(args.checkpoint, args.data_dir)
+    if args.json:
+        print(json.dumps({"checkpoint": str(args.checkpoint), "model": meta["model"], **ev.to_dict()}))
+    else:
+        print(f"{args.checkpoint}: {meta['model']} on MNIST's {ev.count:,} test digits")
+        print(format_report(ev))
+    return 0
 
 
 def cmd_data(args) -> int:

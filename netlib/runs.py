@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -15,9 +16,11 @@ from typing import Optional
 
 from .checkpoint import atomic_write, save_checkpoint
 
-CONFIG, METRICS, STATUS, CHECKPOINT, STOP = (
-    "config.json", "metrics.jsonl", "status.json", "checkpoint.pt", "STOP")
+CONFIG, METRICS, STATUS, CHECKPOINT, STOP, CONTROL, TRAIN_STATE = (
+    "config.json", "metrics.jsonl", "status.json", "checkpoint.pt", "STOP", "control.json",
+    "train_state.pt")
 FINAL_STATUSES = ("done", "stopped", "failed", "diverged", "interrupted")
+LIVE_STATUSES = ("running", "paused")  # a process is working on the run (or holding it paused)
 
 
 def default_runs_dir() -> Path:
@@ -38,29 +41,84 @@ def new_run_name(model: str, recipe: str) -> str:
     return safe_run_name(f"{time.strftime('%Y%m%d-%H%M%S')}-{model}-{recipe}-{os.getpid() % 1000:03d}")
 
 
-class RunWriter:
-    """The training process's side of a run directory: an event listener plus checkpointing."""
+class RunDirError(RuntimeError):
+    """A runs or run folder that cannot be written (not a folder, not writable, disk full): one clear line."""
 
-    def __init__(self, run_dir: Path, config: dict):
+
+def _writes(what: str):
+    """RunWriter methods: an OSError while writing becomes a RunDirError that says what and where.
+
+    The training process then ends (fit() does not catch it) instead of going on without a record;
+    atomic_write has already removed its temporary file, so the previous status/checkpoint stay valid.
+    """
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(self, *args, **kwargs):
+            try:
+                return fn(self, *args, **kwargs)
+            except RunDirError:
+                raise
+            except OSError as e:
+                where = getattr(self, "dir", None) or (args[0] if args else "?")
+                raise RunDirError(f"cannot write {what} to the run folder {where}: {e.strerror or e}") from e
+        return inner
+    return wrap
+
+
+def ensure_runs_dir(root: Path) -> Path:
+    """The runs folder, created if missing; RunDirError (one line) when it cannot be."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise RunDirError(f"cannot write to the runs folder {root}: it is a file, not a folder")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunDirError(f"cannot write to the runs folder {root}: {e.strerror or e}") from e
+    return root
+
+
+class RunWriter:
+    """The training process's side of a run directory: an event listener plus checkpointing.
+
+    extending=True: a process that trains a finished run further; its config stays, the metrics log
+    goes on where it ended.
+    """
+
+    @_writes("the run's files")
+    def __init__(self, run_dir: Path, config: dict, extending: bool = False):
         self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
+        # A stop or pause meant for an earlier process of this run is not meant for this one.
         (self.dir / STOP).unlink(missing_ok=True)
-        write_json(self.dir / CONFIG, config)
+        (self.dir / CONTROL).unlink(missing_ok=True)
+        if not extending:
+            write_json(self.dir / CONFIG, config)
         self.config = config
+        self._control_stamp, self._steering = None, None
         self._metrics = open(self.dir / METRICS, "a", encoding="utf-8")
+        self._epoch = 0
         self._status("running", "", epoch=0)
 
+    @_writes("status.json")
     def _status(self, status: str, reason: str, **extra) -> None:
         write_json(self.dir / STATUS, {"status": status, "reason": reason, "pid": os.getpid(),
                                        "updated": time.time(), **extra})
 
+    @_writes("the metrics log")
     def on_event(self, event: dict) -> None:
         self._metrics.write(json.dumps(event) + "\n")
         self._metrics.flush()  # readers (the UI) see each event as it happens
-        if event["event"] == "epoch":
+        kind = event["event"]
+        if kind == "start":
+            self._epoch = event.get("first_epoch", 1) - 1
+            self._status("running", "", epoch=self._epoch)
+        elif kind == "epoch":
             os.fsync(self._metrics.fileno())
-            self._status("running", "", epoch=event["epoch"])
-        elif event["event"] == "end":
+            self._epoch = event["epoch"]
+            self._status("running", "", epoch=self._epoch)
+        elif kind in ("pause", "resume"):
+            self._status("paused" if kind == "pause" else "running", "", epoch=self._epoch)
+        elif kind == "end":
             os.fsync(self._metrics.fileno())
             self._status(event["status"], event.get("reason", ""),
                          epoch=event.get("epochs_completed", 0))
@@ -68,6 +126,32 @@ class RunWriter:
     def should_stop(self) -> bool:
         return (self.dir / STOP).exists()
 
+    def steering(self):
+        """The latest pause / learning-rate request (control.json), re-read only when it changes."""
+        from .train import NO_STEERING, Steering
+
+        try:
+            st = (self.dir / CONTROL).stat()
+            stamp = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            return self._steering or NO_STEERING
+        if stamp != self._control_stamp:
+            self._control_stamp = stamp
+            wanted = read_control(self.dir)
+            self._steering = Steering(bool(wanted.get("paused")), wanted.get("lr"))
+        return self._steering
+
+    @_writes("the train state")
+    def save_train_state(self, state: dict) -> None:
+        import io
+
+        import torch
+
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        atomic_write(self.dir / TRAIN_STATE, lambda f: f.write(buf.getvalue()))
+
+    @_writes("the checkpoint")
     def save(self, model, epoch_event: dict) -> None:
         c = self.config
         metrics = {k: v for k, v in epoch_event.items() if k != "event"}
@@ -75,10 +159,19 @@ class RunWriter:
                         c["recipe"], metrics, extra={"recipe_name": c["recipe_name"]})
 
     def fail(self, reason: str) -> None:
-        self.on_event({"event": "end", "status": "failed", "reason": reason})
+        try:
+            self.on_event({"event": "end", "status": "failed", "reason": reason})
+        except RunDirError:  # no room for the metrics log (disk full): the small status may still fit
+            try:
+                self._status("failed", reason, epoch=getattr(self, "_epoch", 0))
+            except RunDirError:
+                pass  # status.json keeps its last complete version; readers see "interrupted"
 
     def close(self) -> None:
-        self._metrics.close()
+        try:
+            self._metrics.close()
+        except OSError:  # a final flush on a full disk: the lines already written stay valid
+            pass
 
 
 @dataclass
@@ -109,7 +202,33 @@ class RunInfo:
 
     @property
     def live(self) -> bool:
-        return self.status == "running"
+        return self.status in LIVE_STATUSES
+
+
+def read_control(run_dir: Path) -> dict:
+    """control.json: {"paused": bool, "lr": float or null}; {} when absent or unreadable."""
+    try:
+        wanted = json.loads((Path(run_dir) / CONTROL).read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    if not isinstance(wanted, dict):
+        return {}
+    lr = wanted.get("lr")
+    ok_lr = isinstance(lr, (int, float)) and not isinstance(lr, bool) and 0 < lr < float("inf")
+    return {"paused": wanted.get("paused") is True, "lr": float(lr) if ok_lr else None}
+
+
+def steer_run(run_dir: Path, paused: Optional[bool] = None, lr: Optional[float] = None) -> dict:
+    """Ask a live run to pause/resume or to train on at learning rate lr (applied at its next batch)."""
+    if lr is not None and not (isinstance(lr, (int, float)) and 0 < lr < float("inf")):
+        raise ValueError(f"the learning rate must be a number greater than 0, not {lr!r}")
+    wanted = read_control(run_dir) or {"paused": False, "lr": None}
+    if paused is not None:
+        wanted["paused"] = bool(paused)
+    if lr is not None:
+        wanted["lr"] = float(lr)
+    write_json(Path(run_dir) / CONTROL, wanted)
+    return wanted
 
 
 def read_events(path: Path) -> list[dict]:
@@ -151,7 +270,7 @@ def read_status(run_dir: Path) -> Optional[dict]:
         return None
     status.setdefault("status", "failed")
     status.setdefault("reason", "")
-    if status["status"] == "running" and not _process_alive(status.get("pid")):
+    if status["status"] in LIVE_STATUSES and not _process_alive(status.get("pid")):
         status["status"] = "interrupted"
         status["reason"] = "the training process ended without finishing (killed or crashed)"
     return status
@@ -173,20 +292,28 @@ def list_runs(runs_dir: Optional[Path] = None) -> list[RunInfo]:
     root = Path(runs_dir or default_runs_dir())
     if not root.is_dir():
         return []
-    runs = [read_run(d) for d in sorted(root.iterdir(), reverse=True) if d.is_dir()]
+    from .safepath import is_contained
+
+    # A symlinked run folder that leads outside runs_dir is not listed (nor read, nor loaded).
+    runs = [read_run(d) for d in sorted(root.iterdir(), reverse=True) if d.is_dir() and is_contained(root, d)]
     return [r for r in runs if r is not None]
 
 
 def start_run(run_dir: Path, args: list[str], threads: Optional[int] = None) -> subprocess.Popen:
     """Launch `python -m netlib train ARGS --run-dir DIR` as its own process (DESIGN §3)."""
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    ensure_runs_dir(run_dir.parent)
     cmd = [sys.executable, "-m", "netlib", "train", *args, "--run-dir", str(run_dir), "--quiet"]
     if threads:
         cmd += ["--threads", str(threads)]
-    log = open(run_dir / "process.log", "ab")
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        log = open(run_dir / "process.log", "ab")
+    except OSError as e:
+        raise RunDirError(f"cannot write to the runs folder {run_dir.parent}: {e.strerror or e}") from e
+    with log:  # the child has its own copy of the descriptor
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=Path(__file__).resolve().parent.parent)
 
 
 def request_stop(run_dir: Path) -> None:
@@ -197,5 +324,8 @@ def request_stop(run_dir: Path) -> None:
 def kill_run(run_dir: Path) -> None:
     """Hard stop, for a process that did not honour the stop file in time."""
     status = read_status(run_dir)
-    if status and status["status"] == "running":  # read_status: "running" means its pid is alive
-        os.kill(status["pid"], signal.SIGKILL)
+    if status and status["status"] in LIVE_STATUSES:  # read_status: live means its pid is alive
+        try:
+            os.kill(status["pid"], signal.SIGKILL)
+        except ProcessLookupError:  # it ended between the two calls (or another tab killed it)
+            pass

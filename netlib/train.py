@@ -34,6 +34,7 @@ class TrainConfig:
     threads: Optional[int] = None  # None: leave torch's default
     limit: Optional[int] = None  # train on the first N training images (the test set stays whole)
     channels_last: bool = True  # measured faster on CPU for both networks (DESIGN §6)
+    record_grads: bool = True  # per-layer gradient norms in every "batch" event (gradient flow)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -95,6 +96,70 @@ def make_scheduler(opt, r: Recipe, steps_per_epoch: int):
         opt, max_lr=r.lr, total_steps=total, pct_start=pct, div_factor=10, final_div_factor=100)
 
 
+@dataclass(frozen=True)
+class Steering:
+    """What a person asked of a running run: hold it, or train on at another learning rate."""
+
+    paused: bool = False
+    lr: Optional[float] = None  # None: the recipe's schedule; a number: this constant rate from now
+
+
+NO_STEERING = Steering()
+PAUSE_POLL_S = 0.1
+
+
+def grad_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    """The weight tensors whose gradient norms describe gradient flow: every conv and linear layer,
+    input side first (biases left out: they say little about flow)."""
+    return [(name.removesuffix(".weight"), p) for name, p in model.named_parameters() if p.dim() > 1]
+
+
+class _Steerer:
+    """Applies Steering to a live optimizer at batch boundaries and records what changed."""
+
+    def __init__(self, opt, sched, on_event: Listener, steer: Callable[[], Steering]):
+        self.opt, self.sched, self.emit, self.poll = opt, sched, on_event, steer
+        self.applied = NO_STEERING
+
+    def lr(self) -> float:
+        return self.opt.param_groups[0]["lr"]
+
+    def step_schedule(self) -> None:
+        if self.sched is not None:
+            self.sched.step()
+
+    def check(self, where: dict, should_stop: Callable[[], bool]) -> float:
+        """Apply new steering; block while paused. Returns the seconds spent paused."""
+        wanted = self.poll()
+        if wanted == self.applied:
+            return 0.0
+        self._apply_lr(wanted, where)
+        if not wanted.paused:
+            self.applied = wanted
+            return 0.0
+        t = time.perf_counter()
+        self.emit({"event": "pause", **where, "time": time.time()})
+        while wanted.paused and not should_stop():
+            time.sleep(PAUSE_POLL_S)
+            wanted = self.poll()
+            self._apply_lr(wanted, where)
+        paused = time.perf_counter() - t
+        self.applied = Steering(False, wanted.lr)
+        self.emit({"event": "resume", **where, "paused_seconds": paused, "time": time.time()})
+        return paused
+
+    def _apply_lr(self, wanted: Steering, where: dict) -> None:
+        if wanted.lr is None or wanted.lr == self.applied.lr:
+            return
+        old = self.lr()
+        # A rate set by hand replaces the schedule: the run goes on at exactly that rate.
+        self.sched = None
+        for group in self.opt.param_groups:
+            group["lr"] = wanted.lr
+        self.applied = Steering(self.applied.paused, wanted.lr)
+        self.emit({"event": "lr_change", **where, "from": old, "to": wanted.lr, "time": time.time()})
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, channels_last: bool):
     """(mean loss per sample, accuracy) on the whole set."""
@@ -114,11 +179,17 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, channels_last: 
 
 def fit(config: TrainConfig, data: Dataset, on_event: Listener = lambda e: None,
         should_stop: Callable[[], bool] = lambda: False,
-        on_checkpoint: Optional[Callable[[nn.Module, dict], None]] = None) -> dict:
+        on_checkpoint: Optional[Callable[[nn.Module, dict], None]] = None,
+        steer: Callable[[], Steering] = lambda: NO_STEERING,
+        on_train_state: Optional[Callable[[dict], None]] = None,
+        resume: Optional[dict] = None) -> dict:
     """Train config.model on data; emit start/batch/epoch/end events; return the end event.
 
-    should_stop is polled at every batch boundary; on_checkpoint(model, epoch_event) is called after
-    each completed epoch so the caller can save it (the engine knows nothing of files).
+    should_stop and steer are polled at every batch boundary; on_checkpoint(model, epoch_event) is
+    called after each completed epoch so the caller can save it (the engine knows nothing of files),
+    and on_train_state(state) with what resuming needs (weights, optimizer, generator).
+    resume: such a state; training then goes on from its epoch for config.recipe.epochs more epochs
+    at a constant learning rate (state["lr"]), numbering epochs after the ones already done.
     """
     r = config.recipe
     device = torch.device(config.device)
@@ -142,17 +213,29 @@ def fit(config: TrainConfig, data: Dataset, on_event: Listener = lambda e: None,
         train_x, train_y = train_x[:config.limit], train_y[:config.limit]
     n = len(train_x)
     steps = math.ceil(n / r.batch_size)
-    sched = make_scheduler(opt, r, steps)
+    first_epoch, last = 1, r.epochs
+    if resume is None:
+        sched = make_scheduler(opt, r, steps)
+    else:
+        _load_train_state(resume, model, opt, ema, gen, device)
+        first_epoch, last = resume["epoch"] + 1, resume["epoch"] + r.epochs
+        sched = None
+        for group in opt.param_groups:
+            group["lr"] = resume["lr"]
+    steering = _Steerer(opt, sched, on_event, steer)
+    tracked = grad_layers(model) if config.record_grads else []
 
     t_start = time.perf_counter()
     on_event({"event": "start", "model": config.model, "recipe": config.recipe_name,
-              "samples": n, "test_samples": len(data.test_x), "epochs": r.epochs,
+              "samples": n, "test_samples": len(data.test_x), "epochs": last,
+              "first_epoch": first_epoch, "lr": steering.lr(),
               "steps_per_epoch": steps, "device": str(device), "threads": torch.get_num_threads(),
+              "grad_layers": [name for name, _ in tracked],
               "pid": os.getpid(), "time": time.time()})
 
     status, reason, last_epoch = "done", "", None
     try:
-        for epoch in range(1, r.epochs + 1):
+        for epoch in range(first_epoch, last + 1):
             t0 = time.perf_counter()
             perm = torch.randperm(n, generator=gen, device=device)
             loss_sum = torch.zeros((), device=device)
@@ -163,6 +246,13 @@ def fit(config: TrainConfig, data: Dataset, on_event: Listener = lambda e: None,
                 if should_stop():
                     stopped = True
                     break
+                paused = steering.check({"epoch": epoch, "batch": step, "batches": steps}, should_stop)
+                if paused:
+                    t0 += paused  # paused time is not training time
+                    t_start += paused
+                    if should_stop():
+                        stopped = True
+                        break
                 idx = perm[step * r.batch_size:(step + 1) * r.batch_size]
                 xb, yb = train_x[idx], train_y[idx]
                 if r.augment:
@@ -173,9 +263,11 @@ def fit(config: TrainConfig, data: Dataset, on_event: Listener = lambda e: None,
                 loss = F.cross_entropy(out, yb, label_smoothing=r.label_smoothing)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                report = (step + 1) % BATCH_EVENT_EVERY == 0 or step + 1 == steps
+                if report and tracked:  # one fused norm kernel, only on reporting batches
+                    grad_norms = torch.stack(torch._foreach_norm([p.grad for _, p in tracked]))
                 opt.step()
-                if sched is not None:
-                    sched.step()
+                steering.step_schedule()
                 if ema is not None:
                     ema.update(model)
                 # Kept on the device: no host sync per batch (matters on CUDA).
@@ -187,14 +279,17 @@ def fit(config: TrainConfig, data: Dataset, on_event: Listener = lambda e: None,
                 win_correct += batch_correct
                 win_n += len(yb)
                 seen += len(yb)
-                if (step + 1) % BATCH_EVENT_EVERY == 0 or step + 1 == steps:
+                if report:
                     wl = win_loss.item() / win_n
                     if not math.isfinite(wl):
                         raise _Diverged(epoch, step + 1, wl)
-                    on_event({"event": "batch", "epoch": epoch, "batch": step + 1, "batches": steps,
-                              "loss": wl, "acc": win_correct.item() / win_n,
-                              "lr": opt.param_groups[0]["lr"], "samples": seen,
-                              "seconds": time.perf_counter() - t0})
+                    event = {"event": "batch", "epoch": epoch, "batch": step + 1, "batches": steps,
+                             "loss": wl, "acc": win_correct.item() / win_n,
+                             "lr": opt.param_groups[0]["lr"], "samples": seen,
+                             "seconds": time.perf_counter() - t0}
+                    if tracked:
+                        event["grad_norm"] = [_finite_or_none(g) for g in grad_norms.tolist()]
+                    on_event(event)
                     win_loss.zero_()
                     win_correct.zero_()
                     win_n = 0
@@ -209,7 +304,7 @@ def fit(config: TrainConfig, data: Dataset, on_event: Listener = lambda e: None,
                 raise _Diverged(epoch, steps, train_loss)
             eval_model = ema.model if ema is not None else model
             test_loss, test_acc = evaluate(eval_model, data.test_x, data.test_y, use_cl)
-            last_epoch = {"event": "epoch", "epoch": epoch, "epochs": r.epochs,
+            last_epoch = {"event": "epoch", "epoch": epoch, "epochs": last,
                           "train_loss": train_loss, "train_acc": correct.item() / n,
                           "test_loss": test_loss, "test_acc": test_acc, "seconds": seconds,
                           "samples_per_s": n / seconds, "lr": opt.param_groups[0]["lr"],
@@ -217,16 +312,41 @@ def fit(config: TrainConfig, data: Dataset, on_event: Listener = lambda e: None,
             on_event(last_epoch)
             if on_checkpoint is not None:
                 on_checkpoint(eval_model, last_epoch)
+            if on_train_state is not None:
+                on_train_state(_train_state(epoch, model, opt, ema, gen))
     except _Diverged as d:
         status = "diverged"
         reason = (f"loss became {d.value} in epoch {d.epoch}, batch {d.batch}: training diverged. "
-                  f"Try a smaller learning rate (this run used {r.lr:g}).")
+                  f"Try a smaller learning rate (this run used {steering.applied.lr or r.lr:g}).")
     end = {"event": "end", "status": status, "reason": reason,
            "epochs_completed": last_epoch["epoch"] if last_epoch else 0,
            "test_acc": last_epoch["test_acc"] if last_epoch else None,
            "elapsed": time.perf_counter() - t_start}
     on_event(end)
     return {**end, "model": ema.model if ema is not None else model}
+
+
+def _finite_or_none(x: float) -> Optional[float]:
+    return x if math.isfinite(x) else None  # JSON has no NaN/inf
+
+
+def _train_state(epoch: int, model: nn.Module, opt, ema, gen: torch.Generator) -> dict:
+    """Everything +1 epoch needs, as plain tensors and numbers (loadable with weights_only=True)."""
+    return {"epoch": epoch, "lr": opt.param_groups[0]["lr"],
+            "model": {k: v.detach().clone() for k, v in model.state_dict().items()},
+            "ema": None if ema is None else {k: v.clone() for k, v in ema.model.state_dict().items()},
+            "ema_steps": 0 if ema is None else ema.steps,
+            "optimizer": copy.deepcopy(opt.state_dict()), "generator": gen.get_state()}
+
+
+def _load_train_state(state: dict, model: nn.Module, opt, ema, gen: torch.Generator, device) -> None:
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    if ema is not None:
+        ema.model.load_state_dict(state["ema"] if state.get("ema") else state["model"])
+        ema.steps = state.get("ema_steps", 0)
+    if state.get("generator") is not None and device.type == "cpu":
+        gen.set_state(state["generator"])
 
 
 class WeightAverage:

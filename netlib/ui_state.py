@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Optional
 
 from .run_summary import recipe_label
-from .runs import CHECKPOINT, CONFIG, STATUS, STOP, RunInfo, kill_run, new_run_name, read_status
+from .runs import (CHECKPOINT, CONFIG, LIVE_STATUSES, STATUS, STOP, RunInfo, kill_run, new_run_name,
+                   read_status)
 
 REPO = Path(__file__).resolve().parent.parent
 CHECKPOINT_DIR_ENV = "NETLIB_CHECKPOINT_DIR"  # where the shipped checkpoints are (default: ./checkpoints)
@@ -53,14 +54,29 @@ def launch(runs_dir: Path, model: str, recipe: str, args: list[str], threads: Op
     """Start a training process in a fresh run directory under runs_dir; return the directory."""
     from .runs import start_run
 
+    import shutil
+
+    from .runs import RunDirError, ensure_runs_dir
+    from .safepath import inside
+
     reap()
+    root = ensure_runs_dir(runs_dir)  # RunDirError: "cannot write to the runs folder ...", shown as is
     name = new_run_name(model, tag or recipe)
-    run_dir = Path(runs_dir) / name
-    n = 1
-    while run_dir.exists():  # two launches in the same second
-        n += 1
-        run_dir = Path(runs_dir) / f"{name}-{n}"
-    _PROCESSES[str(run_dir)] = start_run(run_dir, args, threads=threads)
+    run_dir, n = inside(root, name), 1
+    while True:  # claim the folder with mkdir: two launches in the same second never share one
+        try:
+            run_dir.mkdir()
+            break
+        except FileExistsError:
+            n += 1
+            run_dir = inside(root, f"{name}-{n}")
+        except OSError as e:
+            raise RunDirError(f"cannot write to the runs folder {root}: {e.strerror or e}") from e
+    try:
+        _PROCESSES[str(run_dir)] = start_run(run_dir, args, threads=threads)
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)  # nothing half-made is left to look like a run
+        raise
     return run_dir
 
 
@@ -154,7 +170,7 @@ class RunEntry:
 
     @property
     def live(self) -> bool:
-        return self.status == "running"
+        return self.status in LIVE_STATUSES
 
     @property
     def label(self) -> str:
@@ -163,11 +179,14 @@ class RunEntry:
 
 def run_index(runs_dir: Path) -> list[RunEntry]:
     """Every run under runs_dir, newest first, read from config.json and status.json only."""
+    from .safepath import is_contained
+
     root = Path(runs_dir)
     if not root.is_dir():
         return []
     out = []
-    for d in sorted((p for p in root.iterdir() if p.is_dir()), reverse=True):
+    # A run folder that is a symlink leading outside runs_dir is skipped: never read, listed or loaded.
+    for d in sorted((p for p in root.iterdir() if p.is_dir() and is_contained(root, p)), reverse=True):
         try:
             config = json.loads((d / CONFIG).read_text())
         except (OSError, json.JSONDecodeError):
@@ -187,6 +206,7 @@ class CheckpointChoice:
     path: Path
     model: str
     shipped: bool
+    uploaded: bool = False
 
 
 def shipped_dir() -> Path:
@@ -198,14 +218,59 @@ def shipped_checkpoint(model: str) -> Path:
 
 
 def checkpoint_choices(model: str, runs: list[RunEntry]) -> list[CheckpointChoice]:
-    """The shipped checkpoint of `model` (if present) then every run of it that saved one."""
+    """The shipped checkpoint of `model` (if present), every run of it that saved one, then its uploads."""
+    from .safepath import is_contained
+    from .uploads import list_uploads
+
     out = []
     if shipped_checkpoint(model).is_file():
         out.append(CheckpointChoice(f"shipped {model}.pt", shipped_checkpoint(model), model, True))
     for r in runs:
-        if r.model == model and r.has_checkpoint:
+        if r.model == model and r.has_checkpoint and is_contained(r.dir, r.dir / CHECKPOINT):
             out.append(CheckpointChoice(f"run {r.name} ({r.status})", r.dir / CHECKPOINT, model, False))
+    for u in list_uploads():
+        if u.model == model:
+            out.append(CheckpointChoice(u.label, u.path, model, False, uploaded=True))
     return out
+
+
+def choice_index(choices: list[CheckpointChoice], path) -> Optional[int]:
+    """Where the checkpoint at `path` is among choices (paths compared resolved); None if not listed."""
+    try:
+        wanted = Path(path).resolve()
+    except (OSError, RuntimeError, TypeError):
+        return None
+    for i, c in enumerate(choices):
+        if c.path.resolve() == wanted:
+            return i
+    return None
+
+
+def checkpoint_roots() -> list[Path]:
+    """The folders a checkpoint chosen in the UI may come from: shipped, runs, uploads."""
+    from .runs import default_runs_dir
+
+    roots = [shipped_dir(), default_runs_dir()]
+    try:
+        from .uploads import uploads_dir
+
+        roots.append(uploads_dir())
+    except ImportError:
+        pass
+    return roots
+
+
+def allowed_checkpoint(path) -> Path:
+    """path, if it lies (symlinks followed) inside one of checkpoint_roots(); else UnsafePath.
+
+    The pages call it before loading any checkpoint chosen in the UI (pages/_common.load_model).
+    """
+    from .safepath import UnsafePath, is_contained
+
+    path = Path(path)
+    if any(is_contained(root, path) for root in checkpoint_roots()):
+        return path
+    raise UnsafePath(f"{path.name}: refused, it is not inside the checkpoints, runs or uploads folders")
 
 
 def checkpoint_summary(meta: dict) -> str:
