@@ -16,6 +16,7 @@ UIREVISION = "netlib"  # constant, so zoom and legend clicks survive the live re
 COLORS = {
     "inception": "#4F46E5",  # indigo
     "residual": "#EA580C",  # orange
+    "plain": "#64748B",  # slate: the residual network without its skips
     "train": "#4F46E5",
     "test": "#059669",  # emerald
     "raw": "rgba(100, 116, 139, 0.28)",  # slate, faint
@@ -102,6 +103,20 @@ def _axis_title(axis: str) -> str:
     return "epoch" if axis == "epoch" else "wall time (s)"
 
 
+def event_position(e: dict) -> float:
+    """x (fractional epochs) of an event placed at a batch boundary: lr_change, pause, resume."""
+    return e["epoch"] - 1 + e["batch"] / max(e["batches"], 1)
+
+
+def mark_lr_changes(fig: go.Figure, changes: Sequence[dict]) -> go.Figure:
+    """A dashed vertical line where a person changed the learning rate, labelled with the new rate."""
+    for e in changes:
+        fig.add_vline(x=event_position(e), line=dict(color="#B45309", width=1.5, dash="dash"),
+                      annotation=dict(text=f"lr → {e['to']:.3g}", font=dict(size=11, color="#B45309"),
+                                      yanchor="top", xanchor="left"))
+    return fig
+
+
 # ---------------------------------------------------------------- one run
 def loss_figure(batches: Sequence[dict], epochs: Sequence[dict], smoothing: float = 0.6,
                 color: str = COLORS["train"]) -> go.Figure:
@@ -177,6 +192,62 @@ def compare_figure(series: Sequence[dict], axis: str = "epoch", smoothing: float
     fig.update_yaxes(gridcolor=COLORS["grid"])
     fig.update_yaxes(range=[max(0.0, min(lowest, 95.0) - 1), 100.2], row=1, col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=2)
+    return fig
+
+
+# ---------------------------------------------------------------- gradient flow
+def grad_series(batches: Sequence[dict], layer: int = 0) -> tuple[list[float], list[float]]:
+    """(x, gradient norm) of one layer over a run's batch events that recorded gradients."""
+    xs, ys = [], []
+    for b in batches:
+        g = b.get("grad_norm")
+        if g and layer < len(g) and g[layer]:
+            xs.append(b["epoch"] - 1 + b["batch"] / max(b["batches"], 1))
+            ys.append(g[layer])
+    return xs, ys
+
+
+def grad_flow_figure(batches: Sequence[dict], layers: Sequence[str], title: str = "",
+                     zrange: Optional[tuple[float, float]] = None, height: Optional[int] = None) -> go.Figure:
+    """Every layer's gradient norm over training as a heatmap: layers up the y axis (input at the
+    bottom), training progress along x, colour = log10 of the norm. A vanishing gradient shows as a
+    dark band along the bottom rows."""
+    rows = [b for b in batches if b.get("grad_norm") and len(b["grad_norm"]) == len(layers)]
+    fig = _figure(title or "Gradient flow: log10 of each layer's gradient norm", height or 90 + 22 * max(len(layers), 4))
+    if not rows or not layers:
+        fig.add_annotation(text="no gradient norms recorded yet", showarrow=False, xref="paper", yref="paper",
+                           x=0.5, y=0.5, font=dict(color="#6B7280"))
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        return fig
+    keep = np.unique(np.linspace(0, len(rows) - 1, min(len(rows), 400)).round().astype(int))
+    rows = [rows[i] for i in keep]
+    xs = [b["epoch"] - 1 + b["batch"] / max(b["batches"], 1) for b in rows]
+    z = np.array([[g if g else np.nan for g in b["grad_norm"]] for b in rows], dtype=np.float64).T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.log10(z)
+    lo, hi = zrange or (float(np.nanmin(z)), float(np.nanmax(z)))
+    fig.add_heatmap(x=xs, y=list(layers), z=z, colorscale="Viridis", zmin=lo, zmax=hi,
+                    colorbar=dict(title=dict(text="log10", side="right"), thickness=12),
+                    hovertemplate="%{y}<br>epoch %{x:.2f}<br>‖grad‖ = 10^%{z:.2f}<extra></extra>")
+    fig.update_layout(hovermode="closest", margin=dict(l=120, r=16, t=40, b=40))
+    fig.update_xaxes(title="epoch", showgrid=False)
+    fig.update_yaxes(type="category", showgrid=False, tickfont=dict(size=11))
+    return fig
+
+
+def first_layer_grad_figure(series: Sequence[dict]) -> go.Figure:
+    """The gradient norm reaching each run's first layer (log scale): the vanishing-gradient lesson in
+    one chart. series: dicts with label, color, batches."""
+    fig = _line_figure("Gradient reaching the first layer (log scale)")
+    for s in series:
+        xs, ys = grad_series(s["batches"], 0)
+        if xs:
+            fig.add_scatter(x=xs, y=ys, mode="lines", name=s["label"], line=dict(color=s["color"], width=2),
+                            hovertemplate=s["label"] + "<br>epoch %{x:.2f}: %{y:.2e}<extra></extra>")
+    fig.update_layout(hovermode="closest")
+    fig.update_xaxes(title="epoch", rangemode="tozero")
+    fig.update_yaxes(title="‖grad‖ of the first conv's weights", type="log", exponentformat="power")
     return fig
 
 

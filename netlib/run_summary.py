@@ -37,9 +37,15 @@ def run_time(name: str) -> str:
     return f"{m.group(2)}:{m.group(3)}:{m.group(4)}" if m else name
 
 
+def network_label(config: dict) -> str:
+    """'residual', or 'plain ×3' for a network stacked deeper than published (blocks per stage)."""
+    blocks = (config.get("model_kwargs") or {}).get("blocks", 1)
+    return f"{config.get('model', '?')}" + (f" ×{blocks}" if blocks != 1 else "")
+
+
 def short_label(name: str, config: dict) -> str:
     """'inception · fast, 3 epochs · 05:50:56': what a legend or a table row calls a run."""
-    return f"{config.get('model', '?')} · {recipe_label(config)} · {run_time(name)}"
+    return f"{network_label(config)} · {recipe_label(config)} · {run_time(name)}"
 
 
 def describe_recipe(r: Recipe) -> str:
@@ -71,7 +77,8 @@ class Progress:
 
 def progress(run: RunInfo) -> Progress:
     """Where a run is: fraction done, epoch, batch, speed and an estimate of the time left."""
-    start = next((e for e in run.events if e.get("event") == "start"), {})
+    # the last start: a run extended by "+1 epoch" has one start per process, the last knows the total
+    start = next((e for e in reversed(run.events) if e.get("event") == "start"), {})
     total_epochs = start.get("epochs") or run.config.get("recipe", {}).get("epochs", 1)
     steps, n = start.get("steps_per_epoch", 0), start.get("samples", 0)
     done = run.epochs
@@ -118,6 +125,7 @@ def run_stats(run: RunInfo) -> dict:
         "run": run.name,
         "label": short_label(run.name, run.config),
         "network": run.config.get("model", "?"),
+        "network_label": network_label(run.config),
         "recipe": recipe_label(run.config),
         "status": run.status,
         "epochs": len(epochs),
@@ -129,9 +137,9 @@ def run_stats(run: RunInfo) -> dict:
     }
 
 
-def model_cost(model: str) -> dict:
+def model_cost(model: str, blocks: int = 1) -> dict:
     """Parameters and forward multiply-adds per sample, from the per-layer table."""
     from .inspection import layer_table
 
-    top = [r for r in layer_table(model) if r["depth"] == 0]
+    top = [r for r in layer_table(model, **({"blocks": blocks} if blocks != 1 else {})) if r["depth"] == 0]
     return {"params": sum(r["params"] for r in top), "macs": sum(r["macs"] for r in top)}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .run_summary import recipe_label
+from .run_summary import network_label, recipe_label
 from .runs import (CHECKPOINT, CONFIG, LIVE_STATUSES, STATUS, STOP, RunInfo, kill_run, new_run_name,
                    read_status)
 
@@ -26,13 +26,16 @@ START_GRACE_S = 90.0  # a launched run that has written no status after this lon
 
 # Training processes this server started: polled so that finished ones are reaped (no zombies).
 _PROCESSES: dict[str, subprocess.Popen] = {}
+_EXTENSIONS: dict[str, subprocess.Popen] = {}  # the +1 epoch processes among them
 
 
 # ---------------------------------------------------------------- launching and stopping runs
 def train_args(model: str, recipe: str, overrides: Optional[dict] = None, limit: Optional[int] = None,
-               seed: int = 0, device: str = "auto") -> list[str]:
+               seed: int = 0, device: str = "auto", blocks: int = 1) -> list[str]:
     """CLI arguments for `python -m netlib train` (without --run-dir, which start_run adds)."""
     args = ["--model", model, "--recipe", recipe, "--seed", str(int(seed)), "--device", device]
+    if blocks and int(blocks) != 1:
+        args += ["--blocks", str(int(blocks))]
     flags = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr",
              "optimizer": "--optimizer", "schedule": "--schedule"}
     for key, value in (overrides or {}).items():
@@ -90,6 +93,62 @@ def process_exited(run_dir: Path) -> Optional[int]:
     """The exit code of a process this server started for run_dir, None while it runs or if unknown."""
     proc = _PROCESSES.get(str(run_dir))
     return None if proc is None else proc.poll()
+
+
+def pause(run_dir: Path, paused: bool = True) -> None:
+    """Hold a live run at its next batch boundary (paused=False lets it go on)."""
+    from .runs import steer_run
+
+    steer_run(run_dir, paused=paused)
+
+
+def set_lr(run_dir: Path, lr: float) -> None:
+    """Train a live run on at this constant learning rate from its next batch."""
+    from .runs import steer_run
+
+    steer_run(run_dir, lr=float(lr))
+
+
+def can_extend(run: RunInfo) -> bool:
+    """A run that has ended with a saved train state can be trained further (+1 epoch)."""
+    from .runs import TRAIN_STATE
+
+    return not run.live and run.status != "failed" and (run.dir / TRAIN_STATE).is_file() \
+        and not process_running(run.dir)
+
+
+def last_lr(run: RunInfo) -> Optional[float]:
+    """The learning rate a run ended at (the default rate for +1 epoch)."""
+    for e in reversed(run.events):
+        if e.get("event") in ("batch", "epoch", "lr_change"):
+            return e.get("lr", e.get("to"))
+    return None
+
+
+def extend(run_dir: Path, epochs: int = 1, lr: Optional[float] = None, threads: Optional[int] = None) -> None:
+    """Train an ended run `epochs` more epochs from its saved train state, in its own run directory."""
+    from .runs import start_run
+
+    reap()
+    args = ["--extend", str(run_dir), "--epochs", str(int(epochs))]
+    if lr:
+        args += ["--lr", f"{float(lr):g}"]
+    _PROCESSES[str(run_dir)] = _EXTENSIONS[str(run_dir)] = start_run(run_dir, args, threads=threads)
+
+
+def extension_error(run_dir: Path) -> Optional[str]:
+    """Why the last +1 epoch of run_dir could not start (the CLI refused it), or None."""
+    proc = _EXTENSIONS.get(str(run_dir))
+    if proc is None or proc.poll() != 2:  # 2: refused before training (see netlib.cli)
+        return None
+    return tail(Path(run_dir) / "process.log", 1) or "the training process refused to start"
+
+
+def process_running(run_dir: Path) -> bool:
+    """True while a process this server started for run_dir has not exited (it may not have written
+    its status yet: +1 epoch on a finished run reads "done" until the new process starts)."""
+    proc = _PROCESSES.get(str(run_dir))
+    return proc is not None and proc.poll() is None
 
 
 def stop(run_dir: Path) -> None:
@@ -163,6 +222,7 @@ class RunEntry:
     recipe: str
     status: str
     has_checkpoint: bool
+    network: str = ""  # 'plain ×3': the model and its depth when not as published
 
     @property
     def name(self) -> str:
@@ -195,7 +255,7 @@ def run_index(runs_dir: Path) -> list[RunEntry]:
         if status is None:
             continue
         out.append(RunEntry(d, config.get("model", "?"), recipe_label(config), status,
-                            (d / CHECKPOINT).is_file()))
+                            (d / CHECKPOINT).is_file(), network_label(config)))
     return out
 
 

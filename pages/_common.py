@@ -14,14 +14,19 @@ from netlib.runs import default_runs_dir
 
 log = logging.getLogger("netlib.app")
 
+# Set by the Results page, read once by Inspect: {"model", "checkpoint" (path str), "index" (test digit)}.
+INSPECT_REQUEST = "inspect_request"
+
 
 def friendly(e: BaseException) -> str:
     """A one-paragraph message for a person; the traceback goes to the server log only."""
     from netlib.checkpoint import CheckpointError
     from netlib.data import DataError
     from netlib.preprocess import ImageError
+    from netlib.runs import RunDirError
+    from netlib.safepath import UnsafePath
 
-    if isinstance(e, (CheckpointError, DataError, ImageError)):
+    if isinstance(e, (CheckpointError, DataError, ImageError, RunDirError, UnsafePath)):
         return str(e)
     if isinstance(e, FileNotFoundError):
         return f"A file is missing: {e.filename or e}."
@@ -92,6 +97,7 @@ def _load_model(path: str, stamp: float):
 
 def load_model(path: Path):
     """(model, meta) for a checkpoint; reloaded when the file changes (a live run rewrites it)."""
+    path = ui_state.allowed_checkpoint(path)  # UnsafePath unless under checkpoints/, runs/ or uploads/
     return _load_model(str(path), ui_state.file_stamp(path))
 
 
@@ -103,6 +109,7 @@ def _checkpoint_meta(path: str, stamp: float) -> dict:
 
 
 def checkpoint_meta(path: Path) -> dict:
+    path = ui_state.allowed_checkpoint(path)
     return _checkpoint_meta(str(path), ui_state.file_stamp(path))
 
 
@@ -114,8 +121,8 @@ def layer_rows(model: str) -> list[dict]:
 
 
 @st.cache_data(show_spinner=False)
-def model_cost(model: str) -> dict:
-    return run_summary.model_cost(model)
+def model_cost(model: str, blocks: int = 1) -> dict:
+    return run_summary.model_cost(model, blocks)
 
 
 @st.cache_resource(show_spinner="Loading the MNIST test set...")

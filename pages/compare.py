@@ -1,11 +1,12 @@
 """Compare: train both networks at once, overlay any saved runs, and tabulate speed and accuracy."""
 
+import math
 from pathlib import Path
 
 import streamlit as st
 
 from netlib import charts, run_summary, ui_state
-from netlib.models import MODELS
+from netlib.models import MAX_BLOCKS, MODELS, SHOWCASE
 from netlib.recipes import DEFAULT_RECIPE, RECIPES, MODEL_ADJUSTMENTS
 from netlib.runs import read_run
 from pages._common import chart, guarded, model_cost, pct, runs_dir, require_frame
@@ -14,12 +15,21 @@ require_frame()
 
 PAIR_KEY = "compare_pair"  # the two run directories of this session's last "Train both"
 PICK_KEY = "compare_runs"
+PAIRS = {"inception vs residual": ("inception", "residual"),
+         "residual vs plain": ("residual", "plain")}  # the gradient-flow lesson: skips or none
 
 
 def train_both(busy: bool) -> None:
-    """Launch Inception and Residual with the same recipe, one thread each (DESIGN §6)."""
+    """Launch two networks with the same recipe, one thread each (DESIGN §6)."""
     with st.container(border=True):
         st.markdown("**Train both** networks at once with the same recipe")
+        p1, p2 = st.columns([2, 1])
+        pair = p1.selectbox("Networks", list(PAIRS), key="cmp_pair", format_func=str.capitalize)
+        blocks = 1
+        if "plain" in PAIRS[pair]:
+            blocks = p2.number_input("Blocks per stage", 1, MAX_BLOCKS, 3, key="cmp_blocks",
+                                     help="both networks this deep; at 3 the Plain one's first layers "
+                                          "get almost no gradient (best seen with the seed recipe)")
         c1, c2, c3 = st.columns(3)
         recipe = c1.selectbox("Recipe", list(RECIPES), list(RECIPES).index(DEFAULT_RECIPE), key="cmp_recipe")
         epochs = c2.number_input("Epochs", 1, 50, RECIPES[recipe].epochs, key="cmp_epochs")
@@ -35,8 +45,9 @@ def train_both(busy: bool) -> None:
         if st.button("Train both", type="primary", icon=":material/play_arrow:", disabled=busy,
                      key="train_both", help="both runs of the last pair are still training" if busy else None):
             dirs = []
-            for model in MODELS:
-                args = ui_state.train_args(model, recipe, {"epochs": int(epochs)}, limit or None)
+            for model in PAIRS[pair]:
+                args = ui_state.train_args(model, recipe, {"epochs": int(epochs)}, limit or None,
+                                           blocks=int(blocks))
                 dirs.append(str(ui_state.launch(runs_dir(), model, recipe, args, threads=1)))
             st.session_state[PAIR_KEY] = dirs
             st.session_state["cmp_new_pair"] = True  # select the pair once both have started
@@ -51,7 +62,7 @@ def pick_runs(entries: list) -> list:
     if PICK_KEY not in st.session_state or new_pair_ready:
         default = [n for n in pair if n in names]
         if not default:
-            for model in MODELS:
+            for model in SHOWCASE:
                 first = next((e.name for e in entries if e.model == model and e.status != "failed"), None)
                 if first:
                     default.append(first)
@@ -62,7 +73,7 @@ def pick_runs(entries: list) -> list:
         st.session_state[PICK_KEY] = [n for n in st.session_state[PICK_KEY] if n in names]
     by_name = {e.name: e for e in entries}
     chosen = st.multiselect("Runs to overlay", names, key=PICK_KEY,
-                            format_func=lambda n: f"{by_name[n].model} · {by_name[n].recipe} · "
+                            format_func=lambda n: f"{by_name[n].network or by_name[n].model} · {by_name[n].recipe} · "
                                                   f"{run_summary.run_time(n)} ({by_name[n].status})")
     return [by_name[n] for n in chosen]
 
@@ -83,9 +94,10 @@ def table(runs: list) -> None:
     rows = []
     for info in runs:
         s = run_summary.run_stats(info)
-        cost = model_cost(s["network"]) if s["network"] in MODELS else {"params": None, "macs": None}
+        blocks = info.config.get("model_kwargs", {}).get("blocks", 1)
+        cost = model_cost(s["network"], blocks) if s["network"] in MODELS else {"params": None, "macs": None}
         rows.append({
-            "run": run_summary.run_time(s["run"]), "network": s["network"], "recipe": s["recipe"],
+            "run": run_summary.run_time(s["run"]), "network": s["network_label"], "recipe": s["recipe"],
             "parameters": cost["params"],
             "M mult-adds / sample": cost["macs"] / 1e6 if cost["macs"] else None,
             "epochs": s["epochs"],
@@ -108,7 +120,7 @@ def networks_table() -> None:
     from pages._common import checkpoint_meta
 
     rows = []
-    for model in MODELS:
+    for model in SHOWCASE:
         cost = model_cost(model)
         path = ui_state.shipped_checkpoint(model)
         acc = checkpoint_meta(path).get("metrics", {}).get("test_acc") if path.is_file() else None
@@ -143,11 +155,36 @@ def overlay(names: list[str], polling: bool) -> None:
                     format_func=lambda a: "epochs" if a == "epoch" else "wall time")
     chart(charts.compare_figure(series(runs), axis), key="compare_chart")
     table(runs)
+    gradient_flow(runs)
     if live and st.button("Stop these runs", icon=":material/stop:", key="cmp_stop"):
         for r in live:
             ui_state.stop(r.dir)
     if polling and not live and not pending:
         st.rerun()
+
+
+def gradient_flow(runs: list) -> None:
+    """The first layer's gradient for every run, then each run's layer-by-layer heatmap."""
+    with_grads = [r for r in runs if any(b.get("grad_norm") for b in r.batches)]
+    if not with_grads:
+        return
+    st.subheader("Gradient flow")
+    chart(charts.first_layer_grad_figure(series(with_grads)), key="grad_first_chart")
+    st.caption("How much gradient reaches each network's first layer. Without skip connections every "
+               "block it passes through can shrink it; the deeper a Plain network, the less its first "
+               "layers learn. A Residual block adds its input back, so the gradient has a path of "
+               "factor 1 around every block.")
+    with st.expander("Layer by layer (one heatmap per run, same colour scale)"):
+        shown = with_grads[:4]
+        norms = [g for r in shown for b in r.batches for g in (b.get("grad_norm") or []) if g]
+        zrange = (math.log10(min(norms)), math.log10(max(norms))) if norms else None
+        cols = st.columns(min(2, len(shown)))
+        for i, info in enumerate(shown):
+            start = next((e for e in reversed(info.events) if e.get("event") == "start"), {})
+            fig = charts.grad_flow_figure(info.batches, start.get("grad_layers", []),
+                                          title=run_summary.short_label(info.name, info.config), zrange=zrange)
+            with cols[i % len(cols)]:
+                chart(fig, key=f"grad_{info.name}")
 
 
 def main() -> None:

@@ -5,24 +5,26 @@ from pathlib import Path
 import streamlit as st
 
 from netlib import charts, run_summary, ui_state
-from netlib.models import DESCRIPTIONS, MODELS
+from netlib.models import DEPTH_MODELS, DESCRIPTIONS, MAX_BLOCKS, MODELS
 from netlib.recipes import OPTIMIZERS, SCHEDULES, recipe_for, resolve_recipe
-from netlib.runs import read_run
+from netlib.runs import read_control, read_run
 from pages._common import chart, device_label, guarded, pct, require_frame, runs_dir
 
 require_frame()
 
 RUN_KEY = "train_run"  # the run directory this session watches
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
-STATUS_ICON = {"running": ":material/progress_activity:", "done": ":material/check_circle:",
+STATUS_ICON = {"running": ":material/progress_activity:", "paused": ":material/pause_circle:", "done": ":material/check_circle:",
                "stopped": ":material/stop_circle:", "failed": ":material/error:",
                "diverged": ":material/error:", "interrupted": ":material/error:"}
 
 
 def watched_run() -> Path | None:
     """This session's run; else the newest live run (a reload or a second tab re-attaches to it)."""
+    from netlib.safepath import is_contained
+
     d = st.session_state.get(RUN_KEY)
-    if d and Path(d).is_dir():
+    if d and Path(d).is_dir() and is_contained(runs_dir(), d):  # never a folder outside runs/
         return Path(d)
     live = [r for r in ui_state.run_index(runs_dir()) if r.live]
     if live:
@@ -37,7 +39,7 @@ def is_live(run_dir: Path | None) -> bool:
     info = read_run(run_dir)
     if info is None:  # launched, not started yet
         return not ui_state.pending(run_dir).failed
-    return info.live
+    return info.live or ui_state.process_running(run_dir)  # or +1 epoch is starting
 
 
 def recipe_settings(model: str) -> tuple[str, dict]:
@@ -67,6 +69,11 @@ def settings(busy: bool) -> None:
     with st.container(border=True):
         model = st.selectbox("Network", list(MODELS), key="model", format_func=str.capitalize)
         st.caption(DESCRIPTIONS[model])
+        blocks = 1
+        if model in DEPTH_MODELS:
+            blocks = st.number_input("Blocks per stage", 1, MAX_BLOCKS, 1, key="blocks",
+                                     help="1 as published; stack more to see how depth changes gradient "
+                                          "flow (compare Plain with Residual at 3)")
         recipe, overrides = recipe_settings(model)
         with st.expander("Data, seed and device"):
             limit = st.number_input("Training images (0 = all 60,000)", 0, 60000, 0, step=1000, key="limit",
@@ -84,17 +91,16 @@ def settings(busy: bool) -> None:
         tag = "custom" if overrides else recipe
         if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=busy,
                      width="stretch", key="start", help="one run at a time on this page" if busy else None):
-            args = ui_state.train_args(model, recipe, overrides, limit or None, seed, device)
+            args = ui_state.train_args(model, recipe, overrides, limit or None, seed, device, int(blocks))
             run_dir = ui_state.launch(runs_dir(), model, recipe, args, tag=tag)
             st.session_state[RUN_KEY] = str(run_dir)
             st.rerun()
 
 
 def run_header(info) -> None:
-    status = info.status
     c = info.config
-    st.markdown(f"**{c.get('model', '?').capitalize()}** · {run_summary.recipe_label(c)} recipe · "
-                f"`{info.name}` · {status}")
+    st.markdown(f"**{run_summary.network_label(c).capitalize()}** · {run_summary.recipe_label(c)} recipe · "
+                f"`{info.name}` · {info.status}")
 
 
 def outcome(info) -> None:
@@ -117,9 +123,46 @@ def stop_button(info) -> None:
     if asked is not None:
         st.button("Stopping...", disabled=True, key="stopping", icon=":material/hourglass_top:")
         return
-    if st.button("Stop", icon=":material/stop:", key="stop"):
+    if st.button("Stop", icon=":material/stop:", key="stop", width="stretch"):
         ui_state.stop(info.dir)
         st.toast("Stop requested: the run stops at the next batch.")
+
+
+def steering(info) -> None:
+    """Pause/Resume, Stop, and a new learning rate for a live run (applied at its next batch)."""
+    held = read_control(info.dir).get("paused", False)
+    c1, c2, c3, c4 = st.columns([1, 1, 1.3, 1], vertical_alignment="bottom")
+    with c1:
+        if held and st.button("Resume", icon=":material/play_arrow:", key="resume", width="stretch"):
+            ui_state.pause(info.dir, False)
+            st.rerun()
+        if not held and st.button("Pause", icon=":material/pause:", key="pause", width="stretch",
+                                  help="hold the run at its next batch; nothing is lost"):
+            ui_state.pause(info.dir, True)
+            st.rerun()
+    with c2:
+        stop_button(info)
+    lr = c3.number_input("Learning rate", 1e-6, 10.0, float(info.config.get("recipe", {}).get("lr", 1e-3)),
+                         format="%.4g", step=1e-4, key=f"steer_lr_{info.name}",
+                         help="the run goes on at this constant rate from its next batch (the schedule stops)")
+    if c4.button("Set rate", icon=":material/tune:", key="set_lr", width="stretch"):
+        ui_state.set_lr(info.dir, lr)
+        st.toast(f"Learning rate {lr:.4g} from the next batch.")
+
+
+def extend_controls(info) -> None:
+    """+1 epoch for an ended run, from its saved train state."""
+    if not ui_state.can_extend(info):
+        return
+    last = ui_state.last_lr(info) or 1e-3
+    c1, c2 = st.columns([1.3, 1], vertical_alignment="bottom")
+    lr = c1.number_input("Learning rate for the extra epoch", 1e-6, 10.0, float(last), format="%.4g",
+                         step=1e-4, key=f"extend_lr_{info.name}",
+                         help="constant; by default the rate the run ended at")
+    if c2.button("+1 epoch", icon=":material/add:", key="extend", width="stretch",
+                 help="train this run one more epoch from its last checkpoint, in the same run"):
+        ui_state.extend(info.dir, 1, lr if abs(lr - last) > 1e-12 else None)
+        st.rerun()
 
 
 def summary(info) -> None:
@@ -138,10 +181,13 @@ def figures(info, smoothing: float):
     cached = st.session_state.get("_train_figures")
     if cached is None or cached[0] != key:
         color = charts.model_color(info.config.get("model", ""))
-        cached = (key, charts.loss_figure(info.batches, info.epochs, smoothing, color),
-                  charts.accuracy_figure(info.batches, info.epochs, smoothing, color))
+        changes = [e for e in info.events if e.get("event") == "lr_change"]
+        start = next((e for e in reversed(info.events) if e.get("event") == "start"), {})
+        cached = (key, charts.mark_lr_changes(charts.loss_figure(info.batches, info.epochs, smoothing, color), changes),
+                  charts.mark_lr_changes(charts.accuracy_figure(info.batches, info.epochs, smoothing, color), changes),
+                  charts.grad_flow_figure(info.batches, start.get("grad_layers", [])))
         st.session_state["_train_figures"] = cached
-    return cached[1], cached[2]
+    return cached[1:]
 
 
 def run_view(run_dir: Path, polling: bool) -> None:
@@ -156,6 +202,7 @@ def run_view(run_dir: Path, polling: bool) -> None:
         if polling and p.failed:
             st.rerun()
         return
+    starting = not info.live and ui_state.process_running(run_dir)
     if info.live:
         ui_state.enforce_stop(info)
         if polling and st.session_state.get("_train_announced") != info.name:
@@ -163,21 +210,30 @@ def run_view(run_dir: Path, polling: bool) -> None:
             st.rerun()  # the run has started: redraw the page once so the sidebar lists it
     run_header(info)
     prog = run_summary.progress(info)
-    top = st.columns([5, 1], vertical_alignment="bottom")
-    top[0].progress(prog.fraction, text=prog.text if info.live else f"{info.status} · {prog.text}")
-    with top[1]:
-        if info.live:
-            stop_button(info)
-    outcome(info)
+    st.progress(prog.fraction, text=prog.text if info.status == "running" else f"{info.status} · {prog.text}")
+    if starting:
+        st.info("Starting one more epoch from the run's last checkpoint...", icon=":material/hourglass_top:")
+    elif info.live:
+        steering(info)
+    else:
+        refused = ui_state.extension_error(run_dir)
+        if refused:
+            st.error(f"One more epoch could not start: {refused}", icon=":material/error:")
+        outcome(info)
+        extend_controls(info)
     summary(info)
     smoothing = st.slider("Smoothing of the per-batch curves", 0.0, 0.99, 0.6, 0.01, key="smoothing")
-    loss, acc = figures(info, smoothing)
+    loss, acc, grads = figures(info, smoothing)
     left, right = st.columns(2)
     with left:
         chart(loss, key="loss_chart")
     with right:
         chart(acc, key="acc_chart")
-    if polling and not info.live:
+    chart(grads, key="grad_chart")
+    st.caption("Gradient flow: each row is a layer (input at the bottom), each column a moment of "
+               "training; bright = large gradient. A dark band along the bottom rows means the first "
+               "layers barely learn: the vanishing gradient that skip connections prevent.")
+    if polling and not info.live and not starting:
         st.rerun()  # the run ended: redraw the whole page once, without the timer
 
 

@@ -1,0 +1,106 @@
+"""The Train and Compare pages' steering and gradient-flow views under AppTest: pause, resume, a new
+learning rate, +1 epoch, the gradient heatmap and the Residual-vs-Plain pair."""
+
+from __future__ import annotations
+
+import pytest
+
+from netlib import ui_state
+from netlib.runs import list_runs, read_control, read_run
+from test_pages import assert_clean, charts, lab, open_page, start_tiny_run, values, wait_for  # noqa: F401
+
+
+def test_train_page_pauses_resumes_and_sets_the_learning_rate(lab, monkeypatch):
+    monkeypatch.setenv(ui_state.SYNTHETIC_ENV, "30000")
+    at = open_page("pages/train.py")
+    start_tiny_run(at, epochs=20, limit=30000, batch=32)
+    wait_for(at, lambda a: any(b.key == "pause" for b in a.button) and bool(charts(a)))
+    (run,) = list_runs(lab)
+
+    at.button(key="pause").click().run()
+    assert read_control(run.dir)["paused"] is True
+    wait_for(at, lambda a: read_run(run.dir).status == "paused", timeout=60)
+    assert any(b.key == "resume" for b in at.button)
+    held = len(read_run(run.dir).batches)
+
+    lr_box = at.number_input(key=f"steer_lr_{run.name}")
+    lr_box.set_value(0.0005).run()
+    at.button(key="set_lr").click().run()
+    assert read_control(run.dir) == {"paused": True, "lr": 0.0005}
+    at.button(key="resume").click().run()
+    assert read_control(run.dir)["paused"] is False
+
+    def changed(a):
+        info = read_run(run.dir)
+        return any(e["event"] == "lr_change" for e in info.events) and len(info.batches) > held
+    wait_for(at, changed, timeout=60)
+    info = read_run(run.dir)
+    kinds = [e["event"] for e in info.events]
+    assert kinds.count("pause") == 1 and kinds.count("resume") == 1
+    assert all(b["lr"] == 0.0005 for b in info.batches[held:])
+    at.run()
+    shapes = charts(at)["loss_chart"]["layout"].get("shapes", [])
+    assert any(s.get("type") == "line" for s in shapes)  # the lr change is marked on the chart
+    at.button(key="stop").click().run()
+    wait_for(at, lambda a: read_run(run.dir).status == "stopped", timeout=60)
+
+
+def test_train_page_shows_gradient_flow_and_extends_a_finished_run(lab, monkeypatch):
+    monkeypatch.setenv(ui_state.SYNTHETIC_ENV, "2000")
+    at = open_page("pages/train.py")
+    start_tiny_run(at, epochs=1, limit=2000)
+    wait_for(at, lambda a: bool(a.success) or bool(a.error))
+    assert_clean(at)
+    heat = charts(at)["grad_chart"]["data"][0]
+    assert heat["type"] == "heatmap" and heat["y"][0] == "conv1" and heat["y"][-1] == "fc"
+
+    at.button(key="extend").click().run()
+    (run,) = list_runs(lab)
+
+    def extended(a):
+        info = read_run(run.dir)
+        return info.status == "done" and len(info.epochs) == 2 and bool(a.success)
+    wait_for(at, extended, timeout=120)
+    assert_clean(at)
+    assert "after 2 epoch(s)" in at.success[0].value
+    assert [e["epoch"] for e in read_run(run.dir).epochs] == [1, 2]
+
+
+def test_train_page_depth_setting_reaches_the_run(lab, monkeypatch):
+    monkeypatch.setenv(ui_state.SYNTHETIC_ENV, "1000")
+    at = open_page("pages/train.py")
+    at.selectbox(key="model").set_value("plain").run()
+    at.number_input(key="blocks").set_value(3).run()
+    start_tiny_run(at, epochs=1, limit=1000, model="plain")
+    wait_for(at, lambda a: bool(a.success) or bool(a.error))
+    (run,) = list_runs(lab)
+    assert run.config["model"] == "plain" and run.config["model_kwargs"] == {"blocks": 3}
+    assert any("Plain ×3" in m.value for m in at.markdown)
+
+
+def test_train_page_has_no_depth_setting_for_inception():
+    at = open_page("pages/train.py")
+    at.selectbox(key="model").set_value("inception").run()
+    assert not any(n.key == "blocks" for n in at.number_input)
+
+
+@pytest.mark.slow
+def test_compare_trains_residual_against_plain_and_shows_first_layer_gradients(lab, monkeypatch):
+    monkeypatch.setenv(ui_state.SYNTHETIC_ENV, "2000")
+    at = open_page("pages/compare.py")
+    at.selectbox(key="cmp_pair").set_value("residual vs plain").run()
+    at.number_input(key="cmp_blocks").set_value(3)
+    at.selectbox(key="cmp_recipe").set_value("seed").run()
+    at.number_input(key="cmp_epochs").set_value(1)
+    at.number_input(key="cmp_limit").set_value(2000).run()
+    at.button(key="train_both").click().run()
+    wait_for(at, lambda a: len(list_runs(lab)) == 2 and all(r.status == "done" for r in list_runs(lab)),
+             timeout=240)
+    at.run()
+    assert_clean(at)
+    runs = {r.config["model"]: r for r in list_runs(lab)}
+    assert set(runs) == {"residual", "plain"}
+    assert all(r.config["model_kwargs"] == {"blocks": 3} for r in runs.values())
+    spec = charts(at)["grad_first_chart"]
+    finals = {t["name"].split(" ")[0]: values(t["y"])[-1] for t in spec["data"]}
+    assert finals["residual"] > 10 * finals["plain"]
