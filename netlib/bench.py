@@ -1,4 +1,4 @@
-"""Benchmarks: engine speed against the seed loop, and shipped checkpoints on mouse-drawn digits."""
+"""Benchmarks: engine speed against the seed loop, accuracy, gradient-norm cost, shipped checkpoints on drawn digits."""
 
 from __future__ import annotations
 
@@ -135,8 +135,39 @@ def bench_accuracy(args) -> list[dict]:
     return results
 
 
+def bench_grads(args) -> list[dict]:
+    """What recording per-layer gradient norms costs: the default recipe's training throughput with
+    and without it, alternating runs of --batches batches, the median of --seeds pairs."""
+    from statistics import median
+
+    from .commands import load_dataset
+    from .recipes import resolve_recipe
+    from .train import TrainConfig, fit, resolve_device
+
+    device = resolve_device(args.device)
+    data = load_dataset(device, args.data_dir)
+    results = []
+    for name in args.models:
+        recipe = resolve_recipe(args.recipe, name, epochs=1)
+        rates = {True: [], False: []}
+        for _ in range(args.seeds):
+            for record in (False, True):
+                got = []
+                fit(TrainConfig(model=name, recipe_name=args.recipe, recipe=recipe, device=str(device),
+                                threads=args.threads, limit=args.batches * recipe.batch_size,
+                                record_grads=record),
+                    data, on_event=lambda e: got.append(e["samples_per_s"]) if e["event"] == "epoch" else None)
+                rates[record].append(got[0])
+        on, off = median(rates[True]), median(rates[False])
+        results.append({"model": name, "recipe": args.recipe, "batches": args.batches, "pairs": args.seeds,
+                        "samples_per_s_without": round(off), "samples_per_s_with": round(on),
+                        "overhead_pct": round(100 * (1 - on / off), 1)})
+    return results
+
+
 def run(args) -> int:
-    results = {"speed": bench_speed, "drawn": bench_drawn, "accuracy": bench_accuracy}[args.what](args)
+    results = {"speed": bench_speed, "drawn": bench_drawn, "accuracy": bench_accuracy,
+               "grads": bench_grads}[args.what](args)
     machine = f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
     for r in results:
         if args.json:
@@ -144,6 +175,9 @@ def run(args) -> int:
         elif args.what == "speed":
             print(f"{r['model']:<10} seed loop {r['seed_loop_samples_per_s']:>7,} samples/s   engine "
                   f"{r['engine_samples_per_s']:>7,} samples/s   speed-up {r['speedup']:.2f}x  ({r['device']})")
+        elif args.what == "grads":
+            print(f"{r['model']:<10} without gradient norms {r['samples_per_s_without']:>7,} samples/s   with "
+                  f"{r['samples_per_s_with']:>7,}   overhead {r['overhead_pct']:.1f}%  (median of {r['pairs']})")
         elif args.what == "accuracy":
             print(f"{r['model']:<10} {r['recipe']} recipe, mean of {r['seeds']} seeds, test acc by epoch: "
                   + " ".join(f"{100 * a:.2f}" for a in r["mean_test_acc_by_epoch"])

@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--data-dir", type=Path)
 
     b = sub.add_parser("bench", help="speed and accuracy benchmarks")
-    b.add_argument("what", nargs="?", default="speed", choices=["speed", "drawn", "accuracy"])
+    b.add_argument("what", nargs="?", default="speed", choices=["speed", "drawn", "accuracy", "grads"])
     b.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     b.add_argument("--batches", type=_positive_int, default=300,
                    help="timed batches per measurement (speed)")

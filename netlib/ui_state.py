@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from .charts import COLORS as COLORS_BY_MODEL
 from .run_summary import network_label, recipe_label
 from .runs import (CHECKPOINT, CONFIG, LIVE_STATUSES, STATUS, STOP, RunInfo, kill_run, new_run_name,
                    read_status)
@@ -345,6 +346,27 @@ def checkpoint_summary(meta: dict) -> str:
     if meta.get("recipe_name"):
         parts.append(f"{meta['recipe_name']} recipe")
     return ", ".join(parts) or "no metrics recorded"
+
+
+STORY_DIR = "gradient_flow"  # under the shipped checkpoints: scripts/record_gradient_flow.sh writes it
+
+
+def recorded_story() -> list[dict]:
+    """The Home page's pre-recorded Residual-vs-Plain runs: one dict per run with model, label,
+    config-like network label, batches, epochs and grad_layers (empty when the files are missing)."""
+    from .runs import read_events
+
+    out = []
+    for model in ("residual", "plain"):
+        events = read_events(shipped_dir() / STORY_DIR / f"{model}-3.metrics.jsonl")
+        if not events:
+            continue
+        start = next((e for e in events if e.get("event") == "start"), {})
+        out.append({"model": model, "label": f"{model} ×3", "color": COLORS_BY_MODEL.get(model),
+                    "recipe": start.get("recipe", "?"), "grad_layers": start.get("grad_layers", []),
+                    "batches": [e for e in events if e.get("event") == "batch"],
+                    "epochs": [e for e in events if e.get("event") == "epoch"]})
+    return out
 
 
 def file_stamp(path: Path) -> float:

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from netlib import diagrams, ui_state
+from netlib import charts, diagrams, ui_state
 from netlib.models import DESCRIPTIONS
-from pages._common import checkpoint_meta, guarded, model_cost, pct, require_frame
+from pages._common import chart, checkpoint_meta, guarded, model_cost, pct, require_frame
 
 require_frame()
 
@@ -39,6 +39,47 @@ def network_card(model: str, title: str, dot: str, blurb: str) -> None:
             c3.metric("test accuracy", "—", help=f"no shipped checkpoint ({path.name}): train one on the Train page")
 
 
+@st.cache_data(show_spinner=False)
+def story_data() -> list[dict]:
+    return ui_state.recorded_story()
+
+
+@guarded
+def skip_story() -> None:
+    """Why skips matter, from two recorded runs: the gradient that reaches the first layer."""
+    runs = story_data()
+    if len(runs) < 2:
+        return
+    res, plain = runs
+    with st.container(border=True):
+        st.subheader("Why skip connections matter")
+        left, right = st.columns([3, 2], gap="large", vertical_alignment="center")
+        with left:
+            chart(charts.first_layer_grad_figure(runs), key="story_grads")
+        g_res = charts.grad_series(res["batches"])[1]
+        g_plain = charts.grad_series(plain["batches"])[1]
+        ep1 = [b for b in res["batches"] if b["epoch"] == 1]
+        n1 = len(ep1)
+        ratio = (sum(g_res[:n1][-10:]) / sum(g_plain[:n1][-10:])) if g_plain[:n1] else float("nan")
+        with right:
+            st.markdown(
+                f"Two runs recorded with the **{res['recipe']}** recipe: the Residual network and the same "
+                "network without its skip connections (**Plain**), both stacked **3 blocks per stage** "
+                f"({len(res['grad_layers'])} layers with weights).")
+            c1, c2 = st.columns(2)
+            c1.metric("Residual ×3, test accuracy", pct(res["epochs"][-1]["test_acc"]),
+                      help=f"after {len(res['epochs'])} epochs")
+            c2.metric("Plain ×3, test accuracy", pct(plain["epochs"][-1]["test_acc"]),
+                      help=f"after {len(plain['epochs'])} epochs")
+            st.markdown(
+                f"At the end of the first epoch the gradient reaching Plain's first layer is about "
+                f"**{float(f'{ratio:.2g}'):,.0f}x smaller** than Residual's: each block without a skip shrinks it, so the "
+                "first layers hardly move and the network stays near chance. Try it on the **Compare** "
+                "page (Residual vs Plain).")
+            st.caption("Recorded with `bash scripts/record_gradient_flow.sh` (shipped in "
+                       "checkpoints/gradient_flow/).")
+
+
 def links() -> None:
     st.subheader("Where to go")
     cols = st.columns(4)
@@ -71,6 +112,7 @@ def main() -> None:
                      "A residual block adds its input back to its output: **out = relu(x + F(x))**. "
                      "The skip path gives the gradient a route with factor 1 to the early layers, so "
                      "they keep learning.")
+    skip_story()
     links()
 
 

@@ -5,7 +5,8 @@ The journeys a new user takes (issue 4):
   pages    every page loads inside app.py's frame, a cold deep link included
   draw     digits 0-9 drawn with the mouse are read by the shipped checkpoints; Clear; another checkpoint
   inspect  each network: the 88-channel Inception output, the 1408 / 512 flatten sizes, feature maps
-  train    a short real-MNIST run: live chart and progress, a reload re-attaches, it finishes; Stop
+  train    a short real-MNIST run: live chart and progress, a reload re-attaches, it finishes; then a
+           long run paused, given a new learning rate, resumed and stopped
   compare  Train both: two live curves, then the table
 After every step: no exception element, no error alert, no "Traceback", no browser console error.
 Screenshots of every step go to artifacts/browser/ (scripts/refresh_screenshots.sh copies the README's).
@@ -290,6 +291,23 @@ def new_runs(server: Server, known: set[str], n: int, timeout: float = 60) -> li
     raise AssertionError(f"expected {n} new run folder(s) under {server.runs}")
 
 
+def run_events(run_dir: Path, kind: str) -> list[dict]:
+    """The run's metrics.jsonl events of one kind (a line being written is skipped)."""
+    out = []
+    try:
+        lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if event.get("event") == kind:
+            out.append(event)
+    return out
+
+
 def run_status(run_dir: Path) -> str | None:
     try:
         return json.loads((run_dir / "status.json").read_text()).get("status")
@@ -550,8 +568,27 @@ def test_train_watch_reload_finish_and_stop(server, page):
     known.add(run.name)
     page.get_by_role("button", name="Start training").click()
     long_run = new_runs(server, known, 1)[0]
+
+    # steer it (issue 6): pause, a new learning rate while paused, resume
+    page.get_by_role("button", name="Pause").click(timeout=LONG)
+    wait_until(page, lambda: run_status(long_run) == "paused", "the run to pause", 60_000)
+    expect(page.get_by_role("button", name="Resume")).to_be_visible()
+    held = len(run_events(long_run, "batch"))
+    page.wait_for_timeout(1500)
+    assert len(run_events(long_run, "batch")) == held, "batches trained while paused"
+    assert_clean(page, "train, paused")
+    shot(page, "train_paused")
+    set_number(page, "Learning rate", 0.0005)
+    page.get_by_role("button", name="Set rate").click()
+    page.get_by_role("button", name="Resume").click()
+    wait_until(page, lambda: len(run_events(long_run, "batch")) > held, "training to go on after Resume")
+    (change,) = run_events(long_run, "lr_change")
+    assert change["to"] == 0.0005 and run_events(long_run, "batch")[-1]["lr"] == 0.0005
+    assert len(run_events(long_run, "pause")) == 1 and len(run_events(long_run, "resume")) == 1
+    assert_clean(page, "train, steered")
+    shot(page, "train_steered")
     page.get_by_role("button", name="Stop").click(timeout=LONG)
-    expect(page.get_by_text(re.compile(r"Stopped by request in epoch 1\. No epoch had finished"))).to_be_visible(
+    expect(page.get_by_text(re.compile(r"Stopped by request in epoch \d+\. (No epoch had finished|The last finished epoch)"))).to_be_visible(
         timeout=60_000)
     assert run_status(long_run) == "stopped"
     expect(page.get_by_role("button", name="Start training")).to_be_enabled()

@@ -104,3 +104,19 @@ def test_compare_trains_residual_against_plain_and_shows_first_layer_gradients(l
     spec = charts(at)["grad_first_chart"]
     finals = {t["name"].split(" ")[0]: values(t["y"])[-1] for t in spec["data"]}
     assert finals["residual"] > 10 * finals["plain"]
+
+
+def test_home_tells_the_skip_connection_story_from_the_shipped_recording():
+    story = ui_state.recorded_story()
+    assert [s["model"] for s in story] == ["residual", "plain"]
+    at = open_page("pages/home.py")
+    assert_clean(at)
+    spec = charts(at)["story_grads"]
+    assert [t["name"] for t in spec["data"]] == ["residual ×3", "plain ×3"]
+    metrics = {m.label: m.value for m in at.metric}
+    residual = float(metrics["Residual ×3, test accuracy"].rstrip("%"))
+    plain = float(metrics["Plain ×3, test accuracy"].rstrip("%"))
+    assert residual > 97 and plain < 50  # the recording shows the lesson
+    text = next(m.value for m in at.markdown if "smaller** than Residual" in m.value)
+    ratio = float(text.split("about **")[1].split("x")[0].replace(",", ""))
+    assert ratio >= 10  # issue 6's target: at least 10x after the first epoch

@@ -311,3 +311,24 @@ def test_request_stop_still_stops_a_paused_process(tmp_path):
     request_stop(run)
     assert proc.wait(timeout=60) == 0
     assert read_status(run)["status"] == "stopped"
+
+
+def test_cli_blocks_reach_the_checkpoint(tmp_path):
+    from netlib.checkpoint import load_checkpoint
+    from netlib.cli import main
+
+    run = tmp_path / "deep"
+    assert main(["train", "--model", "plain", "--blocks", "2", "--synthetic", "300", "--epochs", "1",
+                 "--batch-size", "100", "--threads", "1", "--device", "cpu", "--run-dir", str(run), "--quiet"]) == 0
+    model, meta = load_checkpoint(run / "checkpoint.pt", expect_model="plain")
+    assert meta["model_kwargs"] == {"blocks": 2}
+    assert sum(1 for m in model.modules() if type(m).__name__ == "ResidualBlock") == 4
+
+
+@pytest.mark.parametrize("argv", [["--model", "inception", "--blocks", "2"], ["--model", "plain", "--blocks", "99"],
+                                  ["--model", "residual", "--blocks", "0"]])
+def test_cli_refuses_a_bad_depth_in_one_line(argv, capsys):
+    from netlib.cli import main
+
+    assert main(["train", *argv, "--synthetic", "100"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
