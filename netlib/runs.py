@@ -33,7 +33,7 @@ def write_json(path: Path, obj: dict) -> None:
 
 def safe_run_name(text: str) -> str:
     """A name that is one plain path component: letters, digits, '-', '_' and '.' only."""
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip(".-")[:80]
+    name = re.sub(r"(?:[^A-Za-z0-9_.-]|\.{2,})+", "-", text).strip(".-")[:80]  # "a/../b" -> "a-b"
     return name or "run"
 
 

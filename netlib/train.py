@@ -304,6 +304,8 @@ def fit(config: TrainConfig, data: Dataset, on_event: Listener = lambda e: None,
                 raise _Diverged(epoch, steps, train_loss)
             eval_model = ema.model if ema is not None else model
             test_loss, test_acc = evaluate(eval_model, data.test_x, data.test_y, use_cl)
+            if not math.isfinite(test_loss):  # weights broke on the epoch's last batches: save nothing
+                raise _Diverged(epoch, steps, test_loss)
             last_epoch = {"event": "epoch", "epoch": epoch, "epochs": last,
                           "train_loss": train_loss, "train_acc": correct.item() / n,
                           "test_loss": test_loss, "test_acc": test_acc, "seconds": seconds,
