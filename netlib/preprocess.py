@@ -28,6 +28,19 @@ MIN_STROKE = 2.0
 BLANK_MAX_INK = 0.1  # below this nothing was drawn
 BLANK_MIN_INK = 0.0002  # ... or fewer ink pixels than this fraction of the image (a stray dot)
 BLANK_HINT = "Draw a digit: the canvas is empty."
+# Not one digit (tests/test_explain.py checks both on drawn digits, MNIST and random scribbles):
+# a scribble crosses itself, so lines across it meet many strokes, and it fills its box; a dot or
+# blob is one "stroke" as wide as it is long. Scores: MNIST's 10,000 test digits at most 1.46 (one
+# of them over 1.45), 3,000 drawn digits 1.32, the boldest drawn digits 1.41; random scribbles 94%
+# over 1.45, back-and-forth scribbling (10-30 turns) 98%.
+SCRIBBLE_RUNS = 2.8  # mean ink runs met by a row or column of the crop (a digit: 1-2.5) ...
+SCRIBBLE_RUNS_ONE_WAY = 3.5  # ... or by the columns alone, or the rows alone (a back-and-forth zigzag)
+SCRIBBLE_FILL = 0.72  # share of the square on the longer side inked over half the peak (a digit: 0.1-0.6)
+SCRIBBLE_SCORE = 1.45  # runs / SCRIBBLE_RUNS + fill / SCRIBBLE_FILL above this: a scribble
+BLOB_STROKE = 0.4  # mean stroke width / longer side above this: a dot or blob (MNIST at most 0.3)
+SCRIBBLE_HINT = ("That looks like a scribble, not one digit: too many strokes on top of each other. "
+                 "Clear it and draw a single digit.")
+BLOB_HINT = "That looks like a dot or a blob, not a digit: draw the digit's strokes, large."
 
 
 class ImageError(ValueError):
@@ -44,6 +57,7 @@ class Prepared:
     ink_fraction: float  # share of the input's pixels that carry ink
     bbox: tuple[int, int, int, int] | None = None  # ink box in input pixels: (left, top, right, bottom)
     hint: str = ""  # a message for the user, e.g. "draw a digit"
+    scribble: bool = False  # not one digit (a scribble, a dot, a blob): the hint says which
 
 
 def load_image(source: bytes | str | Path) -> Image.Image:
@@ -251,6 +265,20 @@ def _thicken(crop: np.ndarray) -> np.ndarray:
     return out
 
 
+def _not_a_digit(on: np.ndarray, crop: np.ndarray) -> str:
+    """SCRIBBLE_HINT, BLOB_HINT or "" for the inked crop (its mask and ink values)."""
+    side = max(on.shape)
+    if _stroke_width(crop) > BLOB_STROKE * side:
+        return BLOB_HINT
+    m = np.pad(on, 1).view(np.uint8)  # runs of ink along each row and column: count 0 -> 1 steps
+    across = (np.diff(m, axis=1) == 1).sum(axis=1)[1:-1]  # per row
+    down = (np.diff(m, axis=0) == 1).sum(axis=0)[1:-1]  # per column
+    runs = max((across.sum() + down.sum()) / (across.size + down.size) / SCRIBBLE_RUNS,
+               max(across.mean(), down.mean()) / SCRIBBLE_RUNS_ONE_WAY)
+    fill = np.count_nonzero(crop > 0.5 * float(crop.max())) / side**2  # half-peak: not the grey rim
+    return SCRIBBLE_HINT if runs + fill / SCRIBBLE_FILL > SCRIBBLE_SCORE else ""
+
+
 def _blank(ink_fraction: float = 0.0) -> Prepared:
     return Prepared(None, np.zeros((SIZE, SIZE), np.uint8), True, ink_fraction, None, BLANK_HINT)
 
@@ -270,6 +298,7 @@ def prepare(image: Image.Image | np.ndarray) -> Prepared:
     rows, cols = np.flatnonzero(on.any(axis=1)), np.flatnonzero(on.any(axis=0))
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     crop = np.where(on[top:bottom, left:right], ink[top:bottom, left:right], 0.0).astype(np.float32)
+    not_digit = _not_a_digit(on[top:bottom, left:right], crop)
 
     crop = _thicken(crop)
 
@@ -299,7 +328,7 @@ def prepare(image: Image.Image | np.ndarray) -> Prepared:
     tensor = torch.from_numpy((preview.astype(np.float32) / 255.0 - MEAN) / STD).reshape(1, 1, SIZE, SIZE)
     h, w = _hw(image)
     bbox = (int(left * k), int(top * k), int(min(right * k, w)), int(min(bottom * k, h)))
-    return Prepared(tensor, preview, False, ink_fraction, bbox)
+    return Prepared(tensor, preview, False, ink_fraction, bbox, not_digit, bool(not_digit))
 
 
 def _hw(image: Image.Image | np.ndarray) -> tuple[int, int]:

@@ -5,8 +5,9 @@ import time
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from netlib import charts, ui_state
-from netlib.models import MODELS, SHOWCASE
+from netlib import charts, explain_charts, ui_state
+from netlib.explain import BRANCH_HELP, METHODS, doubt, explain
+from netlib.models import SHOWCASE
 from netlib.predict import probabilities
 from netlib.preprocess import BLANK_HINT, load_image, prepare
 from pages._common import chart, checkpoint_picker, guarded, load_model, runs_dir, require_frame
@@ -70,9 +71,14 @@ def predictions(image) -> None:
     if prepared.blank:
         st.info(prepared.hint or BLANK_HINT, icon=":material/draw:")
         return
+    if prepared.scribble:  # a scribble or a blob: no digit to read, so no confident answer either
+        st.warning(prepared.hint, icon=":material/gesture:")
+        return
     probs = {m: probabilities(net, prepared.tensor)[0].tolist() for m, net in nets.items()}
     ms = 1000 * (time.perf_counter() - t0)
     st.session_state[LAST_DRAWN] = prepared.preview
+    if note := doubt(probs):
+        st.warning(note, icon=":material/help:")
     for (model, p), col in zip(probs.items(), st.columns(2)):
         answer(model, p, col)
     with st.container(border=True):
@@ -83,6 +89,32 @@ def predictions(image) -> None:
                    "centred by its centre of mass in 28 x 28, as MNIST's digits were.")
         b.caption(f"preprocessing + {len(nets)} prediction(s): {ms:.0f} ms on the server · the Inspect "
                   "page can show this digit's feature maps")
+    if nets:
+        explanation(prepared.tensor, prepared.preview, nets)
+
+
+def explanation(tensor, preview, nets: dict) -> None:
+    """Why each network read what it read: a saliency map over the digit; Inception's branches."""
+    t0 = time.perf_counter()
+    found = {m: explain(net, tensor) for m, net in nets.items()}
+    ms = 1000 * (time.perf_counter() - t0)
+    with st.container(border=True):
+        st.markdown("**Why these answers**")
+        method = st.radio("Explain with", list(METHODS), horizontal=True, key="explain_method",
+                          label_visibility="collapsed")
+        st.caption(METHODS[method])
+        signed = method == "Gradient x input"
+        for (model, e), col in zip(found.items(), st.columns(2)):
+            with col:
+                chart(explain_charts.saliency_figure(preview, e.gradient_x_input if signed else e.grad_cam,
+                                                     signed, title=f"{model.capitalize()}: why {e.target}"),
+                      key=f"saliency_{model}")
+        blocks = found.get("inception") and found["inception"].branches
+        if blocks:
+            st.markdown("**Inception's four branches** on this digit")
+            chart(explain_charts.branch_figure(blocks), key="branches")
+            st.caption(BRANCH_HELP)
+        st.caption(f"explanations for {len(found)} network(s): {ms:.0f} ms on the server")
 
 
 def main() -> None:

@@ -1,0 +1,134 @@
+"""The Draw page under streamlit.testing (AppTest): explanations of an injected digit (saliency maps,
+Inception's branches), the scribble and dot hints, and the low-confidence warning."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+import streamlit.testing.v1.app_test
+import torch
+from PIL import Image
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from netlib import explain, ui_state
+from netlib.preprocess import BLOB_HINT, SCRIBBLE_HINT
+from netlib.strokes import Style, draw_paths, render
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+SHIPPED = [ui_state.shipped_checkpoint(m) for m in ("inception", "residual")]
+pytestmark = pytest.mark.skipif(not all(p.is_file() for p in SHIPPED), reason="shipped checkpoints not present")
+
+
+class WarmServerPagesManager(PagesManager):
+    """As in test_pages.py: a real server has left the legacy pages/ mode after its first navigation."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+
+@pytest.fixture(autouse=True)
+def lab(tmp_path, monkeypatch):
+    """A fresh runs directory and empty Streamlit caches (they outlive AppTest instances)."""
+    monkeypatch.setattr(streamlit.testing.v1.app_test, "PagesManager", WarmServerPagesManager)
+    monkeypatch.setenv("NETLIB_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.delenv(ui_state.SYNTHETIC_ENV, raising=False)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)  # the app sets 1 thread for its server process (this process here)
+
+
+def draw_page() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=90).run()
+    return at.switch_page("pages/draw.py").run()
+
+
+def draw(at: AppTest, image: Image.Image) -> AppTest:
+    """Inject a drawing the way the canvas reports one: a PNG data URL under the canvas's key."""
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    at.session_state[f"canvas_{at.session_state['canvas_n']}"] = {"drawing": {"raw": {"objects": []}, "data": url}}
+    return at.run()
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    return {el.key: json.loads(el.proto.spec) for el in at.get("plotly_chart")}
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def scribble() -> Image.Image:
+    rng = np.random.default_rng(1)
+    strokes = []
+    for _ in range(10):
+        pts = rng.uniform(0.03, 0.97, size=(6, 2)) * 280
+        strokes.append([tuple(a + (b - a) * t) for a, b in zip(pts[:-1], pts[1:]) for t in np.linspace(0, 1, 30)])
+    return draw_paths(strokes, Style(width=18, polarity="transparent"))
+
+
+def test_a_digit_is_explained_for_both_networks():
+    at = draw(draw_page(), render(3, Style(box=0.7, width=18, polarity="transparent")))
+    assert_clean(at)
+    assert {m.value for m in at.metric} == {"3"}
+    figs = charts(at)
+    assert {"saliency_inception", "saliency_residual", "branches"} <= set(figs)
+    for model in ("inception", "residual"):
+        spec = figs[f"saliency_{model}"]
+        digit, overlay = spec["data"]
+        assert overlay["type"] == "heatmap" and overlay["name"] == "gradient x input"
+        assert overlay["zmin"] == -overlay["zmax"] < 0  # signed: towards and away from the digit
+        assert "why 3" in json.dumps(spec["layout"]["title"])
+    bars = figs["branches"]["data"]
+    assert [b["name"].split()[0] for b in bars] == ["incep1", "incep2"]
+    assert all(b["x"] == ["1x1", "5x5", "3x3", "pool"] for b in bars)
+    assert any("branch" in c.value and "share" in c.value for c in at.caption)
+    assert any("explanations for 2 network(s)" in c.value for c in at.caption)
+    assert not at.warning  # a clear 3: no doubt
+
+
+def test_switching_to_grad_cam_redraws_the_maps():
+    at = draw(draw_page(), render(7, Style(box=0.6, width=16, polarity="transparent")))
+    at.radio(key="explain_method").set_value("Grad-CAM").run()
+    assert_clean(at)
+    for model in ("inception", "residual"):
+        overlay = charts(at)[f"saliency_{model}"]["data"][1]
+        assert overlay["name"] == "Grad-CAM" and overlay["zmin"] == 0
+    assert any("last convolution stage" in c.value for c in at.caption)
+
+
+def test_a_scribble_gets_a_hint_not_an_answer():
+    at = draw(draw_page(), scribble())
+    assert_clean(at)
+    assert [w.value for w in at.warning] == [SCRIBBLE_HINT]
+    assert not at.metric and "saliency_inception" not in charts(at)
+
+
+def test_a_dot_gets_a_hint_not_an_answer():
+    at = draw(draw_page(), draw_paths([[(150.0, 120.0)]], Style(width=18, polarity="transparent")))
+    assert_clean(at)
+    assert [w.value for w in at.warning] == [BLOB_HINT]
+    assert not at.metric
+
+
+def test_an_unsure_answer_gets_a_plain_warning(monkeypatch):
+    """Any answer below the confidence threshold is called unsure, with the two likeliest digits."""
+    monkeypatch.setattr(explain, "CONFIDENT", 1.01)
+    at = draw(draw_page(), render(4, Style(box=0.7, width=18, polarity="transparent")))
+    assert_clean(at)
+    notes = [w.value for w in at.warning]
+    assert len(notes) == 1 and "Inception is not sure:" in notes[0] and "Residual is not sure:" in notes[0]
+    assert "— maybe 4 or " in notes[0]
+    assert {m.value for m in at.metric} == {"4"}  # the answers stay, with the warning above them
