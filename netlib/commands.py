@@ -210,11 +210,13 @@ def cmd_predict(args) -> int:
             continue
         if args.json:
             print(json.dumps({"image": str(path), **result}))
-        elif result["digit"] is None:
+        elif result["blank"]:
             print(f"{path}: blank (no digit drawn)")
+        elif result["not_a_digit"]:
+            print(f"{path}: not read: {result['hint']}")
         else:
             p = result["probs"][result["digit"]]
-            print(f"{path}: {result['digit']} ({100 * p:.1f}%)")
+            print(f"{path}: {result['digit']} ({100 * p:.1f}%{', not sure' if result['unsure'] else ''})")
     return status
 
 

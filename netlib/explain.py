@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .models import InceptionA
+from .predict import UNSURE_BELOW
 from .preprocess import MEAN, SIZE, STD
 
 METHODS = {
@@ -29,7 +30,7 @@ BRANCH_HELP = ("Each bar is how much a branch's output changes when your digit r
                "Tall 5x5 or 3x3 bars: the wide-context branches carry this digit; a tall 1x1 bar: mostly "
                "what is under each pixel.")
 
-CONFIDENT = 0.6  # below this top probability a network's answer is called unsure
+CONFIDENT = UNSURE_BELOW  # below this top probability a network's answer is called unsure
 
 
 @dataclass(frozen=True)

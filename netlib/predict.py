@@ -15,10 +15,21 @@ def probabilities(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return torch.softmax(model(x).float(), dim=1)
 
 
+UNSURE_BELOW = 0.6  # a top probability under this is reported as unsure (the Draw page's threshold)
+
+
 def predict_image(model: nn.Module, image) -> dict:
-    """{"digit": int or None when blank, "probs": 10 floats, "blank": bool}."""
+    """{"digit", "probs", "blank", "not_a_digit", "unsure", "hint"}.
+
+    digit is None when the image is blank or not one digit (a scribble, a dot): the network's
+    probabilities are still given, but no answer is claimed; hint says why, for a person.
+    """
     prepared = prepare(image)
     if prepared.blank:
-        return {"digit": None, "probs": [0.0] * 10, "blank": True}
+        return {"digit": None, "probs": [0.0] * 10, "blank": True, "not_a_digit": False, "unsure": False,
+                "hint": prepared.hint}
     probs = probabilities(model, prepared.tensor)[0]
-    return {"digit": int(probs.argmax()), "probs": [round(float(p), 6) for p in probs], "blank": False}
+    best = int(probs.argmax())
+    return {"digit": None if prepared.scribble else best, "probs": [round(float(p), 6) for p in probs],
+            "blank": False, "not_a_digit": prepared.scribble, "unsure": float(probs[best]) < UNSURE_BELOW,
+            "hint": prepared.hint}

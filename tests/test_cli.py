@@ -307,3 +307,24 @@ def test_predict_reports_an_unreadable_image_and_goes_on(trained_checkpoint, dig
     errors = err.strip().splitlines()
     assert len(errors) == 1 and "not_an_image.png" in errors[0]
     assert [r["image"] for r in _json_lines(out)] == [str(good)]  # the good image was still read
+
+
+def test_predict_does_not_claim_a_digit_for_a_scribble(tmp_path, capsys, trained_checkpoint):
+    """A scribble over the whole image is reported as not read, with the reason, not as a digit."""
+    from PIL import ImageDraw
+
+    from netlib.cli import main
+
+    rng = np.random.default_rng(0)
+    img = Image.new("L", (280, 280), 0)
+    draw = ImageDraw.Draw(img)
+    pts = [tuple(int(v) for v in rng.integers(10, 270, 2)) for _ in range(40)]
+    draw.line(pts, fill=255, width=14)
+    path = tmp_path / "scribble.png"
+    img.save(path)
+    assert main(["predict", "--checkpoint", str(trained_checkpoint), str(path)]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith(f"{path}: not read:") and "scribble" in out
+    assert main(["predict", "--checkpoint", str(trained_checkpoint), str(path), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["digit"] is None and row["not_a_digit"] and abs(sum(row["probs"]) - 1) < 1e-4

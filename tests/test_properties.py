@@ -46,9 +46,13 @@ def check_prepared(p) -> None:
 def check_result(result: dict) -> None:
     assert len(result["probs"]) == 10
     if result["blank"]:
-        assert result["digit"] is None
+        assert result["digit"] is None and result["hint"]
+        return
+    assert abs(sum(result["probs"]) - 1.0) < 1e-4
+    if result["not_a_digit"]:  # "invalid": probabilities given, no digit claimed, a reason
+        assert result["digit"] is None and result["hint"]
     else:
-        assert 0 <= result["digit"] <= 9 and abs(sum(result["probs"]) - 1.0) < 1e-4
+        assert 0 <= result["digit"] <= 9
         assert result["probs"][result["digit"]] == max(result["probs"])
 
 
