@@ -12,6 +12,7 @@ PAGES = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("pages/inspect.py", title="Inspect", icon=":material/layers:"),
+    st.Page("pages/results.py", title="Results", icon=":material/grading:"),
     st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
 ]
 
@@ -26,7 +27,8 @@ def sidebar() -> None:
         if not live:
             st.markdown("none right now")
         for r in live:
-            st.markdown(f":green[●] **{r.model}** · {r.recipe}  \n`{r.name}`")
+            dot = ":orange[❚❚]" if r.status == "paused" else ":green[●]"
+            st.markdown(f"{dot} **{r.network or r.model}** · {r.recipe}  \n`{r.name}`")
         if live:
             st.page_link("pages/train.py", label="Watch on Train", icon=":material/monitoring:")
 

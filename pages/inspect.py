@@ -9,8 +9,8 @@ from netlib.data import normalize
 from netlib.inspection import feature_maps
 from netlib.models import MODELS, build_model
 from netlib.predict import probabilities
-from pages._common import (chart, checkpoint_picker, guarded, layer_rows, load_model, require_frame,
-                           runs_dir, test_digits)
+from pages._common import (INSPECT_REQUEST, chart, checkpoint_picker, guarded, layer_rows, load_model,
+                           require_frame, runs_dir, test_digits)
 
 require_frame()
 
@@ -24,6 +24,9 @@ FLATTEN_TEXT = {
                 "flatten lays them out as 32 x 4 x 4 = **512** numbers, and the last linear layer maps "
                 "those 512 to 10 scores, one per digit.",
 }
+FLATTEN_TEXT["plain"] = FLATTEN_TEXT["residual"]  # the same network without its skips: the same shapes
+TABS = ["Layers", "Feature maps"]
+FROM_RESULTS = "inspect_from_results"  # (model, test index) handed over by the Results page
 
 
 def layer_table(model: str) -> None:
@@ -87,6 +90,11 @@ def maps_view(model_name: str) -> None:
         net, caption = pick_model(model_name)
         st.caption(caption)
         image, label = pick_digit()
+        came = st.session_state.get(FROM_RESULTS)
+        if (came and came[0] == model_name and st.session_state.get("inspect_index") == came[1]
+                and st.session_state.get("inspect_source") != "last drawn digit"):
+            st.page_link("pages/results.py", label=f"Back to Results (digit #{came[1]})",
+                         icon=":material/grading:")
         x = normalize(image)
         probs = probabilities(net, x)[0].tolist()
         a, b = st.columns(2)
@@ -109,10 +117,33 @@ def maps_view(model_name: str) -> None:
                 chart(fig, key=f"fmap_{model_name}_{name}")
 
 
+def take_request() -> None:
+    """A digit handed over by the Results page: select its network, checkpoint and test digit, and
+    open the feature maps. Read once; every value is checked (the checkpoint must be one the picker
+    lists), so session state cannot point this page at an arbitrary file."""
+    req = st.session_state.pop(INSPECT_REQUEST, None)
+    if not isinstance(req, dict) or req.get("model") not in MODELS:
+        return
+    model = req["model"]
+    st.session_state["inspect_model"] = model
+    choices = ui_state.checkpoint_choices(model, ui_state.run_index(runs_dir()))
+    i = ui_state.choice_index(choices, req.get("checkpoint") or "")
+    if i is not None:
+        st.session_state[f"inspect_ckpt_{model}"] = i
+    images, _, source = test_digits()
+    index = req.get("index")
+    if isinstance(index, (int, np.integer)) and 0 <= int(index) < len(images):
+        st.session_state["inspect_source"] = source
+        st.session_state["inspect_index"] = int(index)
+        st.session_state[FROM_RESULTS] = (model, int(index))
+    st.session_state["inspect_tab"] = TABS[1]
+
+
 def main() -> None:
     st.title("Inspect")
+    take_request()
     model = st.radio("Network", list(MODELS), horizontal=True, key="inspect_model", format_func=str.capitalize)
-    tab_layers, tab_maps = st.tabs(["Layers", "Feature maps"])
+    tab_layers, tab_maps = st.tabs(TABS, key="inspect_tab", on_change="rerun")
     with tab_layers:
         guarded(layer_table)(model)
     with tab_maps:

@@ -1,0 +1,390 @@
+"""Tests for netlib.evaluation (confusion matrix, per-class accuracy, misread digits), netlib.uploads
+(checkpoint uploads: stored, listed, refused) and `python -m netlib evaluate`."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import random
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from netlib import ui_state
+from netlib.checkpoint import FORMAT, VERSION, CheckpointError
+from netlib.cli import main as cli_main
+from netlib.data import normalize
+from netlib.eval_charts import confusion_figure, per_class_figure
+from netlib.evaluation import confusion_matrix, evaluate, format_report, per_class_accuracy, summarize
+from netlib.uploads import (UPLOADS_ENV, inside, list_uploads, remove_upload, shared_files, store_upload,
+                            upload_name, uploads_dir)
+
+SHIPPED = {m: ui_state.shipped_checkpoint(m) for m in ("inception", "residual")}
+
+
+class FixedLogits(nn.Module):
+    """A fake network: the logits of sample i are the first 10 pixels of its input's top row, so a test
+    chooses every answer by hand. Records (in a class-level list: evaluate works on a copy of the
+    model) each forward pass's batch size and whether gradients were on."""
+
+    calls: list = []
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(()))
+
+    def forward(self, x):
+        type(self).calls.append((len(x), torch.is_grad_enabled()))
+        return x[:, 0, 0, :10] * self.scale
+
+
+def inputs(logits) -> torch.Tensor:
+    """N x 1 x 28 x 28 float inputs carrying the given N x 10 logits."""
+    logits = torch.as_tensor(logits, dtype=torch.float32)
+    x = torch.zeros(len(logits), 1, 28, 28)
+    x[:, 0, 0, :10] = logits
+    return x
+
+
+def one_hot_logits(answers, confidence) -> list[list[float]]:
+    """Logits whose argmax is answers[i] with softmax probability confidence[i] (the rest shared evenly)."""
+    out = []
+    for a, p in zip(answers, confidence):
+        rest = (1 - p) / 9
+        row = [float(np.log(rest))] * 10
+        row[a] = float(np.log(p))
+        out.append(row)
+    return out
+
+
+# ---------------------------------------------------------------- the computations
+def test_confusion_matrix_counts_rows_true_columns_read():
+    c = confusion_matrix([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 2], classes=3)
+    assert c.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+    assert c.dtype.kind == "i" and c.sum() == 6
+
+
+def test_per_class_accuracy_is_diagonal_over_row_and_nan_for_an_absent_class():
+    acc = per_class_accuracy(np.array([[3, 1, 0], [0, 0, 0], [1, 0, 4]]))
+    assert acc[0] == pytest.approx(0.75) and acc[2] == pytest.approx(0.8)
+    assert np.isnan(acc[1])
+
+
+def test_evaluate_a_fixed_network_gives_hand_computed_answers():
+    labels = [3, 3, 5, 7, 0, 1]
+    answers = [3, 8, 5, 1, 0, 9]  # three wrong: #1 (3->8), #3 (7->1), #5 (1->9)
+    confidence = [0.9, 0.6, 0.7, 0.95, 0.5, 0.8]
+    ev = evaluate(FixedLogits(), inputs(one_hot_logits(answers, confidence)), labels, batch_size=4)
+    assert ev.predictions.tolist() == answers
+    assert ev.accuracy == pytest.approx(3 / 6)
+    assert ev.wrong == 3 and ev.count == 6
+    assert ev.misclassified.tolist() == [3, 5, 1]  # most confident wrong answer first: 0.95, 0.8, 0.6
+    assert ev.confusion.sum() == 6 and ev.confusion.shape == (10, 10)
+    assert ev.confusion[3, 3] == 1 and ev.confusion[3, 8] == 1 and ev.confusion[7, 1] == 1
+    assert ev.confusion.sum(axis=1).tolist() == np.bincount(labels, minlength=10).tolist()
+    assert ev.per_class[3] == pytest.approx(0.5) and ev.per_class[7] == 0 and ev.per_class[5] == 1
+    assert np.isnan(ev.per_class[2])  # no 2 in this set
+    np.testing.assert_allclose(ev.top_probs[:, 0], confidence, rtol=1e-5)
+    assert ev.top_digits[:, 0].tolist() == answers
+
+
+def test_top3_are_sorted_and_their_probabilities_are_right():
+    logits = torch.full((1, 10), -5.0)
+    logits[0, 4], logits[0, 9], logits[0, 7] = 2.0, 3.0, 1.0
+    ev = evaluate(FixedLogits(), inputs(logits), [4])
+    probs = torch.softmax(logits, dim=1)[0]
+    assert ev.top_digits[0].tolist() == [9, 4, 7]
+    np.testing.assert_allclose(ev.top_probs[0], probs[[9, 4, 7]].numpy(), rtol=1e-6)
+    assert ev.true_probs[0] == pytest.approx(float(probs[4]))
+    assert ev.misclassified.tolist() == [0]
+
+
+def test_equal_confidence_mistakes_keep_test_set_order():
+    logits = torch.full((4, 10), -1e4)
+    logits[torch.arange(4), torch.tensor([1, 2, 3, 4])] = 10.0  # every answer exactly 100% sure
+    ev = evaluate(FixedLogits(), inputs(logits), [0, 0, 0, 0])
+    assert (ev.top_probs[:, 0] == 1.0).all()
+    assert ev.misclassified.tolist() == [0, 1, 2, 3]
+
+
+def test_batching_does_not_change_the_answers_and_gradients_stay_off():
+    rng = np.random.default_rng(0)
+    logits, labels = rng.normal(size=(23, 10)), rng.integers(0, 10, 23)
+    class Net(FixedLogits):
+        calls = []
+
+    net = Net()
+    net.train()
+    whole = evaluate(net, inputs(logits), labels, batch_size=100)
+    parts = evaluate(net, inputs(logits), labels, batch_size=5)
+    assert [n for n, _ in Net.calls] == [23, 5, 5, 5, 5, 3]
+    assert not any(grad for _, grad in Net.calls)
+    assert net.training and net.scale.grad is None  # the caller's model is left as it was
+    np.testing.assert_array_equal(whole.confusion, parts.confusion)
+    np.testing.assert_array_equal(whole.misclassified, parts.misclassified)
+    np.testing.assert_allclose(whole.top_probs, parts.top_probs, rtol=1e-6)
+
+
+def test_uint8_images_are_normalised_like_training():
+    seen = []
+
+    class Spy(FixedLogits):
+        def forward(self, x):
+            seen.append(x.clone())
+            return torch.zeros(len(x), 10)
+
+    images = np.random.default_rng(1).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    evaluate(Spy(), images, [0, 1, 2])
+    torch.testing.assert_close(seen[0], normalize(images))
+
+
+def test_misread_filters_by_true_digit_and_by_reading():
+    labels = [7, 7, 7, 2, 1]
+    answers = [1, 2, 1, 7, 7]
+    ev = evaluate(FixedLogits(), inputs(one_hot_logits(answers, [0.6, 0.9, 0.7, 0.8, 0.5])), labels)
+    assert ev.misread().tolist() == [1, 3, 2, 0, 4]
+    assert ev.misread(true=7).tolist() == [1, 2, 0]
+    assert ev.misread(true=7, read=1).tolist() == [2, 0]
+    assert ev.misread(read=7).tolist() == [3, 4]
+    assert ev.misread(true=3).tolist() == []
+
+
+def test_summary_is_json_and_the_report_shows_the_matrix():
+    ev = summarize([0, 1, 1], torch.eye(10)[[0, 1, 0]], seconds=0.5)
+    data = json.loads(json.dumps(ev.to_dict()))
+    assert data["accuracy"] == pytest.approx(2 / 3) and data["wrong"] == 1
+    assert data["confusion"][1][0] == 1 and data["per_class"][2] is None
+    assert data["most_confident_mistakes"] == [{"index": 2, "label": 1, "read": 0, "probability": 1.0}]
+    text = format_report(ev)
+    assert "66.67%" in text and "1 of 3 wrong" in text and "rows: true digit" in text
+
+
+def test_confusion_figure_shows_every_count_and_errors_on_their_own_scale():
+    c = np.diag([980, 1130, 1000, 1000, 980, 890, 950, 1020, 970, 1000])
+    c[7, 2], c[4, 9] = 4, 1
+    spec = json.loads(confusion_figure(c).to_json())
+    texts = [t for t in spec["data"] if t.get("texttemplate")]
+    assert texts and texts[0]["text"][7][2] == "4" and texts[0]["text"][0][0] == "980" and texts[0]["text"][0][1] == ""
+    errors = [t for t in spec["data"] if t.get("name") == "misread"][0]
+    assert errors["zmax"] == 4  # scaled to the worst mistake, not to the ~1,000s on the diagonal
+    assert spec["layout"]["yaxis"]["autorange"] == "reversed"  # digit 0 at the top
+    bars = json.loads(per_class_figure(np.full(10, 0.99)).to_json())["data"][0]
+    assert len(bars["x"]) == 10
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["residual", "inception"])
+def test_shipped_checkpoint_accuracy_matches_its_record(model):
+    """On all 10,000 MNIST test digits the evaluation gives the accuracy training recorded."""
+    from netlib.evaluation import evaluate_checkpoint
+
+    if not SHIPPED[model].is_file():
+        pytest.skip("shipped checkpoint not present")
+    ev, meta = evaluate_checkpoint(SHIPPED[model])
+    print(f"{model}: {ev.count} digits in {ev.seconds:.2f} s ({torch.get_num_threads()} thread(s))")
+    assert ev.count == 10_000 and ev.confusion.sum() == 10_000
+    assert ev.accuracy == pytest.approx(meta["metrics"]["test_acc"], abs=1e-4)
+    assert ev.wrong == round(10_000 * (1 - ev.accuracy))
+    assert (ev.top_probs[ev.misclassified, 0] >= ev.true_probs[ev.misclassified]).all()
+    assert np.all(np.diff(ev.top_probs[ev.misclassified, 0]) <= 0)
+
+
+# ---------------------------------------------------------------- the command line
+@pytest.mark.parametrize("argv, says", [
+    (["evaluate"], "--checkpoint"),
+    (["evaluate", "--checkpoint", "x.pt", "--threads", "0"], "greater than 0"),
+    (["evaluate", "--checkpoint", "x.pt", "--bogus"], "--bogus"),
+])
+def test_cli_evaluate_bad_arguments_exit_2_with_one_line(argv, says, capsys):
+    assert cli_main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("netlib: error:") and "\n" not in err and says in err
+
+
+def test_cli_evaluate_refuses_a_missing_or_broken_checkpoint(tmp_path, capsys):
+    assert cli_main(["evaluate", "--checkpoint", str(tmp_path / "nope.pt")]) == 1
+    (tmp_path / "bad.pt").write_bytes(b"garbage")
+    assert cli_main(["evaluate", "--checkpoint", str(tmp_path / "bad.pt")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "no such checkpoint" in err[0] and "bad.pt" in err[1]
+
+
+@pytest.mark.slow
+def test_cli_evaluate_json(capsys):
+    if not SHIPPED["residual"].is_file():
+        pytest.skip("shipped checkpoint not present")
+    assert cli_main(["evaluate", "--checkpoint", str(SHIPPED["residual"]), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["model"] == "residual" and out["samples"] == 10_000
+    assert sum(map(sum, out["confusion"])) == 10_000 and len(out["per_class"]) == 10
+
+
+# ---------------------------------------------------------------- uploads
+@pytest.fixture
+def uploads(tmp_path, monkeypatch) -> Path:
+    d = tmp_path / "uploads-here"
+    monkeypatch.setenv(UPLOADS_ENV, str(d))
+    monkeypatch.setenv(ui_state.CHECKPOINT_DIR_ENV, str(tmp_path / "no-shipped"))
+    return d
+
+
+class _WritesMarker:
+    """Unpickling this runs code (Python's exec, or a shell) that writes a marker file."""
+
+    def __init__(self, marker: Path, via: str = "exec"):
+        self.marker, self.via = str(marker), via
+
+    def __reduce__(self):
+        if self.via == "shell":
+            return os.system, (f"echo code ran > {shlex.quote(self.marker)}",)
+        return exec, (f"open({self.marker!r}, 'w').write('code ran\\n')",)
+
+
+def written(root: Path) -> list[str]:
+    return sorted(p.name for p in root.rglob("*")) if root.exists() else []
+
+
+def test_uploads_dir_is_configurable_and_defaults_beside_the_runs(runs_dir, monkeypatch):
+    monkeypatch.delenv(UPLOADS_ENV, raising=False)
+    assert uploads_dir() == runs_dir.parent / "uploads"
+    monkeypatch.setenv(UPLOADS_ENV, "/somewhere/else")
+    assert uploads_dir() == Path("/somewhere/else")
+
+
+def test_a_good_checkpoint_is_stored_and_listed_in_every_picker(uploads, tiny_checkpoint):
+    stored = store_upload(tiny_checkpoint.read_bytes(), "my net (v2).pt")
+    assert stored.path == uploads / "my-net-v2.pt"
+    assert stored.path.read_bytes() == tiny_checkpoint.read_bytes() and stored.model == "residual"
+    assert written(uploads) == [stored.path.name]  # no temporary files left behind
+    assert [u.path for u in list_uploads()] == [stored.path]
+    choices = ui_state.checkpoint_choices("residual", [])
+    assert [c.label for c in choices] == [f"uploaded {stored.path.name}"] and choices[0].uploaded
+    assert ui_state.checkpoint_choices("inception", []) == []  # listed only for its own network
+    assert ui_state.choice_index(choices, str(stored.path)) == 0
+
+
+@pytest.mark.parametrize("filename, stored", [
+    ("../../etc/passwd.pt", "passwd.pt"),
+    ("..\\..\\win.pt", "win.pt"),
+    ("résumé net.pth", "r-sum-net.pt"),
+    (".hidden.pt", "hidden.pt"),
+    ("", "run.pt"),
+])
+def test_upload_names_are_sanitised_into_the_uploads_folder(filename, stored, uploads, tiny_checkpoint):
+    assert upload_name(filename) == stored
+    up = store_upload(tiny_checkpoint.read_bytes(), filename)
+    assert up.path.parent == uploads and inside(up.path, uploads)
+
+
+def test_same_name_other_contents_gets_a_new_name_same_contents_is_kept(uploads, tiny_checkpoint, tmp_path):
+    payload = torch.load(tiny_checkpoint, weights_only=True)
+    payload["metrics"]["test_acc"] = 0.123
+    torch.save(payload, tmp_path / "other.pt")
+    a = store_upload(tiny_checkpoint.read_bytes(), "net.pt")
+    b = store_upload((tmp_path / "other.pt").read_bytes(), "net.pt")
+    c = store_upload(tiny_checkpoint.read_bytes(), "net.pt")
+    assert (a.path.name, b.path.name, c.path) == ("net.pt", "net-2.pt", a.path)
+    assert a.new and b.new and not c.new
+    assert [u.path.name for u in list_uploads()] == ["net-2.pt", "net.pt"]
+
+
+def _refused(uploads: Path, data: bytes, name: str = "bad.pt") -> str:
+    with pytest.raises(CheckpointError) as info:
+        store_upload(data, name)
+    assert written(uploads) == []  # nothing stored, not even a temporary file
+    msg = str(info.value)
+    assert "\n" not in msg and "weights_only` set to `False" not in msg
+    return msg
+
+
+def test_truncated_garbage_and_empty_uploads_are_refused(uploads, tiny_checkpoint):
+    data = tiny_checkpoint.read_bytes()
+    assert "readable" in _refused(uploads, data[: len(data) // 2])
+    assert "readable" in _refused(uploads, random.Random(0).randbytes(4096))
+    assert "readable" in _refused(uploads, b"")
+    assert ui_state.checkpoint_choices("residual", []) == []
+
+
+@pytest.mark.parametrize("via", ["exec", "shell"])
+@pytest.mark.parametrize("container", ["torch", "pickle"])
+def test_a_code_running_upload_is_refused_without_running_it(via, container, uploads, tmp_path):
+    marker = tmp_path / "marker"
+    evil = {"format": FORMAT, "version": VERSION, "model": "residual", "x": _WritesMarker(marker, via)}
+    if container == "torch":
+        torch.save(evil, tmp_path / "evil.pt")
+        data = (tmp_path / "evil.pt").read_bytes()
+    else:
+        data = pickle.dumps(_WritesMarker(marker, via), protocol=2)
+    msg = _refused(uploads, data, "evil.pt")
+    assert msg.startswith("evil.pt")
+    assert not marker.exists()
+
+
+def test_weights_that_do_not_fit_and_foreign_files_are_refused(uploads, tiny_checkpoint, tmp_path):
+    payload = torch.load(tiny_checkpoint, weights_only=True)
+    payload["state_dict"]["fc.weight"] = torch.zeros(10, 99)
+    torch.save(payload, tmp_path / "shapes.pt")
+    assert "do not fit" in _refused(uploads, (tmp_path / "shapes.pt").read_bytes())
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
+    assert "not a netlib checkpoint" in _refused(uploads, (tmp_path / "other.pt").read_bytes())
+
+
+def test_an_oversized_upload_is_refused_before_reading(uploads, monkeypatch):
+    import netlib.uploads
+
+    monkeypatch.setattr(netlib.uploads, "MAX_UPLOAD_BYTES", 1000)
+    assert "limit" in _refused(uploads, b"x" * 1001)
+
+
+def test_a_file_dropped_into_the_folder_by_hand_is_not_listed_unless_valid(uploads, tiny_checkpoint):
+    uploads.mkdir()
+    (uploads / "junk.pt").write_bytes(b"junk")
+    (uploads / "notes.txt").write_text("hi")
+    (uploads / ".tmp-upload.pt").write_bytes(tiny_checkpoint.read_bytes())
+    assert list_uploads() == []
+
+
+def test_a_symlink_out_of_the_folder_is_neither_listed_nor_written_through(uploads, tiny_checkpoint, tmp_path):
+    outside = tmp_path / "elsewhere.pt"
+    outside.write_bytes(tiny_checkpoint.read_bytes())
+    uploads.mkdir()
+    (uploads / "link.pt").symlink_to(outside)
+    assert list_uploads() == []
+    payload = torch.load(tiny_checkpoint, weights_only=True)
+    payload["metrics"]["test_acc"] = 0.5
+    torch.save(payload, tmp_path / "other.pt")  # valid, but not the bytes the link points to
+    with pytest.raises(CheckpointError, match="not a usable file name"):
+        store_upload((tmp_path / "other.pt").read_bytes(), "link.pt")
+    assert outside.read_bytes() == tiny_checkpoint.read_bytes()
+
+
+def test_remove_upload_deletes_only_inside_the_folder(uploads, tiny_checkpoint, tmp_path):
+    up = store_upload(tiny_checkpoint.read_bytes(), "gone.pt")
+    outside = tmp_path / "keep.pt"
+    outside.write_bytes(b"keep")
+    assert not remove_upload(outside)
+    assert not remove_upload(uploads / ".." / "keep.pt")
+    assert outside.exists()
+    assert remove_upload(up.path) and not up.path.exists()
+
+
+def test_shared_files_for_a_run_a_shipped_checkpoint_and_an_upload(tmp_path):
+    run = tmp_path / "runs" / "20250101-000000-residual-fast-001"
+    run.mkdir(parents=True)
+    (run / "checkpoint.pt").write_bytes(b"w")
+    (run / "metrics.jsonl").write_text("{}\n")
+    files = shared_files(run / "checkpoint.pt")
+    assert [(f.what, f.file_name) for f in files] == [("checkpoint", f"{run.name}.pt"),
+                                                       ("metrics", f"{run.name}.metrics.jsonl")]
+    assert files[1].path == run / "metrics.jsonl"
+    if SHIPPED["residual"].is_file():
+        files = shared_files(SHIPPED["residual"])
+        assert [f.file_name for f in files] == ["residual.pt", "residual.metrics.jsonl"]
+        assert all(f.path.is_file() for f in files)
+    (tmp_path / "up.pt").write_bytes(b"w")
+    assert [f.file_name for f in shared_files(tmp_path / "up.pt")] == ["up.pt"]
