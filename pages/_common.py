@@ -114,10 +114,10 @@ def checkpoint_meta(path: Path) -> dict:
 
 
 @st.cache_data(show_spinner=False)
-def layer_rows(model: str) -> list[dict]:
+def layer_rows(model: str, blocks: int = 1) -> list[dict]:
     from netlib.inspection import layer_table
 
-    return layer_table(model)
+    return layer_table(model, **({"blocks": blocks} if blocks != 1 else {}))
 
 
 @st.cache_data(show_spinner=False)

@@ -82,16 +82,18 @@ def skip_story() -> None:
 
 def links() -> None:
     st.subheader("Where to go")
-    cols = st.columns(4)
+    cols = st.columns(5)
     items = [
         ("pages/train.py", "Train", ":material/model_training:",
-         "Pick a network and recipe, start a run, watch loss and accuracy live."),
+         "Start a run, watch it live, pause it, change its learning rate, add an epoch."),
         ("pages/compare.py", "Compare", ":material/compare_arrows:",
-         "Train both networks at once and overlay any saved runs."),
+         "Train two networks at once, overlay runs, watch gradients flow (or vanish)."),
         ("pages/inspect.py", "Inspect", ":material/layers:",
          "Layer-by-layer shapes and costs, and the feature maps of a digit."),
+        ("pages/results.py", "Results", ":material/grading:",
+         "Where a network fails: confusion matrix, misread digits, share checkpoints."),
         ("pages/draw.py", "Draw", ":material/draw:",
-         "Draw a digit with the mouse and see what both networks read."),
+         "Draw a digit and see what both networks read, and why."),
     ]
     for col, (path, label, icon, text) in zip(cols, items):
         with col.container(border=True):

@@ -7,7 +7,7 @@ import torch
 from netlib import charts, ui_state
 from netlib.data import normalize
 from netlib.inspection import feature_maps
-from netlib.models import MODELS, build_model
+from netlib.models import DEPTH_MODELS, MAX_BLOCKS, MODELS, build_model
 from netlib.predict import probabilities
 from pages._common import (INSPECT_REQUEST, chart, checkpoint_picker, guarded, layer_rows, load_model,
                            require_frame, runs_dir, test_digits)
@@ -30,7 +30,11 @@ FROM_RESULTS = "inspect_from_results"  # (model, test index) handed over by the 
 
 
 def layer_table(model: str) -> None:
-    rows = layer_rows(model)
+    blocks = 1
+    if model in DEPTH_MODELS:
+        blocks = st.number_input("Blocks per stage", 1, MAX_BLOCKS, 1, key="inspect_blocks",
+                                 help="1 as published; the depth a run was trained with is in its name (×N)")
+    rows = layer_rows(model, int(blocks))
     shown = [{
         # inner layers indented under their block, without repeating its name
         "layer": ("    ↳ " + r["name"].split(".", 1)[1]) if r["depth"] else r["name"],

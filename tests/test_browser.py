@@ -317,7 +317,7 @@ def run_status(run_dir: Path) -> str | None:
 
 # ---------------------------------------------------------------- 5. every page
 PAGES = [("train", "Train"), ("", "MNIST network lab"), ("compare", "Compare"), ("inspect", "Inspect"),
-         ("draw", "Draw")]
+         ("results", "Results"), ("draw", "Draw")]
 
 
 @pytest.mark.browser

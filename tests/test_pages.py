@@ -25,7 +25,8 @@ from netlib.strokes import Style, render
 from netlib.train import TrainConfig
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
-PAGES = ["pages/home.py", "pages/train.py", "pages/compare.py", "pages/inspect.py", "pages/draw.py"]
+PAGES = ["pages/home.py", "pages/train.py", "pages/compare.py", "pages/inspect.py", "pages/results.py",
+         "pages/draw.py"]
 SHIPPED = [ui_state.shipped_checkpoint(m) for m in ("inception", "residual")]
 
 
