@@ -60,9 +60,9 @@ def train_setup(args):
     from .train import TrainConfig, resolve_device
 
     try:
-        device = resolve_device(args.device)
         if args.extend:
-            return extend_setup(args, device)
+            return extend_setup(args)
+        device = resolve_device(args.device)
         if not args.model:
             raise ValueError("the following arguments are required: --model (or --extend RUN_DIR)")
         kwargs = model_kwargs(args.model, args.blocks)
@@ -92,7 +92,7 @@ def model_kwargs(model: str, blocks) -> dict:
     return {"blocks": blocks}
 
 
-def extend_setup(args, device):
+def extend_setup(args):
     """Train a finished run further: its own config and data, its saved train state, its run dir."""
     import dataclasses
 
@@ -101,7 +101,7 @@ def extend_setup(args, device):
     from .cli import build_parser
     from .recipes import Recipe
     from .runs import CONFIG, TRAIN_STATE, RunWriter, read_status
-    from .train import TrainConfig
+    from .train import TrainConfig, resolve_device
 
     run_dir = Path(args.extend)
     status = read_status(run_dir)
@@ -112,6 +112,11 @@ def extend_setup(args, device):
     if status is None or status["status"] in ("running", "paused"):
         raise ValueError(f"run {run_dir.name} is still {status['status'] if status else 'starting'}; "
                          "extend it once it has ended")
+    # The run's own device unless asked otherwise (a CPU run stays on the CPU on a GPU machine).
+    own = saved.get("device", "auto").split(":")[0]
+    if own == "cuda" and not torch.cuda.is_available():
+        own = "cpu"  # trained on a GPU, extended here: the state loads onto the CPU
+    device = resolve_device(own if args.device == "auto" else args.device)
     if not (run_dir / TRAIN_STATE).is_file():
         raise ValueError(f"run {run_dir.name} has no saved train state ({TRAIN_STATE}): it finished no "
                          "epoch, or was made by an older version")

@@ -16,9 +16,9 @@ from typing import Optional
 
 from .checkpoint import atomic_write, save_checkpoint
 
-CONFIG, METRICS, STATUS, CHECKPOINT, STOP, CONTROL, TRAIN_STATE = (
+CONFIG, METRICS, STATUS, CHECKPOINT, STOP, CONTROL, TRAIN_STATE, EXTEND_LOCK = (
     "config.json", "metrics.jsonl", "status.json", "checkpoint.pt", "STOP", "control.json",
-    "train_state.pt")
+    "train_state.pt", "extend.lock")
 FINAL_STATUSES = ("done", "stopped", "failed", "diverged", "interrupted")
 LIVE_STATUSES = ("running", "paused")  # a process is working on the run (or holding it paused)
 
@@ -88,6 +88,10 @@ class RunWriter:
     def __init__(self, run_dir: Path, config: dict, extending: bool = False):
         self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._before, self._epochs_here, self._locked = None, 0, False
+        if extending:
+            self._lock()  # one extension of a run at a time (two tabs, the CLI and a tab)
+            self._before = read_status(self.dir)
         # A stop or pause meant for an earlier process of this run is not meant for this one.
         (self.dir / STOP).unlink(missing_ok=True)
         (self.dir / CONTROL).unlink(missing_ok=True)
@@ -96,8 +100,28 @@ class RunWriter:
         self.config = config
         self._control_stamp, self._steering = None, None
         self._metrics = open(self.dir / METRICS, "a", encoding="utf-8")
-        self._epoch = 0
-        self._status("running", "", epoch=0)
+        self._epoch = (self._before or {}).get("epoch", 0)
+        self._status("running", "", epoch=self._epoch)
+
+    def _lock(self) -> None:
+        path = self.dir / EXTEND_LOCK
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    holder = int(path.read_text().strip() or 0)
+                except (OSError, ValueError):
+                    holder = 0
+                if _process_alive(holder):
+                    raise RunBusy(f"run {self.dir.name} is already being extended (process {holder})") from None
+                path.unlink(missing_ok=True)  # left by a killed extension
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            self._locked = True
+            return
+        raise RunBusy(f"run {self.dir.name} is already being extended")
 
     @_writes("status.json")
     def _status(self, status: str, reason: str, **extra) -> None:
@@ -115,6 +139,7 @@ class RunWriter:
         elif kind == "epoch":
             os.fsync(self._metrics.fileno())
             self._epoch = event["epoch"]
+            self._epochs_here += 1
             self._status("running", "", epoch=self._epoch)
         elif kind in ("pause", "resume"):
             self._status("paused" if kind == "pause" else "running", "", epoch=self._epoch)
@@ -132,7 +157,7 @@ class RunWriter:
 
         try:
             st = (self.dir / CONTROL).stat()
-            stamp = (st.st_mtime_ns, st.st_size)
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)  # write_json renames: a new inode each time
         except OSError:
             return self._steering or NO_STEERING
         if stamp != self._control_stamp:
@@ -159,6 +184,15 @@ class RunWriter:
                         c["recipe"], metrics, extra={"recipe_name": c["recipe_name"]})
 
     def fail(self, reason: str) -> None:
+        if self._before is not None and self._epochs_here == 0:
+            # +1 epoch that trained nothing: the run is what it was; say what went wrong, lose nothing
+            try:
+                self.on_event({"event": "extend_failed", "reason": reason})
+                self._status(self._before["status"], f"+1 epoch failed: {reason}",
+                             epoch=self._before.get("epoch", 0))
+                return
+            except RunDirError:
+                pass
         try:
             self.on_event({"event": "end", "status": "failed", "reason": reason})
         except RunDirError:  # no room for the metrics log (disk full): the small status may still fit
@@ -172,6 +206,13 @@ class RunWriter:
             self._metrics.close()
         except OSError:  # a final flush on a full disk: the lines already written stay valid
             pass
+        if self._locked:
+            (self.dir / EXTEND_LOCK).unlink(missing_ok=True)
+            self._locked = False
+
+
+class RunBusy(ValueError):
+    """A run that another process is already extending."""
 
 
 @dataclass
@@ -285,7 +326,23 @@ def read_run(run_dir: Path) -> Optional[RunInfo]:
     status = read_status(run_dir)
     if status is None:
         return None
-    return RunInfo(run_dir, config, status["status"], status["reason"], read_events(run_dir / METRICS))
+    return RunInfo(run_dir, config, status["status"], status["reason"],
+                   without_redone_epochs(read_events(run_dir / METRICS)))
+
+
+def without_redone_epochs(events: list[dict]) -> list[dict]:
+    """A run stopped (or diverged) in epoch k and then extended restarts from epoch k: the events of
+    the abandoned partial epoch k are dropped so charts and "the rate it ended at" skip them."""
+    out: list[dict] = []
+    for e in events:
+        if e.get("event") == "start" and e.get("first_epoch", 1) > 1:
+            first = e["first_epoch"]
+            out = [o for o in out if not (o.get("event") in EPOCH_EVENTS and o.get("epoch", 0) >= first)]
+        out.append(e)
+    return out
+
+
+EPOCH_EVENTS = ("batch", "epoch", "lr_change", "pause", "resume")
 
 
 def list_runs(runs_dir: Optional[Path] = None) -> list[RunInfo]:

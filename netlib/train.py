@@ -213,19 +213,20 @@ def fit(config: TrainConfig, data: Dataset, on_event: Listener = lambda e: None,
         train_x, train_y = train_x[:config.limit], train_y[:config.limit]
     n = len(train_x)
     steps = math.ceil(n / r.batch_size)
-    first_epoch, last = 1, r.epochs
+    first_epoch, last, start_lr, elapsed_before = 1, r.epochs, r.lr, 0.0
     if resume is None:
         sched = make_scheduler(opt, r, steps)
     else:
-        _load_train_state(resume, model, opt, ema, gen, device)
+        _load_train_state(resume, model, opt, ema, gen, config.seed)
         first_epoch, last = resume["epoch"] + 1, resume["epoch"] + r.epochs
+        start_lr, elapsed_before = resume["lr"], float(resume.get("elapsed", 0.0))
         sched = None
         for group in opt.param_groups:
-            group["lr"] = resume["lr"]
+            group["lr"] = start_lr
     steering = _Steerer(opt, sched, on_event, steer)
     tracked = grad_layers(model) if config.record_grads else []
 
-    t_start = time.perf_counter()
+    t_start = time.perf_counter() - elapsed_before  # an extended run's clock goes on where it stopped
     on_event({"event": "start", "model": config.model, "recipe": config.recipe_name,
               "samples": n, "test_samples": len(data.test_x), "epochs": last,
               "first_epoch": first_epoch, "lr": steering.lr(),
@@ -315,11 +316,11 @@ def fit(config: TrainConfig, data: Dataset, on_event: Listener = lambda e: None,
             if on_checkpoint is not None:
                 on_checkpoint(eval_model, last_epoch)
             if on_train_state is not None:
-                on_train_state(_train_state(epoch, model, opt, ema, gen))
+                on_train_state(_train_state(epoch, model, opt, ema, gen, last_epoch["elapsed"]))
     except _Diverged as d:
         status = "diverged"
         reason = (f"loss became {d.value} in epoch {d.epoch}, batch {d.batch}: training diverged. "
-                  f"Try a smaller learning rate (this run used {steering.applied.lr or r.lr:g}).")
+                  f"Try a smaller learning rate (this run used {steering.applied.lr or start_lr:g}).")
     end = {"event": "end", "status": status, "reason": reason,
            "epochs_completed": last_epoch["epoch"] if last_epoch else 0,
            "test_acc": last_epoch["test_acc"] if last_epoch else None,
@@ -332,23 +333,26 @@ def _finite_or_none(x: float) -> Optional[float]:
     return x if math.isfinite(x) else None  # JSON has no NaN/inf
 
 
-def _train_state(epoch: int, model: nn.Module, opt, ema, gen: torch.Generator) -> dict:
+def _train_state(epoch: int, model: nn.Module, opt, ema, gen: torch.Generator, elapsed: float) -> dict:
     """Everything +1 epoch needs, as plain tensors and numbers (loadable with weights_only=True)."""
-    return {"epoch": epoch, "lr": opt.param_groups[0]["lr"],
+    return {"epoch": epoch, "lr": opt.param_groups[0]["lr"], "elapsed": elapsed,
             "model": {k: v.detach().clone() for k, v in model.state_dict().items()},
             "ema": None if ema is None else {k: v.clone() for k, v in ema.model.state_dict().items()},
             "ema_steps": 0 if ema is None else ema.steps,
             "optimizer": copy.deepcopy(opt.state_dict()), "generator": gen.get_state()}
 
 
-def _load_train_state(state: dict, model: nn.Module, opt, ema, gen: torch.Generator, device) -> None:
+def _load_train_state(state: dict, model: nn.Module, opt, ema, gen: torch.Generator, seed: int) -> None:
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
     if ema is not None:
         ema.model.load_state_dict(state["ema"] if state.get("ema") else state["model"])
         ema.steps = state.get("ema_steps", 0)
-    if state.get("generator") is not None and device.type == "cpu":
-        gen.set_state(state["generator"])
+    saved = state.get("generator")
+    if saved is not None and saved.numel() == gen.get_state().numel():
+        gen.set_state(saved.cpu())  # same kind of device: the shuffles go on exactly
+    else:  # a CPU run extended on a GPU or back: a fresh stream, not epoch 1's again
+        gen.manual_seed(seed * 1_000_003 + state["epoch"])
 
 
 class WeightAverage:

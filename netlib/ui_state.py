@@ -114,8 +114,7 @@ def can_extend(run: RunInfo) -> bool:
     """A run that has ended with a saved train state can be trained further (+1 epoch)."""
     from .runs import TRAIN_STATE
 
-    return not run.live and run.status != "failed" and (run.dir / TRAIN_STATE).is_file() \
-        and not process_running(run.dir)
+    return not run.live and (run.dir / TRAIN_STATE).is_file() and not extension_starting(run.dir)
 
 
 def last_lr(run: RunInfo) -> Optional[float]:
@@ -126,30 +125,40 @@ def last_lr(run: RunInfo) -> Optional[float]:
     return None
 
 
-def extend(run_dir: Path, epochs: int = 1, lr: Optional[float] = None, threads: Optional[int] = None) -> None:
-    """Train an ended run `epochs` more epochs from its saved train state, in its own run directory."""
-    from .runs import start_run
+def extend(run_dir: Path, epochs: int, lr: float, threads: Optional[int] = None) -> None:
+    """Train an ended run `epochs` more epochs at constant rate lr from its saved train state, in its
+    own run directory (the training process refuses, in one line, if another process has it)."""
+    from .runs import LIVE_STATUSES, start_run
 
     reap()
-    args = ["--extend", str(run_dir), "--epochs", str(int(epochs))]
-    if lr:
-        args += ["--lr", f"{float(lr):g}"]
+    status = read_status(run_dir)
+    if status is None or status["status"] in LIVE_STATUSES or extension_starting(run_dir):
+        raise ValueError(f"run {Path(run_dir).name} is training already")
+    args = ["--extend", str(run_dir), "--epochs", str(int(epochs)), "--lr", f"{float(lr):.8g}"]
     _PROCESSES[str(run_dir)] = _EXTENSIONS[str(run_dir)] = start_run(run_dir, args, threads=threads)
 
 
 def extension_error(run_dir: Path) -> Optional[str]:
-    """Why the last +1 epoch of run_dir could not start (the CLI refused it), or None."""
+    """Why the last +1 epoch of run_dir failed before training an epoch, once (then forgotten), or None."""
     proc = _EXTENSIONS.get(str(run_dir))
-    if proc is None or proc.poll() != 2:  # 2: refused before training (see netlib.cli)
+    if proc is None or proc.poll() in (None, 0):
         return None
-    return tail(Path(run_dir) / "process.log", 1) or "the training process refused to start"
+    del _EXTENSIONS[str(run_dir)]
+    status = read_status(run_dir) or {}
+    if status.get("reason", "").startswith("+1 epoch failed"):
+        return status["reason"].removeprefix("+1 epoch failed: ")
+    if proc.returncode == 2:  # refused before it began (see netlib.cli)
+        return tail(Path(run_dir) / "process.log", 1) or "the training process refused to start"
+    return None  # it trained and then ended badly: the run's own status says how
 
 
-def process_running(run_dir: Path) -> bool:
-    """True while a process this server started for run_dir has not exited (it may not have written
-    its status yet: +1 epoch on a finished run reads "done" until the new process starts)."""
-    proc = _PROCESSES.get(str(run_dir))
-    return proc is not None and proc.poll() is None
+def extension_starting(run_dir: Path) -> bool:
+    """True while a +1 epoch process this server started for run_dir has not taken the run over yet
+    (the run still reads as ended: its status.json is the previous process's)."""
+    proc = _EXTENSIONS.get(str(run_dir))
+    if proc is None or proc.poll() is not None:
+        return False
+    return (read_status(run_dir) or {}).get("pid") != proc.pid
 
 
 def stop(run_dir: Path) -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 from netlib import charts, run_summary, ui_state
 from netlib.models import MAX_BLOCKS, MODELS, SHOWCASE
 from netlib.recipes import DEFAULT_RECIPE, RECIPES, MODEL_ADJUSTMENTS
-from netlib.runs import read_run
+from netlib.runs import LIVE_STATUSES, read_run
 from pages._common import chart, guarded, model_cost, pct, runs_dir, require_frame
 
 require_frame()
@@ -190,7 +190,7 @@ def gradient_flow(runs: list) -> None:
 def main() -> None:
     st.title("Compare")
     pair = [Path(d) for d in st.session_state.get(PAIR_KEY, [])]
-    pair_live = any(ui_state.quick_status(d) in (None, "running") and not ui_state.pending(d).failed
+    pair_live = any(ui_state.quick_status(d) in (None, *LIVE_STATUSES) and not ui_state.pending(d).failed
                     for d in pair)
     guarded(train_both)(pair_live)
     entries = ui_state.run_index(runs_dir())

@@ -39,7 +39,7 @@ def is_live(run_dir: Path | None) -> bool:
     info = read_run(run_dir)
     if info is None:  # launched, not started yet
         return not ui_state.pending(run_dir).failed
-    return info.live or ui_state.process_running(run_dir)  # or +1 epoch is starting
+    return info.live or ui_state.extension_starting(run_dir)
 
 
 def recipe_settings(model: str) -> tuple[str, dict]:
@@ -128,12 +128,23 @@ def stop_button(info) -> None:
         st.toast("Stop requested: the run stops at the next batch.")
 
 
+LR_MIN, LR_MAX = 1e-7, 10.0  # the rate inputs' range (recipes end OneCycle at peak / 1000)
+
+
+def rate_input(column, label: str, key: str, default: float, help: str) -> float:
+    """A learning-rate box whose first value is `default` (clamped into range), then the person's."""
+    st.session_state.setdefault(key, min(max(float(default), LR_MIN), LR_MAX))
+    return column.number_input(label, LR_MIN, LR_MAX, format="%.4g", step=1e-4, key=key, help=help)
+
+
 def steering(info) -> None:
     """Pause/Resume, Stop, and a new learning rate for a live run (applied at its next batch)."""
     held = read_control(info.dir).get("paused", False)
     c1, c2, c3, c4 = st.columns([1, 1, 1.3, 1], vertical_alignment="bottom")
     with c1:
-        if held and st.button("Resume", icon=":material/play_arrow:", key="resume", width="stretch"):
+        if held and info.status != "paused":  # asked; the run holds at its next batch boundary
+            st.button("Pausing...", disabled=True, key="pausing", icon=":material/hourglass_top:", width="stretch")
+        elif held and st.button("Resume", icon=":material/play_arrow:", key="resume", width="stretch"):
             ui_state.pause(info.dir, False)
             st.rerun()
         if not held and st.button("Pause", icon=":material/pause:", key="pause", width="stretch",
@@ -142,9 +153,9 @@ def steering(info) -> None:
             st.rerun()
     with c2:
         stop_button(info)
-    lr = c3.number_input("Learning rate", 1e-6, 10.0, float(info.config.get("recipe", {}).get("lr", 1e-3)),
-                         format="%.4g", step=1e-4, key=f"steer_lr_{info.name}",
-                         help="the run goes on at this constant rate from its next batch (the schedule stops)")
+    lr = rate_input(c3, "Learning rate", f"steer_lr_{info.name}", ui_state.last_lr(info) or
+                    info.config.get("recipe", {}).get("lr", 1e-3),
+                    "the run goes on at this constant rate from its next batch (a schedule stops there)")
     if c4.button("Set rate", icon=":material/tune:", key="set_lr", width="stretch"):
         ui_state.set_lr(info.dir, lr)
         st.toast(f"Learning rate {lr:.4g} from the next batch.")
@@ -154,14 +165,12 @@ def extend_controls(info) -> None:
     """+1 epoch for an ended run, from its saved train state."""
     if not ui_state.can_extend(info):
         return
-    last = ui_state.last_lr(info) or 1e-3
     c1, c2 = st.columns([1.3, 1], vertical_alignment="bottom")
-    lr = c1.number_input("Learning rate for the extra epoch", 1e-6, 10.0, float(last), format="%.4g",
-                         step=1e-4, key=f"extend_lr_{info.name}",
-                         help="constant; by default the rate the run ended at")
+    lr = rate_input(c1, "Learning rate for the extra epoch", f"extend_lr_{info.name}",
+                    ui_state.last_lr(info) or 1e-3, "constant; at first the rate the run ended at")
     if c2.button("+1 epoch", icon=":material/add:", key="extend", width="stretch",
-                 help="train this run one more epoch from its last checkpoint, in the same run"):
-        ui_state.extend(info.dir, 1, lr if abs(lr - last) > 1e-12 else None)
+                 help="train this run one more epoch from its last finished epoch, in the same run"):
+        ui_state.extend(info.dir, 1, lr)
         st.rerun()
 
 
@@ -202,7 +211,7 @@ def run_view(run_dir: Path, polling: bool) -> None:
         if polling and p.failed:
             st.rerun()
         return
-    starting = not info.live and ui_state.process_running(run_dir)
+    starting = not info.live and ui_state.extension_starting(run_dir)
     if info.live:
         ui_state.enforce_stop(info)
         if polling and st.session_state.get("_train_announced") != info.name:
