@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pytest tests/test_browser.py -m browser -q "$@"
-for name in home train compare inspect inspect_maps draw; do
+for name in home train train_steered compare inspect inspect_maps results draw; do
   cp "artifacts/browser/$name.png" "docs/screenshots/$name.png"
 done
 echo "docs/screenshots/ refreshed from artifacts/browser/"

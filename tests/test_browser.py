@@ -8,6 +8,7 @@ The journeys a new user takes (issue 4):
   train    a short real-MNIST run: live chart and progress, a reload re-attaches, it finishes; then a
            long run paused, given a new learning rate, resumed and stopped
   compare  Train both: two live curves, then the table
+  results  the confusion matrix and the misread-digit gallery; one digit opened in Inspect
 After every step: no exception element, no error alert, no "Traceback", no browser console error.
 Screenshots of every step go to artifacts/browser/ (scripts/refresh_screenshots.sh copies the README's).
 """
@@ -495,6 +496,29 @@ def test_inspect_both_networks(server, page):
     assert shapes["rblock2"] == "32 × 4 × 4" and shapes["flatten"] == "512", shapes
     assert_clean(page, "inspect residual layers")
     shot(page, "inspect_residual")
+
+
+# ---------------------------------------------------------------- 6. results
+@pytest.mark.browser
+def test_results_confusion_matrix_and_a_misread_digit_into_inspect(server, page):
+    open_page(page, server, "results", "Results")
+    expect(page.get_by_text("test accuracy").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("heading", name="Misread digits")).to_be_visible(timeout=60_000)
+    wait_idle(page)
+    card = page.get_by_text(re.compile(r"^test digit #\d+$")).first
+    expect(card).to_be_visible()
+    index = int(card.inner_text().split("#")[1])
+    assert_clean(page, "results")
+    shot(page, "results")
+
+    page.get_by_role("button", name="Inspect").first.click()
+    expect(page.get_by_role("heading", name="Inspect", exact=True)).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("tab", name="Feature maps", selected=True)).to_be_visible()
+    expect(page.get_by_text(f"Back to Results (digit #{index})")).to_be_visible()
+    expect(page.get_by_label(re.compile(r"^Test digit number")).first).to_have_value(str(index))
+    wait_idle(page)
+    assert_clean(page, "inspect, from results")
+    shot(page, "results_to_inspect")
 
 
 def layer_shapes(page, layer: str, timeout: float = 30) -> dict[str, str]:

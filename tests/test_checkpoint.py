@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 import random
-import shlex
 import shutil
 import zipfile
 from pathlib import Path
@@ -15,6 +13,7 @@ import torch
 
 from netlib.checkpoint import FORMAT, VERSION, CheckpointError, atomic_write, load_checkpoint, read_checkpoint, save_checkpoint
 from netlib.models import MODELS, build_model
+from support import WritesMarker
 
 UNSAFE_ADVICE = "weights_only` set to `False"  # torch's hint to disable the safety check
 
@@ -39,18 +38,6 @@ def _refusal(path: Path, **kw) -> str:
     assert UNSAFE_ADVICE not in msg, msg  # never suggests turning the safe load off
     assert "\x1b" not in msg, msg  # no terminal escape codes in a message the UI shows
     return msg
-
-
-class _WritesMarker:
-    """A pickled object whose unpickling runs code (Python's exec, or a shell): it writes a marker file."""
-
-    def __init__(self, marker: Path, via: str = "exec"):
-        self.marker, self.via = str(marker), via
-
-    def __reduce__(self):
-        if self.via == "shell":
-            return os.system, (f"echo code ran > {shlex.quote(self.marker)}",)
-        return exec, (f"open({self.marker!r}, 'w').write('code ran\\n')",)
 
 
 VIAS = ["exec", "shell"]
@@ -196,7 +183,7 @@ def test_a_torch_file_that_is_not_netlib_is_refused(obj, tmp_path):
 def test_the_code_running_payload_is_live(via, tmp_path):
     # Control for the tests below: unpickled unsafely, the payload really does run code.
     marker = tmp_path / "marker"
-    pickle.loads(pickle.dumps(_WritesMarker(marker, via)))
+    pickle.loads(pickle.dumps(WritesMarker(marker, via)))
     assert marker.read_text() == "code ran\n"
 
 
@@ -204,7 +191,7 @@ def test_the_code_running_payload_is_live(via, tmp_path):
 def test_torch_file_that_would_run_code_is_refused_without_running_it(via, tmp_path):
     marker = tmp_path / "marker"
     path = tmp_path / "evil.pt"
-    torch.save({"format": FORMAT, "version": VERSION, "model": "residual", "x": _WritesMarker(marker, via)}, path)
+    torch.save({"format": FORMAT, "version": VERSION, "model": "residual", "x": WritesMarker(marker, via)}, path)
     with pytest.raises(CheckpointError):
         load_checkpoint(path)
     assert not marker.exists()
@@ -214,7 +201,7 @@ def test_torch_file_that_would_run_code_is_refused_without_running_it(via, tmp_p
 def test_plain_pickle_that_would_run_code_is_refused_without_running_it(via, tmp_path):
     marker = tmp_path / "marker"
     path = tmp_path / "evil.pkl"
-    path.write_bytes(pickle.dumps(_WritesMarker(marker, via), protocol=2))
+    path.write_bytes(pickle.dumps(WritesMarker(marker, via), protocol=2))
     with pytest.raises(CheckpointError):
         load_checkpoint(path)
     assert not marker.exists()
@@ -223,7 +210,7 @@ def test_plain_pickle_that_would_run_code_is_refused_without_running_it(via, tmp
 @pytest.mark.parametrize("via", VIAS)
 def test_code_running_file_gets_a_clear_refusal(via, tmp_path):
     path = tmp_path / "evil.pt"
-    torch.save({"x": _WritesMarker(tmp_path / "marker", via)}, path)
+    torch.save({"x": WritesMarker(tmp_path / "marker", via)}, path)
     msg = _refusal(path)
     assert "refused" in msg
 
@@ -232,7 +219,7 @@ def test_read_checkpoint_never_unpickles_arbitrary_objects(tiny_checkpoint, tmp_
     # A valid checkpoint with one extra non-tensor object in it is refused as a whole.
     marker = tmp_path / "marker"
     payload = _payload(tiny_checkpoint)
-    payload["metrics"] = {"obj": _WritesMarker(marker)}
+    payload["metrics"] = {"obj": WritesMarker(marker)}
     torch.save(payload, tmp_path / "sneaky.pt")
     with pytest.raises(CheckpointError):
         read_checkpoint(tmp_path / "sneaky.pt")

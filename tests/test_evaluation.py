@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import random
-import shlex
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +21,7 @@ from netlib.eval_charts import confusion_figure, per_class_figure
 from netlib.evaluation import confusion_matrix, evaluate, format_report, per_class_accuracy, summarize
 from netlib.uploads import (UPLOADS_ENV, inside, list_uploads, remove_upload, shared_files, store_upload,
                             upload_name, uploads_dir)
+from support import WritesMarker
 
 SHIPPED = {m: ui_state.shipped_checkpoint(m) for m in ("inception", "residual")}
 
@@ -233,18 +232,6 @@ def uploads(tmp_path, monkeypatch) -> Path:
     return d
 
 
-class _WritesMarker:
-    """Unpickling this runs code (Python's exec, or a shell) that writes a marker file."""
-
-    def __init__(self, marker: Path, via: str = "exec"):
-        self.marker, self.via = str(marker), via
-
-    def __reduce__(self):
-        if self.via == "shell":
-            return os.system, (f"echo code ran > {shlex.quote(self.marker)}",)
-        return exec, (f"open({self.marker!r}, 'w').write('code ran\\n')",)
-
-
 def written(root: Path) -> list[str]:
     return sorted(p.name for p in root.rglob("*")) if root.exists() else []
 
@@ -314,12 +301,12 @@ def test_truncated_garbage_and_empty_uploads_are_refused(uploads, tiny_checkpoin
 @pytest.mark.parametrize("container", ["torch", "pickle"])
 def test_a_code_running_upload_is_refused_without_running_it(via, container, uploads, tmp_path):
     marker = tmp_path / "marker"
-    evil = {"format": FORMAT, "version": VERSION, "model": "residual", "x": _WritesMarker(marker, via)}
+    evil = {"format": FORMAT, "version": VERSION, "model": "residual", "x": WritesMarker(marker, via)}
     if container == "torch":
         torch.save(evil, tmp_path / "evil.pt")
         data = (tmp_path / "evil.pt").read_bytes()
     else:
-        data = pickle.dumps(_WritesMarker(marker, via), protocol=2)
+        data = pickle.dumps(WritesMarker(marker, via), protocol=2)
     msg = _refused(uploads, data, "evil.pt")
     assert msg.startswith("evil.pt")
     assert not marker.exists()

@@ -24,10 +24,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-import streamlit as st
-import streamlit.testing.v1.app_test
 import torch
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 import netlib.checkpoint
@@ -39,9 +36,9 @@ from netlib.preprocess import MAX_BYTES, ImageError, load_image
 from netlib.runs import (CHECKPOINT, CONFIG, METRICS, STATUS, RunDirError, RunWriter, kill_run, list_runs,
                          read_run, read_status, request_stop, start_run)
 from netlib.safepath import UnsafePath, contained, inside, is_contained
+from support import APP, WritesMarker, fresh_app
 
 REPO = Path(__file__).resolve().parent.parent
-APP = REPO / "app.py"
 ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
@@ -95,21 +92,10 @@ def reap(*procs) -> None:
         proc.wait(timeout=30)
 
 
-class WarmServerPagesManager(PagesManager):
-    """As in test_pages: emulate a server that has already switched to app.py's navigation."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-
 @pytest.fixture
 def app(monkeypatch, runs_dir):
     """AppTest set-up: warm pages manager, empty Streamlit caches, no processes left behind."""
-    monkeypatch.setattr(streamlit.testing.v1.app_test, "PagesManager", WarmServerPagesManager)
-    monkeypatch.delenv(ui_state.SYNTHETIC_ENV, raising=False)
-    st.cache_resource.clear()
-    st.cache_data.clear()
+    fresh_app(monkeypatch)
     threads = torch.get_num_threads()
     yield runs_dir
     torch.set_num_threads(threads)
@@ -546,20 +532,12 @@ def test_every_torch_load_in_the_code_is_weights_only():
     assert all(ok for _, ok in calls), [where for where, ok in calls if not ok]
 
 
-class _WritesMarker:
-    def __init__(self, marker: Path):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return exec, (f"open({self.marker!r}, 'w').write('code ran')",)
-
-
 def test_a_code_running_checkpoint_in_a_run_never_runs_through_the_pages_loader(app, tmp_path):
     from netlib.checkpoint import FORMAT, VERSION
 
     run = _fake_run(app, "evil-run")
     marker = tmp_path / "marker"
-    torch.save({"format": FORMAT, "version": VERSION, "model": "residual", "x": _WritesMarker(marker)},
+    torch.save({"format": FORMAT, "version": VERSION, "model": "residual", "x": WritesMarker(marker)},
                run / CHECKPOINT)
     (choice,) = [c for c in ui_state.checkpoint_choices("residual", ui_state.run_index(app)) if "evil" in c.label]
     at = AppTest.from_string(

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 import streamlit.testing.v1.app_test
 import torch
 from streamlit.runtime.pages_manager import PagesManager
@@ -23,32 +22,19 @@ from netlib.recipes import RECIPES
 from netlib.runs import RunWriter, list_runs
 from netlib.strokes import Style, render
 from netlib.train import TrainConfig
+from support import APP, SHIPPED, assert_clean, charts, fresh_app, open_app
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
 PAGES = ["pages/home.py", "pages/train.py", "pages/compare.py", "pages/inspect.py", "pages/results.py",
          "pages/draw.py"]
-SHIPPED = [ui_state.shipped_checkpoint(m) for m in ("inception", "residual")]
-
-
-class WarmServerPagesManager(PagesManager):
-    """AppTest resets Streamlit's legacy 'pages/ folder' mode before every run; a real server leaves it
-    after the first st.navigation call. Emulate the server, so a click is not spent on the one-time
-    switch to app.py's frame (pages/_common.require_frame; tested on its own below)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        PagesManager.uses_pages_directory = False
+open_page = open_app  # test_pages_steering imports it from here
 
 
 @pytest.fixture(autouse=True)
 def lab(tmp_path, monkeypatch):
     """A fresh runs directory and empty Streamlit caches (they outlive AppTest instances)."""
-    monkeypatch.setattr(streamlit.testing.v1.app_test, "PagesManager", WarmServerPagesManager)
+    fresh_app(monkeypatch)
     runs = tmp_path / "runs"
     monkeypatch.setenv("NETLIB_RUNS_DIR", str(runs))
-    monkeypatch.delenv(ui_state.SYNTHETIC_ENV, raising=False)
-    st.cache_resource.clear()
-    st.cache_data.clear()
     threads = torch.get_num_threads()
     yield runs
     torch.set_num_threads(threads)  # the app sets 1 thread for its server process (this process here)
@@ -57,27 +43,6 @@ def lab(tmp_path, monkeypatch):
             proc.kill()
         proc.wait(timeout=30)
     ui_state.reap()
-
-
-def open_page(page: str, timeout: float = 90) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=timeout).run()
-    if page != "pages/home.py":
-        at.switch_page(page).run()
-    return at
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def charts(at: AppTest) -> dict[str, dict]:
-    """Plotly figures on the page as JSON specs, by widget key."""
-    out = {}
-    for el in at.get("plotly_chart"):
-        spec = json.loads(el.proto.spec)
-        out[el.key or el.proto.id] = spec
-    return out
 
 
 def values(data) -> list:

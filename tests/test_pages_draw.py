@@ -6,50 +6,33 @@ from __future__ import annotations
 import base64
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
-import streamlit.testing.v1.app_test
 import torch
 from PIL import Image
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from netlib import explain, ui_state
+from netlib import explain
 from netlib.preprocess import BLOB_HINT, SCRIBBLE_HINT
 from netlib.strokes import Style, draw_paths, render
+from support import SHIPPED, assert_clean, charts, fresh_app, open_app
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
-SHIPPED = [ui_state.shipped_checkpoint(m) for m in ("inception", "residual")]
 pytestmark = pytest.mark.skipif(not all(p.is_file() for p in SHIPPED), reason="shipped checkpoints not present")
-
-
-class WarmServerPagesManager(PagesManager):
-    """As in test_pages.py: a real server has left the legacy pages/ mode after its first navigation."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        PagesManager.uses_pages_directory = False
 
 
 @pytest.fixture(autouse=True)
 def lab(tmp_path, monkeypatch):
     """A fresh runs directory and empty Streamlit caches (they outlive AppTest instances)."""
-    monkeypatch.setattr(streamlit.testing.v1.app_test, "PagesManager", WarmServerPagesManager)
+    fresh_app(monkeypatch)
     monkeypatch.setenv("NETLIB_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.delenv(ui_state.SYNTHETIC_ENV, raising=False)
-    st.cache_resource.clear()
-    st.cache_data.clear()
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)  # the app sets 1 thread for its server process (this process here)
 
 
 def draw_page() -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=90).run()
-    return at.switch_page("pages/draw.py").run()
+    return open_app("pages/draw.py")
 
 
 def draw(at: AppTest, image: Image.Image) -> AppTest:
@@ -59,15 +42,6 @@ def draw(at: AppTest, image: Image.Image) -> AppTest:
     url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
     at.session_state[f"canvas_{at.session_state['canvas_n']}"] = {"drawing": {"raw": {"objects": []}, "data": url}}
     return at.run()
-
-
-def charts(at: AppTest) -> dict[str, dict]:
-    return {el.key: json.loads(el.proto.spec) for el in at.get("plotly_chart")}
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def scribble() -> Image.Image:

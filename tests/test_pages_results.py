@@ -9,10 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-import streamlit as st
-import streamlit.testing.v1.app_test
 import torch
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from netlib import ui_state
@@ -22,30 +19,18 @@ from netlib.recipes import RECIPES
 from netlib.runs import RunWriter
 from netlib.train import TrainConfig
 from netlib.uploads import UPLOADS_ENV
+from support import APP, SHIPPED, assert_clean, charts, fresh_app, open_app
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
-SHIPPED = [ui_state.shipped_checkpoint(m) for m in ("inception", "residual")]
 needs_shipped = pytest.mark.skipif(not all(p.is_file() for p in SHIPPED), reason="shipped checkpoints not present")
-
-
-class WarmServerPagesManager(PagesManager):
-    """As in test_pages.py: a real server has left the legacy pages/ mode after its first navigation."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        PagesManager.uses_pages_directory = False
 
 
 @pytest.fixture(autouse=True)
 def lab(tmp_path, monkeypatch):
     """A fresh runs folder, a fresh uploads folder, one torch thread, empty Streamlit caches."""
-    monkeypatch.setattr(streamlit.testing.v1.app_test, "PagesManager", WarmServerPagesManager)
+    fresh_app(monkeypatch)
     runs = tmp_path / "runs"
     monkeypatch.setenv("NETLIB_RUNS_DIR", str(runs))
     monkeypatch.setenv(UPLOADS_ENV, str(tmp_path / "uploads"))
-    monkeypatch.delenv(ui_state.SYNTHETIC_ENV, raising=False)
-    st.cache_resource.clear()
-    st.cache_data.clear()
     threads = torch.get_num_threads()
     yield runs
     torch.set_num_threads(threads)
@@ -57,18 +42,7 @@ def uploads(tmp_path) -> Path:
 
 
 def open_page(page: str, timeout: float = 120) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=timeout).run()
-    at.switch_page(page).run()
-    return at
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def charts(at: AppTest) -> dict[str, dict]:
-    return {el.key or el.proto.id: json.loads(el.proto.spec) for el in at.get("plotly_chart")}
+    return open_app(page, timeout)
 
 
 def gallery_buttons(at: AppTest) -> list[int]:
