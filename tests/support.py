@@ -65,3 +65,32 @@ class WritesMarker:
         if self.via == "shell":
             return os.system, (f"echo code ran > {shlex.quote(self.marker)}",)
         return exec, (f"open({self.marker!r}, 'w').write('code ran\\n')",)
+
+
+def untrained_run(root: Path, name: str, model: str = "residual") -> Path:
+    """A finished one-epoch run whose checkpoint holds seeded random weights, written the way the engine
+    writes one: a checkpoint to pick, evaluate or switch to without training."""
+    import time
+
+    import torch
+
+    from netlib.models import build_model
+    from netlib.recipes import RECIPES
+    from netlib.runs import RunWriter
+    from netlib.train import TrainConfig
+
+    config = {**TrainConfig(model=model, recipe_name="fast", recipe=RECIPES["fast"]).to_dict(),
+              "argv": ["train", "--model", model]}
+    writer = RunWriter(root / name, config)
+    writer.on_event({"event": "start", "model": model, "recipe": "fast", "samples": 100, "test_samples": 10000,
+                     "epochs": 1, "steps_per_epoch": 1, "device": "cpu", "threads": 1, "pid": os.getpid(),
+                     "time": time.time()})
+    event = {"event": "epoch", "epoch": 1, "epochs": 1, "train_loss": 2.3, "train_acc": 0.1, "test_loss": 2.3,
+             "test_acc": 0.1, "seconds": 1.0, "samples_per_s": 100.0, "lr": 1e-3, "elapsed": 1.0}
+    writer.on_event(event)
+    torch.manual_seed(0)
+    writer.save(build_model(model), event)
+    writer.on_event({"event": "end", "status": "done", "reason": "", "epochs_completed": 1, "test_acc": 0.1,
+                     "elapsed": 1.0})
+    writer.close()
+    return root / name

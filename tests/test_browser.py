@@ -386,29 +386,9 @@ def reading(page, model: str):
 
 def write_untrained_run(runs: Path, model: str) -> str:
     """A finished run whose checkpoint holds untrained (seeded random) weights: a checkpoint to switch to."""
-    import torch
+    from support import untrained_run
 
-    from netlib.models import build_model
-    from netlib.recipes import RECIPES
-    from netlib.runs import RunWriter
-    from netlib.train import TrainConfig
-
-    name = f"20000101-000000-{model}-untrained-001"
-    config = {**TrainConfig(model=model, recipe_name="fast", recipe=RECIPES["fast"]).to_dict(),
-              "argv": ["train", "--model", model]}
-    writer = RunWriter(runs / name, config)
-    writer.on_event({"event": "start", "model": model, "recipe": "fast", "samples": 0, "test_samples": 0,
-                     "epochs": 1, "steps_per_epoch": 1, "device": "cpu", "threads": 1, "pid": os.getpid(),
-                     "time": time.time()})
-    epoch = {"event": "epoch", "epoch": 1, "epochs": 1, "train_loss": 2.3, "train_acc": 0.1, "test_loss": 2.3,
-             "test_acc": 0.1, "seconds": 1.0, "samples_per_s": 1.0, "lr": 0.0, "elapsed": 1.0}
-    writer.on_event(epoch)
-    torch.manual_seed(0)
-    writer.save(build_model(model), epoch)
-    writer.on_event({"event": "end", "status": "done", "reason": "", "epochs_completed": 1, "test_acc": 0.1,
-                     "elapsed": 1.0})
-    writer.close()
-    return name
+    return untrained_run(runs, f"20000101-000000-{model}-untrained-001", model).name
 
 
 @pytest.mark.browser

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from netlib import explain_charts, ui_state
 from netlib.checkpoint import load_checkpoint
@@ -207,7 +208,7 @@ def test_doubt_says_when_the_networks_disagree():
 
 
 # ---------------------------------------------------------------- scribbles and blobs
-def scribble(rng: np.random.Generator, canvas: int = 280) -> "Image":
+def scribble(rng: np.random.Generator, canvas: int = 280) -> Image.Image:
     """5-14 random strokes over the whole canvas, each through 3-8 random points, brush 10-40 px."""
     strokes = []
     for _ in range(int(rng.integers(5, 15))):
@@ -216,7 +217,7 @@ def scribble(rng: np.random.Generator, canvas: int = 280) -> "Image":
     return draw_paths(strokes, Style(width=float(rng.uniform(10, 40)), polarity="transparent"))
 
 
-def zigzag(rng: np.random.Generator, turns: int, canvas: int = 280) -> "Image":
+def zigzag(rng: np.random.Generator, turns: int, canvas: int = 280) -> Image.Image:
     """Back and forth across the canvas, top to bottom: scribbling something out."""
     ys = np.sort(rng.uniform(0.05, 0.95, turns)) * canvas
     xs = np.where(np.arange(turns) % 2, rng.uniform(0.75, 0.97, turns), rng.uniform(0.03, 0.25, turns)) * canvas

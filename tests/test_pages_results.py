@@ -4,8 +4,6 @@ digit to Inspect, downloads and checkpoint uploads; and the Inspect page for the
 from __future__ import annotations
 
 import json
-import os
-import time
 from pathlib import Path
 
 import pytest
@@ -14,12 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from netlib import ui_state
 from netlib.checkpoint import FORMAT, VERSION
-from netlib.models import build_model
-from netlib.recipes import RECIPES
-from netlib.runs import RunWriter
-from netlib.train import TrainConfig
 from netlib.uploads import UPLOADS_ENV
-from support import APP, SHIPPED, assert_clean, charts, fresh_app, open_app
+from support import APP, SHIPPED, assert_clean, charts, fresh_app, open_app, untrained_run
 
 needs_shipped = pytest.mark.skipif(not all(p.is_file() for p in SHIPPED), reason="shipped checkpoints not present")
 
@@ -51,20 +45,7 @@ def gallery_buttons(at: AppTest) -> list[int]:
 
 def fake_run(root: Path, name: str, model: str = "residual") -> Path:
     """A finished run with a (random-weight) checkpoint, written the way the engine writes one."""
-    config = {**TrainConfig(model=model, recipe_name="fast", recipe=RECIPES["fast"]).to_dict(), "argv": []}
-    writer = RunWriter(root / name, config)
-    writer.on_event({"event": "start", "model": model, "recipe": "fast", "samples": 100, "test_samples": 10000,
-                     "epochs": 1, "steps_per_epoch": 1, "device": "cpu", "threads": 1, "pid": os.getpid(),
-                     "time": time.time()})
-    event = {"event": "epoch", "epoch": 1, "epochs": 1, "train_loss": 2.3, "train_acc": 0.1, "test_loss": 2.3,
-             "test_acc": 0.1, "seconds": 1.0, "samples_per_s": 100.0, "lr": 1e-3, "elapsed": 1.0}
-    writer.on_event(event)
-    torch.manual_seed(0)
-    writer.save(build_model(model), event)
-    writer.on_event({"event": "end", "status": "done", "reason": "", "epochs_completed": 1, "test_acc": 0.1,
-                     "elapsed": 1.0})
-    writer.close()
-    return root / name
+    return untrained_run(root, name, model)
 
 
 # ---------------------------------------------------------------- where it fails
