@@ -242,7 +242,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_data(args) -> int:
-    from .data import FILES, default_data_dir, ensure_mnist
+    from .data import FILES, ensure_mnist
 
     root = ensure_mnist(args.data_dir)
     print(f"MNIST verified (md5 of all {len(FILES)} files) in {Path(root) / 'MNIST' / 'raw'}")

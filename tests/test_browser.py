@@ -574,6 +574,7 @@ def test_train_watch_reload_finish_and_stop(server, page):
     long_run = new_runs(server, known, 1)[0]
 
     # steer it (issue 6): pause, a new learning rate while paused, resume
+    wait_until(page, lambda: plot_points(page, "loss_chart") > 0, "the long run's first points")
     page.get_by_role("button", name="Pause").click(timeout=LONG)
     wait_until(page, lambda: run_status(long_run) == "paused", "the run to pause", 60_000)
     expect(page.get_by_role("button", name="Resume")).to_be_visible()
@@ -589,6 +590,8 @@ def test_train_watch_reload_finish_and_stop(server, page):
     (change,) = run_events(long_run, "lr_change")
     assert change["to"] == 0.0005 and run_events(long_run, "batch")[-1]["lr"] == 0.0005
     assert len(run_events(long_run, "pause")) == 1 and len(run_events(long_run, "resume")) == 1
+    steered = plot_points(page, "loss_chart")
+    wait_until(page, lambda: plot_points(page, "loss_chart") > steered, "the chart to go on after Resume")
     assert_clean(page, "train, steered")
     shot(page, "train_steered")
     page.get_by_role("button", name="Stop").click(timeout=LONG)
