@@ -213,13 +213,15 @@ def grad_flow_figure(batches: Sequence[dict], layers: Sequence[str], title: str 
     bottom), training progress along x, colour = log10 of the norm. A vanishing gradient shows as a
     dark band along the bottom rows."""
     rows = [b for b in batches if b.get("grad_norm") and len(b["grad_norm"]) == len(layers)]
-    fig = _figure(title or "Gradient flow: log10 of each layer's gradient norm", height or 90 + 22 * max(len(layers), 4))
+    title = title or "Gradient flow: log10 of each layer's gradient norm"
     if not rows or not layers:
+        fig = _figure(title, 150)
         fig.add_annotation(text="no gradient norms recorded yet", showarrow=False, xref="paper", yref="paper",
                            x=0.5, y=0.5, font=dict(color="#6B7280"))
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
         return fig
+    fig = _figure(title, height or 90 + 22 * max(len(layers), 4))
     keep = np.unique(np.linspace(0, len(rows) - 1, min(len(rows), 400)).round().astype(int))
     rows = [rows[i] for i in keep]
     xs = [b["epoch"] - 1 + b["batch"] / max(b["batches"], 1) for b in rows]

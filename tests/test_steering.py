@@ -385,3 +385,26 @@ def test_cli_refuses_a_bad_depth_in_one_line(argv, capsys):
 
     assert main(["train", *argv, "--synthetic", "100"]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------- the charts
+def test_gradient_heatmap_is_log10_with_the_input_layer_first_and_gaps_for_missing_norms():
+    from netlib.charts import grad_flow_figure
+
+    batches = [{"epoch": 1, "batch": 10, "batches": 20, "grad_norm": [1e-6, 0.1, 10.0]},
+               {"epoch": 1, "batch": 20, "batches": 20, "grad_norm": [None, 1.0, 100.0]}]
+    heat = grad_flow_figure(batches, ["conv1", "conv2", "fc"]).data[0]
+    assert list(heat.y) == ["conv1", "conv2", "fc"]  # Plotly draws the first category at the bottom
+    assert list(heat.x) == [0.5, 1.0]
+    assert heat.z[0][0] == pytest.approx(-6) and heat.z[2][1] == pytest.approx(2)
+    assert heat.z[0][1] != heat.z[0][1]  # NaN: a gap, not a made-up value
+    assert grad_flow_figure([], ["conv1"]).data == ()
+
+
+def test_lr_change_marker_sits_where_the_change_happened():
+    from netlib.charts import loss_figure, mark_lr_changes
+
+    fig = mark_lr_changes(loss_figure([], []), [{"epoch": 2, "batch": 5, "batches": 20, "to": 0.002}])
+    (line,) = fig.layout.shapes
+    assert line.x0 == line.x1 == pytest.approx(1.25)
+    assert "0.002" in fig.layout.annotations[0].text
