@@ -378,10 +378,21 @@ def request_stop(run_dir: Path) -> None:
     (Path(run_dir) / STOP).touch()
 
 
+def _is_trainer(pid: int) -> bool:
+    """Is pid a `python -m netlib train` process (the ones runs are trained by)?"""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True  # no /proc here: trust the pid, as read_status does
+    return b"netlib" in argv and b"train" in argv
+
+
 def kill_run(run_dir: Path) -> None:
     """Hard stop, for a process that did not honour the stop file in time."""
     status = read_status(run_dir)
     if status and status["status"] in LIVE_STATUSES:  # read_status: live means its pid is alive
+        if not _is_trainer(status["pid"]):
+            return  # the pid was reused by another program since: never kill that
         try:
             os.kill(status["pid"], signal.SIGKILL)
         except ProcessLookupError:  # it ended between the two calls (or another tab killed it)
