@@ -259,8 +259,10 @@ def read_control(run_dir: Path) -> dict:
     return {"paused": wanted.get("paused") is True, "lr": float(lr) if ok_lr else None}
 
 
-def steer_run(run_dir: Path, paused: Optional[bool] = None, lr: Optional[float] = None) -> dict:
-    """Ask a live run to pause/resume or to train on at learning rate lr (applied at its next batch)."""
+def steer_run(run_dir: Path, paused: Optional[bool] = None, lr: Optional[float] = None,
+              schedule: bool = False) -> dict:
+    """Ask a live run to pause/resume, to train on at learning rate lr, or (schedule=True) to go back
+    to its recipe's schedule; applied at its next batch."""
     if lr is not None and not (isinstance(lr, (int, float)) and 0 < lr < float("inf")):
         raise ValueError(f"the learning rate must be a number greater than 0, not {lr!r}")
     wanted = read_control(run_dir) or {"paused": False, "lr": None}
@@ -268,6 +270,8 @@ def steer_run(run_dir: Path, paused: Optional[bool] = None, lr: Optional[float] 
         wanted["paused"] = bool(paused)
     if lr is not None:
         wanted["lr"] = float(lr)
+    if schedule:
+        wanted["lr"] = None
     write_json(Path(run_dir) / CONTROL, wanted)
     return wanted
 

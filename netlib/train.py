@@ -115,11 +115,16 @@ def grad_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
 
 
 class _Steerer:
-    """Applies Steering to a live optimizer at batch boundaries and records what changed."""
+    """Applies Steering to a live optimizer at batch boundaries and records what changed.
+
+    A rate set by hand holds from the next batch on; the schedule keeps counting underneath it (and
+    keeps cycling momentum), so "back to the schedule" picks it up where it would be by now.
+    """
 
     def __init__(self, opt, sched, on_event: Listener, steer: Callable[[], Steering]):
         self.opt, self.sched, self.emit, self.poll = opt, sched, on_event, steer
         self.applied = NO_STEERING
+        self.base = [g["lr"] for g in opt.param_groups]  # the rates without a schedule
 
     def lr(self) -> float:
         return self.opt.param_groups[0]["lr"]
@@ -127,6 +132,8 @@ class _Steerer:
     def step_schedule(self) -> None:
         if self.sched is not None:
             self.sched.step()
+        if self.applied.lr is not None:
+            self._set(self.applied.lr)
 
     def check(self, where: dict, should_stop: Callable[[], bool]) -> float:
         """Apply new steering; block while paused. Returns the seconds spent paused."""
@@ -148,16 +155,21 @@ class _Steerer:
         self.emit({"event": "resume", **where, "paused_seconds": paused, "time": time.time()})
         return paused
 
+    def _set(self, lr) -> None:
+        for group, value in zip(self.opt.param_groups, lr if isinstance(lr, list) else [lr] * len(self.base)):
+            group["lr"] = value
+
     def _apply_lr(self, wanted: Steering, where: dict) -> None:
-        if wanted.lr is None or wanted.lr == self.applied.lr:
+        if wanted.lr == self.applied.lr:
             return
         old = self.lr()
-        # A rate set by hand replaces the schedule: the run goes on at exactly that rate.
-        self.sched = None
-        for group in self.opt.param_groups:
-            group["lr"] = wanted.lr
+        if wanted.lr is None:  # back to the schedule, at the point it has reached
+            self._set(self.sched.get_last_lr() if self.sched is not None else self.base)
+        else:
+            self._set(wanted.lr)
         self.applied = Steering(self.applied.paused, wanted.lr)
-        self.emit({"event": "lr_change", **where, "from": old, "to": wanted.lr, "time": time.time()})
+        self.emit({"event": "lr_change", **where, "from": old, "to": self.lr(), "schedule": wanted.lr is None,
+                   "time": time.time()})
 
 
 @torch.no_grad()

@@ -110,6 +110,13 @@ def set_lr(run_dir: Path, lr: float) -> None:
     steer_run(run_dir, lr=float(lr))
 
 
+def back_to_schedule(run_dir: Path) -> None:
+    """Undo set_lr: the run's own schedule from its next batch, where it has got to by now."""
+    from .runs import steer_run
+
+    steer_run(run_dir, schedule=True)
+
+
 def can_extend(run: RunInfo) -> bool:
     """A run that has ended with a saved train state can be trained further (+1 epoch)."""
     from .runs import TRAIN_STATE

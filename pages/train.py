@@ -156,10 +156,14 @@ def steering(info) -> None:
         stop_button(info)
     lr = rate_input(c3, "Learning rate", f"steer_lr_{info.name}", ui_state.last_lr(info) or
                     info.config.get("recipe", {}).get("lr", 1e-3),
-                    "the run goes on at this constant rate from its next batch (a schedule stops there)")
+                    "the run goes on at this constant rate from its next batch; Back to schedule undoes it")
     if c4.button("Set rate", icon=":material/tune:", key="set_lr", width="stretch"):
         ui_state.set_lr(info.dir, lr)
         st.toast(f"Learning rate {lr:.4g} from the next batch.")
+    if read_control(info.dir).get("lr") is not None:
+        c4.button("Back to schedule", icon=":material/undo:", key="lr_schedule", width="stretch",
+                  on_click=ui_state.back_to_schedule, args=(info.dir,),
+                  help="the recipe's schedule again, at the point it has reached by now")
 
 
 def extend_controls(info) -> None:

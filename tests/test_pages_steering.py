@@ -41,6 +41,12 @@ def test_train_page_pauses_resumes_and_sets_the_learning_rate(lab, monkeypatch):
     at.run()
     shapes = charts(at)["loss_chart"]["layout"].get("shapes", [])
     assert any(s.get("type") == "line" for s in shapes)  # the lr change is marked on the chart
+    at.button(key="lr_schedule").click().run()
+    assert read_control(run.dir) == {"paused": False, "lr": None}
+    wait_for(at, lambda a: sum(e["event"] == "lr_change" for e in read_run(run.dir).events) == 2, timeout=60)
+    back = [e for e in read_run(run.dir).events if e["event"] == "lr_change"][-1]
+    assert back["schedule"] and back["to"] != 0.0005
+    assert not any(b.key == "lr_schedule" for b in at.button)
     at.button(key="stop").click().run()
     wait_for(at, lambda a: read_run(run.dir).status == "stopped", timeout=60)
 

@@ -121,6 +121,21 @@ def test_a_set_learning_rate_replaces_the_schedule(data):
     assert lrs and all(lr == 0.0007 for lr in lrs)
 
 
+def test_back_to_schedule_rejoins_the_schedule_where_it_has_got_to(data):
+    """OneCycle: set a rate for a while, then go back; from then on every batch's rate is the rate an
+    unsteered run has at that batch (the schedule kept counting underneath)."""
+    cfg = config(recipe="fast", epochs=2, batch_size=32)  # 20 batches per epoch, reports at 10 and 20
+    plain = [(e["epoch"], e["batch"], e["lr"]) for e in events_of(cfg, data) if e["event"] == "batch"]
+    steer = polls(Steering(), *[Steering(lr=0.0001)] * 12, then=Steering())  # batches 2-13 held at 1e-4
+    events = events_of(cfg, data, steer=steer)
+    changes = [e for e in events if e["event"] == "lr_change"]
+    assert [(c["to"] == 0.0001, c["schedule"]) for c in changes] == [(True, False), (False, True)]
+    steered = [(e["epoch"], e["batch"], e["lr"]) for e in events if e["event"] == "batch"]
+    assert steered[0][2] == 0.0001  # batch 10: still held
+    assert steered[1:] == pytest.approx(plain[1:])  # from batch 20 on: exactly the schedule's rates
+    assert changes[1]["to"] == pytest.approx(dict(((e, b), lr) for e, b, lr in plain)[(1, 10)], rel=0.5)
+
+
 def test_pause_holds_training_and_resume_goes_on(data):
     waited = []
 
@@ -195,6 +210,11 @@ def test_resume_trains_on_at_the_saved_learning_rate(data):
 
 
 # ---------------------------------------------------------------- the run directory's side
+def test_steer_run_can_go_back_to_the_schedule(tmp_path):
+    steer_run(tmp_path, lr=0.003, paused=True)
+    assert steer_run(tmp_path, schedule=True) == {"paused": True, "lr": None}
+
+
 def test_steer_run_writes_control_and_the_writer_reads_it(tmp_path):
     writer = RunWriter(tmp_path / "r", {"model": "residual"})
     assert writer.steering() == Steering()
