@@ -100,7 +100,11 @@ def settings(busy: bool) -> None:
 
 def run_header(info) -> None:
     c = info.config
-    st.markdown(f"**{run_summary.network_label(c).capitalize()}** · {run_summary.recipe_label(c)} recipe · "
+    resumed = next((i for i, e in enumerate(info.events)
+                    if e.get("event") == "start" and e.get("first_epoch", 1) > 1), None)
+    extra = 0 if resumed is None else sum(e.get("event") == "epoch" for e in info.events[resumed:])
+    more = f" · +{extra} epoch{'s' if extra != 1 else ''}" if extra else ""
+    st.markdown(f"**{run_summary.network_label(c).capitalize()}** · {run_summary.recipe_label(c)} recipe{more} · "
                 f"`{info.name}` · {info.status}")
 
 
