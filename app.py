@@ -27,8 +27,7 @@ def sidebar() -> None:
         if not live:
             st.markdown("none right now")
         for r in live:
-            dot = ":orange[❚❚]" if r.status == "paused" else ":green[●]"
-            st.markdown(f"{dot} **{r.network or r.model}** · {r.recipe}  \n`{r.name}`")
+            st.markdown(f":green[●] **{r.network or r.model}** · {r.recipe}  \n`{r.name}`")
         if live:
             st.page_link("pages/train.py", label="Watch on Train", icon=":material/monitoring:")
 

@@ -164,10 +164,14 @@ def steering(info) -> None:
     if c4.button("Set rate", icon=":material/tune:", key="set_lr", width="stretch"):
         ui_state.set_lr(info.dir, lr)
         st.toast(f"Learning rate {lr:.4g} from the next batch.")
-    if read_control(info.dir).get("lr") is not None:
-        c4.button("Back to schedule", icon=":material/undo:", key="lr_schedule", width="stretch",
-                  on_click=ui_state.back_to_schedule, args=(info.dir,),
-                  help="the recipe's schedule again, at the point it has reached by now")
+    held_lr = read_control(info.dir).get("lr")
+    if held_lr is not None:
+        note, back = st.columns([3, 1.2], vertical_alignment="center")
+        note.caption(f"The learning rate is held at **{held_lr:.4g}** by hand; the recipe's schedule keeps "
+                     "counting underneath.")
+        back.button("Back to schedule", icon=":material/undo:", key="lr_schedule", width="stretch",
+                    on_click=ui_state.back_to_schedule, args=(info.dir,),
+                    help="the recipe's schedule again, at the point it has reached by now")
 
 
 def extend_controls(info) -> None:
@@ -215,10 +219,11 @@ def gradient_figure(info):
     cached = st.session_state.get("_train_grads")
     now = time.monotonic()
     fresh = cached is not None and cached[0] == info.name and (
-        cached[1] == len(info.events) or (info.live and now - cached[2] < GRAD_REFRESH_S))
+        cached[1] == len(info.events) or (info.live and cached[4] and now - cached[2] < GRAD_REFRESH_S))
     if not fresh:
         start = next((e for e in reversed(info.events) if e.get("event") == "start"), {})
-        cached = (info.name, len(info.events), now, charts.grad_flow_figure(info.batches, start.get("grad_layers", [])))
+        fig = charts.grad_flow_figure(info.batches, start.get("grad_layers", []))
+        cached = (info.name, len(info.events), now, fig, bool(fig.data))  # an empty figure is never kept
         st.session_state["_train_grads"] = cached
     return cached[3]
 

@@ -39,6 +39,7 @@ def test_train_page_pauses_resumes_and_sets_the_learning_rate(lab, monkeypatch):
     assert kinds.count("pause") == 1 and kinds.count("resume") == 1
     assert all(b["lr"] == 0.0005 for b in info.batches[held:])
     at.run()
+    assert charts(at)["grad_chart"]["data"][0]["type"] == "heatmap"  # live, not stuck at "none yet"
     shapes = charts(at)["loss_chart"]["layout"].get("shapes", [])
     assert any(s.get("type") == "line" for s in shapes)  # the lr change is marked on the chart
     at.button(key="lr_schedule").click().run()
