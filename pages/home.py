@@ -13,8 +13,9 @@ def intro() -> None:
     st.title("MNIST network lab")
     st.markdown(
         "Two small convolutional networks from the GoogLeNet and ResNet families, trained on real "
-        "MNIST handwritten digits. **Train** one and watch its loss and accuracy live, **compare** "
-        "both side by side, **inspect** what every layer computes, and **draw** a digit for them to read."
+        "MNIST handwritten digits. **Train** one and watch its loss, accuracy and gradients live (and "
+        "steer it), **compare** two side by side, **inspect** what every layer computes, see in "
+        "**Results** where a network fails, and **draw** a digit for them to read, and see why."
     )
 
 
@@ -67,10 +68,10 @@ def skip_story() -> None:
                 "network without its skip connections (**Plain**), both stacked **3 blocks per stage** "
                 f"({len(res['grad_layers'])} layers with weights).")
             c1, c2 = st.columns(2)
-            c1.metric("Residual ×3, test accuracy", pct(res["epochs"][-1]["test_acc"]),
-                      help=f"after {len(res['epochs'])} epochs")
-            c2.metric("Plain ×3, test accuracy", pct(plain["epochs"][-1]["test_acc"]),
-                      help=f"after {len(plain['epochs'])} epochs")
+            c1.metric("Residual ×3", pct(res["epochs"][-1]["test_acc"]),
+                      help=f"test accuracy after {len(res['epochs'])} epochs")
+            c2.metric("Plain ×3", pct(plain["epochs"][-1]["test_acc"]),
+                      help=f"test accuracy after {len(plain['epochs'])} epochs")
             st.markdown(
                 f"At the end of the first epoch the gradient reaching Plain's first layer is about "
                 f"**{float(f'{ratio:.2g}'):,.0f}x smaller** than Residual's: each block without a skip shrinks it, so the "
