@@ -224,14 +224,16 @@ def grad_flow_figure(batches: Sequence[dict], layers: Sequence[str], title: str 
     fig = _figure(title, height or 90 + 22 * max(len(layers), 4))
     keep = np.unique(np.linspace(0, len(rows) - 1, min(len(rows), 400)).round().astype(int))
     rows = [rows[i] for i in keep]
-    xs = [b["epoch"] - 1 + b["batch"] / max(b["batches"], 1) for b in rows]
+    # Bin edges (one more than the columns): each report stands for the training since the previous one,
+    # so a single early report is a narrow column from 0, not a unit-wide cell around it.
+    xs = [0.0] + [b["epoch"] - 1 + b["batch"] / max(b["batches"], 1) for b in rows]
     z = np.array([[g if g else np.nan for g in b["grad_norm"]] for b in rows], dtype=np.float64).T
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.log10(z)
     lo, hi = zrange or (float(np.nanmin(z)), float(np.nanmax(z)))
     fig.add_heatmap(x=xs, y=list(layers), z=z, colorscale="Viridis", zmin=lo, zmax=hi,
                     colorbar=dict(title=dict(text="log10", side="right"), thickness=12),
-                    hovertemplate="%{y}<br>epoch %{x:.2f}<br>‖grad‖ = 10^%{z:.2f}<extra></extra>")
+                    hovertemplate="%{y}<br>‖grad‖ = 10^%{z:.2f}<extra></extra>")
     fig.update_layout(hovermode="closest", margin=dict(l=120, r=16, t=40, b=40))
     fig.update_xaxes(title="epoch", showgrid=False)
     fig.update_yaxes(type="category", showgrid=False, tickfont=dict(size=11))

@@ -1,6 +1,5 @@
 """Train: pick a network and a recipe, start a run (its own process), watch it live, stop it."""
 
-import time
 from pathlib import Path
 
 import streamlit as st
@@ -204,28 +203,12 @@ def figures(info, smoothing: float):
     if cached is None or cached[0] != key:
         color = charts.model_color(info.config.get("model", ""))
         changes = [e for e in info.events if e.get("event") == "lr_change"]
-        cached = (key, charts.mark_lr_changes(charts.loss_figure(info.batches, info.epochs, smoothing, color), changes),
-                  charts.mark_lr_changes(charts.accuracy_figure(info.batches, info.epochs, smoothing, color), changes))
-        st.session_state["_train_figures"] = cached
-    return cached[1], cached[2], gradient_figure(info)
-
-
-GRAD_REFRESH_S = 10.0  # the heatmap changes slowly; redrawing it every 2 s costs the run throughput
-
-
-def gradient_figure(info):
-    """The gradient-flow heatmap, rebuilt at most every GRAD_REFRESH_S while the run is live (an
-    unchanged figure is not redrawn by the browser) and at once when it ends or another run is shown."""
-    cached = st.session_state.get("_train_grads")
-    now = time.monotonic()
-    fresh = cached is not None and cached[0] == info.name and (
-        cached[1] == len(info.events) or (info.live and cached[4] and now - cached[2] < GRAD_REFRESH_S))
-    if not fresh:
         start = next((e for e in reversed(info.events) if e.get("event") == "start"), {})
-        fig = charts.grad_flow_figure(info.batches, start.get("grad_layers", []))
-        cached = (info.name, len(info.events), now, fig, bool(fig.data))  # an empty figure is never kept
-        st.session_state["_train_grads"] = cached
-    return cached[3]
+        cached = (key, charts.mark_lr_changes(charts.loss_figure(info.batches, info.epochs, smoothing, color), changes),
+                  charts.mark_lr_changes(charts.accuracy_figure(info.batches, info.epochs, smoothing, color), changes),
+                  charts.grad_flow_figure(info.batches, start.get("grad_layers", [])))
+        st.session_state["_train_figures"] = cached
+    return cached[1], cached[2], cached[3]
 
 
 def run_view(run_dir: Path, polling: bool) -> None:
