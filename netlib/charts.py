@@ -81,10 +81,15 @@ def downsample(xs: Sequence, ys: Sequence, max_points: int = MAX_POINTS) -> tupl
     return xs[idx], ys[idx]
 
 
+def event_position(e: dict) -> float:
+    """x (fractional epochs) of an event at a batch boundary: batch, lr_change, pause, resume."""
+    return e["epoch"] - 1 + e["batch"] / max(e["batches"], 1)
+
+
 def batch_positions(batches: Sequence[dict], epochs: Sequence[dict], axis: str = "epoch") -> list[float]:
     """x of each batch event: fractional epochs, or seconds since the run started ('time')."""
     if axis == "epoch":
-        return [b["epoch"] - 1 + b["batch"] / max(b["batches"], 1) for b in batches]
+        return [event_position(b) for b in batches]
     # A batch's wall time is the previous epoch's end (which includes its evaluation) plus the
     # seconds into its own epoch.
     ends = {e["epoch"]: e["elapsed"] for e in epochs}
@@ -101,11 +106,6 @@ def epoch_positions(epochs: Sequence[dict], axis: str = "epoch") -> list[float]:
 
 def _axis_title(axis: str) -> str:
     return "epoch" if axis == "epoch" else "wall time (s)"
-
-
-def event_position(e: dict) -> float:
-    """x (fractional epochs) of an event placed at a batch boundary: lr_change, pause, resume."""
-    return e["epoch"] - 1 + e["batch"] / max(e["batches"], 1)
 
 
 def mark_lr_changes(fig: go.Figure, changes: Sequence[dict]) -> go.Figure:
@@ -202,7 +202,7 @@ def grad_series(batches: Sequence[dict], layer: int = 0) -> tuple[list[float], l
     for b in batches:
         g = b.get("grad_norm")
         if g and layer < len(g) and g[layer]:
-            xs.append(b["epoch"] - 1 + b["batch"] / max(b["batches"], 1))
+            xs.append(event_position(b))
             ys.append(g[layer])
     return xs, ys
 
@@ -226,7 +226,7 @@ def grad_flow_figure(batches: Sequence[dict], layers: Sequence[str], title: str 
     rows = [rows[i] for i in keep]
     # Bin edges (one more than the columns): each report stands for the training since the previous one,
     # so a single early report is a narrow column from 0, not a unit-wide cell around it.
-    xs = [0.0] + [b["epoch"] - 1 + b["batch"] / max(b["batches"], 1) for b in rows]
+    xs = [0.0] + [event_position(b) for b in rows]
     z = np.array([[g if g else np.nan for g in b["grad_norm"]] for b in rows], dtype=np.float64).T
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.log10(z)

@@ -100,7 +100,7 @@ def extend_setup(args):
 
     from .cli import build_parser
     from .recipes import Recipe
-    from .runs import CONFIG, TRAIN_STATE, RunWriter, read_status
+    from .runs import CONFIG, LIVE_STATUSES, TRAIN_STATE, RunWriter, read_status
     from .train import TrainConfig, resolve_device
 
     run_dir = Path(args.extend)
@@ -109,7 +109,7 @@ def extend_setup(args):
         saved = json.loads((run_dir / CONFIG).read_text())
     except (OSError, json.JSONDecodeError):
         raise ValueError(f"{run_dir} is not a run directory (no readable {CONFIG})") from None
-    if status is None or status["status"] in ("running", "paused"):
+    if status is None or status["status"] in LIVE_STATUSES:
         raise ValueError(f"run {run_dir.name} is still {status['status'] if status else 'starting'}; "
                          "extend it once it has ended")
     # The run's own device unless asked otherwise (a CPU run stays on the CPU on a GPU machine).

@@ -77,8 +77,7 @@ class Progress:
 
 def progress(run: RunInfo) -> Progress:
     """Where a run is: fraction done, epoch, batch, speed and an estimate of the time left."""
-    # the last start: a run extended by "+1 epoch" has one start per process, the last knows the total
-    start = next((e for e in reversed(run.events) if e.get("event") == "start"), {})
+    start = run.start
     total_epochs = start.get("epochs") or run.config.get("recipe", {}).get("epochs", 1)
     steps, n = start.get("steps_per_epoch", 0), start.get("samples", 0)
     done = run.epochs

@@ -245,6 +245,12 @@ class RunInfo:
     def live(self) -> bool:
         return self.status in LIVE_STATUSES
 
+    @property
+    def start(self) -> dict:
+        """The last start event: a run extended by +1 epoch has one per process, the last knows the
+        total epochs and the layers whose gradients are recorded."""
+        return next((e for e in reversed(self.events) if e.get("event") == "start"), {})
+
 
 def read_control(run_dir: Path) -> dict:
     """control.json: {"paused": bool, "lr": float or null}; {} when absent or unreadable."""

@@ -180,8 +180,7 @@ def gradient_flow(runs: list) -> None:
         zrange = (math.log10(min(norms)), math.log10(max(norms))) if norms else None
         cols = st.columns(min(2, len(shown)))
         for i, info in enumerate(shown):
-            start = next((e for e in reversed(info.events) if e.get("event") == "start"), {})
-            fig = charts.grad_flow_figure(info.batches, start.get("grad_layers", []),
+            fig = charts.grad_flow_figure(info.batches, info.start.get("grad_layers", []),
                                           title=run_summary.short_label(info.name, info.config), zrange=zrange)
             with cols[i % len(cols)]:
                 chart(fig, key=f"grad_{info.name}")

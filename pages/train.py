@@ -203,10 +203,9 @@ def figures(info, smoothing: float):
     if cached is None or cached[0] != key:
         color = charts.model_color(info.config.get("model", ""))
         changes = [e for e in info.events if e.get("event") == "lr_change"]
-        start = next((e for e in reversed(info.events) if e.get("event") == "start"), {})
         cached = (key, charts.mark_lr_changes(charts.loss_figure(info.batches, info.epochs, smoothing, color), changes),
                   charts.mark_lr_changes(charts.accuracy_figure(info.batches, info.epochs, smoothing, color), changes),
-                  charts.grad_flow_figure(info.batches, start.get("grad_layers", [])))
+                  charts.grad_flow_figure(info.batches, info.start.get("grad_layers", [])))
         st.session_state["_train_figures"] = cached
     return cached[1], cached[2], cached[3]
 
