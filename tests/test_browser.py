@@ -455,20 +455,12 @@ def test_inspect_both_networks(server, page):
     shot(page, "inspect")
 
     page.get_by_role("tab", name="Feature maps").click()
-    for title in ("incep1 · 88 × 12 × 12", "incep2 · 88 × 4 × 4", "flatten · 1408"):
-        expect(page.get_by_text(title, exact=True)).to_be_visible()
-    wait_idle(page)
-    assert_images(page, "inception")
-    assert_clean(page, "inspect inception maps")
-    shot(page, "inspect_maps")
+    expect_feature_maps(page, "inception", ("incep1 · 88 × 12 × 12", "incep2 · 88 × 4 × 4", "flatten · 1408"),
+                        "inspect_maps")
 
     page.get_by_test_id("stRadio").filter(has_text="Network").get_by_text("Residual", exact=True).click()
-    for title in ("rblock1 · 16 × 12 × 12", "rblock2 · 32 × 4 × 4", "flatten · 512"):
-        expect(page.get_by_text(title, exact=True)).to_be_visible()
-    wait_idle(page)
-    assert_images(page, "residual")
-    assert_clean(page, "inspect residual maps")
-    shot(page, "inspect_maps_residual")
+    expect_feature_maps(page, "residual", ("rblock1 · 16 × 12 × 12", "rblock2 · 32 × 4 × 4", "flatten · 512"),
+                        "inspect_maps_residual")
 
     page.get_by_role("tab", name="Layers").click()
     expect(page.get_by_text(re.compile(r"32 x 4 x 4 = 512"))).to_be_visible()
@@ -499,6 +491,16 @@ def test_results_confusion_matrix_and_a_misread_digit_into_inspect(server, page)
     wait_idle(page)
     assert_clean(page, "inspect, from results")
     shot(page, "results_to_inspect")
+
+
+def expect_feature_maps(page, model: str, titles: tuple[str, ...], shot_name: str) -> None:
+    """The Feature maps tab shows these stage titles and real images for `model`, with no error."""
+    for title in titles:
+        expect(page.get_by_text(title, exact=True)).to_be_visible()
+    wait_idle(page)
+    assert_images(page, model)
+    assert_clean(page, f"inspect {model} maps")
+    shot(page, shot_name)
 
 
 def layer_shapes(page, layer: str, timeout: float = 30) -> dict[str, str]:
