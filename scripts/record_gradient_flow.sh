@@ -7,10 +7,15 @@ EPOCHS=${EPOCHS:-3}
 mkdir -p checkpoints/gradient_flow
 for model in residual plain; do
   out="checkpoints/gradient_flow/$model-3.metrics.jsonl"
+  # The start event's pid and wall-clock time say nothing about the recording: dropped.
   python -m netlib train --model "$model" --blocks 3 --recipe seed --epochs "$EPOCHS" --seed 0 \
-    --threads "${THREADS:-1}" --json > "$out.tmp"
-  grep -v '"pid"' "$out.tmp" > "$out" || true  # the start event's pid and time say nothing shipped
-  grep '"event": "start"' "$out.tmp" | python -c "import json,sys; e=json.loads(sys.stdin.read()); [e.pop(k) for k in ('pid','time')]; print(json.dumps(e))" | cat - "$out" > "$out.new"
-  mv "$out.new" "$out"; rm -f "$out.tmp"
+    --threads "${THREADS:-1}" --json | python -c '
+import json, sys
+for line in sys.stdin:
+    e = json.loads(line)
+    if e["event"] == "start":
+        e.pop("pid", None)
+        e.pop("time", None)
+    print(json.dumps(e))' > "$out"
   tail -n 2 "$out" | cut -c1-200
 done
