@@ -1,4 +1,4 @@
-"""The two networks of DESIGN.md §1 (Inception and Residual) and the registry that names them."""
+"""The networks (Inception, Residual and Plain; docs/design.md, "The networks") and the registry that names them."""
 
 from __future__ import annotations
 
@@ -9,34 +9,46 @@ import torch.nn.functional as F
 from torch import nn
 
 
+# Inception's four branches in concatenation order: (name, output channels). The 5x5 and 3x3 branches
+# first reduce their input to REDUCE channels with a 1x1 conv.
+BRANCHES = (("1x1", 16), ("5x5", 24), ("3x3", 24), ("pool", 24))
+REDUCE = 16
+
+
+def branches_text() -> str:
+    """'16 (1x1) + 24 (5x5) + 24 (3x3) + 24 (pool) = 88', from BRANCHES."""
+    return " + ".join(f"{c} ({name})" for name, c in BRANCHES) + f" = {InceptionA.out_channels}"
+
+
 class InceptionA(nn.Module):
     """Four parallel branches on the same input, concatenated on channels: 16 + 24 + 24 + 24 = 88."""
 
-    out_channels = 88
+    out_channels = sum(c for _, c in BRANCHES)
 
     def __init__(self, in_ch: int) -> None:
         super().__init__()
         # The three 1x1 convs that read x run as one conv when fused: same math, one kernel launch
-        # instead of three (DESIGN §6: Inception's many thin convs dominate its step time).
+        # instead of three (Inception's many thin convs dominate its step time).
         # Inspection turns fusing off so that a forward hook sees every branch conv.
         self.fuse_1x1 = True
-        self.branch1x1 = nn.Conv2d(in_ch, 16, kernel_size=1)
+        c1, c5, c3, cp = (c for _, c in BRANCHES)
+        self.branch1x1 = nn.Conv2d(in_ch, c1, kernel_size=1)
 
-        self.branch5x5_1 = nn.Conv2d(in_ch, 16, kernel_size=1)
-        self.branch5x5_2 = nn.Conv2d(16, 24, kernel_size=5, padding=2)
+        self.branch5x5_1 = nn.Conv2d(in_ch, REDUCE, kernel_size=1)
+        self.branch5x5_2 = nn.Conv2d(REDUCE, c5, kernel_size=5, padding=2)
 
-        self.branch3x3_1 = nn.Conv2d(in_ch, 16, kernel_size=1)
-        self.branch3x3_2 = nn.Conv2d(16, 24, kernel_size=3, padding=1)
-        self.branch3x3_3 = nn.Conv2d(24, 24, kernel_size=3, padding=1)
+        self.branch3x3_1 = nn.Conv2d(in_ch, REDUCE, kernel_size=1)
+        self.branch3x3_2 = nn.Conv2d(REDUCE, c3, kernel_size=3, padding=1)
+        self.branch3x3_3 = nn.Conv2d(c3, c3, kernel_size=3, padding=1)
 
-        self.branch_pool = nn.Conv2d(in_ch, 24, kernel_size=1)
+        self.branch_pool = nn.Conv2d(in_ch, cp, kernel_size=1)
 
     def branches(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The four branch outputs, in concatenation order (1x1, 5x5, 3x3, pool)."""
         if self.fuse_1x1:
             w = torch.cat([self.branch1x1.weight, self.branch5x5_1.weight, self.branch3x3_1.weight])
             b = torch.cat([self.branch1x1.bias, self.branch5x5_1.bias, self.branch3x3_1.bias])
-            b1, b5, b3 = F.conv2d(x, w, b).split(16, dim=1)
+            b1, b5, b3 = F.conv2d(x, w, b).split([self.branch1x1.out_channels, REDUCE, REDUCE], dim=1)
         else:
             b1, b5, b3 = self.branch1x1(x), self.branch5x5_1(x), self.branch3x3_1(x)
         b5 = self.branch5x5_2(b5)
@@ -59,7 +71,7 @@ class PoolReLU(nn.Module):
 class StagedNet(nn.Module):
     """A network that is a plain sequence of named stages (its direct children, in order).
 
-    Inspection hooks each stage to get the shapes and feature maps of DESIGN §1's tables.
+    Inspection hooks each stage to get the shapes and feature maps of the tables in docs/design.md.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,186 @@
+"""Shared by the pages: the error guard, cached loaders and small display helpers (Streamlit side)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from netlib.analysis import inspection
+from netlib.lab import catalogue
+from netlib.runs.files import default_runs_dir
+
+log = logging.getLogger("netlib.app")
+
+# Set by the Results page, read once by Inspect: {"model", "checkpoint" (path str), "index" (test digit)}.
+INSPECT_REQUEST = "inspect_request"
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    path: str
+    title: str
+    icon: str
+    blurb: str  # what the page is for, on Home's "Where to go"
+
+
+# Every page, in navigation order: app.py builds the navigation from it, Home its links.
+PAGES = (
+    PageInfo("app_pages/home.py", "Home", ":material/home:", ""),
+    PageInfo("app_pages/train.py", "Train", ":material/model_training:",
+             "Start a run, watch it live, pause it, change its learning rate, add an epoch."),
+    PageInfo("app_pages/compare.py", "Compare", ":material/compare_arrows:",
+             "Train two networks at once, overlay runs, watch gradients flow (or vanish)."),
+    PageInfo("app_pages/inspect.py", "Inspect", ":material/layers:",
+             "Layer-by-layer shapes and costs, and the feature maps of a digit."),
+    PageInfo("app_pages/results.py", "Results", ":material/grading:",
+             "Where a network fails: confusion matrix, misread digits, share checkpoints."),
+    PageInfo("app_pages/draw.py", "Draw", ":material/draw:", "Draw a digit and see what both networks read, and why."),
+)
+
+
+def friendly(e: BaseException) -> str:
+    """A one-paragraph message for a person; the traceback goes to the server log only."""
+    from netlib.analysis.images import ImageError
+    from netlib.checkpoint import CheckpointError
+    from netlib.mnist import DataError
+    from netlib.runs.files import RunDirError
+    from netlib.safepath import UnsafePath
+
+    if isinstance(e, (CheckpointError, DataError, ImageError, RunDirError, UnsafePath)):
+        return str(e)
+    if isinstance(e, FileNotFoundError):
+        return f"A file is missing: {e.filename or e}."
+    if isinstance(e, PermissionError):
+        return f"No permission to use {e.filename or 'a file'}: check the runs directory."
+    text = str(e).strip().splitlines()
+    return f"Something went wrong ({type(e).__name__}: {text[0][:300] if text else 'no details'})."
+
+
+def guarded(fn):
+    """Run a page region; any exception becomes an st.error with a clear message, never a traceback.
+
+    Streamlit's own rerun/stop signals are BaseExceptions and pass through untouched.
+    """
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001 - this is the page's last line of defence
+            log.exception("error in %s", fn.__name__)
+            st.error(friendly(e), icon=":material/error:")
+            return None
+    return wrapper
+
+
+def runs_dir() -> Path:
+    return default_runs_dir()
+
+
+def chart(fig, key: str) -> None:
+    st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
+
+
+def pct(x) -> str:
+    return "—" if x is None else f"{100 * x:.2f}%"
+
+
+# ---------------------------------------------------------------- cached resources
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _load_model(path: str, stamp: float):
+    """A checkpoint's model in eval mode, shared by all sessions: used read-only (forward passes)."""
+    import torch
+
+    from netlib.checkpoint import load_checkpoint
+
+    model, meta = load_checkpoint(Path(path))
+    with torch.no_grad():  # warm up: the first forward pass pays for kernel setup, not the user
+        model(torch.zeros(1, 1, 28, 28))
+    return model, meta
+
+
+def load_model(path: Path):
+    """(model, meta) for a checkpoint; reloaded when the file changes (a live run rewrites it)."""
+    path = catalogue.allowed_checkpoint(path)  # UnsafePath unless under checkpoints/, runs/ or uploads/
+    return _load_model(str(path), catalogue.file_stamp(path))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _checkpoint_meta(path: str, stamp: float) -> dict:
+    from netlib.checkpoint import read_checkpoint
+
+    return {k: v for k, v in read_checkpoint(Path(path)).items() if k != "state_dict"}
+
+
+def checkpoint_meta(path: Path) -> dict:
+    path = catalogue.allowed_checkpoint(path)
+    return _checkpoint_meta(str(path), catalogue.file_stamp(path))
+
+
+@st.cache_data(show_spinner=False)
+def layer_rows(model: str, blocks: int = 1) -> list[dict]:
+    return inspection.layer_table(model, **({"blocks": blocks} if blocks != 1 else {}))
+
+
+@st.cache_data(show_spinner=False)
+def model_cost(model: str, blocks: int = 1) -> dict:
+    return inspection.model_cost(model, blocks)
+
+
+@st.cache_resource(show_spinner="Loading the MNIST test set...")
+def test_digits():
+    """(uint8 N x 28 x 28 numpy, labels, source name): MNIST's test set, or drawn digits without it."""
+    try:
+        from netlib.data import load_mnist
+
+        x, y = load_mnist(False)
+        return x.numpy(), y.numpy(), "MNIST test set"
+    except Exception:  # no MNIST here (offline fresh install): digits drawn by netlib.strokes instead
+        log.exception("MNIST test set unavailable; using drawn digits")
+        from netlib.analysis.preprocess import prepare
+        from netlib.analysis.strokes import Style, render
+
+        images, labels = [], []
+        for i in range(100):
+            digit = i % 10
+            style = Style(box=0.6 + 0.02 * (i // 10), width=16 + (i // 10), polarity="light_on_dark",
+                          variant=i // 10)
+            images.append(prepare(render(digit, style)).preview)
+            labels.append(digit)
+        return np.stack(images), np.array(labels), "drawn digits (MNIST is not available)"
+
+
+@st.cache_resource(show_spinner=False)
+def setup_server() -> None:
+    """Once per server process, before any inference: the server only runs batch-1 inference, for
+    which one thread is fastest (no thread-pool handoffs, ~6 ms for both networks), and it leaves
+    the cores to the training processes."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@st.cache_resource(show_spinner=False)
+def device_label() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda · {torch.cuda.get_device_name(0)}"
+    return f"cpu · {os.cpu_count()} cores"
+
+
+def checkpoint_picker(model: str, runs: list, key: str, label: str | None = None):
+    """A selectbox over the shipped checkpoint and the runs' checkpoints of `model`; the choice or None."""
+    choices = catalogue.checkpoint_choices(model, runs)
+    if not choices:
+        st.warning(f"No trained {model} checkpoint yet: train one on the Train page.",
+                   icon=":material/info:")
+        return None
+    i = st.selectbox(label or f"{model} checkpoint", range(len(choices)),
+                     format_func=lambda j: choices[j].label, key=key)
+    return choices[i if i is not None and i < len(choices) else 0]

@@ -1,0 +1,212 @@
+"""Compare: train both networks at once, overlay any saved runs, and tabulate speed and accuracy."""
+
+import math
+from pathlib import Path
+
+import streamlit as st
+
+from app_pages._common import chart, checkpoint_meta, guarded, model_cost, pct, runs_dir
+from netlib.charts import style, training
+from netlib.lab import catalogue, launch, steering
+from netlib.models import MAX_BLOCKS, MODELS, SHOWCASE
+from netlib.recipes import DEFAULT_RECIPE, MODEL_ADJUSTMENTS, RECIPES
+from netlib.runs import labels, reader, summary
+from netlib.runs.files import LIVE_STATUSES
+from netlib.runs.reader import read_run
+
+PAIR_KEY = "compare_pair"  # the two run directories of this session's last "Train both"
+PICK_KEY = "compare_runs"
+PAIRS = {"inception vs residual": ("inception", "residual"),
+         "residual vs plain": ("residual", "plain")}  # the gradient-flow lesson: skips or none
+
+
+def train_both(busy: bool) -> None:
+    """Launch two networks with the same recipe, one thread each (DESIGN §6)."""
+    with st.container(border=True):
+        st.markdown("**Train both** networks at once with the same recipe")
+        p1, p2 = st.columns([2, 1])
+        pair = p1.selectbox("Networks", list(PAIRS), key="cmp_pair", format_func=str.capitalize)
+        blocks = 1
+        if "plain" in PAIRS[pair]:
+            blocks = p2.number_input("Blocks per stage", 1, MAX_BLOCKS, 3, key="cmp_blocks",
+                                     help="both networks this deep; at 3 the Plain one's first layers "
+                                          "get almost no gradient (best seen with the seed recipe)")
+        c1, c2, c3 = st.columns(3)
+        recipe = c1.selectbox("Recipe", list(RECIPES), list(RECIPES).index(DEFAULT_RECIPE), key="cmp_recipe")
+        epochs = c2.number_input("Epochs", 1, 50, RECIPES[recipe].epochs, key="cmp_epochs")
+        limit = c3.number_input("Training images (0 = all)", 0, 60000, 0, step=1000, key="cmp_limit")
+        st.caption(labels.describe_recipe(RECIPES[recipe]).replace(
+            f"{RECIPES[recipe].epochs} epoch", f"{epochs} epoch") + " · 1 CPU thread per run"
+            + "".join(f" · {m.capitalize()}: " + ", ".join(f"{k} {v:g}" for k, v in adj.items())
+                      for m, adj in MODEL_ADJUSTMENTS.get(recipe, {}).items()))
+        if limit and RECIPES[recipe].batch_size > limit:
+            st.error(f"The {recipe} recipe's batch size {RECIPES[recipe].batch_size} is larger than "
+                     f"{limit} training images.")
+            return
+        if st.button("Train both", type="primary", icon=":material/play_arrow:", disabled=busy,
+                     key="train_both", help="both runs of the last pair are still training" if busy else None):
+            dirs = []
+            for model in PAIRS[pair]:
+                args = launch.train_args(model, recipe, {"epochs": int(epochs)}, limit or None,
+                                           blocks=int(blocks))
+                dirs.append(str(launch.launch(runs_dir(), model, recipe, args, threads=1)))
+            st.session_state[PAIR_KEY] = dirs
+            st.session_state["cmp_new_pair"] = True  # select the pair once both have started
+            st.rerun()
+
+
+def pick_runs(entries: list) -> list:
+    """The multiselect of runs to overlay; defaults to the last pair, else the newest run of each network."""
+    names = [e.name for e in entries]
+    pair = [Path(d).name for d in st.session_state.get(PAIR_KEY, [])]
+    new_pair_ready = st.session_state.get("cmp_new_pair") and pair and all(n in names for n in pair)
+    if PICK_KEY not in st.session_state or new_pair_ready:
+        default = [n for n in pair if n in names]
+        if not default:
+            for model in SHOWCASE:
+                first = next((e.name for e in entries if e.model == model and e.status != "failed"), None)
+                if first:
+                    default.append(first)
+        st.session_state[PICK_KEY] = default
+        if new_pair_ready:
+            st.session_state.pop("cmp_new_pair")
+    else:
+        st.session_state[PICK_KEY] = [n for n in st.session_state[PICK_KEY] if n in names]
+    by_name = {e.name: e for e in entries}
+    chosen = st.multiselect("Runs to overlay", names, key=PICK_KEY,
+                            format_func=lambda n: f"{by_name[n].network or by_name[n].model} · {by_name[n].recipe} · "
+                                                  f"{labels.run_time(n)} ({by_name[n].status})")
+    return [by_name[n] for n in chosen]
+
+
+def series(runs: list) -> list[dict]:
+    out, used = [], {}
+    for i, info in enumerate(runs):
+        model = info.config.get("model", "?")
+        # the first run of each network gets its network's colour, later ones the palette
+        color = style.model_color(model) if model not in used else style.RUN_PALETTE[(i + 2) % 8]
+        used[model] = True
+        out.append({"label": labels.short_label(info.name, info.config), "color": color,
+                    "batches": info.batches, "epochs": info.epochs})
+    return out
+
+
+def table(runs: list) -> None:
+    rows = []
+    for info in runs:
+        s = summary.run_stats(info)
+        blocks = info.config.get("model_kwargs", {}).get("blocks", 1)
+        cost = model_cost(s["network"], blocks) if s["network"] in MODELS else {"params": None, "macs": None}
+        rows.append({
+            "run": labels.run_time(s["run"]), "network": s["network_label"], "recipe": s["recipe"],
+            "parameters": cost["params"],
+            "M mult-adds / sample": cost["macs"] / 1e6 if cost["macs"] else None,
+            "epochs": s["epochs"],
+            "s / epoch": s["s_per_epoch"],
+            "samples/s": round(s["samples_per_s"]) if s["samples_per_s"] else None,
+            "best test acc": pct(s["best_test_acc"]), "final test acc": pct(s["final_test_acc"]),
+            "time to 99%": summary.format_seconds(s["time_to_99"]) if s["time_to_99"] else "not reached",
+        })
+    st.dataframe(rows, hide_index=True, width="stretch", column_config={
+        "run": st.column_config.TextColumn(help="the run's start time; its full name is in the picker above"),
+        "parameters": st.column_config.NumberColumn(format="localized"),
+        "M mult-adds / sample": st.column_config.NumberColumn(format="%.2f"),
+        "s / epoch": st.column_config.NumberColumn(format="%.1f"),
+        "samples/s": st.column_config.NumberColumn(format="localized"),
+    })
+
+
+def networks_table() -> None:
+    """What is known without any run: the networks' sizes and the shipped checkpoints."""
+
+    rows = []
+    for model in SHOWCASE:
+        cost = model_cost(model)
+        path = catalogue.shipped_checkpoint(model)
+        acc = checkpoint_meta(path).get("metrics", {}).get("test_acc") if path.is_file() else None
+        rows.append({"network": model, "parameters": cost["params"],
+                     "M mult-adds / sample": round(cost["macs"] / 1e6, 2),
+                     "shipped checkpoint test acc": pct(acc)})
+    st.dataframe(rows, hide_index=True, width="stretch",
+                 column_config={"parameters": st.column_config.NumberColumn(format="localized")})
+
+
+def overlay(names: list[str], polling: bool) -> None:
+    runs = [r for r in (read_run(runs_dir() / n) for n in names) if r is not None]
+    pair = [Path(d) for d in st.session_state.get(PAIR_KEY, [])]
+    waiting = [launch.pending(d) for d in pair if read_run(d) is None]
+    for p in waiting:
+        (st.error if p.failed else st.info)(f"{p.dir.name}: {p.message}")
+    pending = [p for p in waiting if not p.failed]
+    if polling and st.session_state.get("cmp_new_pair") and pair and not pending:
+        st.rerun()  # both runs of the new pair have started: select them in the picker
+    if not runs:
+        st.info("Pick runs above to overlay their curves.", icon=":material/info:")
+        return
+    for info in runs:
+        if info.status in ("failed", "diverged", "interrupted"):
+            st.error(f"{info.name} {info.status}: {info.reason}", icon=":material/error:")
+    live = [r for r in runs if r.live]
+    if live:
+        st.caption(" · ".join(f"{r.config.get('model')}: {summary.progress(r).text}" for r in live))
+    axis = st.radio("x axis", ["epoch", "time"], horizontal=True, key="cmp_axis",
+                    format_func=lambda a: "epochs" if a == "epoch" else "wall time")
+    chart(training.compare_figure(series(runs), axis), key="compare_chart")
+    table(runs)
+    gradient_flow(runs)
+    if live and st.button("Stop these runs", icon=":material/stop:", key="cmp_stop"):
+        for r in live:
+            steering.stop(r.dir)
+    if polling and not live and not pending:
+        st.rerun()
+
+
+def gradient_flow(runs: list) -> None:
+    """The first layer's gradient for every run, then each run's layer-by-layer heatmap."""
+    with_grads = [r for r in runs if any(b.get("grad_norm") for b in r.batches)]
+    if not with_grads:
+        return
+    st.subheader("Gradient flow")
+    chart(training.first_layer_grad_figure(series(with_grads)), key="grad_first_chart")
+    st.caption("How much gradient reaches each network's first layer. Without skip connections every "
+               "block it passes through can shrink it; the deeper a Plain network, the less its first "
+               "layers learn. A Residual block adds its input back, so the gradient has a path of "
+               "factor 1 around every block.")
+    with st.expander("Layer by layer (one heatmap per run, same colour scale)"):
+        shown = with_grads[:4]
+        norms = [g for r in shown for b in r.batches for g in (b.get("grad_norm") or []) if g]
+        zrange = (math.log10(min(norms)), math.log10(max(norms))) if norms else None
+        cols = st.columns(min(2, len(shown)))
+        for i, info in enumerate(shown):
+            fig = training.grad_flow_figure(info.batches, info.start.get("grad_layers", []),
+                                          title=labels.short_label(info.name, info.config), zrange=zrange)
+            with cols[i % len(cols)]:
+                chart(fig, key=f"grad_{info.name}")
+
+
+def main() -> None:
+    st.title("Compare")
+    pair = [Path(d) for d in st.session_state.get(PAIR_KEY, [])]
+    pair_live = any(reader.quick_status(d) in (None, *LIVE_STATUSES) and not launch.pending(d).failed
+                    for d in pair)
+    guarded(train_both)(pair_live)
+    entries = reader.run_index(runs_dir())
+    if not entries and not pair:
+        st.info("No runs yet: **Train both** above, or start one on the Train page. Until then, "
+                "here is what the two networks cost:", icon=":material/info:")
+        guarded(networks_table)()
+        return
+    chosen = pick_runs(entries)
+    names = [e.name for e in chosen]
+    polling = pair_live or any(e.live for e in chosen)
+
+    @st.fragment(run_every=2.0 if polling else None)  # as Train: 1 s redraws cost the runs ~35%
+    def view() -> None:
+        guarded(overlay)(names, polling)
+
+    view()
+    with st.expander("The networks and the shipped checkpoints"):
+        guarded(networks_table)()
+
+
+guarded(main)()

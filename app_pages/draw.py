@@ -1,0 +1,132 @@
+"""Draw: a canvas (or an uploaded image) read by both networks, with what they see and how sure they are."""
+
+import time
+
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from app_pages._common import chart, checkpoint_picker, guarded, load_model, runs_dir
+from netlib.analysis.explain import BRANCH_HELP, METHODS, doubt, explain
+from netlib.analysis.images import load_image
+from netlib.analysis.predict import probabilities
+from netlib.analysis.preprocess import BLANK_HINT, prepare
+from netlib.charts import digits, style
+from netlib.charts import explain as explain_charts
+from netlib.models import SHOWCASE
+from netlib.runs import reader
+
+CANVAS = 280
+LAST_DRAWN = "last_drawn"  # read by the Inspect page
+
+
+def canvas_key() -> str:
+    return f"canvas_{st.session_state.setdefault('canvas_n', 0)}"
+
+
+def drawing_input():
+    """The canvas with its brush slider and Clear button; the RGBA array, or None when untouched."""
+    width = st.slider("Brush width", 6, 40, 18, key="brush")
+    result = st_canvas(stroke_width=width, stroke_color="#FFFFFF", background_color="#000000",
+                       height=CANVAS, width=CANVAS, drawing_mode="freedraw", return_image_data=True,
+                       update_streamlit=True, key=canvas_key())
+    if st.button("Clear", icon=":material/ink_eraser:", key="clear"):
+        st.session_state["canvas_n"] += 1  # a new key is a new, empty canvas
+        st.session_state.pop(LAST_DRAWN, None)
+        st.rerun()
+    return result.image_data
+
+
+def upload_input():
+    up = st.file_uploader("An image of one digit (PNG, JPEG, GIF, BMP, WebP)",
+                          type=["png", "jpg", "jpeg", "gif", "bmp", "webp"], key="upload")
+    if up is None:
+        return None
+    image = load_image(up.getvalue())
+    st.image(image, caption=up.name, width=CANVAS)
+    return image
+
+
+def answer(model: str, probs: list[float], column) -> None:
+    """One network's reading: the digit, its confidence, the ten probability bars."""
+    best = max(range(10), key=lambda d: probs[d])
+    with column:
+        st.metric(f"{model.capitalize()} reads", str(best), f"{100 * probs[best]:.1f}% sure",
+                  delta_color="off", delta_arrow="off")
+        chart(digits.probability_figure(probs, style.model_color(model)), key=f"probs_{model}")
+
+
+def predictions(image) -> None:
+    """Preview of what the networks see, then both networks' answers side by side."""
+    runs = reader.run_index(runs_dir())
+    picks = {}
+    for model, col in zip(SHOWCASE, st.columns(2)):
+        with col:
+            picks[model] = checkpoint_picker(model, runs, key=f"draw_ckpt_{model}",
+                                             label=f"{model.capitalize()} checkpoint")
+    if image is None:
+        st.info(BLANK_HINT + " Use the mouse on the black square, or upload an image.", icon=":material/draw:")
+        return
+    nets = {m: load_model(c.path)[0] for m, c in picks.items() if c is not None}
+    t0 = time.perf_counter()
+    prepared = prepare(image)
+    if prepared.blank:
+        st.info(prepared.hint or BLANK_HINT, icon=":material/draw:")
+        return
+    if prepared.scribble:  # a scribble or a blob: no digit to read, so no confident answer either
+        st.warning(prepared.hint, icon=":material/gesture:")
+        return
+    probs = {m: probabilities(net, prepared.tensor)[0].tolist() for m, net in nets.items()}
+    ms = 1000 * (time.perf_counter() - t0)
+    st.session_state[LAST_DRAWN] = prepared.preview
+    if note := doubt(probs):
+        st.warning(note, icon=":material/help:")
+    for (model, p), col in zip(probs.items(), st.columns(2)):
+        answer(model, p, col)
+    with st.container(border=True):
+        a, b = st.columns([1, 2], vertical_alignment="center")
+        with a:
+            chart(digits.digit_figure(prepared.preview, height=170), key="preview")
+        b.markdown("**What the networks see**: your digit cropped, scaled to fit 20 x 20 pixels and "
+                   "centred by its centre of mass in 28 x 28, as MNIST's digits were.")
+        b.caption(f"preprocessing + {len(nets)} prediction(s): {ms:.0f} ms on the server · the Inspect "
+                  "page can show this digit's feature maps")
+    if nets:
+        explanation(prepared.tensor, prepared.preview, nets)
+
+
+def explanation(tensor, preview, nets: dict) -> None:
+    """Why each network read what it read: a saliency map over the digit; Inception's branches."""
+    t0 = time.perf_counter()
+    found = {m: explain(net, tensor) for m, net in nets.items()}
+    ms = 1000 * (time.perf_counter() - t0)
+    with st.container(border=True):
+        st.markdown("**Why these answers**")
+        method = st.radio("Explain with", list(METHODS), horizontal=True, key="explain_method",
+                          label_visibility="collapsed")
+        st.caption(METHODS[method])
+        signed = method == "Gradient x input"
+        for (model, e), col in zip(found.items(), st.columns(2)):
+            with col:
+                chart(explain_charts.saliency_figure(preview, e.gradient_x_input if signed else e.grad_cam,
+                                                     signed, title=f"{model.capitalize()}: why {e.target}"),
+                      key=f"saliency_{model}")
+        blocks = found.get("inception") and found["inception"].branches
+        if blocks:
+            st.markdown("**Inception's four branches** on this digit")
+            chart(explain_charts.branch_figure(blocks), key="branches")
+            st.caption(BRANCH_HELP)
+        st.caption(f"explanations for {len(found)} network(s): {ms:.0f} ms on the server")
+
+
+def main() -> None:
+    st.title("Draw")
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        mode = st.radio("Input", ["Draw", "Upload an image"], horizontal=True, key="draw_mode",
+                        label_visibility="collapsed")
+        image = guarded(drawing_input)() if mode == "Draw" else guarded(upload_input)()
+    with right:
+        guarded(predictions)(image)
+
+
+guarded(main)()

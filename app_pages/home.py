@@ -1,0 +1,110 @@
+"""Home: what the lab is, the two networks as pictures, the shipped checkpoints, links to the pages."""
+
+import streamlit as st
+
+from app_pages._common import PAGES, chart, checkpoint_meta, guarded, model_cost, pct
+from netlib.charts import diagrams, style, training
+from netlib.lab import catalogue
+from netlib.models import DESCRIPTIONS
+
+
+def intro() -> None:
+    st.title("MNIST network lab")
+    st.markdown(
+        "Two small convolutional networks from the GoogLeNet and ResNet families, trained on real "
+        "MNIST handwritten digits. **Train** one and watch its loss, accuracy and gradients live (and "
+        "steer it), **compare** two side by side, **inspect** what every layer computes, see in "
+        "**Results** where a network fails, and **draw** a digit for them to read, and see why."
+    )
+
+
+@guarded
+def network_card(model: str, title: str, dot: str, blurb: str) -> None:
+    with st.container(border=True):
+        st.subheader(title)
+        st.caption(DESCRIPTIONS[model])
+        st.graphviz_chart(dot)
+        st.markdown(blurb)
+        cost = model_cost(model)
+        c1, c2, c3 = st.columns(3)
+        c1.metric("parameters", f"{cost['params']:,}")
+        c2.metric("multiply-adds / digit", f"{cost['macs'] / 1e6:.2f} M")
+        path = catalogue.shipped_checkpoint(model)
+        if path.is_file():
+            meta = checkpoint_meta(path)
+            c3.metric("test accuracy", pct(meta.get("metrics", {}).get("test_acc")),
+                      help="the shipped checkpoint on MNIST's 10,000 test digits: "
+                           + catalogue.checkpoint_summary(meta))
+        else:
+            c3.metric("test accuracy", "—", help=f"no shipped checkpoint ({path.name}): train one on the Train page")
+
+
+@st.cache_data(show_spinner=False)
+def story_data() -> list[dict]:
+    return catalogue.recorded_story(style.COLORS)
+
+
+@guarded
+def skip_story() -> None:
+    """Why skips matter, from two recorded runs: the gradient that reaches the first layer."""
+    runs = story_data()
+    if len(runs) < 2:
+        return
+    res, plain = runs
+    with st.container(border=True):
+        st.subheader("Why skip connections matter")
+        left, right = st.columns([3, 2], gap="large", vertical_alignment="center")
+        with left:
+            chart(training.first_layer_grad_figure(runs), key="story_grads")
+        g_res = training.grad_series(res["batches"])[1]
+        g_plain = training.grad_series(plain["batches"])[1]
+        ep1 = [b for b in res["batches"] if b["epoch"] == 1]
+        n1 = len(ep1)
+        ratio = (sum(g_res[:n1][-10:]) / sum(g_plain[:n1][-10:])) if g_plain[:n1] else float("nan")
+        with right:
+            st.markdown(
+                f"Two runs recorded with the **{res['recipe']}** recipe: the Residual network and the same "
+                "network without its skip connections (**Plain**), both stacked **3 blocks per stage** "
+                f"({len(res['grad_layers'])} layers with weights).")
+            c1, c2 = st.columns(2)
+            c1.metric("Residual ×3", pct(res["epochs"][-1]["test_acc"]),
+                      help=f"test accuracy after {len(res['epochs'])} epochs")
+            c2.metric("Plain ×3", pct(plain["epochs"][-1]["test_acc"]),
+                      help=f"test accuracy after {len(plain['epochs'])} epochs")
+            st.markdown(
+                f"At the end of the first epoch the gradient reaching Plain's first layer is about "
+                f"**{float(f'{ratio:.2g}'):,.0f}x smaller** than Residual's: each block without a skip shrinks it, so the "
+                "first layers hardly move and the network stays near chance. Try it on the **Compare** "
+                "page (Residual vs Plain).")
+            st.caption("Recorded with `bash scripts/record_gradient_flow.sh` (shipped in "
+                       "checkpoints/gradient_flow/).")
+
+
+def links() -> None:
+    st.subheader("Where to go")
+    cols = st.columns(len([p for p in PAGES if p.blurb]))
+    items = [(p.path, p.title, p.icon, p.blurb) for p in PAGES if p.blurb]
+    for col, (path, label, icon, text) in zip(cols, items):
+        with col.container(border=True):
+            st.page_link(path, label=f"**{label}**", icon=icon)
+            st.caption(text)
+
+
+def main() -> None:
+    intro()
+    left, right = st.columns(2, gap="large")
+    with left:
+        network_card("inception", "Inception network", diagrams.inception_dot(),
+                     "Each Inception block runs four branches on the same input and concatenates "
+                     "them: **16 + 24 + 24 + 24 = 88** channels. The 1x1 convolutions cut channels "
+                     "before the expensive 5x5 and 3x3 ones.")
+    with right:
+        network_card("residual", "Residual network", diagrams.residual_dot(),
+                     "A residual block adds its input back to its output: **out = relu(x + F(x))**. "
+                     "The skip path gives the gradient a route with factor 1 to the early layers, so "
+                     "they keep learning.")
+    skip_story()
+    links()
+
+
+guarded(main)()

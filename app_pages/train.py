@@ -1,0 +1,296 @@
+"""Train: pick a network and a recipe, start a run (its own process), watch it live, stop it."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from app_pages._common import chart, device_label, guarded, pct, runs_dir
+from netlib.charts import style, training
+from netlib.lab import launch, steering
+from netlib.models import DEPTH_MODELS, DESCRIPTIONS, MAX_BLOCKS, MODELS
+from netlib.recipes import OPTIMIZERS, SCHEDULES, recipe_for, resolve_recipe
+from netlib.runs import labels, reader, summary
+from netlib.runs.control import read_control
+from netlib.runs.reader import read_run
+from netlib.safepath import is_contained
+
+RUN_KEY = "train_run"  # the run directory this session watches
+BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
+STATUS_ICON = {"running": ":material/progress_activity:", "paused": ":material/pause_circle:", "done": ":material/check_circle:",
+               "stopped": ":material/stop_circle:", "failed": ":material/error:",
+               "diverged": ":material/error:", "interrupted": ":material/error:"}
+
+
+def watched_run() -> Path | None:
+    """This session's run; else the newest live run (a reload or a second tab re-attaches to it)."""
+    d = st.session_state.get(RUN_KEY)
+    if d and Path(d).is_dir() and is_contained(runs_dir(), d):  # never a folder outside runs/
+        return Path(d)
+    live = [r for r in reader.run_index(runs_dir()) if r.live]
+    if live:
+        st.session_state[RUN_KEY] = str(live[0].dir)
+        return live[0].dir
+    return None
+
+
+def is_live(run_dir: Path | None) -> bool:
+    if run_dir is None:
+        return False
+    info = read_run(run_dir)
+    if info is None:  # launched, not started yet
+        return not launch.pending(run_dir).failed
+    return info.live or launch.extension_starting(run_dir)
+
+
+def recipe_settings(model: str) -> tuple[str, dict]:
+    """The recipe radio and, for custom, its widgets. Returns (recipe name for the CLI, overrides)."""
+    choice = st.radio("Recipe", ["fast", "seed", "custom"], horizontal=True, key="recipe",
+                      help="seed: the published recipe (SGD, 10 epochs). fast: AdamW + OneCycle. "
+                           "custom: your own values, starting from fast.")
+    if choice != "custom":
+        st.caption(labels.describe_recipe(recipe_for(choice, model)))
+        return choice, {}
+    base = recipe_for("fast", model)
+    c1, c2 = st.columns(2)
+    epochs = c1.number_input("Epochs", 1, 50, base.epochs, key="epochs")
+    batch = c2.select_slider("Batch size", BATCH_SIZES, base.batch_size, key="batch_size")
+    lr = c1.number_input("Learning rate", 1e-5, 1.0, base.lr, format="%.4g", step=1e-3, key="lr",
+                         help="the peak for onecycle; the constant rate otherwise")
+    optimizer = c2.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index(base.optimizer), key="optimizer")
+    schedule = c1.selectbox("Schedule", SCHEDULES, SCHEDULES.index(base.schedule), key="schedule")
+    augment = c2.toggle("Augmentation", base.augment, key="augment",
+                        help="light random rotation, shift and scale: better at reading drawn digits")
+    return "fast", {"epochs": int(epochs), "batch_size": int(batch), "lr": float(lr),
+                    "optimizer": optimizer, "schedule": schedule, "augment": bool(augment)}
+
+
+def settings(busy: bool) -> None:
+    """The left column: network, recipe, data/seed/device, Start."""
+    with st.container(border=True):
+        model = st.selectbox("Network", list(MODELS), key="model", format_func=str.capitalize)
+        st.caption(DESCRIPTIONS[model])
+        blocks = 1
+        if model in DEPTH_MODELS:
+            blocks = st.number_input("Blocks per stage", 1, MAX_BLOCKS, 1, key="blocks",
+                                     help="1 as published; stack more to see how depth changes gradient "
+                                          "flow (compare Plain with Residual at 3)")
+        recipe, overrides = recipe_settings(model)
+        with st.expander("Data, seed and device"):
+            limit = st.number_input("Training images (0 = all 60,000)", 0, 60000, 0, step=1000, key="limit",
+                                    help="train on the first N images for a quick try; the test set stays whole")
+            seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
+            devices = ["auto", "cpu"] + (["cuda"] if device_label().startswith("cuda") else [])
+            device = st.selectbox("Device", devices, key="device")
+        try:
+            r = resolve_recipe(recipe, model, **overrides)
+            if limit and r.batch_size > limit:
+                raise ValueError(f"batch size {r.batch_size} is larger than the {limit} training images")
+        except ValueError as e:
+            st.error(str(e))
+            return
+        tag = "custom" if overrides else recipe
+        if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=busy,
+                     width="stretch", key="start", help="one run at a time on this page" if busy else None):
+            args = launch.train_args(model, recipe, overrides, limit or None, seed, device, int(blocks))
+            run_dir = launch.launch(runs_dir(), model, recipe, args, tag=tag)
+            st.session_state[RUN_KEY] = str(run_dir)
+            st.rerun()
+
+
+def run_header(info) -> None:
+    c = info.config
+    resumed = next((i for i, e in enumerate(info.events)
+                    if e.get("event") == "start" and e.get("first_epoch", 1) > 1), None)
+    extra = 0 if resumed is None else sum(e.get("event") == "epoch" for e in info.events[resumed:])
+    more = f" · +{extra} epoch{'s' if extra != 1 else ''}" if extra else ""
+    st.markdown(f"**{labels.network_label(c).capitalize()}** · {labels.recipe_label(c)} recipe{more} · "
+                f"`{info.name}` · {info.status}")
+
+
+def outcome(info) -> None:
+    """What happened to a run that has ended."""
+    if info.status in ("failed", "diverged", "interrupted"):
+        st.error(f"The run {info.status}: {info.reason or 'no reason recorded'}", icon=":material/error:")
+    elif info.status == "stopped":
+        reason = (info.reason or "stopped").rstrip(".")
+        kept = "The last finished epoch's checkpoint is kept." if info.has_checkpoint else \
+            "No epoch had finished, so there is no checkpoint."
+        st.warning(f"{reason[:1].upper()}{reason[1:]}. {kept}", icon=":material/stop_circle:")
+    elif info.status == "done":
+        last = info.epochs[-1] if info.epochs else {}
+        st.success(f"Done: test accuracy {pct(last.get('test_acc'))} after {len(info.epochs)} epoch(s). "
+                   "Its checkpoint is now on the Draw and Inspect pages.", icon=":material/check_circle:")
+
+
+def stop_button(info) -> None:
+    if steering.stopping(info.dir):
+        st.button("Stopping...", disabled=True, key="stopping", icon=":material/hourglass_top:")
+        return
+    if st.button("Stop", icon=":material/stop:", key="stop", width="stretch"):
+        steering.stop(info.dir)
+        st.toast("Stop requested: the run stops at the next batch.")
+
+
+LR_MIN, LR_MAX = 1e-7, 10.0  # the rate inputs' range (recipes end OneCycle at peak / 1000)
+
+
+def rate_input(column, label: str, key: str, default: float, help: str) -> float:
+    """A learning-rate box whose first value is `default` (clamped into range), then the person's."""
+    st.session_state.setdefault(key, min(max(float(default), LR_MIN), LR_MAX))
+    return column.number_input(label, LR_MIN, LR_MAX, format="%.4g", step=1e-4, key=key, help=help)
+
+
+def steering_controls(info) -> None:
+    """Pause/Resume, Stop, and a new learning rate for a live run (applied at its next batch)."""
+    held = read_control(info.dir).get("paused", False)
+    c1, c2, c3, c4 = st.columns([1, 1, 1.3, 1], vertical_alignment="bottom")
+    with c1:
+        if held and info.status != "paused":  # asked; the run holds at its next batch boundary
+            st.button("Pausing...", disabled=True, key="pausing", icon=":material/hourglass_top:", width="stretch")
+        elif held and st.button("Resume", icon=":material/play_arrow:", key="resume", width="stretch"):
+            steering.pause(info.dir, False)
+            st.rerun()
+        if not held and st.button("Pause", icon=":material/pause:", key="pause", width="stretch",
+                                  help="hold the run at its next batch; nothing is lost"):
+            steering.pause(info.dir, True)
+            st.rerun()
+    with c2:
+        stop_button(info)
+    lr = rate_input(c3, "Learning rate", f"steer_lr_{info.name}", steering.last_lr(info) or
+                    info.config.get("recipe", {}).get("lr", 1e-3),
+                    "the run goes on at this constant rate from its next batch; Back to schedule undoes it")
+    if c4.button("Set rate", icon=":material/tune:", key="set_lr", width="stretch"):
+        steering.set_lr(info.dir, lr)
+        st.toast(f"Learning rate {lr:.4g} from the next batch.")
+    held_lr = read_control(info.dir).get("lr")
+    if held_lr is not None:
+        note, back = st.columns([3, 1.2], vertical_alignment="center")
+        note.caption(f"The learning rate is held at **{held_lr:.4g}** by hand; the recipe's schedule keeps "
+                     "counting underneath.")
+        back.button("Back to schedule", icon=":material/undo:", key="lr_schedule", width="stretch",
+                    on_click=steering.back_to_schedule, args=(info.dir,),
+                    help="the recipe's schedule again, at the point it has reached by now")
+
+
+def extend_controls(info) -> None:
+    """+1 epoch for an ended run, from its saved train state."""
+    if not launch.can_extend(info):
+        return
+    c1, c2 = st.columns([1.3, 1], vertical_alignment="bottom")
+    lr = rate_input(c1, "Learning rate for the extra epoch", f"extend_lr_{info.name}",
+                    steering.last_lr(info) or 1e-3, "constant; at first the rate the run ended at")
+    if c2.button("+1 epoch", icon=":material/add:", key="extend", width="stretch",
+                 help="train this run one more epoch from its last finished epoch, in the same run"):
+        launch.extend(info.dir, 1, lr)
+        st.rerun()
+
+
+def run_summary_panel(info) -> None:
+    ep = info.epochs
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("test accuracy", pct(ep[-1]["test_acc"]) if ep else "—")
+    c2.metric("best test accuracy", pct(max(e["test_acc"] for e in ep)) if ep else "—")
+    c3.metric("test loss", f"{ep[-1]['test_loss']:.4f}" if ep else "—")
+    c4.metric("samples/s (last epoch)", f"{ep[-1]['samples_per_s']:,.0f}" if ep else "—")
+
+
+def figures(info, smoothing: float):
+    """The loss and accuracy figures, rebuilt only when new events arrived or the smoothing changed
+    (the live view redraws every 2 s; events arrive every 10 batches)."""
+    key = (info.name, len(info.events), smoothing)
+    cached = st.session_state.get("_train_figures")
+    if cached is None or cached[0] != key:
+        color = style.model_color(info.config.get("model", ""))
+        changes = [e for e in info.events if e.get("event") == "lr_change"]
+        cached = (key, training.mark_lr_changes(training.loss_figure(info.batches, info.epochs, smoothing, color), changes),
+                  training.mark_lr_changes(training.accuracy_figure(info.batches, info.epochs, smoothing, color), changes),
+                  training.grad_flow_figure(info.batches, info.start.get("grad_layers", [])))
+        st.session_state["_train_figures"] = cached
+    return cached[1], cached[2], cached[3]
+
+
+def run_view(run_dir: Path, polling: bool) -> None:
+    """Everything about the watched run; redrawn every second while it is live."""
+    info = read_run(run_dir)
+    if info is None:
+        p = launch.pending(run_dir)
+        if p.failed:
+            st.error(f"The run could not start:\n\n```\n{p.message}\n```", icon=":material/error:")
+        else:
+            st.info(p.message, icon=":material/hourglass_top:")
+        if polling and p.failed:
+            st.rerun()
+        return
+    starting = not info.live and launch.extension_starting(run_dir)
+    if info.live:
+        if polling and st.session_state.get("_train_announced") != info.name:
+            st.session_state["_train_announced"] = info.name
+            st.rerun()  # the run has started: redraw the page once so the sidebar lists it
+    run_header(info)
+    prog = summary.progress(info)
+    st.progress(prog.fraction, text=prog.text if info.status == "running" else f"{info.status} · {prog.text}")
+    if starting:
+        st.info("Starting one more epoch from the run's last checkpoint...", icon=":material/hourglass_top:")
+    elif info.live:
+        steering_controls(info)
+    else:
+        refused = launch.extension_error(run_dir)
+        if refused:
+            st.error(f"One more epoch could not start: {refused}", icon=":material/error:")
+        outcome(info)
+        extend_controls(info)
+    run_summary_panel(info)
+    smoothing = st.slider("Smoothing of the per-batch curves", 0.0, 0.99, 0.6, 0.01, key="smoothing")
+    loss, acc, grads = figures(info, smoothing)
+    left, right = st.columns(2)
+    with left:
+        chart(loss, key="loss_chart")
+    with right:
+        chart(acc, key="acc_chart")
+    chart(grads, key="grad_chart")
+    st.caption("Gradient flow: each row is a layer (input at the bottom), each column a moment of "
+               "training; bright = large gradient. A dark band along the bottom rows means the first "
+               "layers barely learn: the vanishing gradient that skip connections prevent.")
+    if polling and not info.live and not starting:
+        st.rerun()  # the run ended: redraw the whole page once, without the timer
+
+
+LIVE_REFRESH_S = 2.0
+
+
+def live_view(run_dir: Path | None) -> None:
+    if run_dir is None:
+        idle_view()
+        return
+    polling = is_live(run_dir)
+
+    # 2 s, not 1 s: with the browser on the same 2 cores, redrawing both charts every second cost
+    # the run ~35% of its throughput, every 2 s ~12% (scripts/bench_ui_overhead.py).
+    @st.fragment(run_every=LIVE_REFRESH_S if polling else None)
+    def view() -> None:
+        guarded(run_view)(run_dir, polling)
+
+    view()
+
+
+@st.fragment(run_every=3.0)
+def idle_view() -> None:
+    """Nothing to watch: say what to do, and look every few seconds for a run started elsewhere
+    (another tab, Compare, the command line) to attach to."""
+    if any(r.live for r in reader.run_index(runs_dir())):
+        st.rerun()
+    st.info("No run in progress. Pick a network and a recipe, then **Start training**. "
+            "Finished runs are on the Compare page.", icon=":material/info:")
+
+
+def main() -> None:
+    st.title("Train")
+    run_dir = watched_run()
+    left, right = st.columns([1.15, 2.5], gap="large")
+    with left:
+        guarded(settings)(is_live(run_dir))
+    with right:
+        live_view(run_dir)
+
+
+guarded(main)()

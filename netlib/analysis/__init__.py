@@ -1,0 +1,1 @@
+"""Analysis of trained networks: preparing digits, predicting, inspecting layers, explaining, evaluating."""

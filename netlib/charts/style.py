@@ -1,0 +1,54 @@
+"""One look for every chart: colours per network and role, the Plotly template, empty figures."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+UIREVISION = "netlib"  # constant, so zoom and legend clicks survive the live refresh
+
+# One look everywhere: a colour per network, and fixed roles for train / test / raw.
+COLORS = {
+    "inception": "#4F46E5",  # indigo
+    "residual": "#EA580C",  # orange
+    "plain": "#64748B",  # slate: the residual network without its skips
+    "train": "#4F46E5",
+    "test": "#059669",  # emerald
+    "raw": "rgba(100, 116, 139, 0.28)",  # slate, faint
+    "grid": "#E5E7EB",
+    "text": "#1F2937",
+}
+RUN_PALETTE = ["#4F46E5", "#EA580C", "#059669", "#DB2777", "#0891B2", "#CA8A04", "#7C3AED", "#65A30D"]
+FONT = "Inter, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"
+
+TEMPLATE = go.layout.Template(
+    layout=go.Layout(
+        font=dict(family=FONT, size=13, color=COLORS["text"]),
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="white",
+        colorway=RUN_PALETTE,
+        margin=dict(l=56, r=16, t=40, b=40),
+        hovermode="x unified",
+        # below the plot: narrow columns have no room for a legend beside the title
+        legend=dict(orientation="h", yanchor="top", y=-0.24, xanchor="left", x=0, bgcolor="rgba(0,0,0,0)"),
+        xaxis=dict(gridcolor=COLORS["grid"], zeroline=False, linecolor="#9CA3AF", ticks="outside"),
+        yaxis=dict(gridcolor=COLORS["grid"], zeroline=False, linecolor="#9CA3AF", ticks="outside"),
+        title=dict(x=0, xanchor="left", font=dict(size=15)),
+    )
+)
+
+
+def model_color(model: str) -> str:
+    return COLORS.get(model, RUN_PALETTE[-1])
+
+
+def figure(title: str, height: int = 340) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(template=TEMPLATE, title=title, height=height, uirevision=UIREVISION)
+    return fig
+
+
+def line_figure(title: str) -> go.Figure:
+    """A chart with a legend below it: room at the bottom for the axis title and the legend."""
+    fig = figure(title, 400)
+    fig.update_layout(margin=dict(l=56, r=16, t=40, b=110))
+    return fig

@@ -1,0 +1,208 @@
+"""Figures of training: loss and accuracy of one run, several runs compared, gradient flow."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .style import COLORS, TEMPLATE, UIREVISION, figure, line_figure
+
+MAX_POINTS = 1000  # per trace: live charts are redrawn every 2 s
+
+
+# ---------------------------------------------------------------- series helpers
+def smooth(values: Sequence[float], weight: float) -> list[float]:
+    """Exponential moving average with bias correction (TensorBoard's smoothing); weight in [0, 1)."""
+    weight = min(max(float(weight), 0.0), 0.999)
+    out, avg = [], 0.0
+    for i, v in enumerate(values, 1):
+        avg = weight * avg + (1 - weight) * v
+        out.append(avg / (1 - weight**i) if weight > 0 else v)
+    return out
+
+
+def downsample(xs: Sequence, ys: Sequence, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most max_points evenly spaced points, always keeping the last one, as float arrays
+    (Plotly validates arrays far faster than lists: this runs every 2 s for a live run)."""
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    if len(xs) <= max_points:
+        return xs, ys
+    idx = np.unique(np.linspace(0, len(xs) - 1, max_points).round().astype(int))
+    return xs[idx], ys[idx]
+
+
+def event_position(e: dict) -> float:
+    """x (fractional epochs) of an event at a batch boundary: batch, lr_change, pause, resume."""
+    return e["epoch"] - 1 + e["batch"] / max(e["batches"], 1)
+
+
+def batch_positions(batches: Sequence[dict], epochs: Sequence[dict], axis: str = "epoch") -> list[float]:
+    """x of each batch event: fractional epochs, or seconds since the run started ('time')."""
+    if axis == "epoch":
+        return [event_position(b) for b in batches]
+    # A batch's wall time is the previous epoch's end (which includes its evaluation) plus the
+    # seconds into its own epoch.
+    ends = {e["epoch"]: e["elapsed"] for e in epochs}
+    xs, base = [], 0.0
+    for b in batches:
+        base = ends.get(b["epoch"] - 1, base if b["epoch"] > 1 else 0.0)
+        xs.append(base + b["seconds"])
+    return xs
+
+
+def epoch_positions(epochs: Sequence[dict], axis: str = "epoch") -> list[float]:
+    return [e["epoch"] if axis == "epoch" else e["elapsed"] for e in epochs]
+
+
+def _axis_title(axis: str) -> str:
+    return "epoch" if axis == "epoch" else "wall time (s)"
+
+
+def mark_lr_changes(fig: go.Figure, changes: Sequence[dict]) -> go.Figure:
+    """A dashed vertical line where a person changed the learning rate, labelled with the new rate."""
+    for e in changes:
+        fig.add_vline(x=event_position(e), line=dict(color="#B45309", width=1.5, dash="dash"),
+                      annotation=dict(text=f"lr → {e['to']:.3g}", font=dict(size=11, color="#B45309"),
+                                      yanchor="top", xanchor="left"))
+    return fig
+
+
+# ---------------------------------------------------------------- one run
+def loss_figure(batches: Sequence[dict], epochs: Sequence[dict], smoothing: float = 0.6,
+                color: str = COLORS["train"]) -> go.Figure:
+    """Per-batch training loss (raw, faint, and smoothed) with per-epoch train and test loss."""
+    fig = line_figure("Loss (cross-entropy per sample)")
+    xs = batch_positions(batches, epochs)
+    raw = [b["loss"] for b in batches]
+    if batches:
+        rx, ry = downsample(xs, raw)
+        fig.add_scatter(x=rx, y=ry, mode="lines", name="batch loss", line=dict(color=COLORS["raw"], width=1),
+                        hoverinfo="skip", showlegend=False)
+        sx, sy = downsample(xs, smooth(raw, smoothing))
+        fig.add_scatter(x=sx, y=sy, mode="lines", name="train (smoothed)", line=dict(color=color, width=2),
+                        hovertemplate="%{y:.4f}")
+    if epochs:
+        ex = epoch_positions(epochs)
+        fig.add_scatter(x=ex, y=[e["train_loss"] for e in epochs], mode="markers", name="train, epoch mean",
+                        marker=dict(color=color, size=9, symbol="circle-open", line=dict(width=2)),
+                        hovertemplate="%{y:.4f}")
+        fig.add_scatter(x=ex, y=[e["test_loss"] for e in epochs], mode="lines+markers", name="test",
+                        line=dict(color=COLORS["test"], width=2, dash="dot"), marker=dict(size=8),
+                        hovertemplate="%{y:.4f}")
+    fig.update_xaxes(title="epoch", rangemode="tozero")
+    fig.update_yaxes(title="loss", rangemode="tozero")
+    return fig
+
+
+def accuracy_figure(batches: Sequence[dict], epochs: Sequence[dict], smoothing: float = 0.6,
+                    color: str = COLORS["train"]) -> go.Figure:
+    """Running training accuracy (smoothed per batch) and per-epoch test accuracy, in percent."""
+    fig = line_figure("Accuracy (%)")
+    if batches:
+        xs = batch_positions(batches, epochs)
+        sx, sy = downsample(xs, smooth([100 * b["acc"] for b in batches], smoothing))
+        fig.add_scatter(x=sx, y=sy, mode="lines", name="train (running)", line=dict(color=color, width=2),
+                        hovertemplate="%{y:.2f}%")
+    if epochs:
+        fig.add_scatter(x=epoch_positions(epochs), y=[100 * e["test_acc"] for e in epochs],
+                        mode="lines+markers", name="test", line=dict(color=COLORS["test"], width=2, dash="dot"),
+                        marker=dict(size=8), hovertemplate="%{y:.2f}%")
+    lows = [100 * e["test_acc"] for e in epochs] + [100 * b["acc"] for b in batches[-20:]]
+    low = min(lows) if lows else 0
+    fig.update_xaxes(title="epoch", rangemode="tozero")
+    fig.update_yaxes(title="accuracy (%)", range=[max(0.0, min(low, 90.0) - 2), 100.5])
+    return fig
+
+
+# ---------------------------------------------------------------- several runs
+def compare_figure(series: Sequence[dict], axis: str = "epoch", smoothing: float = 0.8) -> go.Figure:
+    """Runs overlaid: test accuracy per epoch (left) and smoothed training loss (right).
+
+    series: dicts with label, color, batches, epochs (the events of one run each).
+    """
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
+                        subplot_titles=("Test accuracy (%)", "Training loss (smoothed)"))
+    fig.update_layout(template=TEMPLATE, height=430, uirevision=UIREVISION, hovermode="closest",
+                      margin=dict(l=56, r=16, t=40, b=110))
+    lowest = 100.0
+    for s in series:
+        ep, bt = s["epochs"], s["batches"]
+        if ep:
+            accs = [100 * e["test_acc"] for e in ep]
+            lowest = min(lowest, min(accs))
+            fig.add_scatter(x=epoch_positions(ep, axis), y=accs, mode="lines+markers", name=s["label"],
+                            legendgroup=s["label"], line=dict(color=s["color"], width=2),
+                            hovertemplate=s["label"] + "<br>%{x:.3g}: %{y:.2f}%<extra></extra>", row=1, col=1)
+        if bt:
+            bx, by = downsample(batch_positions(bt, ep, axis), smooth([b["loss"] for b in bt], smoothing), 500)
+            fig.add_scatter(x=bx, y=by, mode="lines", name=s["label"], legendgroup=s["label"],
+                            showlegend=not ep, line=dict(color=s["color"], width=2),
+                            hovertemplate=s["label"] + "<br>%{x:.3g}: %{y:.4f}<extra></extra>", row=1, col=2)
+    fig.update_xaxes(title=_axis_title(axis), rangemode="tozero", gridcolor=COLORS["grid"])
+    fig.update_yaxes(gridcolor=COLORS["grid"])
+    fig.update_yaxes(range=[max(0.0, min(lowest, 95.0) - 1), 100.2], row=1, col=1)
+    fig.update_yaxes(rangemode="tozero", row=1, col=2)
+    return fig
+
+
+# ---------------------------------------------------------------- gradient flow
+def grad_series(batches: Sequence[dict], layer: int = 0) -> tuple[list[float], list[float]]:
+    """(x, gradient norm) of one layer over a run's batch events that recorded gradients."""
+    xs, ys = [], []
+    for b in batches:
+        g = b.get("grad_norm")
+        if g and layer < len(g) and g[layer]:
+            xs.append(event_position(b))
+            ys.append(g[layer])
+    return xs, ys
+
+
+def grad_flow_figure(batches: Sequence[dict], layers: Sequence[str], title: str = "",
+                     zrange: Optional[tuple[float, float]] = None, height: Optional[int] = None) -> go.Figure:
+    """Every layer's gradient norm over training as a heatmap: layers up the y axis (input at the
+    bottom), training progress along x, colour = log10 of the norm. A vanishing gradient shows as a
+    dark band along the bottom rows."""
+    rows = [b for b in batches if b.get("grad_norm") and len(b["grad_norm"]) == len(layers)]
+    title = title or "Gradient flow: log10 of each layer's gradient norm"
+    if not rows or not layers:
+        fig = figure(title, 150)
+        fig.add_annotation(text="no gradient norms recorded yet", showarrow=False, xref="paper", yref="paper",
+                           x=0.5, y=0.5, font=dict(color="#6B7280"))
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        return fig
+    fig = figure(title, height or 90 + 22 * max(len(layers), 4))
+    keep = np.unique(np.linspace(0, len(rows) - 1, min(len(rows), 400)).round().astype(int))
+    rows = [rows[i] for i in keep]
+    # Bin edges (one more than the columns): each report stands for the training since the previous one,
+    # so a single early report is a narrow column from 0, not a unit-wide cell around it.
+    xs = [0.0] + [event_position(b) for b in rows]
+    z = np.array([[g if g else np.nan for g in b["grad_norm"]] for b in rows], dtype=np.float64).T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.log10(z)
+    lo, hi = zrange or (float(np.nanmin(z)), float(np.nanmax(z)))
+    fig.add_heatmap(x=xs, y=list(layers), z=z, colorscale="Viridis", zmin=lo, zmax=hi,
+                    colorbar=dict(title=dict(text="log10", side="right"), thickness=12),
+                    hovertemplate="%{y}<br>‖grad‖ = 10^%{z:.2f}<extra></extra>")
+    fig.update_layout(hovermode="closest", margin=dict(l=120, r=16, t=40, b=40))
+    fig.update_xaxes(title="epoch", showgrid=False)
+    fig.update_yaxes(type="category", showgrid=False, tickfont=dict(size=11))
+    return fig
+
+
+def first_layer_grad_figure(series: Sequence[dict]) -> go.Figure:
+    """The gradient norm reaching each run's first layer (log scale): the vanishing-gradient lesson in
+    one chart. series: dicts with label, color, batches."""
+    fig = line_figure("Gradient reaching the first layer (log scale)")
+    for s in series:
+        xs, ys = grad_series(s["batches"], 0)
+        if xs:
+            fig.add_scatter(x=xs, y=ys, mode="lines", name=s["label"], line=dict(color=s["color"], width=2),
+                            hovertemplate=s["label"] + "<br>epoch %{x:.2f}: %{y:.2e}<extra></extra>")
+    fig.update_layout(hovermode="closest")
+    fig.update_xaxes(title="epoch", rangemode="tozero")
+    fig.update_yaxes(title="‖grad‖ of the first conv's weights", type="log", exponentformat="power")
+    return fig

@@ -1,0 +1,1 @@
+"""The command line: `python -m netlib train|summary|predict|evaluate|data|bench`."""

@@ -1,0 +1,111 @@
+"""The command line's grammar: every subcommand and option, and UsageError for bad arguments."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..models import DEPTH_MODELS, DESCRIPTIONS, MODELS
+from ..recipes import DEFAULT_RECIPE, OPTIMIZERS, RECIPES, SCHEDULES
+
+
+class UsageError(Exception):
+    """Bad arguments: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not argparse's usage block
+        raise UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number greater than 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m netlib", description="The MNIST network lab's engine.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_train(sub.add_parser("train", help="train a network on MNIST"))
+
+    s = sub.add_parser("summary", help="per-layer table: output shape, parameters, multiply-adds")
+    s.add_argument("--model", required=True, choices=list(MODELS))
+    s.add_argument("--json", action="store_true")
+
+    pr = sub.add_parser("predict", help="read digits from image files with a checkpoint")
+    pr.add_argument("--checkpoint", required=True, type=Path)
+    pr.add_argument("images", nargs="+", type=Path)
+    pr.add_argument("--json", action="store_true")
+
+    ev = sub.add_parser("evaluate", help="a checkpoint on MNIST's test set: accuracy, per digit, confusion matrix")
+    ev.add_argument("--checkpoint", required=True, type=Path)
+    ev.add_argument("--data-dir", type=Path)
+    ev.add_argument("--threads", type=_positive_int)
+    ev.add_argument("--json", action="store_true", help="one JSON object")
+
+    d = sub.add_parser("data", help="fetch and verify MNIST, print where it is")
+    d.add_argument("--data-dir", type=Path)
+    _add_bench(sub.add_parser("bench", help="speed and accuracy benchmarks"))
+    return p
+
+
+def _add_train(t: argparse.ArgumentParser) -> None:
+    t.add_argument("--model", choices=list(MODELS),
+                   help="; ".join(f"{k}: {v}" for k, v in DESCRIPTIONS.items()))
+    t.add_argument("--blocks", type=_positive_int,
+                   help=f"blocks per stage for {' and '.join(DEPTH_MODELS)} (default 1, as published)")
+    t.add_argument("--extend", type=Path, metavar="RUN_DIR",
+                   help="train a finished run further from its last epoch (--epochs more, default 1; "
+                        "--lr sets the constant rate, default the run's last)")
+    t.add_argument("--recipe", default=DEFAULT_RECIPE, choices=list(RECIPES),
+                   help=f"hyperparameter recipe (default {DEFAULT_RECIPE})")
+    t.add_argument("--epochs", type=_positive_int)
+    t.add_argument("--batch-size", type=_positive_int)
+    t.add_argument("--lr", type=_positive_float)
+    t.add_argument("--optimizer", choices=OPTIMIZERS)
+    t.add_argument("--schedule", choices=SCHEDULES)
+    t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
+    t.add_argument("--limit", type=_positive_int, help="train on the first N training images")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    t.add_argument("--threads", type=_positive_int)
+    t.add_argument("--data-dir", type=Path)
+    t.add_argument("--run-dir", type=Path, help="write config, metrics, status and checkpoint here")
+    t.add_argument("--save", type=Path, help="also copy the final checkpoint to this path")
+    t.add_argument("--synthetic", type=_positive_int, metavar="N",
+                   help="train on N synthetic digits instead of MNIST (tests and demos)")
+    t.add_argument("--no-grads", dest="record_grads", action="store_false",
+                   help="do not record per-layer gradient norms")
+    t.add_argument("--json", action="store_true", help="one JSON object per line per event")
+    t.add_argument("--quiet", action="store_true", help="print nothing (the run dir has it all)")
+
+
+def _add_bench(b: argparse.ArgumentParser) -> None:
+    b.add_argument("what", nargs="?", default="speed", choices=["speed", "drawn", "accuracy", "grads"])
+    b.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    b.add_argument("--batches", type=_positive_int, default=300,
+                   help="timed batches per measurement (speed)")
+    b.add_argument("--threads", type=_positive_int)
+    b.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    b.add_argument("--recipe", default=DEFAULT_RECIPE, choices=list(RECIPES), help="(accuracy)")
+    b.add_argument("--seeds", type=_positive_int, default=3, help="(accuracy)")
+    b.add_argument("--epochs", type=_positive_int, help="(accuracy) override the recipe's epochs")
+    b.add_argument("--per-digit", type=_positive_int, default=100, help="drawn digits per class")
+    b.add_argument("--checkpoint-dir", type=Path, help="(drawn) default: the shipped checkpoints folder")
+    b.add_argument("--data-dir", type=Path)
+    b.add_argument("--json", action="store_true")

@@ -1,0 +1,127 @@
+"""The checkpoint catalogue: shipped checkpoints, runs' and uploaded ones, what a page may load, and the
+Home page's recorded runs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch import nn
+
+from ..models import build_model
+from ..runs.files import CHECKPOINT, default_runs_dir
+from ..runs.reader import RunEntry, read_events
+from ..safepath import UnsafePath, is_contained
+from .uploads import list_uploads, uploads_dir
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the folder holding netlib/, app.py and checkpoints/
+CHECKPOINT_DIR_ENV = "NETLIB_CHECKPOINT_DIR"  # where the shipped checkpoints are (default: ./checkpoints)
+STORY_DIR = "gradient_flow"  # under the shipped checkpoints: scripts/record_gradient_flow.sh writes it
+
+
+@dataclass
+class CheckpointChoice:
+    label: str
+    path: Path
+    model: str
+    shipped: bool
+    uploaded: bool = False
+
+
+def shipped_dir() -> Path:
+    return Path(os.environ.get(CHECKPOINT_DIR_ENV) or PROJECT_ROOT / "checkpoints")
+
+
+def shipped_checkpoint(model: str) -> Path:
+    return shipped_dir() / f"{model}.pt"
+
+
+def checkpoint_choices(model: str, runs: list[RunEntry]) -> list[CheckpointChoice]:
+    """The shipped checkpoint of `model` (if present), every run of it that saved one, then its uploads."""
+    out = []
+    if shipped_checkpoint(model).is_file():
+        out.append(CheckpointChoice(f"shipped {model}.pt", shipped_checkpoint(model), model, True))
+    for r in runs:
+        if r.model == model and r.has_checkpoint and is_contained(r.dir, r.dir / CHECKPOINT):
+            out.append(CheckpointChoice(f"run {r.name} ({r.status})", r.dir / CHECKPOINT, model, False))
+    for u in list_uploads():
+        if u.model == model:
+            out.append(CheckpointChoice(u.label, u.path, model, False, uploaded=True))
+    return out
+
+
+def choice_index(choices: list[CheckpointChoice], path) -> Optional[int]:
+    """Where the checkpoint at `path` is among choices (paths compared resolved); None if not listed."""
+    try:
+        wanted = Path(path).resolve()
+    except (OSError, RuntimeError, TypeError):
+        return None
+    for i, c in enumerate(choices):
+        if c.path.resolve() == wanted:
+            return i
+    return None
+
+
+def checkpoint_roots() -> list[Path]:
+    """The folders a checkpoint chosen in the UI may come from: shipped, runs, uploads."""
+    return [shipped_dir(), default_runs_dir(), uploads_dir()]
+
+
+def allowed_checkpoint(path) -> Path:
+    """path, if it lies (symlinks followed) inside one of checkpoint_roots(); else UnsafePath.
+
+    The pages call it before loading any checkpoint chosen in the UI (app_pages/_common.load_model).
+    """
+    path = Path(path)
+    if any(is_contained(root, path) for root in checkpoint_roots()):
+        return path
+    raise UnsafePath(f"{path.name}: refused, it is not inside the checkpoints, runs or uploads folders")
+
+
+def checkpoint_summary(meta: dict) -> str:
+    """One line about a checkpoint's training, from its metrics."""
+    m = meta.get("metrics", {})
+    acc = m.get("test_acc")
+    parts = []
+    if acc is not None:
+        parts.append(f"test accuracy {100 * acc:.2f}%")
+    if m.get("epoch") or m.get("epochs"):
+        parts.append(f"after {m.get('epoch') or m.get('epochs')} epoch(s)")
+    if meta.get("recipe_name"):
+        parts.append(f"{meta['recipe_name']} recipe")
+    return ", ".join(parts) or "no metrics recorded"
+
+
+def untrained_model(model: str, seed: int = 0, **model_kwargs) -> nn.Module:
+    """The network with its initial random weights for `seed`, in eval mode; torch's global random
+    state is left as it was (a page must not reseed every other user of it)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build_model(model, **model_kwargs).eval()
+
+
+def recorded_story(colors: dict) -> list[dict]:
+    """The Home page's pre-recorded Residual-vs-Plain runs: one dict per run with model, label,
+    colour, recipe, batches, epochs and grad_layers (empty when the files are missing)."""
+    out = []
+    for model in ("residual", "plain"):
+        events = read_events(shipped_dir() / STORY_DIR / f"{model}-3.metrics.jsonl")
+        if not events:
+            continue
+        start = next((e for e in events if e.get("event") == "start"), {})
+        out.append({"model": model, "label": f"{model} ×3", "color": colors.get(model),
+                    "recipe": start.get("recipe", "?"), "grad_layers": start.get("grad_layers", []),
+                    "batches": [e for e in events if e.get("event") == "batch"],
+                    "epochs": [e for e in events if e.get("event") == "epoch"]})
+    return out
+
+
+def file_stamp(path: Path) -> float:
+    """mtime, to key caches of files that a live run rewrites (its checkpoint after every epoch)."""
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return 0.0

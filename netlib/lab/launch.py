@@ -1,0 +1,173 @@
+"""Starting training processes for the dashboard: new runs, +1 epoch of an ended run, and what a
+launched process that has not written its status yet is doing (plain Python, no streamlit)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from ..runs.files import (LIVE_STATUSES, PROCESS_LOG, STATUS, TRAIN_STATE, RunDirError, ensure_runs_dir,
+                          new_run_name)
+from ..runs.reader import RunInfo, read_status
+from ..safepath import inside
+from .catalogue import PROJECT_ROOT
+
+SYNTHETIC_ENV = "NETLIB_LAB_SYNTHETIC"  # N: runs the UI starts train on N synthetic digits (tests, demos)
+START_GRACE_S = 90.0  # a launched run that has written no status after this long has failed
+
+# Training processes this server started: polled so that finished ones are reaped (no zombies).
+_PROCESSES: dict[str, subprocess.Popen] = {}
+_EXTENSIONS: dict[str, subprocess.Popen] = {}  # the +1 epoch processes among them
+
+
+def train_args(model: str, recipe: str, overrides: Optional[dict] = None, limit: Optional[int] = None,
+               seed: int = 0, device: str = "auto", blocks: int = 1) -> list[str]:
+    """CLI arguments for `python -m netlib train` (without --run-dir, which start_run adds)."""
+    args = ["--model", model, "--recipe", recipe, "--seed", str(int(seed)), "--device", device]
+    if blocks and int(blocks) != 1:
+        args += ["--blocks", str(int(blocks))]
+    flags = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr",
+             "optimizer": "--optimizer", "schedule": "--schedule"}
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if key == "augment":
+            args.append("--augment" if value else "--no-augment")
+        elif key in flags:
+            args += [flags[key], f"{value:g}" if isinstance(value, float) else str(value)]
+    if limit:
+        args += ["--limit", str(int(limit))]
+    if os.environ.get(SYNTHETIC_ENV):
+        args += ["--synthetic", str(int(os.environ[SYNTHETIC_ENV]))]
+    return args
+
+
+def start_run(run_dir: Path, args: list[str], threads: Optional[int] = None) -> subprocess.Popen:
+    """Launch `python -m netlib train ARGS --run-dir DIR` as its own process (docs/design.md)."""
+    run_dir = Path(run_dir)
+    ensure_runs_dir(run_dir.parent)
+    cmd = [sys.executable, "-m", "netlib", "train", *args, "--run-dir", str(run_dir), "--quiet"]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        log = open(run_dir / PROCESS_LOG, "ab")
+    except OSError as e:
+        raise RunDirError(f"cannot write to the runs folder {run_dir.parent}: {e.strerror or e}") from e
+    with log:  # the child has its own copy of the descriptor
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=PROJECT_ROOT)
+
+
+def launch(runs_dir: Path, model: str, recipe: str, args: list[str], threads: Optional[int] = None,
+           tag: str = "") -> Path:
+    """Start a training process in a fresh run directory under runs_dir; return the directory."""
+    reap()
+    root = ensure_runs_dir(runs_dir)  # RunDirError: "cannot write to the runs folder ...", shown as is
+    name = new_run_name(model, tag or recipe)
+    run_dir, n = inside(root, name), 1
+    while True:  # claim the folder with mkdir: two launches in the same second never share one
+        try:
+            run_dir.mkdir()
+            break
+        except FileExistsError:
+            n += 1
+            run_dir = inside(root, f"{name}-{n}")
+        except OSError as e:
+            raise RunDirError(f"cannot write to the runs folder {root}: {e.strerror or e}") from e
+    try:
+        _PROCESSES[str(run_dir)] = start_run(run_dir, args, threads=threads)
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)  # nothing half-made is left to look like a run
+        raise
+    return run_dir
+
+
+def reap() -> None:
+    for key, proc in list(_PROCESSES.items()):
+        if proc.poll() is not None:
+            del _PROCESSES[key]
+
+
+def process_exited(run_dir: Path) -> Optional[int]:
+    """The exit code of a process this server started for run_dir, None while it runs or if unknown."""
+    proc = _PROCESSES.get(str(run_dir))
+    return None if proc is None else proc.poll()
+
+
+def can_extend(run: RunInfo) -> bool:
+    """A run that has ended with a saved train state can be trained further (+1 epoch)."""
+    return not run.live and (run.dir / TRAIN_STATE).is_file() and not extension_starting(run.dir)
+
+
+def extend(run_dir: Path, epochs: int, lr: float, threads: Optional[int] = None) -> None:
+    """Train an ended run `epochs` more epochs at constant rate lr from its saved train state, in its
+    own run directory (the training process refuses, in one line, if another process has it)."""
+    reap()
+    status = read_status(run_dir)
+    if status is None or status["status"] in LIVE_STATUSES or extension_starting(run_dir):
+        raise ValueError(f"run {Path(run_dir).name} is training already")
+    args = ["--extend", str(run_dir), "--epochs", str(int(epochs)), "--lr", f"{float(lr):.8g}"]
+    _PROCESSES[str(run_dir)] = _EXTENSIONS[str(run_dir)] = start_run(run_dir, args, threads=threads)
+
+
+def extension_error(run_dir: Path) -> Optional[str]:
+    """Why the last +1 epoch of run_dir failed before training an epoch, once (then forgotten), or None."""
+    proc = _EXTENSIONS.get(str(run_dir))
+    if proc is None or proc.poll() in (None, 0):
+        return None
+    del _EXTENSIONS[str(run_dir)]
+    status = read_status(run_dir) or {}
+    if status.get("reason", "").startswith("+1 epoch failed"):
+        return status["reason"].removeprefix("+1 epoch failed: ")
+    if proc.returncode == 2:  # refused before it began (netlib.cli.main: bad arguments exit 2)
+        return tail(Path(run_dir) / PROCESS_LOG, 1) or "the training process refused to start"
+    return None  # it trained and then ended badly: the run's own status says how
+
+
+def extension_starting(run_dir: Path) -> bool:
+    """True while a +1 epoch process this server started for run_dir has not taken the run over yet
+    (the run still reads as ended: its status.json is the previous process's)."""
+    proc = _EXTENSIONS.get(str(run_dir))
+    if proc is None or proc.poll() is not None:
+        return False
+    return (read_status(run_dir) or {}).get("pid") != proc.pid
+
+
+@dataclass
+class Pending:
+    """A launched run that has not written its status yet (the process is importing torch, loading data)."""
+
+    dir: Path
+    failed: bool
+    message: str
+
+
+def pending(run_dir: Path) -> Pending:
+    """For a run directory without a readable status: still starting, or failed before it began?"""
+    run_dir = Path(run_dir)
+    code = process_exited(run_dir)
+    log = tail(run_dir / PROCESS_LOG)
+    try:
+        age = time.time() - run_dir.stat().st_mtime
+    except OSError:
+        age = 0.0
+    if code is not None:
+        return Pending(run_dir, True, log or f"the training process exited with status {code}")
+    if age > START_GRACE_S and not (run_dir / STATUS).exists() and str(run_dir) not in _PROCESSES:
+        return Pending(run_dir, True, log or "the training process never started")
+    return Pending(run_dir, False, "starting the training process (loading torch and MNIST)...")
+
+
+def tail(path: Path, lines: int = 6) -> str:
+    try:
+        text = Path(path).read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return "\n".join(text[-lines:])

@@ -1,0 +1,55 @@
+"""A run folder's file names, where runs live, run names, and the one-line error for an unwritable folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+from ..checkpoint import atomic_write
+
+CONFIG, METRICS, STATUS, CHECKPOINT, STOP, CONTROL, TRAIN_STATE, EXTEND_LOCK, PROCESS_LOG = (
+    "config.json", "metrics.jsonl", "status.json", "checkpoint.pt", "STOP", "control.json",
+    "train_state.pt", "extend.lock", "process.log")
+LIVE_STATUSES = ("running", "paused")  # a process is working on the run (or holding it paused)
+RUNS_ENV = "NETLIB_RUNS_DIR"
+
+
+def default_runs_dir() -> Path:
+    return Path(os.environ.get(RUNS_ENV, "runs"))
+
+
+def write_json(path: Path, obj: dict) -> None:
+    atomic_write(path, lambda f: f.write((json.dumps(obj, indent=1) + "\n").encode()))
+
+
+def safe_run_name(text: str) -> str:
+    """A name that is one plain path component: letters, digits, '-', '_' and '.' only."""
+    name = re.sub(r"(?:[^A-Za-z0-9_.-]|\.{2,})+", "-", text).strip(".-")[:80]  # "a/../b" -> "a-b"
+    return name or "run"
+
+
+def new_run_name(model: str, recipe: str) -> str:
+    return safe_run_name(f"{time.strftime('%Y%m%d-%H%M%S')}-{model}-{recipe}-{os.getpid() % 1000:03d}")
+
+
+class RunDirError(RuntimeError):
+    """A runs or run folder that cannot be written (not a folder, not writable, disk full): one clear line."""
+
+
+class RunBusy(ValueError):
+    """A run that another process is already extending."""
+
+
+def ensure_runs_dir(root: Path) -> Path:
+    """The runs folder, created if missing; RunDirError (one line) when it cannot be."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise RunDirError(f"cannot write to the runs folder {root}: it is a file, not a folder")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunDirError(f"cannot write to the runs folder {root}: {e.strerror or e}") from e
+    return root

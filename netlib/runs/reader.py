@@ -1,0 +1,182 @@
+"""Reading run folders: a run's status (a dead process reads "interrupted"), its events, and the one
+listing of every run under a runs folder."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from ..safepath import is_contained
+from .files import CHECKPOINT, CONFIG, LIVE_STATUSES, METRICS, STATUS, default_runs_dir
+from .labels import network_label, recipe_label
+from .processes import process_alive
+
+EPOCH_EVENTS = ("batch", "epoch", "lr_change", "pause", "resume")
+
+
+@dataclass
+class RunInfo:
+    """What a reader (UI, CLI) knows of a run directory at one moment."""
+
+    dir: Path
+    config: dict
+    status: str
+    reason: str
+    events: list = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.dir.name
+
+    @property
+    def epochs(self) -> list[dict]:
+        return [e for e in self.events if e.get("event") == "epoch"]
+
+    @property
+    def batches(self) -> list[dict]:
+        return [e for e in self.events if e.get("event") == "batch"]
+
+    @property
+    def has_checkpoint(self) -> bool:
+        return (self.dir / CHECKPOINT).is_file()
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def start(self) -> dict:
+        """The last start event: a run extended by +1 epoch has one per process, the last knows the
+        total epochs and the layers whose gradients are recorded."""
+        return next((e for e in reversed(self.events) if e.get("event") == "start"), {})
+
+
+@dataclass
+class RunEntry:
+    """One run folder as listed (pickers, the sidebar): read from config.json and status.json only."""
+
+    dir: Path
+    config: dict
+    status: str
+
+    @property
+    def name(self) -> str:
+        return self.dir.name
+
+    @property
+    def model(self) -> str:
+        return self.config.get("model", "?")
+
+    @property
+    def recipe(self) -> str:
+        return recipe_label(self.config)
+
+    @property
+    def network(self) -> str:
+        """'plain ×3': the model and its depth when not as published."""
+        return network_label(self.config)
+
+    @property
+    def has_checkpoint(self) -> bool:
+        return (self.dir / CHECKPOINT).is_file()
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.status})"
+
+
+def read_json(path: Path) -> Optional[dict]:
+    """A small JSON object file, or None when it is missing, unreadable or not an object."""
+    try:
+        value = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def read_status(run_dir: Path) -> Optional[dict]:
+    """status.json as readers should see it: a "running" run whose process is gone is "interrupted".
+
+    Cheap (no metrics read): pickers and the sidebar call it for every run on every rerun.
+    """
+    status = read_json(Path(run_dir) / STATUS)
+    if status is None:
+        return None
+    status.setdefault("status", "failed")
+    status.setdefault("reason", "")
+    if status["status"] in LIVE_STATUSES and not process_alive(status.get("pid")):
+        status["status"] = "interrupted"
+        status["reason"] = "the training process ended without finishing (killed or crashed)"
+    return status
+
+
+def quick_status(run_dir: Path) -> Optional[str]:
+    """The run's status without reading its metrics."""
+    status = read_status(run_dir)
+    return status["status"] if status else None
+
+
+def read_events(path: Path) -> list[dict]:
+    events = []
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    events.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass  # a line being written right now; it is complete on the next read
+    except FileNotFoundError:
+        pass
+    return events
+
+
+def without_redone_epochs(events: list[dict]) -> list[dict]:
+    """A run stopped (or diverged) in epoch k and then extended restarts from epoch k: the events of
+    the abandoned partial epoch k are dropped so charts and "the rate it ended at" skip them."""
+    out: list[dict] = []
+    for e in events:
+        if e.get("event") == "start" and e.get("first_epoch", 1) > 1:
+            first = e["first_epoch"]
+            out = [o for o in out if not (o.get("event") in EPOCH_EVENTS and o.get("epoch", 0) >= first)]
+        out.append(e)
+    return out
+
+
+def read_run(run_dir: Path) -> Optional[RunInfo]:
+    """Everything about one run, its whole metrics log included; None if it is no run (yet)."""
+    run_dir = Path(run_dir)
+    config = read_json(run_dir / CONFIG)
+    status = read_status(run_dir) if config is not None else None
+    if status is None:
+        return None
+    return RunInfo(run_dir, config, status["status"], status["reason"],
+                   without_redone_epochs(read_events(run_dir / METRICS)))
+
+
+def run_index(runs_dir: Optional[Path] = None) -> list[RunEntry]:
+    """Every run under runs_dir, newest first, read from config.json and status.json only.
+
+    A run folder that is a symlink leading outside runs_dir is skipped: never read, listed or loaded.
+    """
+    root = Path(runs_dir or default_runs_dir())
+    if not root.is_dir():
+        return []
+    out = []
+    for d in sorted((p for p in root.iterdir() if p.is_dir() and is_contained(root, p)), reverse=True):
+        config = read_json(d / CONFIG)
+        status = read_status(d) if config is not None else None
+        if status is not None:
+            out.append(RunEntry(d, config, status["status"]))
+    return out
+
+
+def list_runs(runs_dir: Optional[Path] = None) -> list[RunInfo]:
+    """Every run under runs_dir, newest first, with its events (the listing of run_index, read whole)."""
+    runs = [read_run(entry.dir) for entry in run_index(runs_dir)]
+    return [r for r in runs if r is not None]

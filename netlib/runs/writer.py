@@ -1,0 +1,177 @@
+"""The training process's side of a run folder: config, the metrics log, status, checkpoints, train state."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from ..checkpoint import atomic_write, save_checkpoint
+from ..engine.steering import NO_STEERING, Steering
+from .control import read_control
+from .files import (CHECKPOINT, CONFIG, CONTROL, EXTEND_LOCK, METRICS, STATUS, STOP, TRAIN_STATE, RunBusy,
+                    RunDirError, write_json)
+from .processes import process_alive
+from .reader import read_status
+
+
+def _writes(what: str):
+    """RunWriter methods: an OSError while writing becomes a RunDirError that says what and where.
+
+    The training process then ends (fit() does not catch it) instead of going on without a record;
+    atomic_write has already removed its temporary file, so the previous status/checkpoint stay valid.
+    """
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(self, *args, **kwargs):
+            try:
+                return fn(self, *args, **kwargs)
+            except RunDirError:
+                raise
+            except OSError as e:
+                where = getattr(self, "dir", None) or (args[0] if args else "?")
+                raise RunDirError(f"cannot write {what} to the run folder {where}: {e.strerror or e}") from e
+        return inner
+    return wrap
+
+
+class RunWriter:
+    """The training process's side of a run directory: an event listener plus checkpointing.
+
+    extending=True: a process that trains a finished run further; its config stays, the metrics log
+    goes on where it ended.
+    """
+
+    @_writes("the run's files")
+    def __init__(self, run_dir: Path, config: dict, extending: bool = False):
+        self.dir = Path(run_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._before, self._epochs_here, self._locked = None, 0, False
+        if extending:
+            self._lock()  # one extension of a run at a time (two tabs, the CLI and a tab)
+            self._before = read_status(self.dir)
+        # A stop or pause meant for an earlier process of this run is not meant for this one.
+        (self.dir / STOP).unlink(missing_ok=True)
+        (self.dir / CONTROL).unlink(missing_ok=True)
+        if not extending:
+            write_json(self.dir / CONFIG, config)
+        self.config = config
+        self._control_stamp, self._steering = None, None
+        self._metrics = open(self.dir / METRICS, "a", encoding="utf-8")
+        self._epoch = (self._before or {}).get("epoch", 0)
+        self._status("running", "", epoch=self._epoch)
+
+    def _lock(self) -> None:
+        path = self.dir / EXTEND_LOCK
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    holder = int(path.read_text().strip() or 0)
+                except (OSError, ValueError):
+                    holder = 0
+                if process_alive(holder):
+                    raise RunBusy(f"run {self.dir.name} is already being extended (process {holder})") from None
+                path.unlink(missing_ok=True)  # left by a killed extension
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            self._locked = True
+            return
+        raise RunBusy(f"run {self.dir.name} is already being extended")
+
+    @_writes("status.json")
+    def _status(self, status: str, reason: str, **extra) -> None:
+        write_json(self.dir / STATUS, {"status": status, "reason": reason, "pid": os.getpid(),
+                                       "updated": time.time(), **extra})
+
+    @_writes("the metrics log")
+    def on_event(self, event: dict) -> None:
+        self._metrics.write(json.dumps(event) + "\n")
+        self._metrics.flush()  # readers (the UI) see each event as it happens
+        kind = event["event"]
+        if kind == "start":
+            self._epoch = event.get("first_epoch", 1) - 1
+            self._status("running", "", epoch=self._epoch)
+        elif kind == "epoch":
+            os.fsync(self._metrics.fileno())
+            self._epoch = event["epoch"]
+            self._epochs_here += 1
+            self._status("running", "", epoch=self._epoch)
+        elif kind in ("pause", "resume"):
+            self._status("paused" if kind == "pause" else "running", "", epoch=self._epoch)
+        elif kind == "end":
+            os.fsync(self._metrics.fileno())
+            self._status(event["status"], event.get("reason", ""),
+                         epoch=event.get("epochs_completed", 0))
+
+    def should_stop(self) -> bool:
+        return (self.dir / STOP).exists()
+
+    def steering(self):
+        """The latest pause / learning-rate request (control.json), re-read only when it changes."""
+        try:
+            st = (self.dir / CONTROL).stat()
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)  # write_json renames: a new inode each time
+        except OSError:
+            return self._steering or NO_STEERING
+        if stamp != self._control_stamp:
+            self._control_stamp = stamp
+            wanted = read_control(self.dir)
+            self._steering = Steering(bool(wanted.get("paused")), wanted.get("lr"))
+        return self._steering
+
+    @_writes("the train state")
+    def save_train_state(self, state: dict) -> None:
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        atomic_write(self.dir / TRAIN_STATE, lambda f: f.write(buf.getvalue()))
+
+    @_writes("the checkpoint")
+    def save(self, model, epoch_event: dict) -> None:
+        c = self.config
+        metrics = {k: v for k, v in epoch_event.items() if k != "event"}
+        save_checkpoint(self.dir / CHECKPOINT, model, c["model"], c.get("model_kwargs", {}),
+                        c["recipe"], metrics, extra={"recipe_name": c["recipe_name"]})
+
+    def fail(self, reason: str) -> None:
+        if self._before is not None and self._epochs_here == 0:
+            # +1 epoch that trained nothing: the run is what it was; say what went wrong, lose nothing
+            try:
+                self.on_event({"event": "extend_failed", "reason": reason})
+                self._status(self._before["status"], f"+1 epoch failed: {reason}",
+                             epoch=self._before.get("epoch", 0))
+                return
+            except RunDirError:
+                pass
+        try:
+            self.on_event({"event": "end", "status": "failed", "reason": reason})
+        except RunDirError:  # no room for the metrics log (disk full): the small status may still fit
+            try:
+                self._status("failed", reason, epoch=getattr(self, "_epoch", 0))
+            except RunDirError:
+                pass  # status.json keeps its last complete version; readers see "interrupted"
+
+    def close(self) -> None:
+        try:
+            self._metrics.close()
+        except OSError:  # a final flush on a full disk: the lines already written stay valid
+            pass
+        if self._locked:
+            (self.dir / EXTEND_LOCK).unlink(missing_ok=True)
+            self._locked = False
+
+    def record_forced_stop(self, after_s: float) -> None:
+        """The stop watchdog's last word before the process ends itself: the run reads "stopped"
+        (as asked), not "interrupted"."""
+        try:
+            self._status("stopped", f"stopped by request: the run did not reach a batch boundary within "
+                                    f"{after_s:g} s, so its process was ended", epoch=self._epoch)
+        except RunDirError:
+            pass  # status.json keeps its last complete version; readers see "interrupted"
