@@ -210,7 +210,7 @@ def figures(info, smoothing: float):
 
 
 def run_view(run_dir: Path, polling: bool) -> None:
-    """Everything about the watched run; redrawn every second while it is live."""
+    """Everything about the watched run; redrawn every 2 s while it is live."""
     info = read_run(run_dir)
     if info is None:
         p = launch.pending(run_dir)

@@ -40,7 +40,7 @@ def runs_dir(tmp_path, monkeypatch) -> Path:
 def make_dataset():
     """make_dataset(n_train, n_test=200, seed=1) -> netlib.train.Dataset of normalised synthetic digits."""
     from netlib.data import normalize, synthetic_digits
-    from netlib.train import Dataset
+    from netlib.data import Dataset
 
     def make(n_train: int, n_test: int = 200, seed: int = 1) -> "Dataset":
         (tx, ty), (vx, vy) = synthetic_digits(n_train, seed=seed), synthetic_digits(n_test, seed=seed + 100)
@@ -62,7 +62,7 @@ def make_config():
     Recipe fields go to resolve_recipe; seed / limit / channels_last / model_kwargs go to TrainConfig.
     """
     from netlib.recipes import resolve_recipe
-    from netlib.train import TrainConfig
+    from netlib.engine.loop import TrainConfig
 
     config_fields = {"seed", "limit", "channels_last", "model_kwargs"}
 
@@ -80,7 +80,7 @@ def make_config():
 def tiny_checkpoint(tmp_path_factory, make_dataset, make_config) -> Path:
     """A residual checkpoint trained for one quick epoch on synthetic digits (read-only: copy to modify)."""
     from netlib.checkpoint import save_checkpoint
-    from netlib.train import fit
+    from netlib.engine.loop import fit
 
     config = make_config("residual", batch_size=32, epochs=1)
     end = fit(config, make_dataset(320, 200))

@@ -8,31 +8,18 @@ import shlex
 from pathlib import Path
 
 import streamlit as st
-import streamlit.testing.v1.app_test
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from netlib import ui_state
+from netlib.lab import catalogue, launch
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
-SHIPPED = [ui_state.shipped_checkpoint(m) for m in ("inception", "residual")]
-
-
-class WarmServerPagesManager(PagesManager):
-    """AppTest resets Streamlit's legacy 'pages/ folder' mode before every run; a real server leaves it
-    after the first st.navigation call. Emulate the server, so a click is not spent on the one-time
-    switch to app.py's frame (pages/_common.require_frame; tested on its own in test_pages.py)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        PagesManager.uses_pages_directory = False
+SHIPPED = [catalogue.shipped_checkpoint(m) for m in ("inception", "residual")]
 
 
 def fresh_app(monkeypatch) -> None:
-    """Before an AppTest: the warm pages manager, real MNIST (no synthetic runs), empty Streamlit caches
-    (they outlive AppTest instances)."""
-    monkeypatch.setattr(streamlit.testing.v1.app_test, "PagesManager", WarmServerPagesManager)
-    monkeypatch.delenv(ui_state.SYNTHETIC_ENV, raising=False)
+    """Before an AppTest: real MNIST (no synthetic runs), empty Streamlit caches (they outlive AppTest
+    instances)."""
+    monkeypatch.delenv(launch.SYNTHETIC_ENV, raising=False)
     st.cache_resource.clear()
     st.cache_data.clear()
 
@@ -40,7 +27,7 @@ def fresh_app(monkeypatch) -> None:
 def open_app(page: str, timeout: float = 90) -> AppTest:
     """app.py run once (its frame), then `page` through the navigation, as a person clicks it."""
     at = AppTest.from_file(str(APP), default_timeout=timeout).run()
-    if page != "pages/home.py":
+    if page != "app_pages/home.py":
         at.switch_page(page).run()
     return at
 
@@ -76,8 +63,8 @@ def untrained_run(root: Path, name: str, model: str = "residual") -> Path:
 
     from netlib.models import build_model
     from netlib.recipes import RECIPES
-    from netlib.runs import RunWriter
-    from netlib.train import TrainConfig
+    from netlib.runs.writer import RunWriter
+    from netlib.engine.loop import TrainConfig
 
     config = {**TrainConfig(model=model, recipe_name="fast", recipe=RECIPES["fast"]).to_dict(),
               "argv": ["train", "--model", model]}

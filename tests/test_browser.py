@@ -33,8 +33,8 @@ import pytest
 sync_api = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect  # noqa: E402
 
-from netlib import ui_state  # noqa: E402
-from netlib.strokes import Style, digit_paths  # noqa: E402
+from netlib.lab import catalogue, launch  # noqa: E402
+from netlib.analysis.strokes import Style, digit_paths  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "app.py"
@@ -42,7 +42,7 @@ ARTIFACTS = REPO / "artifacts" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-SHIPPED = [ui_state.shipped_checkpoint(m) for m in ("inception", "residual")]
+SHIPPED = [catalogue.shipped_checkpoint(m) for m in ("inception", "residual")]
 CANVAS_PX = 280  # the Draw page's canvas, in its own pixels (digit_paths' coordinates)
 LONG = 120_000  # ms: a generous ceiling for anything that involves training on 2 busy cores
 
@@ -97,8 +97,8 @@ def server(tmp_path_factory):
     runs = tmp_path_factory.mktemp("browser") / "runs"
     port = _free_port()
     env = {**os.environ, "NETLIB_RUNS_DIR": str(runs), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    env.pop(ui_state.SYNTHETIC_ENV, None)  # real MNIST (set it only to try the suite without MNIST)
-    env.pop(ui_state.CHECKPOINT_DIR_ENV, None)
+    env.pop(launch.SYNTHETIC_ENV, None)  # real MNIST (set it only to try the suite without MNIST)
+    env.pop(catalogue.CHECKPOINT_DIR_ENV, None)
     log = ARTIFACTS / "server.log"
     t0 = time.perf_counter()
     with open(log, "wb") as out:

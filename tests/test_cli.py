@@ -23,9 +23,10 @@ import pytest
 import torch
 from PIL import Image
 
-from netlib import cli as netlib_cli
+from netlib.cli import main as netlib_cli
 from netlib.checkpoint import CheckpointError, load_checkpoint
-from netlib.data import default_data_dir, load_mnist, raw_dir
+from netlib.data import load_mnist
+from netlib.mnist import default_data_dir, raw_dir
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 180
@@ -313,7 +314,7 @@ def test_predict_does_not_claim_a_digit_for_a_scribble(tmp_path, capsys, trained
     """A scribble over the whole image is reported as not read, with the reason, not as a digit."""
     from PIL import ImageDraw
 
-    from netlib.cli import main
+    from netlib.cli.main import main
 
     rng = np.random.default_rng(0)
     img = Image.new("L", (280, 280), 0)

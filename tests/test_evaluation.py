@@ -13,17 +13,16 @@ import pytest
 import torch
 from torch import nn
 
-from netlib import ui_state
-from netlib.checkpoint import FORMAT, VERSION, CheckpointError
-from netlib.cli import main as cli_main
+from netlib.lab import catalogue
+from netlib.checkpoint import CheckpointError, FORMAT, VERSION
+from netlib.cli.main import main as cli_main
 from netlib.data import normalize
-from netlib.eval_charts import confusion_figure, per_class_figure
-from netlib.evaluation import confusion_matrix, evaluate, format_report, per_class_accuracy, summarize
-from netlib.uploads import (UPLOADS_ENV, inside, list_uploads, remove_upload, shared_files, store_upload,
-                            upload_name, uploads_dir)
+from netlib.charts.evaluation import confusion_figure, per_class_figure
+from netlib.analysis.evaluation import confusion_matrix, evaluate, format_report, per_class_accuracy, summarize
+from netlib.lab.uploads import UPLOADS_ENV, inside, list_uploads, remove_upload, shared_files, store_upload, upload_name, uploads_dir
 from support import WritesMarker
 
-SHIPPED = {m: ui_state.shipped_checkpoint(m) for m in ("inception", "residual")}
+SHIPPED = {m: catalogue.shipped_checkpoint(m) for m in ("inception", "residual")}
 
 
 class FixedLogits(nn.Module):
@@ -180,7 +179,7 @@ def test_confusion_figure_shows_every_count_and_errors_on_their_own_scale():
 @pytest.mark.parametrize("model", ["residual", "inception"])
 def test_shipped_checkpoint_accuracy_matches_its_record(model):
     """On all 10,000 MNIST test digits the evaluation gives the accuracy training recorded."""
-    from netlib.evaluation import evaluate_checkpoint
+    from netlib.analysis.evaluation import evaluate_checkpoint
 
     if not SHIPPED[model].is_file():
         pytest.skip("shipped checkpoint not present")
@@ -228,7 +227,7 @@ def test_cli_evaluate_json(capsys):
 def uploads(tmp_path, monkeypatch) -> Path:
     d = tmp_path / "uploads-here"
     monkeypatch.setenv(UPLOADS_ENV, str(d))
-    monkeypatch.setenv(ui_state.CHECKPOINT_DIR_ENV, str(tmp_path / "no-shipped"))
+    monkeypatch.setenv(catalogue.CHECKPOINT_DIR_ENV, str(tmp_path / "no-shipped"))
     return d
 
 
@@ -249,10 +248,10 @@ def test_a_good_checkpoint_is_stored_and_listed_in_every_picker(uploads, tiny_ch
     assert stored.path.read_bytes() == tiny_checkpoint.read_bytes() and stored.model == "residual"
     assert written(uploads) == [stored.path.name]  # no temporary files left behind
     assert [u.path for u in list_uploads()] == [stored.path]
-    choices = ui_state.checkpoint_choices("residual", [])
+    choices = catalogue.checkpoint_choices("residual", [])
     assert [c.label for c in choices] == [f"uploaded {stored.path.name}"] and choices[0].uploaded
-    assert ui_state.checkpoint_choices("inception", []) == []  # listed only for its own network
-    assert ui_state.choice_index(choices, str(stored.path)) == 0
+    assert catalogue.checkpoint_choices("inception", []) == []  # listed only for its own network
+    assert catalogue.choice_index(choices, str(stored.path)) == 0
 
 
 @pytest.mark.parametrize("filename, stored", [
@@ -294,7 +293,7 @@ def test_truncated_garbage_and_empty_uploads_are_refused(uploads, tiny_checkpoin
     assert "readable" in _refused(uploads, data[: len(data) // 2])
     assert "readable" in _refused(uploads, random.Random(0).randbytes(4096))
     assert "readable" in _refused(uploads, b"")
-    assert ui_state.checkpoint_choices("residual", []) == []
+    assert catalogue.checkpoint_choices("residual", []) == []
 
 
 @pytest.mark.parametrize("via", ["exec", "shell"])
@@ -322,9 +321,9 @@ def test_weights_that_do_not_fit_and_foreign_files_are_refused(uploads, tiny_che
 
 
 def test_an_oversized_upload_is_refused_before_reading(uploads, monkeypatch):
-    import netlib.uploads
+    import netlib.lab.uploads
 
-    monkeypatch.setattr(netlib.uploads, "MAX_UPLOAD_BYTES", 1000)
+    monkeypatch.setattr(netlib.lab.uploads, "MAX_UPLOAD_BYTES", 1000)
     assert "limit" in _refused(uploads, b"x" * 1001)
 
 

@@ -10,15 +10,16 @@ import pytest
 import torch
 from PIL import Image
 
-from netlib import explain_charts, ui_state
+from netlib.charts import explain as explain_charts
+from netlib.lab import catalogue
 from netlib.checkpoint import load_checkpoint
-from netlib.explain import (BRANCH_NAMES, _upsample, _walk, branch_strengths, doubt, explain, grad_cam,
-                            gradient_x_input, last_conv_stage)
+from netlib.analysis.explain import BRANCH_NAMES, _upsample, _walk, branch_strengths, doubt, explain, grad_cam, gradient_x_input, last_conv_stage
 from netlib.models import SHOWCASE, build_model
-from netlib.preprocess import BLOB_HINT, MEAN, SCRIBBLE_HINT, STD, prepare
-from netlib.strokes import DIGIT_VARIANTS, Style, draw_paths, drawn_digit_set, render
+from netlib.analysis.preprocess import BLOB_HINT, SCRIBBLE_HINT, prepare
+from netlib.data import MEAN, STD
+from netlib.analysis.strokes import DIGIT_VARIANTS, Style, draw_paths, drawn_digit_set, render
 
-SHIPPED = {m: ui_state.shipped_checkpoint(m) for m in SHOWCASE}
+SHIPPED = {m: catalogue.shipped_checkpoint(m) for m in SHOWCASE}
 needs_shipped = pytest.mark.skipif(not all(p.is_file() for p in SHIPPED.values()),
                                    reason="shipped checkpoints not present")
 BACKGROUND = -MEAN / STD  # an empty pixel, normalised

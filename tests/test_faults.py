@@ -28,13 +28,18 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 import netlib.checkpoint
-import netlib.cli as netlib_cli
-import netlib.runs
-from netlib import ui_state
+from netlib.cli import main as netlib_cli
+import netlib.runs.control
+import netlib.runs.writer
+from netlib.lab import catalogue, launch
+from netlib.runs import reader
 from netlib.checkpoint import load_checkpoint
-from netlib.preprocess import MAX_BYTES, ImageError, load_image
-from netlib.runs import (CHECKPOINT, CONFIG, METRICS, STATUS, RunDirError, RunWriter, kill_run, list_runs,
-                         read_run, read_status, request_stop, start_run)
+from netlib.analysis.images import ImageError, MAX_BYTES, load_image
+from netlib.lab.launch import start_run
+from netlib.runs.control import kill_run, request_stop
+from netlib.runs.files import CHECKPOINT, CONFIG, METRICS, RunDirError, STATUS
+from netlib.runs.reader import list_runs, read_run, read_status
+from netlib.runs.writer import RunWriter
 from netlib.safepath import UnsafePath, contained, inside, is_contained
 from support import APP, WritesMarker, fresh_app
 
@@ -99,9 +104,9 @@ def app(monkeypatch, runs_dir):
     threads = torch.get_num_threads()
     yield runs_dir
     torch.set_num_threads(threads)
-    for proc in list(ui_state._PROCESSES.values()):
+    for proc in list(launch._PROCESSES.values()):
         reap(proc)
-    ui_state.reap()
+    launch.reap()
 
 
 def train_page(session: dict | None = None) -> AppTest:
@@ -109,7 +114,7 @@ def train_page(session: dict | None = None) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=90).run()
     for key, value in (session or {}).items():
         at.session_state[key] = value
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -132,7 +137,7 @@ def finite_chart_values(at: AppTest) -> list:
 
 @pytest.fixture(autouse=True)
 def _own_process_table(monkeypatch):
-    monkeypatch.setattr(ui_state, "_PROCESSES", {})  # this test's launches only
+    monkeypatch.setattr(launch, "_PROCESSES", {})  # this test's launches only
 
 
 @pytest.fixture(autouse=True)
@@ -146,7 +151,7 @@ def _keep_sigterm():
 @pytest.mark.slow
 def test_sigkill_mid_epoch_keeps_checkpoint_and_metrics_and_the_page_says_interrupted(app):
     run_dir = app / "killed"
-    proc = start_run(run_dir, train_args(2000, 60), threads=1)  # not through ui_state: a server
+    proc = start_run(run_dir, train_args(2000, 60), threads=1)  # not through netlib.lab.launch: a server
     try:                                                          # restarted since knows nothing of it
         wait_until(lambda: mid_epoch_after_a_checkpoint(run_dir), 90, proc, run_dir)
 
@@ -183,7 +188,7 @@ def test_sigkill_mid_epoch_keeps_checkpoint_and_metrics_and_the_page_says_interr
     fresh = train_page()
     assert "train_run" not in fresh.session_state
     assert any("No run in progress" in i.value for i in fresh.info)
-    assert [r.status for r in ui_state.run_index(app)] == ["interrupted"]
+    assert [r.status for r in reader.run_index(app)] == ["interrupted"]
 
 
 def test_stop_mid_epoch_ends_within_a_batch_and_keeps_the_last_checkpoint(runs_dir):
@@ -232,7 +237,7 @@ def test_two_runs_at_once_with_concurrent_readers_keep_their_own_files(runs_dir)
                         if e.get("event") == "start" and e["model"] != model:
                             problems.append(f"{d.name}: start event of {e['model']}")
                 listed = {r.dir.name: r.config["model"] for r in list_runs(runs_dir)}
-                listed.update({r.name: r.model for r in ui_state.run_index(runs_dir)})
+                listed.update({r.name: r.model for r in reader.run_index(runs_dir)})
                 for name, model in listed.items():
                     if dirs[model].name != name:
                         problems.append(f"listing mixed up {name} and {model}")
@@ -269,18 +274,19 @@ def test_two_launches_in_the_same_second_get_their_own_folders(runs_dir, monkeyp
     # Two sessions pressing Start at once: same timestamp, same server pid, so the same name. Each
     # launch must claim its folder itself; the process it starts may not have created anything yet.
     started = []
-    monkeypatch.setattr(ui_state, "new_run_name", lambda model, recipe: "same-name")
-    monkeypatch.setattr(netlib.runs, "start_run", lambda run_dir, args, threads=None: started.append(run_dir)
+    monkeypatch.setattr(launch, "new_run_name", lambda model, recipe: "same-name")
+    monkeypatch.setattr(launch, "start_run", lambda run_dir, args, threads=None: started.append(run_dir)
                         or _FakeProcess())
-    dirs = [ui_state.launch(runs_dir, "residual", "fast", []) for _ in range(3)]
+    dirs = [launch.launch(runs_dir, "residual", "fast", []) for _ in range(3)]
     assert len(set(dirs)) == 3 and started == dirs
     assert all(d.is_dir() and d.parent == runs_dir for d in dirs)
 
 
 def test_a_run_that_ends_between_check_and_kill_is_not_an_error(tmp_path, monkeypatch):
     # Two tabs enforcing the same stop: the second kill finds the process gone.
-    monkeypatch.setattr(netlib.runs, "read_status", lambda d: {"status": "running", "pid": 2**22 + 7})
-    monkeypatch.setattr(netlib.runs.os, "kill", _raise(ProcessLookupError(errno.ESRCH, "No such process")))
+    monkeypatch.setattr(netlib.runs.control, "read_status", lambda d: {"status": "running", "pid": 2**22 + 7})
+    monkeypatch.setattr(netlib.runs.control, "is_trainer", lambda pid: True)
+    monkeypatch.setattr(netlib.runs.control.os, "kill", _raise(ProcessLookupError(errno.ESRCH, "No such process")))
     kill_run(tmp_path)
 
 
@@ -329,16 +335,16 @@ def test_launch_into_a_runs_folder_that_is_a_file_is_a_clear_error(tmp_path):
     blocker = tmp_path / "runs-file"
     blocker.write_text("x")
     with pytest.raises(RunDirError, match=r"cannot write to the runs folder .*runs-file: it is a file"):
-        ui_state.launch(blocker, "residual", "fast", [])
+        launch.launch(blocker, "residual", "fast", [])
     assert blocker.read_text() == "x"
 
 
 def test_launch_on_a_full_disk_leaves_no_half_made_run(runs_dir, monkeypatch):
-    monkeypatch.setattr(netlib.runs, "open", _raise(ENOSPC), raising=False)
+    monkeypatch.setattr(launch, "open", _raise(ENOSPC), raising=False)
     with pytest.raises(RunDirError, match="No space left on device"):
-        ui_state.launch(runs_dir, "residual", "fast", ["--model", "residual"])
+        launch.launch(runs_dir, "residual", "fast", ["--model", "residual"])
     assert list(runs_dir.iterdir()) == []  # the folder it claimed is gone again
-    assert ui_state._PROCESSES == {}
+    assert launch._PROCESSES == {}
 
 
 def test_train_page_shows_an_unwritable_runs_folder_as_a_message(app, tmp_path, monkeypatch):
@@ -372,7 +378,7 @@ class _FullAfterFirstEpoch:
 
 def test_disk_full_mid_run_ends_the_run_as_failed_and_keeps_what_was_written(tmp_path, monkeypatch, capsys):
     real_open = open
-    monkeypatch.setattr(netlib.runs, "open", lambda *a, **k: _FullAfterFirstEpoch(real_open(*a, **k)),
+    monkeypatch.setattr(netlib.runs.writer, "open", lambda *a, **k: _FullAfterFirstEpoch(real_open(*a, **k)),
                         raising=False)
     run_dir = tmp_path / "full"
     t0 = time.monotonic()
@@ -539,10 +545,10 @@ def test_a_code_running_checkpoint_in_a_run_never_runs_through_the_pages_loader(
     marker = tmp_path / "marker"
     torch.save({"format": FORMAT, "version": VERSION, "model": "residual", "x": WritesMarker(marker)},
                run / CHECKPOINT)
-    (choice,) = [c for c in ui_state.checkpoint_choices("residual", ui_state.run_index(app)) if "evil" in c.label]
+    (choice,) = [c for c in catalogue.checkpoint_choices("residual", reader.run_index(app)) if "evil" in c.label]
     at = AppTest.from_string(
         "from pathlib import Path\n"
-        "from pages._common import guarded, load_model\n"
+        "from app_pages._common import guarded, load_model\n"
         f"guarded(load_model)(Path({str(choice.path)!r}))\n", default_timeout=60).run()
     assert not at.exception
     assert any("refused" in e.value for e in at.error), [e.value for e in at.error]
@@ -601,30 +607,30 @@ def test_run_listings_skip_run_folders_that_are_symlinks_out_of_the_runs_folder(
     _fake_run(runs, "good")
     _fake_run(outside, "stranger")
     (runs / "sneaky").symlink_to(outside / "stranger", target_is_directory=True)
-    assert [r.name for r in ui_state.run_index(runs)] == ["good"]
+    assert [r.name for r in reader.run_index(runs)] == ["good"]
     assert [r.name for r in list_runs(runs)] == ["good"]
     # A checkpoint.pt inside a real run that links out is not offered either.
     _fake_run(runs, "linked")
     (runs / "linked" / CHECKPOINT).unlink()
     (runs / "linked" / CHECKPOINT).symlink_to(outside / "stranger" / CHECKPOINT)
-    choices = ui_state.checkpoint_choices("residual", ui_state.run_index(runs))
+    choices = catalogue.checkpoint_choices("residual", reader.run_index(runs))
     labels = [c.label for c in choices]
     assert any("good" in label for label in labels) and not any("linked" in label for label in labels)
 
 
 def test_only_checkpoints_under_the_lab_folders_load_in_the_ui(runs_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv(ui_state.CHECKPOINT_DIR_ENV, str(tmp_path / "shipped"))
+    monkeypatch.setenv(catalogue.CHECKPOINT_DIR_ENV, str(tmp_path / "shipped"))
     run = _fake_run(runs_dir, "ok")
-    assert ui_state.allowed_checkpoint(run / CHECKPOINT) == run / CHECKPOINT
-    assert ui_state.allowed_checkpoint(tmp_path / "shipped" / "residual.pt")
+    assert catalogue.allowed_checkpoint(run / CHECKPOINT) == run / CHECKPOINT
+    assert catalogue.allowed_checkpoint(tmp_path / "shipped" / "residual.pt")
     for bad in (tmp_path / "elsewhere.pt", runs_dir / ".." / "elsewhere.pt", Path("/etc/passwd")):
         with pytest.raises(UnsafePath, match="refused"):
-            ui_state.allowed_checkpoint(bad)
+            catalogue.allowed_checkpoint(bad)
 
 
 def test_launch_sanitises_the_run_name(runs_dir, monkeypatch):
-    monkeypatch.setattr(netlib.runs, "start_run", lambda run_dir, args, threads=None: _FakeProcess())
-    run_dir = ui_state.launch(runs_dir, "residual", "fast", [], tag="../../../tmp/evil name")
+    monkeypatch.setattr(launch, "start_run", lambda run_dir, args, threads=None: _FakeProcess())
+    run_dir = launch.launch(runs_dir, "residual", "fast", [], tag="../../../tmp/evil name")
     assert run_dir.parent == runs_dir and is_contained(runs_dir, run_dir)
     assert ".." not in run_dir.name and " " not in run_dir.name and "/" not in run_dir.name
 

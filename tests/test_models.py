@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from netlib.data import normalize, synthetic_digits
-from netlib.inspection import layer_table
-from netlib.models import MODELS, SHOWCASE, InceptionA, ResidualBlock, build_model, count_parameters
+from netlib.analysis.inspection import layer_table
+from netlib.models import InceptionA, MODELS, ResidualBlock, SHOWCASE, build_model, count_parameters
 
 # DESIGN §1, the spec tables: (stage, output shape per sample), in forward order.
 SPEC_STAGES = {

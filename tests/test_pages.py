@@ -11,21 +11,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit.testing.v1.app_test
 import torch
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from netlib import ui_state
+from app_pages._common import PAGES as PAGE_INFO
+from netlib.lab import catalogue, launch
 from netlib.models import build_model
 from netlib.recipes import RECIPES
-from netlib.runs import RunWriter, list_runs
-from netlib.strokes import Style, render
-from netlib.train import TrainConfig
+from netlib.runs.reader import list_runs
+from netlib.runs.writer import RunWriter
+from netlib.analysis.strokes import Style, render
+from netlib.engine.loop import TrainConfig
 from support import APP, SHIPPED, assert_clean, charts, fresh_app, open_app
 
-PAGES = ["pages/home.py", "pages/train.py", "pages/compare.py", "pages/inspect.py", "pages/results.py",
-         "pages/draw.py"]
+PAGES = [p.path for p in PAGE_INFO]
 open_page = open_app  # test_pages_steering imports it from here
 
 
@@ -38,11 +37,11 @@ def lab(tmp_path, monkeypatch):
     threads = torch.get_num_threads()
     yield runs
     torch.set_num_threads(threads)  # the app sets 1 thread for its server process (this process here)
-    for proc in list(ui_state._PROCESSES.values()):  # never leave a training process behind
+    for proc in list(launch._PROCESSES.values()):  # never leave a training process behind
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=30)
-    ui_state.reap()
+    launch.reap()
 
 
 def values(data) -> list:
@@ -128,18 +127,27 @@ def test_every_page_renders_with_saved_runs(lab, page):
     assert not at.exception, [e.value for e in at.exception]
 
 
-def test_a_first_visit_to_a_page_url_gets_the_frame(monkeypatch):
-    """A cold server runs pages/x.py alone on a first visit to /x; the page must rerun inside app.py."""
-    monkeypatch.setattr(streamlit.testing.v1.app_test, "PagesManager", PagesManager)
+def test_no_legacy_pages_folder_so_every_page_runs_in_the_frame():
+    """A folder named pages/ beside the entry script switches on Streamlit's legacy multipage mode, in
+    which a cold server's first visit to /x runs pages/x.py alone, without app.py's frame. The pages
+    live in app_pages/ so that mode never starts (no private Streamlit API needed); the browser suite
+    opens /train first on a cold server to show it end to end."""
+    root = APP.parent
+    assert not (root / "pages").exists(), "a pages/ folder would bring back Streamlit's legacy mode"
+    on_disk = {f"app_pages/{f.name}" for f in (root / "app_pages").glob("*.py") if not f.name.startswith("_")}
+    assert {p.path for p in PAGE_INFO} == on_disk  # the navigation lists every page, once
+
+
+def test_a_page_opened_through_the_navigation_gets_the_frame():
     at = AppTest.from_file(str(APP), default_timeout=90).run()
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("app_pages/compare.py").run()
     assert not at.exception
     assert at.title[0].value == "Compare"
     assert any("cpu" in m.value or "cuda" in m.value for m in at.sidebar.markdown)  # app.py's sidebar ran
 
 
 def test_home_shows_networks_and_links():
-    at = open_page("pages/home.py")
+    at = open_page("app_pages/home.py")
     text = " ".join(m.value for m in at.markdown)
     assert "16 + 24 + 24 + 24 = 88" in text and "relu(x + F(x))" in text
     assert {m.value for m in at.metric if m.label == "parameters"} == {"97,298", "41,514"}
@@ -149,7 +157,7 @@ def test_home_shows_networks_and_links():
 
 def test_sidebar_shows_device_and_live_runs(lab):
     fake_run(lab, "20250101-000000-residual-fast-001", status="running")
-    at = open_page("pages/home.py")
+    at = open_page("app_pages/home.py")
     side = " ".join(m.value for m in at.sidebar.markdown)
     assert "cpu" in side or "cuda" in side
     assert "20250101-000000-residual-fast-001" in side
@@ -183,8 +191,8 @@ def _train_and_watch(at: AppTest, epochs: int, limit: int) -> list[int]:
 
 
 def test_train_starts_a_run_and_the_charts_gain_points(lab, monkeypatch):
-    monkeypatch.setenv(ui_state.SYNTHETIC_ENV, "4000")  # synthetic digits: no MNIST needed, quick
-    at = open_page("pages/train.py")
+    monkeypatch.setenv(launch.SYNTHETIC_ENV, "4000")  # synthetic digits: no MNIST needed, quick
+    at = open_page("app_pages/train.py")
     seen = _train_and_watch(at, epochs=2, limit=4000)
     print("loss chart points per poll:", seen)
     assert seen[-1] > seen[0] and seen == sorted(seen), seen
@@ -198,7 +206,7 @@ def test_train_starts_a_run_and_the_charts_gain_points(lab, monkeypatch):
 
 @pytest.mark.slow
 def test_train_tiny_run_on_real_mnist(lab):
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     seen = _train_and_watch(at, epochs=1, limit=1000)
     assert seen[-1] > 0
     (run,) = list_runs(lab)
@@ -206,8 +214,8 @@ def test_train_tiny_run_on_real_mnist(lab):
 
 
 def test_train_stop_ends_a_live_run(lab, monkeypatch):
-    monkeypatch.setenv(ui_state.SYNTHETIC_ENV, "30000")
-    at = open_page("pages/train.py")
+    monkeypatch.setenv(launch.SYNTHETIC_ENV, "30000")
+    at = open_page("app_pages/train.py")
     start_tiny_run(at, epochs=20, limit=30000, batch=32)
     wait_for(at, lambda a: any(b.key == "stop" for b in a.button) and bool(charts(a)))
     at.button(key="stop").click().run()
@@ -220,7 +228,7 @@ def test_train_stop_ends_a_live_run(lab, monkeypatch):
 def test_train_reattaches_to_the_newest_live_run(lab):
     fake_run(lab, "20250101-000000-residual-fast-001", accs=(0.97,), status="done")
     live = fake_run(lab, "20250101-000005-inception-fast-002", "inception", accs=(0.96,), status="running")
-    at = open_page("pages/train.py")  # a new session: nothing of its own to watch
+    at = open_page("app_pages/train.py")  # a new session: nothing of its own to watch
     assert_clean(at)
     assert any(live.name in m.value for m in at.markdown)
     assert at.session_state["train_run"] == str(live)
@@ -233,13 +241,13 @@ def test_train_shows_why_a_run_failed(lab):
                       reason="loss became nan in epoch 1, batch 30: training diverged")
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     at.session_state["train_run"] = str(failed)
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     assert not at.exception
     assert "loss became nan" in at.error[0].value
 
 
 def test_train_refuses_a_batch_larger_than_the_images():
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     at.radio(key="recipe").set_value("custom").run()
     at.select_slider(key="batch_size").set_value(1024)
     at.number_input(key="limit").set_value(1000).run()
@@ -252,7 +260,7 @@ def test_train_refuses_a_batch_larger_than_the_images():
 def test_compare_lists_and_overlays_runs(lab):
     inc = fake_run(lab, "20250101-000000-inception-fast-001", "inception", accs=(0.97, 0.98, 0.989))
     res = fake_run(lab, "20250101-000001-residual-fast-002", "residual", accs=(0.975, 0.991, 0.993))
-    at = open_page("pages/compare.py")
+    at = open_page("app_pages/compare.py")
     assert_clean(at)
     picker = at.multiselect(key="compare_runs")
     assert set(picker.options) >= {inc.name, res.name} or len(picker.options) == 2
@@ -273,8 +281,8 @@ def test_compare_lists_and_overlays_runs(lab):
 
 
 def test_compare_train_both_runs_two_networks_at_once(lab, monkeypatch):
-    monkeypatch.setenv(ui_state.SYNTHETIC_ENV, "1000")
-    at = open_page("pages/compare.py")
+    monkeypatch.setenv(launch.SYNTHETIC_ENV, "1000")
+    at = open_page("app_pages/compare.py")
     at.number_input(key="cmp_epochs").set_value(1)
     at.number_input(key="cmp_limit").set_value(1000).run()
     at.button(key="train_both").click().run()
@@ -296,7 +304,7 @@ def test_compare_train_both_runs_two_networks_at_once(lab, monkeypatch):
 
 # ---------------------------------------------------------------- inspect
 def test_inspect_shows_the_88_channel_and_1408_rows():
-    at = open_page("pages/inspect.py")
+    at = open_page("app_pages/inspect.py")
     assert_clean(at)
     rows = at.dataframe[0].value
     incep1 = rows[rows["layer"] == "incep1"].iloc[0]
@@ -316,7 +324,7 @@ def test_inspect_shows_the_88_channel_and_1408_rows():
 
 
 def test_inspect_random_digit_button_picks_another_test_digit():
-    at = open_page("pages/inspect.py")
+    at = open_page("app_pages/inspect.py")
     picked = set()
     for _ in range(3):
         at.button(key="inspect_random").click().run()
@@ -330,7 +338,7 @@ def test_inspect_shows_the_last_drawn_digit():
     digit = np.zeros((28, 28), np.uint8)
     digit[4:24, 13:16] = 255
     at.session_state["last_drawn"] = digit
-    at.switch_page("pages/inspect.py").run()
+    at.switch_page("app_pages/inspect.py").run()
     at.radio(key="inspect_source").set_value("last drawn digit").run()
     assert_clean(at)
     assert "your drawing" in json.dumps(charts(at)["inspect_digit"]["layout"]["title"])
@@ -338,7 +346,7 @@ def test_inspect_shows_the_last_drawn_digit():
 
 # ---------------------------------------------------------------- draw
 def test_draw_empty_canvas_gets_a_hint_not_a_prediction():
-    at = open_page("pages/draw.py")
+    at = open_page("app_pages/draw.py")
     assert_clean(at)
     assert any("Draw a digit" in i.value for i in at.info)
     assert not at.metric
@@ -353,7 +361,7 @@ def draw_on_canvas(at: AppTest, url: str) -> AppTest:
 @pytest.mark.skipif(not all(p.is_file() for p in SHIPPED), reason="shipped checkpoints not present")
 @pytest.mark.parametrize("digit", [3, 7])
 def test_draw_predicts_an_injected_digit(digit):
-    at = open_page("pages/draw.py")
+    at = open_page("app_pages/draw.py")
     t0 = time.perf_counter()
     draw_on_canvas(at, digit_data_url(digit))
     elapsed = time.perf_counter() - t0
@@ -366,7 +374,7 @@ def test_draw_predicts_an_injected_digit(digit):
 
 
 def test_draw_clear_gives_a_fresh_canvas():
-    at = open_page("pages/draw.py")
+    at = open_page("app_pages/draw.py")
     draw_on_canvas(at, digit_data_url(1))
     at.button(key="clear").click().run()
     assert at.session_state["canvas_n"] == 1
@@ -378,7 +386,7 @@ def test_draw_reads_an_uploaded_image():
     img = render(4, Style(polarity="dark_on_light", width=20)).convert("RGB")
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=92)
-    at = open_page("pages/draw.py")
+    at = open_page("app_pages/draw.py")
     at.radio(key="draw_mode").set_value("Upload an image").run()
     at.file_uploader(key="upload").upload("four.jpg", buf.getvalue(), "image/jpeg")
     at.run()
@@ -387,7 +395,7 @@ def test_draw_reads_an_uploaded_image():
 
 
 def test_draw_bad_upload_is_a_message_not_a_traceback():
-    at = open_page("pages/draw.py")
+    at = open_page("app_pages/draw.py")
     at.radio(key="draw_mode").set_value("Upload an image").run()
     at.file_uploader(key="upload").upload("notes.png", b"this is not a png", "image/png")
     at.run()
@@ -396,10 +404,10 @@ def test_draw_bad_upload_is_a_message_not_a_traceback():
 
 
 def test_draw_broken_checkpoint_is_a_message_not_a_traceback(lab, monkeypatch):
-    monkeypatch.setenv(ui_state.CHECKPOINT_DIR_ENV, str(lab / "no-shipped"))
+    monkeypatch.setenv(catalogue.CHECKPOINT_DIR_ENV, str(lab / "no-shipped"))
     run = fake_run(lab, "20250101-000000-residual-fast-001", accs=(0.9,), checkpoint=True)
     (run / "checkpoint.pt").write_bytes(b"not a checkpoint")
-    at = open_page("pages/draw.py")
+    at = open_page("app_pages/draw.py")
     draw_on_canvas(at, digit_data_url(2))
     assert not at.exception
     assert any(e.value.startswith("checkpoint.pt:") for e in at.error), [e.value for e in at.error]

@@ -13,9 +13,9 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from netlib import explain
-from netlib.preprocess import BLOB_HINT, SCRIBBLE_HINT
-from netlib.strokes import Style, draw_paths, render
+from netlib.analysis import explain
+from netlib.analysis.preprocess import BLOB_HINT, SCRIBBLE_HINT
+from netlib.analysis.strokes import Style, draw_paths, render
 from support import SHIPPED, assert_clean, charts, fresh_app, open_app
 
 pytestmark = pytest.mark.skipif(not all(p.is_file() for p in SHIPPED), reason="shipped checkpoints not present")
@@ -32,7 +32,7 @@ def lab(tmp_path, monkeypatch):
 
 
 def draw_page() -> AppTest:
-    return open_app("pages/draw.py")
+    return open_app("app_pages/draw.py")
 
 
 def draw(at: AppTest, image: Image.Image) -> AppTest:

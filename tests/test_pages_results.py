@@ -10,9 +10,9 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from netlib import ui_state
+from netlib.lab import catalogue
 from netlib.checkpoint import FORMAT, VERSION
-from netlib.uploads import UPLOADS_ENV
+from netlib.lab.uploads import UPLOADS_ENV
 from support import APP, SHIPPED, assert_clean, charts, fresh_app, open_app, untrained_run
 
 needs_shipped = pytest.mark.skipif(not all(p.is_file() for p in SHIPPED), reason="shipped checkpoints not present")
@@ -53,13 +53,13 @@ def fake_run(root: Path, name: str, model: str = "residual") -> Path:
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["residual", "inception"])
 def test_results_shows_where_a_shipped_checkpoint_fails(model):
-    at = open_page("pages/results.py")
+    at = open_page("app_pages/results.py")
     at.radio(key="results_model").set_value(model).run()
     assert_clean(at)
     assert at.title[0].value == "Results"
     assert at.selectbox(key=f"results_ckpt_{model}").value == 0  # the shipped checkpoint
     metrics = {m.label: m.value for m in at.metric}
-    recorded = torch.load(ui_state.shipped_checkpoint(model), weights_only=True)["metrics"]["test_acc"]
+    recorded = torch.load(catalogue.shipped_checkpoint(model), weights_only=True)["metrics"]["test_acc"]
     assert metrics["test accuracy"] == f"{100 * recorded:.2f}%"
     wrong = round(10_000 * (1 - recorded))
     assert metrics["misread"] == f"{wrong:,} of 10,000"
@@ -81,7 +81,7 @@ def test_gallery_filters_by_true_digit_and_reading():
     from netlib.data import load_mnist
 
     labels = load_mnist(False)[1]
-    at = open_page("pages/results.py")
+    at = open_page("app_pages/results.py")
     everything = gallery_buttons(at)
     at.selectbox(key="results_true").set_value(9).run()
     assert_clean(at)
@@ -94,15 +94,15 @@ def test_gallery_filters_by_true_digit_and_reading():
 
 @needs_shipped
 def test_inspect_button_hands_the_digit_to_inspect():
-    at = open_page("pages/results.py")
+    at = open_page("app_pages/results.py")
     at.radio(key="results_model").set_value("residual").run()
     first = gallery_buttons(at)[0]
     at.button(key=f"results_inspect_{first}").click().run()
     assert not at.exception, [e.value for e in at.exception]
     if at.title[0].value != "Inspect":  # AppTest did not follow st.switch_page: go there as a browser would
         assert at.session_state["inspect_request"] == {
-            "model": "residual", "checkpoint": str(ui_state.shipped_checkpoint("residual")), "index": first}
-        at.switch_page("pages/inspect.py").run()
+            "model": "residual", "checkpoint": str(catalogue.shipped_checkpoint("residual")), "index": first}
+        at.switch_page("app_pages/inspect.py").run()
     assert_clean(at)
     assert at.title[0].value == "Inspect"
     assert at.radio(key="inspect_model").value == "residual"  # not Inspect's default (inception)
@@ -122,7 +122,7 @@ def test_inspect_ignores_a_request_for_a_checkpoint_it_does_not_list(lab, tmp_pa
     at = AppTest.from_file(str(APP), default_timeout=120).run()
     at.session_state["inspect_request"] = {"model": "inception", "checkpoint": str(tiny_checkpoint),
                                            "index": 5}
-    at.switch_page("pages/inspect.py").run()
+    at.switch_page("app_pages/inspect.py").run()
     assert_clean(at)
     assert at.radio(key="inspect_model").value == "inception"
     assert at.number_input(key="inspect_index").value == 5
@@ -132,8 +132,8 @@ def test_inspect_ignores_a_request_for_a_checkpoint_it_does_not_list(lab, tmp_pa
 
 # ---------------------------------------------------------------- fresh install, runs, no MNIST
 def test_results_without_any_checkpoint_says_so_and_offers_the_upload(monkeypatch, lab):
-    monkeypatch.setenv(ui_state.CHECKPOINT_DIR_ENV, str(lab / "no-shipped"))
-    at = open_page("pages/results.py")
+    monkeypatch.setenv(catalogue.CHECKPOINT_DIR_ENV, str(lab / "no-shipped"))
+    at = open_page("app_pages/results.py")
     assert_clean(at)
     assert any("No trained inception checkpoint" in w.value for w in at.warning)
     assert at.file_uploader(key="results_upload") is not None
@@ -141,9 +141,9 @@ def test_results_without_any_checkpoint_says_so_and_offers_the_upload(monkeypatc
 
 
 def test_results_for_a_finished_run_offers_its_checkpoint_and_metrics(monkeypatch, lab):
-    monkeypatch.setenv(ui_state.CHECKPOINT_DIR_ENV, str(lab / "no-shipped"))
+    monkeypatch.setenv(catalogue.CHECKPOINT_DIR_ENV, str(lab / "no-shipped"))
     run = fake_run(lab, "20250101-000000-inception-fast-001", "inception")
-    at = open_page("pages/results.py")
+    at = open_page("app_pages/results.py")
     at.radio(key="results_model").set_value("inception").run()
     assert_clean(at)
     assert "results_confusion" in charts(at)
@@ -154,13 +154,13 @@ def test_results_for_a_finished_run_offers_its_checkpoint_and_metrics(monkeypatc
 
 def test_results_without_mnist_says_so_and_uses_drawn_digits(monkeypatch):
     import netlib.data
-    from netlib.data import DataError
+    from netlib.mnist import DataError
 
     def no_mnist(*a, **k):
         raise DataError("MNIST is not here (test)")
 
     monkeypatch.setattr(netlib.data, "load_mnist", no_mnist)
-    at = open_page("pages/results.py")
+    at = open_page("app_pages/results.py")
     assert not at.exception and not at.error
     assert any("MNIST's test set is not available" in w.value for w in at.warning)
     if SHIPPED[1].is_file():
@@ -174,7 +174,7 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
 
 
 def test_a_good_upload_is_stored_selected_and_offered_by_every_picker(uploads, tiny_checkpoint):
-    at = open_page("pages/results.py")
+    at = open_page("app_pages/results.py")
     upload(at, "friend's net.pt", tiny_checkpoint.read_bytes())
     assert_clean(at)
     stored = uploads / "friend-s-net.pt"
@@ -185,9 +185,9 @@ def test_a_good_upload_is_stored_selected_and_offered_by_every_picker(uploads, t
     assert "results_confusion" in charts(at)
     assert any("friend-s-net.pt" in d.proto.label for d in at.get("download_button"))
 
-    for page, key in [("pages/draw.py", "draw_ckpt_residual"), ("pages/inspect.py", "inspect_ckpt_residual")]:
+    for page, key in [("app_pages/draw.py", "draw_ckpt_residual"), ("app_pages/inspect.py", "inspect_ckpt_residual")]:
         at.switch_page(page).run()
-        if page == "pages/inspect.py":
+        if page == "app_pages/inspect.py":
             at.radio(key="inspect_model").set_value("residual").run()
         assert_clean(at)
         assert "uploaded friend-s-net.pt" in at.selectbox(key=key).options, page
@@ -207,7 +207,7 @@ def test_a_refused_upload_is_a_clear_error_and_writes_nothing(kind, uploads, tin
 
         torch.save({"format": FORMAT, "version": VERSION, "model": "residual", "x": Evil()}, tmp_path / "e.pt")
         data = (tmp_path / "e.pt").read_bytes()
-    at = open_page("pages/results.py")
+    at = open_page("app_pages/results.py")
     upload(at, "bad.pt", data)
     assert not at.exception, [e.value for e in at.exception]
     (err,) = at.error
@@ -220,7 +220,7 @@ def test_a_refused_upload_is_a_clear_error_and_writes_nothing(kind, uploads, tin
 
 
 def test_an_uploaded_checkpoint_can_be_removed(uploads, tiny_checkpoint):
-    at = open_page("pages/results.py")
+    at = open_page("app_pages/results.py")
     upload(at, "net.pt", tiny_checkpoint.read_bytes())
     at.button(key="results_remove").click().run()
     assert not at.exception
@@ -229,7 +229,7 @@ def test_an_uploaded_checkpoint_can_be_removed(uploads, tiny_checkpoint):
 
 # ---------------------------------------------------------------- inspect: the plain network
 def test_inspect_renders_the_plain_network():
-    at = open_page("pages/inspect.py")
+    at = open_page("app_pages/inspect.py")
     at.radio(key="inspect_model").set_value("plain").run()
     assert_clean(at)
     rows = at.dataframe[0].value

@@ -5,22 +5,25 @@ from __future__ import annotations
 
 import pytest
 
-from netlib import ui_state
-from netlib.runs import list_runs, read_control, read_run
+from netlib.charts.style import COLORS
+from netlib.lab import catalogue, launch
+from netlib.runs.control import read_control
+from netlib.runs.reader import list_runs, read_run
 from test_pages import assert_clean, charts, lab, open_page, start_tiny_run, values, wait_for  # noqa: F401
 
 
 def test_train_page_pauses_resumes_and_sets_the_learning_rate(lab, monkeypatch):
-    monkeypatch.setenv(ui_state.SYNTHETIC_ENV, "30000")
-    at = open_page("pages/train.py")
+    monkeypatch.setenv(launch.SYNTHETIC_ENV, "30000")
+    at = open_page("app_pages/train.py")
     start_tiny_run(at, epochs=20, limit=30000, batch=32)
     wait_for(at, lambda a: any(b.key == "pause" for b in a.button) and bool(charts(a)))
     (run,) = list_runs(lab)
 
     at.button(key="pause").click().run()
     assert read_control(run.dir)["paused"] is True
-    wait_for(at, lambda a: read_run(run.dir).status == "paused", timeout=60)
-    assert any(b.key == "resume" for b in at.button)
+    # the page drawn after the run holds (a render just before it holds still says "Pausing...")
+    wait_for(at, lambda a: read_run(run.dir).status == "paused" and any(b.key == "resume" for b in a.button),
+             timeout=60)
     held = len(read_run(run.dir).batches)
 
     lr_box = at.number_input(key=f"steer_lr_{run.name}")
@@ -53,8 +56,8 @@ def test_train_page_pauses_resumes_and_sets_the_learning_rate(lab, monkeypatch):
 
 
 def test_train_page_shows_gradient_flow_and_extends_a_finished_run(lab, monkeypatch):
-    monkeypatch.setenv(ui_state.SYNTHETIC_ENV, "2000")
-    at = open_page("pages/train.py")
+    monkeypatch.setenv(launch.SYNTHETIC_ENV, "2000")
+    at = open_page("app_pages/train.py")
     start_tiny_run(at, epochs=1, limit=2000)
     wait_for(at, lambda a: bool(a.success) or bool(a.error))
     assert_clean(at)
@@ -75,8 +78,8 @@ def test_train_page_shows_gradient_flow_and_extends_a_finished_run(lab, monkeypa
 
 
 def test_train_page_depth_setting_reaches_the_run(lab, monkeypatch):
-    monkeypatch.setenv(ui_state.SYNTHETIC_ENV, "1000")
-    at = open_page("pages/train.py")
+    monkeypatch.setenv(launch.SYNTHETIC_ENV, "1000")
+    at = open_page("app_pages/train.py")
     at.selectbox(key="model").set_value("plain").run()
     at.number_input(key="blocks").set_value(3).run()
     start_tiny_run(at, epochs=1, limit=1000, model="plain")
@@ -87,15 +90,15 @@ def test_train_page_depth_setting_reaches_the_run(lab, monkeypatch):
 
 
 def test_train_page_has_no_depth_setting_for_inception():
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     at.selectbox(key="model").set_value("inception").run()
     assert not any(n.key == "blocks" for n in at.number_input)
 
 
 @pytest.mark.slow
 def test_compare_trains_residual_against_plain_and_shows_first_layer_gradients(lab, monkeypatch):
-    monkeypatch.setenv(ui_state.SYNTHETIC_ENV, "2000")
-    at = open_page("pages/compare.py")
+    monkeypatch.setenv(launch.SYNTHETIC_ENV, "2000")
+    at = open_page("app_pages/compare.py")
     at.selectbox(key="cmp_pair").set_value("residual vs plain").run()
     at.number_input(key="cmp_blocks").set_value(3)
     at.selectbox(key="cmp_recipe").set_value("seed").run()
@@ -115,9 +118,9 @@ def test_compare_trains_residual_against_plain_and_shows_first_layer_gradients(l
 
 
 def test_home_tells_the_skip_connection_story_from_the_shipped_recording():
-    story = ui_state.recorded_story()
+    story = catalogue.recorded_story(COLORS)
     assert [s["model"] for s in story] == ["residual", "plain"]
-    at = open_page("pages/home.py")
+    at = open_page("app_pages/home.py")
     assert_clean(at)
     spec = charts(at)["story_grads"]
     assert [t["name"] for t in spec["data"]] == ["residual ×3", "plain ×3"]

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from netlib import preprocess
-from netlib.preprocess import MEAN, STD, ImageError, ink_map, load_image, prepare
+from netlib.analysis import images
+from netlib.analysis.images import ImageError, load_image
+from netlib.analysis.preprocess import ink_map, prepare
+from netlib.data import MEAN, STD
 
 
 def _centre_of_mass(a: np.ndarray) -> tuple[float, float]:
@@ -146,11 +148,6 @@ def test_prepare_is_idempotent_on_its_own_output():
     assert np.abs(q.preview.astype(int) - p.preview.astype(int)).mean() < 3
 
 
-def test_constants_match_data_module():
-    data = pytest.importorskip("netlib.data")
-    assert (preprocess.MEAN, preprocess.STD) == (data.MEAN, data.STD)
-
-
 def test_ink_map_accepts_arrays_of_all_shapes():
     g = np.zeros((30, 40), np.uint8)
     g[10:20, 5:35] = 255
@@ -174,7 +171,7 @@ def test_non_image_and_empty_bytes_are_refused():
 
 
 def test_too_many_bytes_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(preprocess, "MAX_BYTES", 100)
+    monkeypatch.setattr(images, "MAX_BYTES", 100)
     path = tmp_path / "big.png"
     path.write_bytes(_png(Image.new("L", (64, 64), 7)) + b"\0" * 200)
     with pytest.raises(ImageError, match="too big"):
@@ -182,7 +179,7 @@ def test_too_many_bytes_refused(tmp_path, monkeypatch):
 
 
 def test_pixel_limit_checked_before_decoding(monkeypatch):
-    monkeypatch.setattr(preprocess, "MAX_PIXELS", 1000 * 1000)
+    monkeypatch.setattr(images, "MAX_PIXELS", 1000 * 1000)
     data = _png(Image.new("L", (1500, 1000), 0))  # compresses to a few KB
     with pytest.raises(ImageError, match="too large"):
         load_image(data)

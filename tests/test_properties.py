@@ -18,8 +18,9 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 from netlib.models import build_model
-from netlib.predict import predict_image, probabilities
-from netlib.preprocess import BLANK_HINT, ImageError, load_image, prepare
+from netlib.analysis.predict import predict_image, probabilities
+from netlib.analysis.images import ImageError, load_image
+from netlib.analysis.preprocess import BLANK_HINT, prepare
 
 # A few seconds per test by default; NETLIB_FUZZ_EXAMPLES=2000 for a longer hunt.
 SETTINGS = settings(deadline=None, max_examples=int(os.environ.get("NETLIB_FUZZ_EXAMPLES", "60")),

@@ -13,9 +13,12 @@ import pytest
 import torch
 
 from netlib.checkpoint import load_checkpoint
-from netlib.runs import (CHECKPOINT, CONFIG, METRICS, STATUS, STOP, RunWriter, list_runs, read_run,
-                         kill_run, request_stop, safe_run_name, start_run)
-from netlib.train import fit
+from netlib.lab.launch import start_run
+from netlib.runs.control import kill_run, request_stop
+from netlib.runs.files import CHECKPOINT, CONFIG, METRICS, STATUS, STOP, safe_run_name
+from netlib.runs.reader import list_runs, read_run
+from netlib.runs.writer import RunWriter
+from netlib.engine.loop import fit
 
 
 def _train_into(run_dir: Path, config, data, should_stop=None):

@@ -12,9 +12,15 @@ import torch.nn.functional as F
 from netlib.data import normalize, synthetic_digits
 from netlib.models import build_model
 from netlib.recipes import resolve_recipe
-from netlib.runs import (CONTROL, TRAIN_STATE, RunWriter, read_control, read_events, read_status,
-                         request_stop, start_run, steer_run)
-from netlib.train import Dataset, Steering, TrainConfig, fit, grad_layers
+from netlib.lab.launch import start_run
+from netlib.runs.control import read_control, request_stop, steer_run
+from netlib.runs.files import CONTROL, TRAIN_STATE
+from netlib.runs.reader import read_events, read_status
+from netlib.runs.writer import RunWriter
+from netlib.data import Dataset
+from netlib.engine.loop import TrainConfig, fit
+from netlib.engine.state import grad_layers
+from netlib.engine.steering import Steering
 
 
 @pytest.fixture(scope="module")
@@ -304,7 +310,7 @@ def test_a_real_run_pauses_changes_lr_resumes_and_extends(tmp_path):
 
 
 def test_a_second_extension_of_the_same_run_is_refused(tmp_path):
-    from netlib.runs import EXTEND_LOCK, RunBusy
+    from netlib.runs.files import EXTEND_LOCK, RunBusy
 
     run = tmp_path / "r"
     RunWriter(run, {"model": "residual"}).close()
@@ -334,7 +340,7 @@ def test_an_extension_that_trains_nothing_leaves_the_run_as_it_was(tmp_path):
 
 
 def test_extended_run_drops_the_abandoned_partial_epoch(tmp_path):
-    from netlib.runs import read_run
+    from netlib.runs.reader import read_run
 
     run = tmp_path / "r"
     w = RunWriter(run, {"model": "residual"})
@@ -355,7 +361,7 @@ def test_extended_run_drops_the_abandoned_partial_epoch(tmp_path):
 
 
 def test_extending_a_live_run_is_refused(tmp_path):
-    from netlib.cli import main
+    from netlib.cli.main import main
 
     writer = RunWriter(tmp_path / "r", {"model": "residual"})  # status running, pid = this process
     assert main(["train", "--extend", str(writer.dir)]) == 2
@@ -363,7 +369,7 @@ def test_extending_a_live_run_is_refused(tmp_path):
 
 
 def test_extending_a_run_without_train_state_is_refused(tmp_path, capsys):
-    from netlib.cli import main
+    from netlib.cli.main import main
 
     writer = RunWriter(tmp_path / "r", {"model": "residual"})
     writer.on_event({"event": "end", "status": "stopped", "reason": "stopped by request"})
@@ -388,7 +394,7 @@ def test_request_stop_still_stops_a_paused_process(tmp_path):
 
 def test_cli_blocks_reach_the_checkpoint(tmp_path):
     from netlib.checkpoint import load_checkpoint
-    from netlib.cli import main
+    from netlib.cli.main import main
 
     run = tmp_path / "deep"
     assert main(["train", "--model", "plain", "--blocks", "2", "--synthetic", "300", "--epochs", "1",
@@ -401,7 +407,7 @@ def test_cli_blocks_reach_the_checkpoint(tmp_path):
 @pytest.mark.parametrize("argv", [["--model", "inception", "--blocks", "2"], ["--model", "plain", "--blocks", "99"],
                                   ["--model", "residual", "--blocks", "0"]])
 def test_cli_refuses_a_bad_depth_in_one_line(argv, capsys):
-    from netlib.cli import main
+    from netlib.cli.main import main
 
     assert main(["train", *argv, "--synthetic", "100"]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
@@ -409,7 +415,7 @@ def test_cli_refuses_a_bad_depth_in_one_line(argv, capsys):
 
 # ---------------------------------------------------------------- the charts
 def test_gradient_heatmap_is_log10_with_the_input_layer_first_and_gaps_for_missing_norms():
-    from netlib.charts import grad_flow_figure
+    from netlib.charts.training import grad_flow_figure
 
     batches = [{"epoch": 1, "batch": 10, "batches": 20, "grad_norm": [1e-6, 0.1, 10.0]},
                {"epoch": 1, "batch": 20, "batches": 20, "grad_norm": [None, 1.0, 100.0]}]
@@ -422,7 +428,7 @@ def test_gradient_heatmap_is_log10_with_the_input_layer_first_and_gaps_for_missi
 
 
 def test_lr_change_marker_sits_where_the_change_happened():
-    from netlib.charts import loss_figure, mark_lr_changes
+    from netlib.charts.training import loss_figure, mark_lr_changes
 
     fig = mark_lr_changes(loss_figure([], []), [{"epoch": 2, "batch": 5, "batches": 20, "to": 0.002}])
     (line,) = fig.layout.shapes

@@ -12,7 +12,9 @@ import torch.nn.functional as F
 from netlib.data import MEAN, STD
 from netlib.models import MODELS
 from netlib.recipes import RECIPES, resolve_recipe
-from netlib.train import Dataset, fit, random_affine
+from netlib.data import Dataset
+from netlib.engine.augment import random_affine
+from netlib.engine.loop import fit
 
 BLACK = (0 - MEAN) / STD  # a black pixel after MNIST normalisation
 
@@ -304,7 +306,7 @@ def test_recipe_adjustments_apply_per_network_and_explicit_values_win():
 
 def test_run_label_does_not_call_a_networks_own_recipe_adjustment_a_change():
     from netlib.recipes import MODEL_ADJUSTMENTS, recipe_for
-    from netlib.run_summary import recipe_label
+    from netlib.runs.labels import recipe_label
 
     for recipe, per_model in MODEL_ADJUSTMENTS.items():
         for model in per_model:
