@@ -21,7 +21,8 @@ PAIRS = {"inception vs residual": ("inception", "residual"),
 
 
 def train_both(busy: bool) -> None:
-    """Launch two networks with the same recipe, one thread each (DESIGN §6)."""
+    """Launch two networks with the same recipe, one thread each (two runs of two threads on two cores
+    spin against each other and both slow down)."""
     with st.container(border=True):
         st.markdown("**Train both** networks at once with the same recipe")
         p1, p2 = st.columns([2, 1])

@@ -283,11 +283,17 @@ def test_two_launches_in_the_same_second_get_their_own_folders(runs_dir, monkeyp
 
 
 def test_a_run_that_ends_between_check_and_kill_is_not_an_error(tmp_path, monkeypatch):
-    # Two tabs enforcing the same stop: the second kill finds the process gone.
+    # The process ends between the status read and the kill: the kill finds it gone, and says nothing.
     monkeypatch.setattr(netlib.runs.control, "read_status", lambda d: {"status": "running", "pid": 2**22 + 7})
     monkeypatch.setattr(netlib.runs.control, "is_trainer", lambda pid: True)
-    monkeypatch.setattr(netlib.runs.control.os, "kill", _raise(ProcessLookupError(errno.ESRCH, "No such process")))
-    kill_run(tmp_path)
+    tried = []
+
+    def gone(pid, sig):
+        tried.append((pid, sig))
+        raise ProcessLookupError(errno.ESRCH, "No such process")
+    monkeypatch.setattr(netlib.runs.control.os, "kill", gone)
+    assert kill_run(tmp_path) is None
+    assert tried == [(2**22 + 7, signal.SIGKILL)]  # the kill was really attempted, and its failure absorbed
 
 
 class _FakeProcess:
@@ -517,8 +523,14 @@ def test_upload_limit_matches_what_preprocessing_accepts():
 
 # ---------------------------------------------------------------- checkpoints: weights only, everywhere
 def _source_files() -> list[Path]:
-    files = [REPO / "app.py", *sorted((REPO / "netlib").glob("*.py")), *sorted((REPO / "pages").glob("*.py"))]
+    """Every Python file of the project outside tests: netlib and its subpackages, the app, scripts."""
+    files = [REPO / "app.py", *sorted((REPO / "netlib").rglob("*.py")), *sorted((REPO / "app_pages").rglob("*.py"))]
     return files + sorted((REPO / "scripts").glob("*.py"))
+
+
+def test_the_source_scan_sees_every_layer():
+    scanned = {p.relative_to(REPO).parent.as_posix() for p in _source_files()}
+    assert {"netlib", "netlib/engine", "netlib/runs", "netlib/cli", "netlib/lab", "app_pages"} <= scanned
 
 
 def test_every_torch_load_in_the_code_is_weights_only():
@@ -531,9 +543,9 @@ def test_every_torch_load_in_the_code_is_weights_only():
                 if name == "torch.load":
                     kw = {k.arg: k.value for k in node.keywords}
                     ok = isinstance(kw.get("weights_only"), ast.Constant) and kw["weights_only"].value is True
-                    calls.append((f"{path.name}:{node.lineno}", ok))
+                    calls.append((f"{path.relative_to(REPO)}:{node.lineno}", ok))
                 assert name not in ("pickle.load", "pickle.loads", "dill.load", "joblib.load"), \
-                    f"{path.name}:{node.lineno} unpickles without restriction"
+                    f"{path.relative_to(REPO)}:{node.lineno} unpickles without restriction"
     assert calls, "no torch.load found: the scan is broken"
     assert all(ok for _, ok in calls), [where for where, ok in calls if not ok]
 

@@ -1,4 +1,4 @@
-"""Tests for netlib.models against DESIGN.md §1: stage shapes, parameter counts, init loss, gradients, MACs."""
+"""Tests for netlib.models against docs/design.md ("The networks"): stage shapes, parameter counts, init loss, gradients, MACs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from netlib.data import normalize, synthetic_digits
 from netlib.analysis.inspection import layer_table
 from netlib.models import InceptionA, MODELS, ResidualBlock, SHOWCASE, build_model, count_parameters
 
-# DESIGN §1, the spec tables: (stage, output shape per sample), in forward order.
+# docs/design.md, the spec tables: (stage, output shape per sample), in forward order.
 SPEC_STAGES = {
     "inception": [("conv1", (10, 24, 24)), ("pool1", (10, 12, 12)), ("incep1", (88, 12, 12)),
                   ("conv2", (20, 8, 8)), ("pool2", (20, 4, 4)), ("incep2", (88, 4, 4)),

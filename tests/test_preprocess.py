@@ -1,4 +1,4 @@
-"""Preprocessing cases of DESIGN.md §4: blank, centring, scaling, polarity, alpha, axes, bad files."""
+"""Preprocessing cases of docs/design.md ("Drawn digits"): blank, centring, scaling, polarity, alpha, axes, bad files."""
 
 from __future__ import annotations
 
