@@ -161,3 +161,19 @@ def test_the_project_points_nowhere_outside_itself():
              *sorted((REPO / "tests").glob("*.py")), *sorted((REPO / "scripts").glob("*"))]
     found = [f"{p.relative_to(REPO)} mentions {o}" for p in texts if p.is_file() for o in outside if o in p.read_text()]
     assert not found, found
+
+
+BASE = {"netlib", "netlib.__main__", "netlib.models", "netlib.recipes", "netlib.mnist", "netlib.data",
+        "netlib.checkpoint", "netlib.safepath"}
+
+
+def test_imports_point_down():
+    """The base imports only the base; the engine only the base and itself; nothing imports the cli."""
+    for module, deps in import_graph().items():
+        if module in BASE - {"netlib.__main__"}:
+            assert deps <= BASE, f"{module} (base) imports {sorted(deps - BASE)}"
+        if module.startswith("netlib.engine"):
+            bad = {d for d in deps if d not in BASE and not d.startswith("netlib.engine")}
+            assert not bad, f"{module} (engine) imports {sorted(bad)}"
+        if not module.startswith("netlib.cli") and module != "netlib.__main__":
+            assert not {d for d in deps if d.startswith("netlib.cli")}, f"{module} imports the command line"
