@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from netlib.checkpoint import CheckpointError, FORMAT, VERSION, atomic_write, load_checkpoint, read_checkpoint, save_checkpoint
+from netlib.checkpoint import (CheckpointError, FORMAT, VERSION, atomic_write, load_checkpoint,
+                               read_checkpoint, save_checkpoint)
 from netlib.models import MODELS, build_model
 from support import WritesMarker
 

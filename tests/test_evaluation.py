@@ -18,8 +18,10 @@ from netlib.checkpoint import CheckpointError, FORMAT, VERSION
 from netlib.cli.main import main as cli_main
 from netlib.data import normalize
 from netlib.charts.evaluation import confusion_figure, per_class_figure
-from netlib.analysis.evaluation import confusion_matrix, evaluate, format_report, per_class_accuracy, summarize
-from netlib.lab.uploads import UPLOADS_ENV, inside, list_uploads, remove_upload, shared_files, store_upload, upload_name, uploads_dir
+from netlib.analysis.evaluation import (confusion_matrix, evaluate, format_report, per_class_accuracy,
+                                        summarize)
+from netlib.lab.uploads import (UPLOADS_ENV, inside, list_uploads, remove_upload, shared_files, store_upload,
+                                upload_name, uploads_dir)
 from support import WritesMarker
 
 SHIPPED = {m: catalogue.shipped_checkpoint(m) for m in ("inception", "residual")}

@@ -13,7 +13,8 @@ from PIL import Image
 from netlib.charts import explain as explain_charts
 from netlib.lab import catalogue
 from netlib.checkpoint import load_checkpoint
-from netlib.analysis.explain import BRANCH_NAMES, _upsample, _walk, branch_strengths, doubt, explain, grad_cam, gradient_x_input, last_conv_stage
+from netlib.analysis.explain import (BRANCH_NAMES, _upsample, _walk, branch_strengths, doubt, explain,
+                                     grad_cam, gradient_x_input, last_conv_stage)
 from netlib.models import SHOWCASE, build_model
 from netlib.analysis.preprocess import BLOB_HINT, SCRIBBLE_HINT, prepare
 from netlib.data import MEAN, STD

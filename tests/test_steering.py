@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from netlib.data import normalize, synthetic_digits
+from netlib.data import Dataset, normalize, synthetic_digits
 from netlib.models import build_model
 from netlib.recipes import resolve_recipe
 from netlib.lab.launch import start_run
@@ -17,7 +17,6 @@ from netlib.runs.control import read_control, request_stop, steer_run
 from netlib.runs.files import CONTROL, TRAIN_STATE
 from netlib.runs.reader import read_events, read_status
 from netlib.runs.writer import RunWriter
-from netlib.data import Dataset
 from netlib.engine.loop import TrainConfig, fit
 from netlib.engine.state import grad_layers
 from netlib.engine.steering import Steering

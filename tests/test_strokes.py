@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from netlib.analysis.preprocess import prepare
-from netlib.analysis.strokes import DIGIT_STROKES, DIGIT_VARIANTS, Style, digit_paths, drawn_digit_set, random_style, render
+from netlib.analysis.strokes import (DIGIT_STROKES, DIGIT_VARIANTS, Style, digit_paths, drawn_digit_set,
+                                     random_style, render)
 
 
 def test_every_digit_has_unit_square_strokes():

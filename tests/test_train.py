@@ -9,10 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from netlib.data import MEAN, STD
+from netlib.data import Dataset, MEAN, STD
 from netlib.models import MODELS
 from netlib.recipes import RECIPES, resolve_recipe
-from netlib.data import Dataset
 from netlib.engine.augment import random_affine
 from netlib.engine.loop import fit
 

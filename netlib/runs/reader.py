@@ -17,43 +17,6 @@ EPOCH_EVENTS = ("batch", "epoch", "lr_change", "pause", "resume")
 
 
 @dataclass
-class RunInfo:
-    """What a reader (UI, CLI) knows of a run directory at one moment."""
-
-    dir: Path
-    config: dict
-    status: str
-    reason: str
-    events: list = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return self.dir.name
-
-    @property
-    def epochs(self) -> list[dict]:
-        return [e for e in self.events if e.get("event") == "epoch"]
-
-    @property
-    def batches(self) -> list[dict]:
-        return [e for e in self.events if e.get("event") == "batch"]
-
-    @property
-    def has_checkpoint(self) -> bool:
-        return (self.dir / CHECKPOINT).is_file()
-
-    @property
-    def live(self) -> bool:
-        return self.status in LIVE_STATUSES
-
-    @property
-    def start(self) -> dict:
-        """The last start event: a run extended by +1 epoch has one per process, the last knows the
-        total epochs and the layers whose gradients are recorded."""
-        return next((e for e in reversed(self.events) if e.get("event") == "start"), {})
-
-
-@dataclass
 class RunEntry:
     """One run folder as listed (pickers, the sidebar): read from config.json and status.json only."""
 
@@ -89,6 +52,29 @@ class RunEntry:
     @property
     def label(self) -> str:
         return f"{self.name} ({self.status})"
+
+
+@dataclass
+class RunInfo(RunEntry):
+    """What a reader (UI, CLI) knows of a run directory at one moment: its listing plus why it has its
+    status and every event of its metrics log."""
+
+    reason: str = ""
+    events: list = field(default_factory=list)
+
+    @property
+    def epochs(self) -> list[dict]:
+        return [e for e in self.events if e.get("event") == "epoch"]
+
+    @property
+    def batches(self) -> list[dict]:
+        return [e for e in self.events if e.get("event") == "batch"]
+
+    @property
+    def start(self) -> dict:
+        """The last start event: a run extended by +1 epoch has one per process, the last knows the
+        total epochs and the layers whose gradients are recorded."""
+        return next((e for e in reversed(self.events) if e.get("event") == "start"), {})
 
 
 def read_json(path: Path) -> Optional[dict]:
