@@ -11,7 +11,7 @@ from netlib.lab import catalogue, launch, steering
 from netlib.models import MAX_BLOCKS, MODELS, SHOWCASE
 from netlib.recipes import DEFAULT_RECIPE, MODEL_ADJUSTMENTS, RECIPES
 from netlib.runs import labels, reader, summary
-from netlib.runs.files import LIVE_STATUSES
+from netlib.runs.files import FAILED_STATUSES, LIVE_STATUSES
 from netlib.runs.reader import read_run
 
 PAIR_KEY = "compare_pair"  # the two run directories of this session's last "Train both"
@@ -145,7 +145,7 @@ def overlay(names: list[str], polling: bool) -> None:
         st.info("Pick runs above to overlay their curves.", icon=":material/info:")
         return
     for info in runs:
-        if info.status in ("failed", "diverged", "interrupted"):
+        if info.status in FAILED_STATUSES:
             st.error(f"{info.name} {info.status}: {info.reason}", icon=":material/error:")
     live = [r for r in runs if r.live]
     if live:

@@ -120,7 +120,7 @@ def downloads(choice) -> None:
     for f in shared_files(choice.path):
         size = f.path.stat().st_size
         what = "Checkpoint" if f.what == "checkpoint" else "Per-epoch metrics"
-        st.download_button(f"{what}: {f.file_name} ({size / 1024:,.0f} KB)", data=f.path.read_bytes,
+        st.download_button(f"{what}: {f.file_name} ({size / 1024:,.0f} KB)", data=f.read,
                            file_name=f.file_name, mime=f.mime, on_click="ignore", key=f"results_dl_{f.what}",
                            icon=":material/download:")
     if choice.uploaded:

@@ -11,6 +11,7 @@ from netlib.models import DEPTH_MODELS, DESCRIPTIONS, MAX_BLOCKS, MODELS
 from netlib.recipes import OPTIMIZERS, SCHEDULES, recipe_for, resolve_recipe
 from netlib.runs import labels, reader, summary
 from netlib.runs.control import read_control
+from netlib.runs.files import FAILED_STATUSES, UNREADABLE
 from netlib.runs.reader import read_run
 from netlib.safepath import is_contained
 
@@ -18,7 +19,7 @@ RUN_KEY = "train_run"  # the run directory this session watches
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 STATUS_ICON = {"running": ":material/progress_activity:", "paused": ":material/pause_circle:", "done": ":material/check_circle:",
                "stopped": ":material/stop_circle:", "failed": ":material/error:",
-               "diverged": ":material/error:", "interrupted": ":material/error:"}
+               "diverged": ":material/error:", "interrupted": ":material/error:", UNREADABLE: ":material/error:"}
 
 
 def watched_run() -> Path | None:
@@ -109,7 +110,9 @@ def run_header(info) -> None:
 
 def outcome(info) -> None:
     """What happened to a run that has ended."""
-    if info.status in ("failed", "diverged", "interrupted"):
+    if info.status == UNREADABLE:
+        st.error(f"This run folder cannot be read: {info.reason}", icon=":material/error:")
+    elif info.status in FAILED_STATUSES:
         st.error(f"The run {info.status}: {info.reason or 'no reason recorded'}", icon=":material/error:")
     elif info.status == "stopped":
         reason = (info.reason or "stopped").rstrip(".")

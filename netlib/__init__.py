@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 
+__version__ = "0.1.0"
 _PUBLIC = {
     "build_model": "netlib.models",
     "MODELS": "netlib.models",

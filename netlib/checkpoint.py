@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import re
@@ -12,25 +13,30 @@ from typing import Optional
 import torch
 from torch import nn
 
+from .bounded import FileRefused, read_bounded
 from .models import MODELS, build_model
 
 FORMAT = "netlib-checkpoint"
 VERSION = 1
+# Far above any network here (Inception: 0.4 MB); a larger file is refused before it is read.
+MAX_CHECKPOINT_BYTES = 256 * 2**20
 
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used, with a message fit for a person."""
 
 
-def atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write, mode: int = 0o644) -> None:
     """write(file) into a temporary file beside path, fsync, then rename over path.
 
     A reader never sees a half-written file, and a crash or a full disk leaves the old one in place.
+    mode: the file's permissions (mkstemp makes 0600; a shared data folder needs others to read).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -54,10 +60,16 @@ def save_checkpoint(path: Path, model: nn.Module, model_name: str, model_kwargs:
 def read_checkpoint(path: Path) -> dict:
     """The checkpoint's dict, validated; never runs code from the file (weights_only=True)."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:  # one bounded read of a regular file: a FIFO, a device or a huge file is refused, not loaded
+        data = read_bounded(path, MAX_CHECKPOINT_BYTES)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such checkpoint file") from None
+    except FileRefused as e:
+        raise CheckpointError(str(e)) from None
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read it ({e.strerror or e})") from None
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         # torch's message suggests weights_only=False, exactly the advice not to pass on: name the
         # callable the file wanted to run instead.

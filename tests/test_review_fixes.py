@@ -22,7 +22,7 @@ from netlib.engine.steering import Steering
 from netlib.lab.catalogue import untrained_model
 from netlib.models import build_model
 from netlib.recipes import Recipe
-from netlib.runs.control import kill_run, request_stop
+from netlib.runs.control import request_stop
 from netlib.runs.files import EXTEND_LOCK, RunBusy
 from netlib.runs.reader import read_status
 from netlib.runs.writer import RunWriter
@@ -76,26 +76,27 @@ def test_a_live_run_of_another_user_keeps_its_status_and_its_lock(tmp_path, monk
     assert (run / EXTEND_LOCK).read_text() == "4000000"  # the other user's lock is left alone
 
 
-def test_a_pid_whose_command_line_cannot_be_read_is_never_killed(tmp_path, monkeypatch):
-    sleeper = subprocess.Popen(["sleep", "30"])
-    try:
-        run = tmp_path / "run"
-        run.mkdir()
-        (run / "status.json").write_text(json.dumps({"status": "running", "reason": "", "pid": sleeper.pid}))
-        real = Path.read_bytes
+def test_a_reused_pid_does_not_keep_a_dead_run_live(tmp_path):
+    """status.json names its process by pid and start time: a live process that took the pid later
+    (here: this test process, started at another time) does not make the run read "running"."""
+    run = tmp_path / "run"
+    run.mkdir()
+    started = processes.start_time(os.getpid())
+    assert started is not None
+    for written, expected in ((started, "running"), (started - 1, "interrupted"), (None, "running")):
+        (run / "status.json").write_text(json.dumps({"status": "running", "reason": "", "pid": os.getpid(),
+                                                     "started": written}))
+        assert read_status(run)["status"] == expected, written
 
-        def hidden(self):  # /proc mounted with hidepid: other pids' cmdline cannot be read
-            if str(self) == f"/proc/{sleeper.pid}/cmdline":
-                raise PermissionError(13, "Permission denied")
-            return real(self)
-        monkeypatch.setattr(Path, "read_bytes", hidden)
-        assert processes.is_trainer(sleeper.pid) is False
-        kill_run(run)
-        time.sleep(0.2)
-        assert sleeper.poll() is None  # still running: unknown is not "a trainer"
+
+def test_the_writer_names_its_process_by_pid_and_start_time(tmp_path):
+    w = RunWriter(tmp_path / "run", {"model": "residual"})
+    try:
+        status = json.loads((tmp_path / "run" / "status.json").read_text())
+        assert (status["pid"], status["started"]) == (os.getpid(), processes.start_time(os.getpid()))
+        assert read_status(tmp_path / "run")["status"] == "running"
     finally:
-        sleeper.kill()
-        sleeper.wait()
+        w.close()
 
 
 def test_evaluate_leaves_a_model_in_the_mode_it_came_in(synthetic_data):
@@ -152,7 +153,8 @@ def test_a_stop_is_enforced_by_the_training_process_itself_with_no_page_open(tmp
     stuck = ("import time, netlib.cli.commands as c\n"
              "c._training_data = lambda *a: time.sleep(600)\n"
              "from netlib.cli.main import main\n"
-             f"main(['train', '--model', 'residual', '--synthetic', '64', '--quiet', '--run-dir', {str(run)!r}])\n")
+             f"main(['train', '--model', 'residual', '--synthetic', '64', '--quiet', '--run-dir', {str(run)!r}],"
+             " own_process=True)\n")
     proc = subprocess.Popen([sys.executable, "-c", stuck], cwd=REPO)
     try:
         deadline = time.time() + 60
@@ -170,6 +172,23 @@ def test_a_stop_is_enforced_by_the_training_process_itself_with_no_page_open(tmp
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_an_in_process_caller_is_never_killed_by_the_watchdog(tmp_path, monkeypatch):
+    """main() called in-process (a notebook, this test) has no watchdog: a slow start with a stop
+    already asked ends as "stopped" at the first batch, and this process lives on."""
+    import netlib.cli.commands as commands
+
+    run, real = tmp_path / "run", commands._training_data
+
+    def slow(*args):
+        request_stop(run)
+        time.sleep(processes.KILL_AFTER_S + 1)
+        return real(*args)
+    monkeypatch.setattr(commands, "_training_data", slow)
+    assert main(["train", "--model", "residual", "--synthetic", "64", "--batch-size", "32", "--threads", "1",
+                 "--quiet", "--run-dir", str(run)]) == 0
+    assert read_status(run)["status"] == "stopped"
 
 
 def test_an_untrained_model_leaves_the_global_random_state_alone():

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..bounded import FileRefused, read_bounded
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 4096 * 4096
@@ -21,10 +22,10 @@ def load_image(source: bytes | str | Path) -> Image.Image:
     """Open an upload or file safely; return it decoded in mode L, LA, RGB or RGBA (first frame)."""
     if isinstance(source, (str, Path)):
         path = Path(source)
-        try:
-            if (size := os.path.getsize(path)) > MAX_BYTES:  # before reading a huge file into memory
-                raise ImageError(_too_many_bytes(size))
-            data = path.read_bytes()
+        try:  # a regular file of at most MAX_BYTES, read from one handle (a FIFO or /dev/zero is refused)
+            data = read_bounded(path, MAX_BYTES)
+        except FileRefused as e:
+            raise ImageError(f"{e}.") from None
         except OSError as e:
             raise ImageError(f"Cannot read {path}: {e.strerror or e}.") from None
     elif isinstance(source, (bytes, bytearray, memoryview)):

@@ -73,12 +73,12 @@ def bench_drawn(args) -> list[dict]:
     from ..analysis.predict import predict_image
     from ..analysis.strokes import drawn_digit_set
     from ..checkpoint import load_checkpoint
-    from ..lab.catalogue import shipped_dir
+    from ..lab.catalogue import PROJECT_ROOT
 
     digits = drawn_digit_set(n_per_digit=args.per_digit, seed=1234)
     results = []
     for name in args.models:
-        model, meta = load_checkpoint((args.checkpoint_dir or shipped_dir()) / f"{name}.pt", expect_model=name)
+        model, meta = load_checkpoint((args.checkpoint_dir or PROJECT_ROOT / "checkpoints") / f"{name}.pt", expect_model=name)
         correct, by_polarity, wrong = 0, {}, []
         t0 = time.perf_counter()
         for image, label, style in digits:

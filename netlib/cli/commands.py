@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import signal
@@ -9,40 +10,15 @@ import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Optional
 
+from ..bounded import FileRefused, read_bounded, regular_or_absent
 from ..data import load_dataset
-from ..runs.files import CHECKPOINT, CONFIG, LIVE_STATUSES, TRAIN_STATE
+from ..runs.files import CHECKPOINT, CONFIG, LIVE_STATUSES, TRAIN_STATE, RunDirError
 from .parser import UsageError, build_parser
+from .printer import HumanPrinter
 
-
-class HumanPrinter:
-    """Progress for people: a bar while an epoch trains (on a terminal), then one line per epoch."""
-
-    def __init__(self, stream=sys.stderr):
-        self.out, self.tty = stream, stream.isatty()
-
-    def __call__(self, e: dict) -> None:
-        kind = e["event"]
-        if kind == "start":
-            print(f"training {e['model']} ({e['recipe']} recipe) on {e['samples']:,} images, "
-                  f"{e['epochs']} epochs, device {e['device']}, {e['threads']} threads", file=self.out)
-        elif kind == "batch" and self.tty:
-            done = e["batch"] / e["batches"]
-            bar = "#" * int(30 * done)
-            rate = e["samples"] / max(e["seconds"], 1e-9)
-            print(f"\repoch {e['epoch']} [{bar:<30}] {e['batch']}/{e['batches']} loss {e['loss']:.4f} "
-                  f"{rate:,.0f} samples/s", end="", file=self.out, flush=True)
-        elif kind == "epoch":
-            if self.tty:
-                print("\r" + " " * 100 + "\r", end="", file=self.out)
-            print(f"epoch {e['epoch']}/{e['epochs']}  train loss {e['train_loss']:.4f}  "
-                  f"test loss {e['test_loss']:.4f}  test acc {100 * e['test_acc']:.2f}%  "
-                  f"{e['seconds']:.1f} s  {e['samples_per_s']:,.0f} samples/s", file=self.out, flush=True)
-        elif kind == "end":
-            if self.tty:
-                print("\r" + " " * 100 + "\r", end="", file=self.out)
-            msg = f"{e['status']}: {e['reason']}" if e["reason"] else e["status"]
-            print(f"run {msg} after {e['elapsed']:.1f} s", file=self.out, flush=True)
+MAX_TRAIN_STATE_BYTES = 1 << 30  # weights, their average and the optimizer's moments: ~4x a checkpoint
 
 
 def train_setup(args):
@@ -90,15 +66,10 @@ def extend_setup(args):
 
     from ..engine.loop import TrainConfig, resolve_device
     from ..recipes import Recipe, validate_recipe
-    from ..runs.reader import read_status
     from ..runs.writer import RunWriter
 
     run_dir = Path(args.extend)
-    status = read_status(run_dir)
-    try:
-        saved = json.loads((run_dir / CONFIG).read_text())
-    except (OSError, json.JSONDecodeError):
-        raise ValueError(f"{run_dir} is not a run directory (no readable {CONFIG})") from None
+    saved, status = _ended_run(run_dir)
     if status is None or status["status"] in LIVE_STATUSES:
         raise ValueError(f"run {run_dir.name} is still {status['status'] if status else 'starting'}; "
                          "extend it once it has ended")
@@ -107,13 +78,7 @@ def extend_setup(args):
     if own == "cuda" and not torch.cuda.is_available():
         own = "cpu"  # trained on a GPU, extended here: the state loads onto the CPU
     device = resolve_device(own if args.device == "auto" else args.device)
-    if not (run_dir / TRAIN_STATE).is_file():
-        raise ValueError(f"run {run_dir.name} has no saved train state ({TRAIN_STATE}): it finished no "
-                         "epoch, or was made by an older version")
-    try:
-        state = torch.load(run_dir / TRAIN_STATE, map_location=device, weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same one-line answer
-        raise ValueError(f"cannot read {run_dir / TRAIN_STATE}: {e}") from None
+    state = _train_state(run_dir, device)
     if args.lr:
         state["lr"] = args.lr
     try:  # config.json is a file a person can edit: its recipe is checked like a command line's
@@ -131,6 +96,44 @@ def extend_setup(args):
     return config, state, (args.data_dir or first.data_dir, first.synthetic), writer
 
 
+def _ended_run(run_dir: Path) -> tuple[dict, Optional[dict]]:
+    """(config, status) of a run folder to extend; RunDirError (exit 1) for a FIFO, a device or a huge
+    file among them, ValueError (exit 2) for a folder that is no run."""
+    from ..runs.files import UNREADABLE
+    from ..runs.reader import read_json, read_status
+
+    try:
+        saved = read_json(run_dir / CONFIG)
+    except FileRefused as e:
+        raise RunDirError(str(e)) from None
+    except NotADirectoryError:
+        saved = None
+    if saved is None:
+        raise ValueError(f"{run_dir} is not a run directory (no readable {CONFIG})")
+    status = read_status(run_dir)
+    if status and status["status"] == UNREADABLE:
+        raise RunDirError(status["reason"])
+    return saved, status
+
+
+def _train_state(run_dir: Path, device):
+    """The run's train_state.pt, read bounded from one handle, loaded with weights_only=True."""
+    import torch
+
+    path = run_dir / TRAIN_STATE
+    try:
+        data = read_bounded(path, MAX_TRAIN_STATE_BYTES)
+    except FileNotFoundError:
+        raise ValueError(f"run {run_dir.name} has no saved train state ({TRAIN_STATE}): it finished no "
+                         "epoch, or was made by an older version") from None
+    except FileRefused as e:
+        raise RunDirError(str(e)) from None
+    try:
+        return torch.load(io.BytesIO(data), map_location=device, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same one-line answer
+        raise ValueError(f"cannot read {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+
+
 def cmd_train(args) -> int:
     from ..engine.loop import fit
     from ..engine.steering import NO_STEERING
@@ -139,10 +142,13 @@ def cmd_train(args) -> int:
     config, resume, (data_dir, synthetic), writer = train_setup(args)
     stop = {"requested": False}
     listeners = _listeners(writer, args)
-    # A stop this process does not answer within KILL_AFTER_S ends it, whether or not a page watches.
-    watchdog = StopWatchdog(writer.dir, lambda: writer.record_forced_stop(KILL_AFTER_S)).start() if writer else None
-    try:
-        with _sigterm_stops(stop):
+    # In its own process (python -m netlib), a stop not answered within KILL_AFTER_S ends the process,
+    # whether or not a page watches; an in-process caller (a notebook, a test) is never killed.
+    watchdog = None
+    if writer and getattr(args, "own_process", False):
+        watchdog = StopWatchdog(writer.dir, lambda: writer.record_forced_stop(KILL_AFTER_S)).start()
+    with _sigterm_stops(stop):
+        try:
             data = _training_data(config, data_dir, synthetic)
             result = fit(config, data,
                          on_event=lambda e: [listen(e) for listen in listeners],
@@ -151,18 +157,20 @@ def cmd_train(args) -> int:
                          steer=writer.steering if writer else lambda: NO_STEERING,
                          on_train_state=writer.save_train_state if writer else None,
                          resume=resume)
-    except BaseException as e:
-        if writer:
-            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-            writer.fail(reason if not isinstance(e, KeyboardInterrupt) else "interrupted")
-        raise
-    finally:
-        if watchdog:
-            watchdog.close()
-        if writer:
-            writer.close()
-    if args.save:
-        _save_copy(args.save, writer, result, config)
+        except BaseException as e:
+            if watchdog:
+                watchdog.close()  # before fail(): its status is the last word
+            if writer:
+                reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+                writer.fail(reason if not isinstance(e, KeyboardInterrupt) else "interrupted")
+            raise
+        finally:
+            if watchdog:
+                watchdog.close()
+            if writer:
+                writer.close()
+        if args.save:
+            _save_copy(args.save, writer, result, config)
     return 0 if result["status"] in ("done", "stopped") else 1
 
 
@@ -202,6 +210,8 @@ def _training_data(config, data_dir, synthetic):
 
 def _save_copy(path: Path, writer, result: dict, config) -> None:
     """--save: the run folder's checkpoint, or (without --run-dir) the final model saved directly."""
+    if not regular_or_absent(path):  # shutil would wait on a FIFO for a reader
+        raise FileRefused(f"{path}: refused as --save, it is not a regular file")
     if writer and (writer.dir / CHECKPOINT).is_file():
         shutil.copyfile(writer.dir / CHECKPOINT, path)
         return

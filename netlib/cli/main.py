@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from ..bounded import FileRefused
 from ..checkpoint import CheckpointError
 from ..mnist import DataError
 from ..runs.files import RunDirError
@@ -11,12 +12,15 @@ from . import commands
 from .parser import UsageError, build_parser
 
 
-def main(argv=None) -> int:
+def main(argv=None, own_process: bool = False) -> int:
+    """Run one command; own_process=True only from `python -m netlib` (the process is the command's
+    own: a training run may then end it when a stop goes unanswered)."""
     try:
         args = build_parser().parse_args(argv)
     except UsageError as e:
         print(f"netlib: error: {e}", file=sys.stderr)
         return 2
+    args.own_process = own_process
     try:
         return getattr(commands, f"cmd_{args.command}")(args)
     except UsageError as e:
@@ -25,6 +29,13 @@ def main(argv=None) -> int:
     except (CheckpointError, DataError, RunDirError) as e:
         print(f"netlib: error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:  # a path that cannot be used (FileRefused: a FIFO, a device, a huge file)
+        print(f"netlib: error: {e if isinstance(e, FileRefused) else _os_error(e)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("netlib: interrupted", file=sys.stderr)
         return 130
+
+
+def _os_error(e: OSError) -> str:
+    return f"{e.filename}: {e.strerror}" if e.filename and e.strerror else str(e).splitlines()[0]

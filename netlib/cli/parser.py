@@ -106,6 +106,6 @@ def _add_bench(b: argparse.ArgumentParser) -> None:
     b.add_argument("--seeds", type=_positive_int, default=3, help="(accuracy)")
     b.add_argument("--epochs", type=_positive_int, help="(accuracy) override the recipe's epochs")
     b.add_argument("--per-digit", type=_positive_int, default=100, help="drawn digits per class")
-    b.add_argument("--checkpoint-dir", type=Path, help="(drawn) default: the shipped checkpoints folder")
+    b.add_argument("--checkpoint-dir", type=Path, help="(drawn) default: checkpoints/ in the project")
     b.add_argument("--data-dir", type=Path)
     b.add_argument("--json", action="store_true")

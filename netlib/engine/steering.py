@@ -63,6 +63,8 @@ class Steerer:
             time.sleep(PAUSE_POLL_S)
             wanted = self.poll()
             self._apply_lr(wanted, where)
+        if should_stop():  # a stop that came with the resume: end here, not one batch later
+            return time.perf_counter() - t, True
         paused = time.perf_counter() - t
         self.applied = Steering(False, wanted.lr)
         self.emit({"event": "resume", **where, "paused_seconds": paused, "time": time.time()})

@@ -108,7 +108,10 @@ def recorded_story(colors: dict) -> list[dict]:
     colour, recipe, batches, epochs and grad_layers (empty when the files are missing)."""
     out = []
     for model in ("residual", "plain"):
-        events = read_events(shipped_dir() / STORY_DIR / f"{model}-3.metrics.jsonl")
+        try:
+            events = read_events(shipped_dir() / STORY_DIR / f"{model}-3.metrics.jsonl")
+        except OSError:  # FileRefused: not a regular file; the Home page tells the story without it
+            events = []
         if not events:
             continue
         start = next((e for e in events if e.get("event") == "start"), {})

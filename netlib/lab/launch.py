@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from ..bounded import open_regular
 from ..runs.files import (LIVE_STATUSES, PROCESS_LOG, STATUS, TRAIN_STATE, RunDirError, ensure_runs_dir,
                           new_run_name)
 from ..runs.reader import RunInfo, read_status
@@ -165,9 +166,17 @@ def pending(run_dir: Path) -> Pending:
     return Pending(run_dir, False, "starting the training process (loading torch and MNIST)...")
 
 
-def tail(path: Path, lines: int = 6) -> str:
+def tail(path: Path, lines: int = 6, max_bytes: int = 64 * 1024) -> str:
+    """The last lines of a log (at most its last max_bytes), "" when it cannot be read; a FIFO or a
+    device in its place is refused, never read."""
     try:
-        text = Path(path).read_text(errors="replace").strip().splitlines()
+        fd = open_regular(path)
     except OSError:
         return ""
-    return "\n".join(text[-lines:])
+    try:
+        size = os.fstat(fd).st_size
+        os.lseek(fd, max(0, size - max_bytes), os.SEEK_SET)
+        text = os.read(fd, max_bytes).decode("utf-8", errors="replace")
+    finally:
+        os.close(fd)
+    return "\n".join(text.strip().splitlines()[-lines:])

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ..checkpoint import CheckpointError, atomic_write, load_checkpoint, read_checkpoint
+from ..bounded import read_bounded
+from ..checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError, atomic_write, load_checkpoint, read_checkpoint
 from ..runs.files import CHECKPOINT, METRICS, default_runs_dir, safe_run_name
 from ..safepath import UnsafePath, is_inside
 from ..safepath import inside as safe_join
@@ -83,7 +84,7 @@ def store_upload(data: bytes, filename: str, root: Optional[Path] = None) -> Upl
         except UnsafePath:  # e.g. a symlink planted under that name pointing out of the folder
             raise CheckpointError(f"{name}: not a usable file name here") from None
         if target.is_file():
-            if target.read_bytes() == data:
+            if _same_bytes(target, data):
                 return Upload(target, model, new=False)
             continue
         atomic_write(target, lambda f: f.write(data))
@@ -92,6 +93,13 @@ def store_upload(data: bytes, filename: str, root: Optional[Path] = None) -> Upl
 
 
 @functools.lru_cache(maxsize=256)
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        return read_bounded(path, len(data)) == data
+    except OSError:  # FileRefused: a FIFO, a device or a larger file is not the same upload
+        return False
+
+
 def _model_of(path: str, stamp: float, size: int) -> Optional[str]:
     try:
         return read_checkpoint(Path(path))["model"]
@@ -137,6 +145,11 @@ class SharedFile:
     path: Path
     file_name: str
     mime: str
+
+    def read(self) -> bytes:
+        """The bytes to send, read bounded when the download is asked for (a file swapped meanwhile for
+        a FIFO, a device or a huge file is refused, not streamed)."""
+        return read_bounded(self.path, MAX_CHECKPOINT_BYTES)
 
 
 def shared_files(checkpoint: Path) -> list[SharedFile]:

@@ -4,21 +4,18 @@ at its next batch boundary."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 from pathlib import Path
 from typing import Optional
 
-from .files import CONTROL, LIVE_STATUSES, STOP, write_json
-from .processes import is_trainer
-from .reader import read_status
+from ..bounded import read_text_bounded
+from .files import CONTROL, MAX_JSON_BYTES, STOP, write_json
 
 
 def read_control(run_dir: Path) -> dict:
     """control.json: {"paused": bool, "lr": float or null}; {} when absent or unreadable."""
-    try:
-        wanted = json.loads((Path(run_dir) / CONTROL).read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+    try:  # a FIFO or a device in its place is ignored like a damaged file, never waited on
+        wanted = json.loads(read_text_bounded(Path(run_dir) / CONTROL, MAX_JSON_BYTES))
+    except (OSError, ValueError):
         return {}
     if not isinstance(wanted, dict):
         return {}
@@ -54,16 +51,3 @@ def stop_requested_at(run_dir: Path) -> Optional[float]:
         return (Path(run_dir) / STOP).stat().st_mtime
     except OSError:
         return None
-
-
-def kill_run(run_dir: Path) -> None:
-    """Hard stop of a live run's process (SIGKILL), only when it is, as far as can be checked, the
-    `python -m netlib train` process that wrote the run's status (never a pid reused by another program)."""
-    status = read_status(run_dir)
-    if status and status["status"] in LIVE_STATUSES:  # read_status: live means its pid is alive
-        if not is_trainer(status["pid"]):
-            return
-        try:
-            os.kill(status["pid"], signal.SIGKILL)
-        except ProcessLookupError:  # it ended between the two calls
-            pass

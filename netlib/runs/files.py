@@ -5,15 +5,20 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import time
 from pathlib import Path
 
+from ..bounded import describe
 from ..checkpoint import atomic_write
 
 CONFIG, METRICS, STATUS, CHECKPOINT, STOP, CONTROL, TRAIN_STATE, EXTEND_LOCK, PROCESS_LOG = (
     "config.json", "metrics.jsonl", "status.json", "checkpoint.pt", "STOP", "control.json",
     "train_state.pt", "extend.lock", "process.log")
 LIVE_STATUSES = ("running", "paused")  # a process is working on the run (or holding it paused)
+UNREADABLE = "unreadable"  # a reader's status for a run whose files are not regular files (or too big)
+FAILED_STATUSES = ("failed", "diverged", "interrupted", UNREADABLE)  # ended without a usable result
+MAX_JSON_BYTES = 1 << 20  # config.json, status.json, control.json: a few hundred bytes each
 RUNS_ENV = "NETLIB_RUNS_DIR"
 
 
@@ -46,8 +51,13 @@ class RunBusy(ValueError):
 def ensure_runs_dir(root: Path) -> Path:
     """The runs folder, created if missing; RunDirError (one line) when it cannot be."""
     root = Path(root)
-    if root.exists() and not root.is_dir():
-        raise RunDirError(f"cannot write to the runs folder {root}: it is a file, not a folder")
+    try:
+        mode = os.stat(root).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISDIR(mode):
+        kind = "a file" if stat.S_ISREG(mode) else describe(mode)
+        raise RunDirError(f"cannot write to the runs folder {root}: it is {kind}, not a folder")
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as e:

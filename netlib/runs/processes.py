@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -33,25 +32,22 @@ def process_alive(pid: Optional[int]) -> bool:
         return True
 
 
-def command_line(pid: int) -> Optional[list[bytes]]:
-    """The process's argv, or None when it cannot be read (no /proc, hidepid, another user's ps)."""
+def start_time(pid: int) -> Optional[int]:
+    """When the process started (clock ticks since boot, /proc/PID/stat field 22), or None where it
+    cannot be read. With the pid it names one process: a pid reused later has another start time."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        pass
-    if Path("/proc/self/cmdline").exists():
-        return None  # /proc is there but hides this pid: unknown, not "anything goes"
-    try:  # no /proc at all (macOS, BSD): ask ps
-        out = subprocess.run(["ps", "-p", str(int(pid)), "-o", "args="], capture_output=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
         return None
-    return out.stdout.split() if out.returncode == 0 and out.stdout.strip() else None
 
 
-def is_trainer(pid: int) -> bool:
-    """Is pid, as far as can be checked, a `python -m netlib train` process? False when unknown."""
-    argv = command_line(pid)
-    return argv is not None and b"netlib" in argv and b"train" in argv
+def same_process(pid: Optional[int], started: Optional[int]) -> bool:
+    """Is the process that wrote (pid, started) still running? Without a start time to compare
+    (an older status file, no /proc), a live pid is taken to be it."""
+    if not process_alive(pid):
+        return False
+    now = start_time(pid) if started is not None else None
+    return now is None or now == started
 
 
 class StopWatchdog:
@@ -66,6 +62,7 @@ class StopWatchdog:
                  poll_s: float = 0.5):
         self.stop_file, self.on_overdue, self.after_s, self.poll_s = Path(run_dir) / STOP, on_overdue, after_s, poll_s
         self._done = threading.Event()
+        self._lock = threading.Lock()  # close() and the decision to end the process exclude each other
         self._thread = threading.Thread(target=self._watch, name="netlib-stop-watchdog", daemon=True)
 
     def start(self) -> "StopWatchdog":
@@ -73,7 +70,9 @@ class StopWatchdog:
         return self
 
     def close(self) -> None:
-        self._done.set()
+        """From now on the process is never ended by this watchdog (waits for a decision under way)."""
+        with self._lock:
+            self._done.set()
 
     def _watch(self) -> None:
         while not self._done.wait(self.poll_s):
@@ -81,7 +80,11 @@ class StopWatchdog:
                 asked = self.stop_file.stat().st_mtime
             except OSError:
                 continue
-            if time.time() - asked > self.after_s and not self._done.is_set():
+            if time.time() - asked <= self.after_s:
+                continue
+            with self._lock:
+                if self._done.is_set():  # the run ended on its own meanwhile
+                    return
                 try:
                     self.on_overdue()
                 finally:

@@ -4,16 +4,22 @@ listing of every run under a runs folder."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from ..bounded import CHUNK, FileRefused, open_regular, read_text_bounded
 from ..safepath import is_contained
-from .files import CHECKPOINT, CONFIG, LIVE_STATUSES, METRICS, STATUS, default_runs_dir
+from .files import (CHECKPOINT, CONFIG, LIVE_STATUSES, MAX_JSON_BYTES, METRICS, STATUS, UNREADABLE,
+                    default_runs_dir)
 from .labels import network_label, recipe_label
-from .processes import process_alive
+from .processes import same_process
 
 EPOCH_EVENTS = ("batch", "epoch", "lr_change", "pause", "resume")
+# What one read of a metrics log takes at most: a 100-epoch Inception run logs about 5 MB.
+MAX_METRICS_BYTES = 64 << 20
+MAX_EVENTS = 500_000
 
 
 @dataclass
@@ -78,9 +84,15 @@ class RunInfo(RunEntry):
 
 
 def read_json(path: Path) -> Optional[dict]:
-    """A small JSON object file, or None when it is missing, unreadable or not an object."""
+    """A small JSON object file, or None when it is missing or not (yet) a complete JSON object.
+
+    FileRefused (a FIFO, a device, a folder, a file over MAX_JSON_BYTES) is raised, not hidden: a run
+    folder holding such a thing reads as "unreadable", with the reason.
+    """
     try:
-        value = json.loads(Path(path).read_text())
+        value = json.loads(read_text_bounded(path, MAX_JSON_BYTES))
+    except FileRefused:
+        raise
     except (OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
@@ -91,12 +103,15 @@ def read_status(run_dir: Path) -> Optional[dict]:
 
     Cheap (no metrics read): pickers and the sidebar call it for every run on every rerun.
     """
-    status = read_json(Path(run_dir) / STATUS)
+    try:
+        status = read_json(Path(run_dir) / STATUS)
+    except FileRefused as e:
+        return {"status": UNREADABLE, "reason": str(e)}
     if status is None:
         return None
     status.setdefault("status", "failed")
     status.setdefault("reason", "")
-    if status["status"] in LIVE_STATUSES and not process_alive(status.get("pid")):
+    if status["status"] in LIVE_STATUSES and not same_process(status.get("pid"), status.get("started")):
         status["status"] = "interrupted"
         status["reason"] = "the training process ended without finishing (killed or crashed)"
     return status
@@ -108,18 +123,35 @@ def quick_status(run_dir: Path) -> Optional[str]:
     return status["status"] if status else None
 
 
-def read_events(path: Path) -> list[dict]:
-    events = []
+def read_events(path: Path, max_bytes: int = MAX_METRICS_BYTES, max_events: int = MAX_EVENTS) -> list[dict]:
+    """The events of a metrics log as far as it is written now: at most max_bytes and max_events per
+    call, never waiting for more (a live run appends while this reads). FileRefused for a FIFO or a
+    device; [] when there is no log yet."""
     try:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                try:
-                    events.append(json.loads(line))
-                except json.JSONDecodeError:
-                    pass  # a line being written right now; it is complete on the next read
+        fd = open_regular(path)
     except FileNotFoundError:
-        pass
+        return []
+    try:
+        data = _read_up_to(fd, max_bytes)
+    finally:
+        os.close(fd)
+    events = []
+    for line in data.split(b"\n", max_events)[:max_events]:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # a line being written right now; it is complete on the next read
+        if isinstance(event, dict):
+            events.append(event)
     return events
+
+
+def _read_up_to(fd: int, limit: int) -> bytes:
+    chunks, n = [], 0
+    while n < limit and (chunk := os.read(fd, min(CHUNK, limit - n))):
+        chunks.append(chunk)
+        n += len(chunk)
+    return b"".join(chunks)
 
 
 def without_redone_epochs(events: list[dict]) -> list[dict]:
@@ -137,12 +169,15 @@ def without_redone_epochs(events: list[dict]) -> list[dict]:
 def read_run(run_dir: Path) -> Optional[RunInfo]:
     """Everything about one run, its whole metrics log included; None if it is no run (yet)."""
     run_dir = Path(run_dir)
-    config = read_json(run_dir / CONFIG)
-    status = read_status(run_dir) if config is not None else None
-    if status is None:
-        return None
-    return RunInfo(run_dir, config, status["status"], status["reason"],
-                   without_redone_epochs(read_events(run_dir / METRICS)))
+    try:
+        config = read_json(run_dir / CONFIG)
+        status = read_status(run_dir) if config is not None else None
+        if status is None:
+            return None
+        events = read_events(run_dir / METRICS) if status["status"] != UNREADABLE else []
+    except FileRefused as e:
+        return RunInfo(run_dir, {}, UNREADABLE, str(e))
+    return RunInfo(run_dir, config, status["status"], status["reason"], without_redone_epochs(events))
 
 
 def run_index(runs_dir: Optional[Path] = None) -> list[RunEntry]:
@@ -155,8 +190,12 @@ def run_index(runs_dir: Optional[Path] = None) -> list[RunEntry]:
         return []
     out = []
     for d in sorted((p for p in root.iterdir() if p.is_dir() and is_contained(root, p)), reverse=True):
-        config = read_json(d / CONFIG)
-        status = read_status(d) if config is not None else None
+        try:
+            config = read_json(d / CONFIG)
+        except FileRefused as e:
+            config, status = {}, {"status": UNREADABLE, "reason": str(e)}
+        else:
+            status = read_status(d) if config is not None else None
         if status is not None:
             out.append(RunEntry(d, config, status["status"]))
     return out

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import io
 import json
 import os
+import stat
 import time
 from pathlib import Path
 
 import torch
 
+from ..bounded import FileRefused, check_folder, describe, read_text_bounded, regular_or_absent
 from ..checkpoint import atomic_write, save_checkpoint
 from ..engine.steering import NO_STEERING, Steering
 from .control import read_control
 from .files import (CHECKPOINT, CONFIG, CONTROL, EXTEND_LOCK, METRICS, STATUS, STOP, TRAIN_STATE, RunBusy,
                     RunDirError, write_json)
-from .processes import process_alive
+from .processes import process_alive, start_time
 from .reader import read_status
 
 
@@ -50,8 +53,17 @@ class RunWriter:
     @_writes("the run's files")
     def __init__(self, run_dir: Path, config: dict, extending: bool = False):
         self.dir = Path(run_dir)
+        try:
+            check_folder(self.dir, "a run folder")
+        except FileRefused as e:
+            raise RunDirError(str(e)) from None
+        for name in (CONFIG, METRICS, STATUS, CONTROL, CHECKPOINT, TRAIN_STATE, EXTEND_LOCK):
+            if not regular_or_absent(self.dir / name):  # checked before anything is written
+                raise RunDirError(f"{self.dir / name}: refused, it is {describe(os.stat(self.dir / name).st_mode)}, "
+                                  "not a regular file")
         self.dir.mkdir(parents=True, exist_ok=True)
         self._before, self._epochs_here, self._locked = None, 0, False
+        self._started = start_time(os.getpid())  # with the pid, names this process (pid reuse)
         if extending:
             self._lock()  # one extension of a run at a time (two tabs, the CLI and a tab)
             self._before = read_status(self.dir)
@@ -62,7 +74,7 @@ class RunWriter:
             write_json(self.dir / CONFIG, config)
         self.config = config
         self._control_stamp, self._steering = None, None
-        self._metrics = open(self.dir / METRICS, "a", encoding="utf-8")
+        self._metrics = _open_log(self.dir / METRICS)
         self._epoch = (self._before or {}).get("epoch", 0)
         self._status("running", "", epoch=self._epoch)
 
@@ -73,7 +85,9 @@ class RunWriter:
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 try:
-                    holder = int(path.read_text().strip() or 0)
+                    holder = int(read_text_bounded(path, 64).strip() or 0)
+                except FileRefused as e:
+                    raise RunDirError(str(e)) from None
                 except (OSError, ValueError):
                     holder = 0
                 if process_alive(holder):
@@ -89,7 +103,7 @@ class RunWriter:
     @_writes("status.json")
     def _status(self, status: str, reason: str, **extra) -> None:
         write_json(self.dir / STATUS, {"status": status, "reason": reason, "pid": os.getpid(),
-                                       "updated": time.time(), **extra})
+                                       "started": self._started, "updated": time.time(), **extra})
 
     @_writes("the metrics log")
     def on_event(self, event: dict) -> None:
@@ -140,21 +154,21 @@ class RunWriter:
         save_checkpoint(self.dir / CHECKPOINT, model, c["model"], c.get("model_kwargs", {}),
                         c["recipe"], metrics, extra={"recipe_name": c["recipe_name"]})
 
-    def fail(self, reason: str) -> None:
+    def fail(self, reason: str, status: str = "failed") -> None:
         if self._before is not None and self._epochs_here == 0:
             # +1 epoch that trained nothing: the run is what it was; say what went wrong, lose nothing
             try:
                 self.on_event({"event": "extend_failed", "reason": reason})
-                self._status(self._before["status"], f"+1 epoch failed: {reason}",
+                self._status(self._before["status"], f"+1 epoch {status}: {reason}",
                              epoch=self._before.get("epoch", 0))
                 return
             except RunDirError:
                 pass
         try:
-            self.on_event({"event": "end", "status": "failed", "reason": reason})
+            self.on_event({"event": "end", "status": status, "reason": reason})
         except RunDirError:  # no room for the metrics log (disk full): the small status may still fit
             try:
-                self._status("failed", reason, epoch=getattr(self, "_epoch", 0))
+                self._status(status, reason, epoch=getattr(self, "_epoch", 0))
             except RunDirError:
                 pass  # status.json keeps its last complete version; readers see "interrupted"
 
@@ -168,10 +182,24 @@ class RunWriter:
             self._locked = False
 
     def record_forced_stop(self, after_s: float) -> None:
-        """The stop watchdog's last word before the process ends itself: the run reads "stopped"
-        (as asked), not "interrupted"."""
-        try:
-            self._status("stopped", f"stopped by request: the run did not reach a batch boundary within "
-                                    f"{after_s:g} s, so its process was ended", epoch=self._epoch)
-        except RunDirError:
-            pass  # status.json keeps its last complete version; readers see "interrupted"
+        """The stop watchdog's last word before the process ends itself: the run reads "stopped" (as
+        asked), not "interrupted"; an extension that trained nothing leaves the run as it was."""
+        self.fail(f"stopped by request: the run did not reach a batch boundary within {after_s:g} s, "
+                  "so its process was ended", status="stopped")
+
+
+def _open_log(path: Path):
+    """The metrics log, opened to append: created if missing, refused (RunDirError) if something other
+    than a regular file is in its place. O_NONBLOCK: a FIFO without a reader fails at once, never waits."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
+    except OSError as e:
+        if e.errno == errno.ENXIO:  # a FIFO nobody reads
+            raise RunDirError(f"{path}: refused, it is a FIFO (named pipe), not a regular file") from None
+        raise
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise RunDirError(f"{path}: refused, it is {describe(mode)}, not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "a", encoding="utf-8")
