@@ -140,7 +140,7 @@ def test_digits():
 
         x, y = load_mnist(False)
         return x.numpy(), y.numpy(), "MNIST test set"
-    except Exception:  # no MNIST here (offline fresh install): digits drawn by netlib.strokes instead
+    except Exception:  # no MNIST here (offline fresh install): digits drawn by netlib.analysis.strokes instead
         log.exception("MNIST test set unavailable; using drawn digits")
         from netlib.analysis.preprocess import prepare
         from netlib.analysis.strokes import Style, render

@@ -139,7 +139,6 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(shape).copy()
 
 
-
 # ---------------------------------------------------------------- safe pickle
 # The pickle holds only numpy arrays; allowing just these constructors means a tampered file
 # cannot run code while loading (pickle's REDUCE can only call what find_class hands it).

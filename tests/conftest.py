@@ -38,7 +38,7 @@ def runs_dir(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def make_dataset():
-    """make_dataset(n_train, n_test=200, seed=1) -> netlib.train.Dataset of normalised synthetic digits."""
+    """make_dataset(n_train, n_test=200, seed=1) -> netlib.data.Dataset of normalised synthetic digits."""
     from netlib.data import Dataset, normalize, synthetic_digits
 
     def make(n_train: int, n_test: int = 200, seed: int = 1) -> "Dataset":

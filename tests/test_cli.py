@@ -12,7 +12,6 @@ import json
 import math
 import os
 import random
-import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -128,14 +127,6 @@ def digit_images(workdir) -> dict:
 def predicted(trained_checkpoint, digit_images, workdir) -> subprocess.CompletedProcess:
     return _run(["predict", "--checkpoint", trained_checkpoint, "--json", *digit_images.values()],
                 _env(workdir / "runs"))
-
-
-@pytest.fixture(autouse=True)
-def _keep_sigterm():
-    # netlib.cli.main in-process must not leave the test process with its own SIGTERM handler.
-    before = signal.getsignal(signal.SIGTERM)
-    yield
-    signal.signal(signal.SIGTERM, before)
 
 
 def _main(argv: list, capsys) -> tuple[int, str, str]:

@@ -1,4 +1,4 @@
-"""Tests for netlib.evaluation (confusion matrix, per-class accuracy, misread digits), netlib.uploads
+"""Tests for netlib.analysis.evaluation (confusion matrix, per-class accuracy, misread digits), netlib.lab.uploads
 (checkpoint uploads: stored, listed, refused) and `python -m netlib evaluate`."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""netlib.explain (saliency, Grad-CAM, Inception branches, doubt) and the scribble/blob detection in
-netlib.preprocess, on the shipped checkpoints and on digits drawn the way people draw them."""
+"""netlib.analysis.explain (saliency, Grad-CAM, Inception branches, doubt) and the scribble/blob detection in
+netlib.analysis.preprocess, on the shipped checkpoints and on digits drawn the way people draw them."""
 
 from __future__ import annotations
 

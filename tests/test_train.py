@@ -1,4 +1,4 @@
-"""Tests for the training engine (netlib.train.fit), augmentation and recipe validation, on synthetic digits."""
+"""Tests for the training engine (netlib.engine.loop.fit), augmentation and recipe validation, on synthetic digits."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Drawn or uploaded image -> MNIST-style 1x1x28x28 tensor (docs/design.md, "Drawn digits"): CLI, Draw page, uploads."""
+"""Drawn or uploaded image -> MNIST-style 1x1x28x28 tensor (docs/design.md, "Drawn-digit preprocessing"): CLI, Draw page, uploads."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""How the dashboard describes runs: live progress, speed and accuracy, a network's cost (plain Python)."""
+"""How the dashboard describes runs: live progress, speed and accuracy (plain Python)."""
 
 from __future__ import annotations
 
