@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
-from ..bounded import FileRefused, read_bounded, regular_or_absent
+from ..bounded import FileRefused, check_folder, read_bounded, regular_or_absent
 from ..data import load_dataset
 from ..runs.files import CHECKPOINT, CONFIG, LIVE_STATUSES, TRAIN_STATE, RunDirError
 from .parser import UsageError, build_parser
@@ -103,11 +103,10 @@ def _ended_run(run_dir: Path) -> tuple[dict, Optional[dict]]:
     from ..runs.reader import read_json, read_status
 
     try:
+        check_folder(run_dir, "a run folder")
         saved = read_json(run_dir / CONFIG)
     except FileRefused as e:
         raise RunDirError(str(e)) from None
-    except NotADirectoryError:
-        saved = None
     if saved is None:
         raise ValueError(f"{run_dir} is not a run directory (no readable {CONFIG})")
     status = read_status(run_dir)
@@ -139,6 +138,8 @@ def cmd_train(args) -> int:
     from ..engine.steering import NO_STEERING
     from ..runs.processes import KILL_AFTER_S, StopWatchdog
 
+    if args.save and not regular_or_absent(args.save):  # refused before training, not after
+        raise FileRefused(f"{args.save}: refused as --save, it is not a regular file")
     config, resume, (data_dir, synthetic), writer = train_setup(args)
     stop = {"requested": False}
     listeners = _listeners(writer, args)
@@ -210,7 +211,7 @@ def _training_data(config, data_dir, synthetic):
 
 def _save_copy(path: Path, writer, result: dict, config) -> None:
     """--save: the run folder's checkpoint, or (without --run-dir) the final model saved directly."""
-    if not regular_or_absent(path):  # shutil would wait on a FIFO for a reader
+    if not regular_or_absent(path):  # swapped for a FIFO while training: shutil would wait for a reader
         raise FileRefused(f"{path}: refused as --save, it is not a regular file")
     if writer and (writer.dir / CHECKPOINT).is_file():
         shutil.copyfile(writer.dir / CHECKPOINT, path)
