@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Union
+from typing import Iterator, Union
 
 PathLike = Union[str, os.PathLike]
 CHUNK = 1 << 20
@@ -49,6 +49,17 @@ def open_regular(path: PathLike) -> int:
     return fd
 
 
+def chunks(fd: int, most: int) -> Iterator[bytes]:
+    """What an open file holds from its position on, in chunks, `most` bytes at the very most."""
+    n = 0
+    while n < most:
+        chunk = os.read(fd, min(CHUNK, most - n))
+        if not chunk:
+            return
+        n += len(chunk)
+        yield chunk
+
+
 def read_bounded(path: PathLike, limit: int) -> bytes:
     """The whole file, if it is a regular file of at most `limit` bytes; else FileRefused.
 
@@ -60,16 +71,10 @@ def read_bounded(path: PathLike, limit: int) -> bytes:
         size = os.fstat(fd).st_size
         if size > limit:
             raise FileRefused(f"{path}: too big, {size_text(size)} (at most {size_text(limit)})")
-        chunks, n = [], 0
-        while n <= limit:
-            chunk = os.read(fd, min(CHUNK, limit + 1 - n))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            n += len(chunk)
-        if n > limit:
+        data = b"".join(chunks(fd, limit + 1))
+        if len(data) > limit:
             raise FileRefused(f"{path}: too big, it grew past {size_text(limit)} while being read")
-        return b"".join(chunks)
+        return data
     finally:
         os.close(fd)
 

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from .bounded import CHUNK, FileRefused, check_folder, describe, open_regular, read_bounded
+from .bounded import FileRefused, check_folder, chunks, describe, open_regular, read_bounded
 from .checkpoint import atomic_write
 
 # The canonical IDX files, as torchvision keeps them in ROOT/MNIST/raw/: name -> (md5 of the
@@ -69,13 +69,9 @@ def _md5(path: Path, size: int) -> str:
     size + 1 bytes (a file that grows while it is hashed gets a wrong digest, not an endless read)."""
     fd = open_regular(path)
     try:
-        digest, n = hashlib.md5(), 0
-        while n <= size:
-            chunk = os.read(fd, min(CHUNK, size + 1 - n))
-            if not chunk:
-                break
+        digest = hashlib.md5()
+        for chunk in chunks(fd, size + 1):
             digest.update(chunk)
-            n += len(chunk)
         return digest.hexdigest()
     finally:
         os.close(fd)

@@ -166,6 +166,8 @@ def test_a_hostile_path_ends_in_one_line_within_bounds(target, kind, tmp_path, b
     finally:
         hostile.stop()
     lines = err.strip().splitlines()
+    print(f"\n{target} / {kind}: exit {code} in {seconds:.2f} s (start-up alone {baseline[0]:.2f} s), "
+          f"peak {peak / 1024:.0f} MiB (a plain predict: {baseline[1] / 1024:.0f} MiB)")
     assert code == 1, (code, err[-1500:])
     assert "Traceback" not in err, err[-1500:]
     if (target, kind) in REPAIRED:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..bounded import CHUNK, FileRefused, open_regular, read_text_bounded
+from ..bounded import FileRefused, chunks, open_regular, read_text_bounded
 from ..safepath import is_contained
 from .files import (CHECKPOINT, CONFIG, LIVE_STATUSES, MAX_JSON_BYTES, METRICS, STATUS, UNREADABLE,
                     default_runs_dir)
@@ -132,7 +132,7 @@ def read_events(path: Path, max_bytes: int = MAX_METRICS_BYTES, max_events: int 
     except FileNotFoundError:
         return []
     try:
-        data = _read_up_to(fd, max_bytes)
+        data = b"".join(chunks(fd, max_bytes))
     finally:
         os.close(fd)
     events = []
@@ -144,14 +144,6 @@ def read_events(path: Path, max_bytes: int = MAX_METRICS_BYTES, max_events: int 
         if isinstance(event, dict):
             events.append(event)
     return events
-
-
-def _read_up_to(fd: int, limit: int) -> bytes:
-    chunks, n = [], 0
-    while n < limit and (chunk := os.read(fd, min(CHUNK, limit - n))):
-        chunks.append(chunk)
-        n += len(chunk)
-    return b"".join(chunks)
 
 
 def without_redone_epochs(events: list[dict]) -> list[dict]:
