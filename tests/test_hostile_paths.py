@@ -248,3 +248,17 @@ def test_the_train_page_says_why_a_watched_run_cannot_be_read(hostile_lab):
     at.switch_page("app_pages/train.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("cannot be read" in e.value and "config.json" in e.value for e in at.error), [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("page", ["home", "train", "compare"])
+def test_pages_when_the_runs_folder_itself_is_a_fifo(page, tmp_path, monkeypatch):
+    from support import fresh_app, open_app
+
+    fresh_app(monkeypatch)
+    Hostile("fifo", tmp_path / "runs")
+    monkeypatch.setenv("NETLIB_RUNS_DIR", str(tmp_path / "runs"))
+    at = open_app(f"app_pages/{page}.py", timeout=60)
+    assert not at.exception, [e.value for e in at.exception]
+    if page == "train":  # starting a run says what the runs folder is, in one line
+        at.button(key="start").click().run()
+        assert any("runs folder" in e.value and "FIFO" in e.value for e in at.error), [e.value for e in at.error]
