@@ -18,7 +18,7 @@ from ..runs.files import CHECKPOINT, CONFIG, LIVE_STATUSES, TRAIN_STATE, RunDirE
 from .parser import UsageError, build_parser
 from .printer import HumanPrinter
 
-MAX_TRAIN_STATE_BYTES = 1 << 30  # weights, their average and the optimizer's moments: ~4x a checkpoint
+MAX_TRAIN_STATE_BYTES = 256 << 20  # weights, their average and the optimizer's moments: ~4x a checkpoint
 
 
 def train_setup(args):
