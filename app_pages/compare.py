@@ -65,7 +65,7 @@ def pick_runs(entries: list) -> list:
         default = [n for n in pair if n in names]
         if not default:
             for model in SHOWCASE:
-                first = next((e.name for e in entries if e.model == model and e.status != "failed"), None)
+                first = next((e.name for e in entries if e.model == model and e.status not in FAILED_STATUSES), None)
                 if first:
                     default.append(first)
         st.session_state[PICK_KEY] = default

@@ -7,6 +7,7 @@ it is read are refused with one line naming the path, instead of hanging or fill
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -37,9 +38,17 @@ def open_regular(path: PathLike) -> int:
     O_NONBLOCK: opening a FIFO that has no writer returns at once instead of waiting for one.
     FileNotFoundError and PermissionError pass through as they are.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    mode = os.stat(path).st_mode  # first by name: a device is never even opened (a tty, a watchdog)
+    if not stat.S_ISREG(mode):
+        raise FileRefused(f"{path}: refused, it is {describe(mode)}, not a regular file")
     try:
-        mode = os.fstat(fd).st_mode
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        if e.errno == errno.ENXIO:  # swapped for a socket since the stat
+            raise FileRefused(f"{path}: refused, it is a socket, not a regular file") from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode  # and again on the handle: it may have been swapped meanwhile
     except OSError:
         os.close(fd)
         raise

@@ -368,8 +368,8 @@ class _FullAfterFirstEpoch:
 
 
 def test_disk_full_mid_run_ends_the_run_as_failed_and_keeps_what_was_written(tmp_path, monkeypatch, capsys):
-    real_open = netlib.runs.writer._open_log
-    monkeypatch.setattr(netlib.runs.writer, "_open_log", lambda path: _FullAfterFirstEpoch(real_open(path)))
+    real_open = netlib.runs.writer.open_log
+    monkeypatch.setattr(netlib.runs.writer, "open_log", lambda path, text=False: _FullAfterFirstEpoch(real_open(path, text)))
     run_dir = tmp_path / "full"
     t0 = time.monotonic()
     code = netlib_cli.main(["train", *train_args(320, 50), "--threads", "1", "--run-dir", str(run_dir),

@@ -174,6 +174,7 @@ def test_a_hostile_path_ends_in_one_line_within_bounds(target, kind, tmp_path, b
         assert "fails verification" in lines[0] and (where.parent / f"{where.name}.bad").exists()
     else:
         assert len(lines) == 1 and lines[0].startswith("netlib: error: "), err[-1500:]
+        assert where.name in lines[0], lines[0]  # the line names what was refused
     assert seconds < 5 + baseline[0], seconds  # a hang would have been killed at the limit (code -9)
     assert (peak - baseline[1]) * 1024 < GIB, f"peak {peak / 1024:.0f} MiB, baseline {baseline[1] / 1024:.0f} MiB"
     if before is not None and (target, kind) not in REPAIRED:
@@ -235,8 +236,29 @@ def hostile_lab(tmp_path, monkeypatch):
 def test_pages_over_a_run_folder_of_fifos_and_devices(hostile_lab, page):
     from support import open_app
 
+    runs, good, bad = hostile_lab
     at = open_app(f"app_pages/{page}.py", timeout=60)
     assert not at.exception, [e.value for e in at.exception]
+    assert not [e.value for e in at.error if bad.name not in e.value], "an error not about the bad run"
+    if page == "compare":  # the good run is still there to overlay, and the bad one is listed as unreadable
+        assert any(good.name in o for o in at.multiselect(key="compare_runs").options)
+    if page == "draw":  # the good run's checkpoint is offered beside the shipped one (both networks shown)
+        assert any(good.name in o for box in at.selectbox for o in box.options), [b.options for b in at.selectbox]
+
+
+def test_plus_one_epoch_on_a_run_whose_log_is_a_fifo_says_so(tmp_path, monkeypatch):
+    from support import fresh_app, open_app
+
+    fresh_app(monkeypatch)
+    run = _old_run(tmp_path)
+    Hostile("fifo", run / "process.log")
+    monkeypatch.setenv("NETLIB_RUNS_DIR", str(run.parent))
+    at = open_app("app_pages/home.py", timeout=60)
+    at.session_state["train_run"] = str(run)
+    at.switch_page("app_pages/train.py").run()
+    at.button(key="extend").click().run()  # returns: the launcher never waits on the FIFO
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("process.log" in e.value and "FIFO" in e.value for e in at.error), [e.value for e in at.error]
 
 
 def test_the_train_page_says_why_a_watched_run_cannot_be_read(hostile_lab):
@@ -262,3 +284,44 @@ def test_pages_when_the_runs_folder_itself_is_a_fifo(page, tmp_path, monkeypatch
     if page == "train":  # starting a run says what the runs folder is, in one line
         at.button(key="start").click().run()
         assert any("runs folder" in e.value and "FIFO" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_json_nested_past_the_recursion_limit_is_a_damaged_file(tmp_path):
+    from netlib.runs.control import read_control
+    from netlib.runs.reader import read_events, run_index
+
+    good, deep = _old_run(tmp_path), _old_run(tmp_path / "deep")
+    (deep / "config.json").write_text("[" * 100_000)
+    (good / "control.json").write_text("[" * 100_000)
+    (good / "metrics.jsonl").write_text("[" * 100_000 + "\n" + '{"event": "start"}\n')
+    assert [e.name for e in run_index(good.parent)] == [good.name]  # listed; never an exception
+    assert run_index(deep.parent) == []  # a config that is no JSON object: not (yet) a run
+    assert read_control(good) == {}
+    assert read_events(good / "metrics.jsonl") == [{"event": "start"}]
+
+
+def test_a_socket_is_refused_like_a_fifo(tmp_path):
+    import socket
+
+    from netlib.bounded import FileRefused, read_bounded
+
+    path = tmp_path / "s.png"
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(path))
+        with pytest.raises(FileRefused, match="socket"):
+            read_bounded(path, 100)
+
+
+def test_listing_uploads_reads_each_checkpoint_once_per_change(tmp_path, monkeypatch):
+    import netlib.lab.uploads as uploads
+
+    root = tmp_path / "uploads"
+    root.mkdir()
+    shutil.copy(SHIPPED, root / "a.pt")
+    uploads._model_of.cache_clear()
+    calls = []
+    real = uploads.read_checkpoint
+    monkeypatch.setattr(uploads, "read_checkpoint", lambda p: calls.append(p) or real(p))
+    assert [u.model for u in uploads.list_uploads(root)] == ["residual"]
+    assert [u.model for u in uploads.list_uploads(root)] == ["residual"]
+    assert len(calls) == 1  # cached by path, mtime and size

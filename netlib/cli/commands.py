@@ -109,6 +109,14 @@ def _ended_run(run_dir: Path) -> tuple[dict, Optional[dict]]:
         raise RunDirError(str(e)) from None
     if saved is None:
         raise ValueError(f"{run_dir} is not a run directory (no readable {CONFIG})")
+    from ..models import MODELS
+
+    required, optional = {"model": str, "recipe_name": str, "recipe": dict}, {"device": str, "model_kwargs": dict}
+    wrong = [k for k, kind in required.items() if not isinstance(saved.get(k), kind)]
+    wrong += [k for k, kind in optional.items() if not isinstance(saved.get(k, kind()), kind)]
+    if saved.get("model") not in MODELS or wrong:  # a config.json edited by hand
+        raise ValueError(f"run {run_dir.name} has a {CONFIG} that cannot be used "
+                         f"({', '.join(wrong) or 'model'} missing or of the wrong kind)")
     status = read_status(run_dir)
     if status and status["status"] == UNREADABLE:
         raise RunDirError(status["reason"])

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Optional
 
 from ..bounded import open_regular
-from ..runs.files import (LIVE_STATUSES, PROCESS_LOG, STATUS, TRAIN_STATE, RunDirError, ensure_runs_dir,
-                          new_run_name)
+from ..runs.files import (LIVE_STATUSES, PROCESS_LOG, STATUS, TRAIN_STATE, UNREADABLE, RunDirError,
+                          ensure_runs_dir, new_run_name)
 from ..runs.reader import RunInfo, read_status
+from ..runs.writer import open_log
 from ..safepath import inside
 from .catalogue import PROJECT_ROOT
 
@@ -58,7 +59,9 @@ def start_run(run_dir: Path, args: list[str], threads: Optional[int] = None) -> 
         cmd += ["--threads", str(threads)]
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        log = open(run_dir / PROCESS_LOG, "ab")
+        log = open_log(run_dir / PROCESS_LOG)
+    except RunDirError:
+        raise
     except OSError as e:
         raise RunDirError(f"cannot write to the runs folder {run_dir.parent}: {e.strerror or e}") from e
     with log:  # the child has its own copy of the descriptor
@@ -104,7 +107,8 @@ def process_exited(run_dir: Path) -> Optional[int]:
 
 def can_extend(run: RunInfo) -> bool:
     """A run that has ended with a saved train state can be trained further (+1 epoch)."""
-    return not run.live and (run.dir / TRAIN_STATE).is_file() and not extension_starting(run.dir)
+    return (not run.live and run.status != UNREADABLE and (run.dir / TRAIN_STATE).is_file()
+            and not extension_starting(run.dir))
 
 
 def extend(run_dir: Path, epochs: int, lr: float, threads: Optional[int] = None) -> None:
@@ -127,7 +131,7 @@ def extension_error(run_dir: Path) -> Optional[str]:
     status = read_status(run_dir) or {}
     if status.get("reason", "").startswith("+1 epoch failed"):
         return status["reason"].removeprefix("+1 epoch failed: ")
-    if proc.returncode == 2:  # refused before it began (netlib.cli.main: bad arguments exit 2)
+    if status.get("pid") != proc.pid:  # refused before it took the run over (bad arguments, a bad file)
         return tail(Path(run_dir) / PROCESS_LOG, 1) or "the training process refused to start"
     return None  # it trained and then ended badly: the run's own status says how
 

@@ -92,7 +92,6 @@ def store_upload(data: bytes, filename: str, root: Optional[Path] = None) -> Upl
     raise CheckpointError(f"{name}: too many uploads of this name; rename the file")
 
 
-@functools.lru_cache(maxsize=256)
 def _same_bytes(path: Path, data: bytes) -> bool:
     try:
         return read_bounded(path, len(data)) == data
@@ -100,6 +99,7 @@ def _same_bytes(path: Path, data: bytes) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=256)
 def _model_of(path: str, stamp: float, size: int) -> Optional[str]:
     try:
         return read_checkpoint(Path(path))["model"]

@@ -15,7 +15,7 @@ def read_control(run_dir: Path) -> dict:
     """control.json: {"paused": bool, "lr": float or null}; {} when absent or unreadable."""
     try:  # a FIFO or a device in its place is ignored like a damaged file, never waited on
         wanted = json.loads(read_text_bounded(Path(run_dir) / CONTROL, MAX_JSON_BYTES))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     if not isinstance(wanted, dict):
         return {}

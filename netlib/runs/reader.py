@@ -93,7 +93,7 @@ def read_json(path: Path) -> Optional[dict]:
         value = json.loads(read_text_bounded(path, MAX_JSON_BYTES))
     except FileRefused:
         raise
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: '[[[[...' nested past Python's limit
         return None
     return value if isinstance(value, dict) else None
 
@@ -139,7 +139,7 @@ def read_events(path: Path, max_bytes: int = MAX_METRICS_BYTES, max_events: int 
     for line in data.split(b"\n", max_events)[:max_events]:
         try:
             event = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue  # a line being written right now; it is complete on the next read
         if isinstance(event, dict):
             events.append(event)
@@ -160,15 +160,16 @@ def without_redone_epochs(events: list[dict]) -> list[dict]:
 
 def read_run(run_dir: Path) -> Optional[RunInfo]:
     """Everything about one run, its whole metrics log included; None if it is no run (yet)."""
-    run_dir = Path(run_dir)
+    run_dir, config = Path(run_dir), None
     try:
         config = read_json(run_dir / CONFIG)
         status = read_status(run_dir) if config is not None else None
         if status is None:
             return None
         events = read_events(run_dir / METRICS) if status["status"] != UNREADABLE else []
-    except FileRefused as e:
-        return RunInfo(run_dir, {}, UNREADABLE, str(e))
+    except OSError as e:  # FileRefused, or a log that cannot be opened (no permission)
+        return RunInfo(run_dir, config or {}, UNREADABLE, str(e) if isinstance(e, FileRefused) else
+                       f"{run_dir / METRICS}: {e.strerror or e}")
     return RunInfo(run_dir, config, status["status"], status["reason"], without_redone_epochs(events))
 
 

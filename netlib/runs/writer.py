@@ -74,7 +74,7 @@ class RunWriter:
             write_json(self.dir / CONFIG, config)
         self.config = config
         self._control_stamp, self._steering = None, None
-        self._metrics = _open_log(self.dir / METRICS)
+        self._metrics = open_log(self.dir / METRICS, text=True)
         self._epoch = (self._before or {}).get("epoch", 0)
         self._status("running", "", epoch=self._epoch)
 
@@ -188,18 +188,21 @@ class RunWriter:
                   "so its process was ended", status="stopped")
 
 
-def _open_log(path: Path):
-    """The metrics log, opened to append: created if missing, refused (RunDirError) if something other
-    than a regular file is in its place. O_NONBLOCK: a FIFO without a reader fails at once, never waits."""
+def open_log(path: Path, text: bool = False):
+    """A log opened to append: created if missing, refused (RunDirError) if something other than a
+    regular file is in its place. O_NONBLOCK: a FIFO without a reader fails at once, never waits."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
     except OSError as e:
-        if e.errno == errno.ENXIO:  # a FIFO nobody reads
-            raise RunDirError(f"{path}: refused, it is a FIFO (named pipe), not a regular file") from None
+        if e.errno == errno.ENXIO:  # a FIFO nobody reads, or a socket
+            raise RunDirError(f"{path}: refused, it is a FIFO or a socket, not a regular file") from None
         raise
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise RunDirError(f"{path}: refused, it is {describe(mode)}, not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "a", encoding="utf-8") if text else os.fdopen(fd, "ab")
+    except BaseException:
         os.close(fd)
-        raise RunDirError(f"{path}: refused, it is {describe(mode)}, not a regular file")
-    os.set_blocking(fd, True)
-    return os.fdopen(fd, "a", encoding="utf-8")
+        raise
