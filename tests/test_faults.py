@@ -331,7 +331,7 @@ def test_launch_into_a_runs_folder_that_is_a_file_is_a_clear_error(tmp_path):
 
 
 def test_launch_on_a_full_disk_leaves_no_half_made_run(runs_dir, monkeypatch):
-    monkeypatch.setattr(launch, "open", _raise(ENOSPC), raising=False)
+    monkeypatch.setattr(launch, "open_log", _raise(ENOSPC))
     with pytest.raises(RunDirError, match="No space left on device"):
         launch.launch(runs_dir, "residual", "fast", ["--model", "residual"])
     assert list(runs_dir.iterdir()) == []  # the folder it claimed is gone again

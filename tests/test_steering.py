@@ -221,7 +221,7 @@ def test_steer_run_can_go_back_to_the_schedule(tmp_path):
 
 
 def test_steer_run_writes_control_and_the_writer_reads_it(tmp_path):
-    writer = RunWriter(tmp_path / "r", {"model": "residual"})
+    writer = RunWriter(tmp_path / "r", {"model": "residual", "recipe_name": "fast", "recipe": {}})
     assert writer.steering() == Steering()
     steer_run(writer.dir, paused=True)
     assert writer.steering() == Steering(paused=True)
@@ -247,7 +247,7 @@ def test_garbage_control_file_means_no_steering(tmp_path):
 
 
 def test_pause_events_set_the_status_and_a_dead_paused_run_is_interrupted(tmp_path):
-    writer = RunWriter(tmp_path / "r", {"model": "residual"})
+    writer = RunWriter(tmp_path / "r", {"model": "residual", "recipe_name": "fast", "recipe": {}})
     writer.on_event({"event": "pause", "epoch": 1, "batch": 3})
     assert read_status(writer.dir)["status"] == "paused"
     writer.on_event({"event": "resume", "epoch": 1, "batch": 3, "paused_seconds": 1.0})
@@ -362,7 +362,7 @@ def test_extended_run_drops_the_abandoned_partial_epoch(tmp_path):
 def test_extending_a_live_run_is_refused(tmp_path):
     from netlib.cli.main import main
 
-    writer = RunWriter(tmp_path / "r", {"model": "residual"})  # status running, pid = this process
+    writer = RunWriter(tmp_path / "r", {"model": "residual", "recipe_name": "fast", "recipe": {}})  # status running, pid = this process
     assert main(["train", "--extend", str(writer.dir)]) == 2
     writer.close()
 
@@ -370,7 +370,7 @@ def test_extending_a_live_run_is_refused(tmp_path):
 def test_extending_a_run_without_train_state_is_refused(tmp_path, capsys):
     from netlib.cli.main import main
 
-    writer = RunWriter(tmp_path / "r", {"model": "residual"})
+    writer = RunWriter(tmp_path / "r", {"model": "residual", "recipe_name": "fast", "recipe": {}})
     writer.on_event({"event": "end", "status": "stopped", "reason": "stopped by request"})
     writer.close()
     assert main(["train", "--extend", str(writer.dir)]) == 2
