@@ -11,7 +11,7 @@ import errno
 import os
 import stat
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterator, Optional, Union
 
 PathLike = Union[str, os.PathLike]
 CHUNK = 1 << 20
@@ -92,22 +92,31 @@ def read_text_bounded(path: PathLike, limit: int) -> str:
     return read_bounded(path, limit).decode("utf-8", errors="replace")
 
 
-def regular_or_absent(path: PathLike) -> bool:
-    """True if nothing is at path or it is a regular file (a writer may append to it or replace it)."""
+def not_a_file(path: PathLike) -> Optional[str]:
+    """What is at path instead of a regular file ("a FIFO (named pipe)", "a device", ...), or None
+    when nothing is there or it is a regular file (a writer may append to it or replace it)."""
     try:
-        return stat.S_ISREG(os.stat(path).st_mode)
+        mode = os.stat(path).st_mode
     except FileNotFoundError:
-        return True
+        return None
+    return None if stat.S_ISREG(mode) else describe(mode)
+
+
+def not_a_folder(path: PathLike) -> Optional[str]:
+    """What is at path instead of a folder ("a file", "a FIFO (named pipe)", ...), or None when
+    nothing is there yet or it is a folder."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISDIR(mode):
+        return None
+    return "a file" if stat.S_ISREG(mode) else describe(mode)
 
 
 def check_folder(path: PathLike, what: str) -> Path:
     """path, if it is a folder or does not exist yet; else FileRefused naming what it is."""
-    path = Path(path)
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return path
-    if not stat.S_ISDIR(mode):
-        kind = "a file" if stat.S_ISREG(mode) else describe(mode)
+    kind = not_a_folder(path)
+    if kind:
         raise FileRefused(f"{path}: refused as {what}, it is {kind}, not a folder")
-    return path
+    return Path(path)

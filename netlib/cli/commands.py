@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import signal
@@ -10,16 +9,13 @@ import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
 
-from ..bounded import FileRefused, check_folder, read_bounded, regular_or_absent
+from ..bounded import FileRefused, not_a_file
 from ..data import load_dataset
-from ..runs.files import CHECKPOINT, CONFIG, LIVE_STATUSES, TRAIN_STATE, RunDirError
-from .parser import UsageError, build_parser
+from ..runs.files import CHECKPOINT
+from .extend import extend_setup
+from .parser import UsageError
 from .printer import HumanPrinter
-
-MAX_TRAIN_STATE_BYTES = 256 << 20  # weights, their average and the optimizer's moments: ~4x a checkpoint
-
 
 def train_setup(args):
     """(TrainConfig, resume state or None, data options, writer or None) for `train` or `train --extend`."""
@@ -29,7 +25,7 @@ def train_setup(args):
 
     try:
         if args.extend:
-            return extend_setup(args)
+            return extend_setup(args)  # train --extend RUN_DIR: netlib/cli/extend.py
         device = resolve_device(args.device)
         if not args.model:
             raise ValueError("the following arguments are required: --model (or --extend RUN_DIR)")
@@ -58,96 +54,13 @@ def model_kwargs(model: str, blocks) -> dict:
     return {"blocks": blocks}
 
 
-def extend_setup(args):
-    """Train a finished run further: its own config and data, its saved train state, its run dir."""
-    import dataclasses
-
-    import torch
-
-    from ..engine.loop import TrainConfig, resolve_device
-    from ..recipes import Recipe, validate_recipe
-    from ..runs.writer import RunWriter
-
-    run_dir = Path(args.extend)
-    saved, status = _ended_run(run_dir)
-    if status is None or status["status"] in LIVE_STATUSES:
-        raise ValueError(f"run {run_dir.name} is still {status['status'] if status else 'starting'}; "
-                         "extend it once it has ended")
-    # The run's own device unless asked otherwise (a CPU run stays on the CPU on a GPU machine).
-    own = saved.get("device", "auto").split(":")[0]
-    if own == "cuda" and not torch.cuda.is_available():
-        own = "cpu"  # trained on a GPU, extended here: the state loads onto the CPU
-    device = resolve_device(own if args.device == "auto" else args.device)
-    state = _train_state(run_dir, device)
-    if args.lr:
-        state["lr"] = args.lr
-    try:  # config.json is a file a person can edit: its recipe is checked like a command line's
-        recipe = dataclasses.replace(Recipe.from_dict(saved["recipe"]), epochs=args.epochs or 1)
-        validate_recipe(recipe)
-    except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"run {run_dir.name} has a recipe that cannot train ({e}) in its {CONFIG}") from None
-    config = TrainConfig(model=saved["model"], recipe_name=saved["recipe_name"], recipe=recipe,
-                         model_kwargs=saved.get("model_kwargs", {}), seed=saved.get("seed", 0),
-                         device=str(device), threads=args.threads or saved.get("threads"),
-                         limit=saved.get("limit"), record_grads=saved.get("record_grads", True))
-    # The original data: the same --synthetic / --data-dir the run was started with.
-    first = build_parser().parse_args(saved.get("argv") or ["train", "--model", saved["model"]])
-    writer = RunWriter(run_dir, saved, extending=True)
-    return config, state, (args.data_dir or first.data_dir, first.synthetic), writer
-
-
-def _ended_run(run_dir: Path) -> tuple[dict, Optional[dict]]:
-    """(config, status) of a run folder to extend; RunDirError (exit 1) for a FIFO, a device or a huge
-    file among them, ValueError (exit 2) for a folder that is no run."""
-    from ..runs.files import UNREADABLE
-    from ..runs.reader import read_json, read_status
-
-    try:
-        check_folder(run_dir, "a run folder")
-        saved = read_json(run_dir / CONFIG)
-    except FileRefused as e:
-        raise RunDirError(str(e)) from None
-    if saved is None:
-        raise ValueError(f"{run_dir} is not a run directory (no readable {CONFIG})")
-    from ..models import MODELS
-
-    required, optional = {"model": str, "recipe_name": str, "recipe": dict}, {"device": str, "model_kwargs": dict}
-    wrong = [k for k, kind in required.items() if not isinstance(saved.get(k), kind)]
-    wrong += [k for k, kind in optional.items() if not isinstance(saved.get(k, kind()), kind)]
-    if saved.get("model") not in MODELS or wrong:  # a config.json edited by hand
-        raise ValueError(f"run {run_dir.name} has a {CONFIG} that cannot be used "
-                         f"({', '.join(wrong) or 'model'} missing or of the wrong kind)")
-    status = read_status(run_dir)
-    if status and status["status"] == UNREADABLE:
-        raise RunDirError(status["reason"])
-    return saved, status
-
-
-def _train_state(run_dir: Path, device):
-    """The run's train_state.pt, read bounded from one handle, loaded with weights_only=True."""
-    import torch
-
-    path = run_dir / TRAIN_STATE
-    try:
-        data = read_bounded(path, MAX_TRAIN_STATE_BYTES)
-    except FileNotFoundError:
-        raise ValueError(f"run {run_dir.name} has no saved train state ({TRAIN_STATE}): it finished no "
-                         "epoch, or was made by an older version") from None
-    except FileRefused as e:
-        raise RunDirError(str(e)) from None
-    try:
-        return torch.load(io.BytesIO(data), map_location=device, weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same one-line answer
-        raise ValueError(f"cannot read {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-
-
 def cmd_train(args) -> int:
     from ..engine.loop import fit
     from ..engine.steering import NO_STEERING
     from ..runs.processes import KILL_AFTER_S, StopWatchdog
 
-    if args.save and not regular_or_absent(args.save):  # refused before training, not after
-        raise FileRefused(f"{args.save}: refused as --save, it is not a regular file")
+    if args.save:
+        _check_save_target(args.save)  # refused before training, not after
     config, resume, (data_dir, synthetic), writer = train_setup(args)
     stop = {"requested": False}
     listeners = _listeners(writer, args)
@@ -217,10 +130,17 @@ def _training_data(config, data_dir, synthetic):
     return data
 
 
+def _check_save_target(path: Path) -> None:
+    """--save replaces a regular file; anything else (a FIFO would make the copy wait for a reader) is
+    refused in one line."""
+    kind = not_a_file(path)
+    if kind:
+        raise FileRefused(f"{path}: refused as --save, it is {kind}, not a regular file")
+
+
 def _save_copy(path: Path, writer, result: dict, config) -> None:
     """--save: the run folder's checkpoint, or (without --run-dir) the final model saved directly."""
-    if not regular_or_absent(path):  # swapped for a FIFO while training: shutil would wait for a reader
-        raise FileRefused(f"{path}: refused as --save, it is not a regular file")
+    _check_save_target(path)  # again: it may have been swapped for a FIFO while training
     if writer and (writer.dir / CHECKPOINT).is_file():
         shutil.copyfile(writer.dir / CHECKPOINT, path)
         return

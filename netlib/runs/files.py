@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 import time
 from pathlib import Path
 
-from ..bounded import describe
+from ..bounded import not_a_folder
 from ..checkpoint import atomic_write
 
 CONFIG, METRICS, STATUS, CHECKPOINT, STOP, CONTROL, TRAIN_STATE, EXTEND_LOCK, PROCESS_LOG = (
@@ -51,12 +50,8 @@ class RunBusy(ValueError):
 def ensure_runs_dir(root: Path) -> Path:
     """The runs folder, created if missing; RunDirError (one line) when it cannot be."""
     root = Path(root)
-    try:
-        mode = os.stat(root).st_mode
-    except OSError:
-        mode = None
-    if mode is not None and not stat.S_ISDIR(mode):
-        kind = "a file" if stat.S_ISREG(mode) else describe(mode)
+    kind = not_a_folder(root)
+    if kind:
         raise RunDirError(f"cannot write to the runs folder {root}: it is {kind}, not a folder")
     try:
         root.mkdir(parents=True, exist_ok=True)

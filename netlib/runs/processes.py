@@ -17,37 +17,50 @@ KILL_AFTER_S = 5.0  # a stop request not honoured within this long ends the trai
 
 def process_alive(pid: Optional[int]) -> bool:
     """Does a process with this pid exist (and is it not a zombie)?"""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, it belongs to another user
-        return True
-    try:  # a zombie (killed, not yet reaped) is not a live trainer
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        return state != "Z"
-    except (OSError, IndexError):
-        return True
+    return _look_up(pid)[0]
 
 
 def start_time(pid: int) -> Optional[int]:
-    """When the process started (clock ticks since boot, /proc/PID/stat field 22), or None where it
-    cannot be read. With the pid it names one process: a pid reused later has another start time."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
+    """When the process started, or None where it cannot be read. With the pid it names one process:
+    a pid reused later has another start time."""
+    return _start_time(_proc_stat(pid))
 
 
 def same_process(pid: Optional[int], started: Optional[int]) -> bool:
     """Is the process that wrote (pid, started) still running? Without a start time to compare
-    (an older status file, no /proc), a live pid is taken to be it."""
-    if not process_alive(pid):
-        return False
-    now = start_time(pid) if started is not None else None
-    return now is None or now == started
+    (an older status file, no /proc), a live pid is taken to be it. One read of /proc per call."""
+    alive, fields = _look_up(pid)
+    now = _start_time(fields) if alive and started is not None else None
+    return alive and (now is None or now == started)
+
+
+def _look_up(pid: Optional[int]) -> tuple[bool, Optional[list[str]]]:
+    """(does the process exist and is it no zombie, its /proc/PID/stat fields or None)."""
+    if not pid:
+        return False, None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False, None
+    except PermissionError:  # it exists, it belongs to another user
+        return True, _proc_stat(pid)
+    fields = _proc_stat(pid)
+    return fields is None or fields[0] != "Z", fields  # a zombie (killed, not yet reaped) is not live
+
+
+def _proc_stat(pid: int) -> Optional[list[str]]:
+    """/proc/PID/stat's fields after the command name (state first), or None where it cannot be read."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _start_time(fields: Optional[list[str]]) -> Optional[int]:
+    try:
+        return int(fields[19])  # field 22 of the whole line: clock ticks since boot
+    except (TypeError, IndexError, ValueError):
+        return None
 
 
 class StopWatchdog:

@@ -158,17 +158,30 @@ def without_redone_epochs(events: list[dict]) -> list[dict]:
     return out
 
 
-def read_run(run_dir: Path) -> Optional[RunInfo]:
-    """Everything about one run, its whole metrics log included; None if it is no run (yet)."""
-    run_dir, config = Path(run_dir), None
+def _head(run_dir: Path) -> Optional[tuple[dict, dict]]:
+    """(config, status) of a run folder from its two small files; None if it is no run (yet). A config
+    that is a FIFO, a device or too big makes the run "unreadable", with the reason."""
     try:
         config = read_json(run_dir / CONFIG)
-        status = read_status(run_dir) if config is not None else None
-        if status is None:
-            return None
-        events = read_events(run_dir / METRICS) if status["status"] != UNREADABLE else []
+    except FileRefused as e:
+        return {}, {"status": UNREADABLE, "reason": str(e)}
+    status = read_status(run_dir) if config is not None else None
+    return None if status is None else (config, status)
+
+
+def read_run(run_dir: Path) -> Optional[RunInfo]:
+    """Everything about one run, its whole metrics log included; None if it is no run (yet)."""
+    run_dir = Path(run_dir)
+    head = _head(run_dir)
+    if head is None:
+        return None
+    config, status = head
+    if status["status"] == UNREADABLE:
+        return RunInfo(run_dir, config, UNREADABLE, status["reason"])
+    try:
+        events = read_events(run_dir / METRICS)
     except OSError as e:  # FileRefused, or a log that cannot be opened (no permission)
-        return RunInfo(run_dir, config or {}, UNREADABLE, str(e) if isinstance(e, FileRefused) else
+        return RunInfo(run_dir, config, UNREADABLE, str(e) if isinstance(e, FileRefused) else
                        f"{run_dir / METRICS}: {e.strerror or e}")
     return RunInfo(run_dir, config, status["status"], status["reason"], without_redone_epochs(events))
 
@@ -183,14 +196,9 @@ def run_index(runs_dir: Optional[Path] = None) -> list[RunEntry]:
         return []
     out = []
     for d in sorted((p for p in root.iterdir() if p.is_dir() and is_contained(root, p)), reverse=True):
-        try:
-            config = read_json(d / CONFIG)
-        except FileRefused as e:
-            config, status = {}, {"status": UNREADABLE, "reason": str(e)}
-        else:
-            status = read_status(d) if config is not None else None
-        if status is not None:
-            out.append(RunEntry(d, config, status["status"]))
+        head = _head(d)
+        if head is not None:
+            out.append(RunEntry(d, head[0], head[1]["status"]))
     return out
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ..bounded import FileRefused, check_folder, describe, read_text_bounded, regular_or_absent
+from ..bounded import FileRefused, check_folder, describe, not_a_file, read_text_bounded
 from ..checkpoint import atomic_write, save_checkpoint
 from ..engine.steering import NO_STEERING, Steering
 from .control import read_control
@@ -58,9 +58,9 @@ class RunWriter:
         except FileRefused as e:
             raise RunDirError(str(e)) from None
         for name in (CONFIG, METRICS, STATUS, CONTROL, CHECKPOINT, TRAIN_STATE, EXTEND_LOCK):
-            if not regular_or_absent(self.dir / name):  # checked before anything is written
-                raise RunDirError(f"{self.dir / name}: refused, it is {describe(os.stat(self.dir / name).st_mode)}, "
-                                  "not a regular file")
+            kind = not_a_file(self.dir / name)  # checked before anything is written
+            if kind:
+                raise RunDirError(f"{self.dir / name}: refused, it is {kind}, not a regular file")
         self.dir.mkdir(parents=True, exist_ok=True)
         self._before, self._epochs_here, self._locked = None, 0, False
         self._started = start_time(os.getpid())  # with the pid, names this process (pid reuse)

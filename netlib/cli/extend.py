@@ -1,0 +1,96 @@
+"""`train --extend RUN_DIR`: train an ended run further from its own config, data and saved train state."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Optional
+
+from ..bounded import FileRefused, check_folder, read_bounded
+from ..runs.files import CONFIG, LIVE_STATUSES, TRAIN_STATE, RunDirError
+from .parser import build_parser
+
+MAX_TRAIN_STATE_BYTES = 256 << 20  # weights, their average and the optimizer's moments: ~4x a checkpoint
+
+
+def extend_setup(args):
+    """Train a finished run further: its own config and data, its saved train state, its run dir."""
+    import dataclasses
+
+    import torch
+
+    from ..engine.loop import TrainConfig, resolve_device
+    from ..recipes import Recipe, validate_recipe
+    from ..runs.writer import RunWriter
+
+    run_dir = Path(args.extend)
+    saved, status = _ended_run(run_dir)
+    if status is None or status["status"] in LIVE_STATUSES:
+        raise ValueError(f"run {run_dir.name} is still {status['status'] if status else 'starting'}; "
+                         "extend it once it has ended")
+    # The run's own device unless asked otherwise (a CPU run stays on the CPU on a GPU machine).
+    own = saved.get("device", "auto").split(":")[0]
+    if own == "cuda" and not torch.cuda.is_available():
+        own = "cpu"  # trained on a GPU, extended here: the state loads onto the CPU
+    device = resolve_device(own if args.device == "auto" else args.device)
+    state = _train_state(run_dir, device)
+    if args.lr:
+        state["lr"] = args.lr
+    try:  # config.json is a file a person can edit: its recipe is checked like a command line's
+        recipe = dataclasses.replace(Recipe.from_dict(saved["recipe"]), epochs=args.epochs or 1)
+        validate_recipe(recipe)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"run {run_dir.name} has a recipe that cannot train ({e}) in its {CONFIG}") from None
+    config = TrainConfig(model=saved["model"], recipe_name=saved["recipe_name"], recipe=recipe,
+                         model_kwargs=saved.get("model_kwargs", {}), seed=saved.get("seed", 0),
+                         device=str(device), threads=args.threads or saved.get("threads"),
+                         limit=saved.get("limit"), record_grads=saved.get("record_grads", True))
+    # The original data: the same --synthetic / --data-dir the run was started with.
+    first = build_parser().parse_args(saved.get("argv") or ["train", "--model", saved["model"]])
+    writer = RunWriter(run_dir, saved, extending=True)
+    return config, state, (args.data_dir or first.data_dir, first.synthetic), writer
+
+
+def _ended_run(run_dir: Path) -> tuple[dict, Optional[dict]]:
+    """(config, status) of a run folder to extend; RunDirError (exit 1) for a FIFO, a device or a huge
+    file among them, ValueError (exit 2) for a folder that is no run."""
+    from ..runs.files import UNREADABLE
+    from ..runs.reader import read_json, read_status
+
+    try:
+        check_folder(run_dir, "a run folder")
+        saved = read_json(run_dir / CONFIG)
+    except FileRefused as e:
+        raise RunDirError(str(e)) from None
+    if saved is None:
+        raise ValueError(f"{run_dir} is not a run directory (no readable {CONFIG})")
+    from ..models import MODELS
+
+    required, optional = {"model": str, "recipe_name": str, "recipe": dict}, {"device": str, "model_kwargs": dict}
+    wrong = [k for k, kind in required.items() if not isinstance(saved.get(k), kind)]
+    wrong += [k for k, kind in optional.items() if not isinstance(saved.get(k, kind()), kind)]
+    if saved.get("model") not in MODELS or wrong:  # a config.json edited by hand
+        raise ValueError(f"run {run_dir.name} has a {CONFIG} that cannot be used "
+                         f"({', '.join(wrong) or 'model'} missing or of the wrong kind)")
+    status = read_status(run_dir)
+    if status and status["status"] == UNREADABLE:
+        raise RunDirError(status["reason"])
+    return saved, status
+
+
+def _train_state(run_dir: Path, device):
+    """The run's train_state.pt, read bounded from one handle, loaded with weights_only=True."""
+    import torch
+
+    path = run_dir / TRAIN_STATE
+    try:
+        data = read_bounded(path, MAX_TRAIN_STATE_BYTES)
+    except FileNotFoundError:
+        raise ValueError(f"run {run_dir.name} has no saved train state ({TRAIN_STATE}): it finished no "
+                         "epoch, or was made by an older version") from None
+    except FileRefused as e:
+        raise RunDirError(str(e)) from None
+    try:
+        return torch.load(io.BytesIO(data), map_location=device, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same one-line answer
+        raise ValueError(f"cannot read {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
