@@ -104,7 +104,7 @@ def run_header(info) -> None:
                     if e.get("event") == "start" and e.get("first_epoch", 1) > 1), None)
     extra = 0 if resumed is None else sum(e.get("event") == "epoch" for e in info.events[resumed:])
     more = f" · +{extra} epoch{'s' if extra != 1 else ''}" if extra else ""
-    st.markdown(f"**{labels.network_label(c).capitalize()}** · {labels.recipe_label(c)} recipe{more} · "
+    st.markdown(f"**{labels.network_label(c)}** · {labels.recipe_label(c)} recipe{more} · "
                 f"`{info.name}` · {info.status}")
 
 

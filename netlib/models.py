@@ -1,4 +1,5 @@
-"""The networks (Inception, Residual and Plain; docs/design.md, "The networks") and the registry that names them."""
+"""The networks (Inception, Naive Inception, Residual and Plain; docs/design.md, "The networks") and the
+registry that names them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .names import (DEFAULT_WIDTH, DEPTH_MODELS, MAX_BLOCKS, MAX_WIDTH, TITLES, WIDTH_MODELS,  # noqa: F401
+                    network_title, shape_kwargs, title)
 
 
 # Inception's four branches in concatenation order: (name, output channels). The 5x5 and 3x3 branches
@@ -21,31 +25,42 @@ def branches_text() -> str:
 
 
 class InceptionA(nn.Module):
-    """Four parallel branches on the same input, concatenated on channels: 16 + 24 + 24 + 24 = 88."""
+    """Four parallel branches on the same input, concatenated on channels: 16 + 24 + 24 + 24 = 88.
+
+    reduce=False is the naive block: the 5x5 conv and the first 3x3 conv read the block's input
+    directly, without the 1x1 convs in front of them (branch5x5_1, branch3x3_1). The output is the
+    same 88 channels, so nothing after the block changes.
+    """
 
     out_channels = sum(c for _, c in BRANCHES)
 
-    def __init__(self, in_ch: int) -> None:
+    def __init__(self, in_ch: int, reduce: bool = True) -> None:
         super().__init__()
         # The three 1x1 convs that read x run as one conv when fused: same math, one kernel launch
         # instead of three (Inception's many thin convs dominate its step time).
         # Inspection turns fusing off so that a forward hook sees every branch conv.
         self.fuse_1x1 = True
+        self.reduce = reduce
         c1, c5, c3, cp = (c for _, c in BRANCHES)
+        wide_in = REDUCE if reduce else in_ch  # what the 5x5 and the first 3x3 read
         self.branch1x1 = nn.Conv2d(in_ch, c1, kernel_size=1)
 
-        self.branch5x5_1 = nn.Conv2d(in_ch, REDUCE, kernel_size=1)
-        self.branch5x5_2 = nn.Conv2d(REDUCE, c5, kernel_size=5, padding=2)
+        if reduce:
+            self.branch5x5_1 = nn.Conv2d(in_ch, REDUCE, kernel_size=1)
+        self.branch5x5_2 = nn.Conv2d(wide_in, c5, kernel_size=5, padding=2)
 
-        self.branch3x3_1 = nn.Conv2d(in_ch, REDUCE, kernel_size=1)
-        self.branch3x3_2 = nn.Conv2d(REDUCE, c3, kernel_size=3, padding=1)
+        if reduce:
+            self.branch3x3_1 = nn.Conv2d(in_ch, REDUCE, kernel_size=1)
+        self.branch3x3_2 = nn.Conv2d(wide_in, c3, kernel_size=3, padding=1)
         self.branch3x3_3 = nn.Conv2d(c3, c3, kernel_size=3, padding=1)
 
         self.branch_pool = nn.Conv2d(in_ch, cp, kernel_size=1)
 
     def branches(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The four branch outputs, in concatenation order (1x1, 5x5, 3x3, pool)."""
-        if self.fuse_1x1:
+        if not self.reduce:
+            b1, b5, b3 = self.branch1x1(x), x, x
+        elif self.fuse_1x1:
             w = torch.cat([self.branch1x1.weight, self.branch5x5_1.weight, self.branch3x3_1.weight])
             b = torch.cat([self.branch1x1.bias, self.branch5x5_1.bias, self.branch3x3_1.bias])
             b1, b5, b3 = F.conv2d(x, w, b).split([self.branch1x1.out_channels, REDUCE, REDUCE], dim=1)
@@ -81,19 +96,34 @@ class StagedNet(nn.Module):
 
 
 class InceptionNet(StagedNet):
-    """conv5x5 -> pool -> InceptionA -> conv5x5 -> pool -> InceptionA -> linear (97,298 params)."""
+    """conv5x5 -> pool -> InceptionA -> conv5x5 -> pool -> InceptionA -> linear (97,298 params).
 
-    def __init__(self, num_classes: int = 10) -> None:
+    width: conv1's output channels, the first block's input (conv2 gives 2 x width, the second's);
+    10 as published.
+    """
+
+    reduce = True  # the 1x1 convs in front of the 5x5 and 3x3 branches
+
+    def __init__(self, num_classes: int = 10, width: int = DEFAULT_WIDTH) -> None:
         super().__init__()
+        if not isinstance(width, int) or not 1 <= width <= MAX_WIDTH:
+            raise ValueError(f"width must be a whole number from 1 to {MAX_WIDTH}, not {width!r}")
         # input N x 1 x 28 x 28
-        self.conv1 = nn.Conv2d(1, 10, kernel_size=5)  # N x 10 x 24 x 24
-        self.pool1 = PoolReLU()  # N x 10 x 12 x 12
-        self.incep1 = InceptionA(10)  # N x 88 x 12 x 12
-        self.conv2 = nn.Conv2d(88, 20, kernel_size=5)  # N x 20 x 8 x 8
-        self.pool2 = PoolReLU()  # N x 20 x 4 x 4
-        self.incep2 = InceptionA(20)  # N x 88 x 4 x 4
+        self.conv1 = nn.Conv2d(1, width, kernel_size=5)  # N x W x 24 x 24
+        self.pool1 = PoolReLU()  # N x W x 12 x 12
+        self.incep1 = InceptionA(width, self.reduce)  # N x 88 x 12 x 12
+        self.conv2 = nn.Conv2d(88, 2 * width, kernel_size=5)  # N x 2W x 8 x 8
+        self.pool2 = PoolReLU()  # N x 2W x 4 x 4
+        self.incep2 = InceptionA(2 * width, self.reduce)  # N x 88 x 4 x 4
         self.flatten = nn.Flatten()  # N x 1408 (= 88*4*4)
         self.fc = nn.Linear(88 * 4 * 4, num_classes)  # N x 10
+
+
+class NaiveInceptionNet(InceptionNet):
+    """The Inception network without the 1x1 convs that feed its 5x5 and 3x3 branches (94,642 params
+    at width 10): what those 1x1 convs buy, or cost, at a given width."""
+
+    reduce = False
 
 
 class ResidualBlock(nn.Module):
@@ -147,12 +177,11 @@ class PlainNet(ResidualNet):
         super().__init__(num_classes, blocks=blocks, skip=False)
 
 
-MAX_BLOCKS = 8  # blocks per stage; deeper stacks of 3x3 convs only slow the lesson down
-
 # name -> builder. The CLI, the UI and the tests iterate this; keyword arguments are recorded in
 # checkpoints so a model can be rebuilt from its file alone.
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "inception": InceptionNet,
+    "naive": NaiveInceptionNet,
     "residual": ResidualNet,
     "plain": PlainNet,
 }
@@ -161,12 +190,12 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 # experiment network (Residual without skips) for the gradient-flow lesson.
 SHOWCASE = ("inception", "residual")
 
-# Networks whose depth (residual/plain blocks per stage) can be set.
-DEPTH_MODELS = ("residual", "plain")
 
 # One line per network for people (UI, CLI help).
 DESCRIPTIONS = {
     "inception": "GoogLeNet-style: two Inception blocks of four parallel branches (97,298 parameters)",
+    "naive": "Inception without the 1x1 convs in front of its 5x5 and 3x3 branches (94,642 parameters): "
+             "what those 1x1 convs cost or save",
     "residual": "ResNet-style: two residual blocks with skip connections (41,514 parameters)",
     "plain": "The Residual network without its skip connections (same 41,514 parameters): "
              "stack it deep to see gradients vanish",

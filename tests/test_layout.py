@@ -164,7 +164,7 @@ def test_the_project_points_nowhere_outside_itself():
 
 
 BASE = {"netlib", "netlib.__main__", "netlib.models", "netlib.recipes", "netlib.mnist", "netlib.data",
-        "netlib.checkpoint", "netlib.safepath", "netlib.bounded"}
+        "netlib.checkpoint", "netlib.safepath", "netlib.bounded", "netlib.names"}
 
 
 def test_imports_point_down():

@@ -34,7 +34,7 @@ def _batch(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
 def test_registry_matches_the_spec():
     assert set(SHOWCASE) == set(SPEC_STAGES)
-    assert set(MODELS) == set(SPEC_STAGES) | {"plain"}
+    assert set(MODELS) == set(SPEC_STAGES) | {"plain", "naive"}
 
 
 def test_plain_is_residual_without_skips():

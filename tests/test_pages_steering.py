@@ -114,7 +114,7 @@ def test_compare_trains_residual_against_plain_and_shows_first_layer_gradients(l
     assert all(r.config["model_kwargs"] == {"blocks": 3} for r in runs.values())
     spec = charts(at)["grad_first_chart"]
     finals = {t["name"].split(" ")[0]: values(t["y"])[-1] for t in spec["data"]}
-    assert finals["residual"] > 10 * finals["plain"]
+    assert finals["Residual"] > 10 * finals["Plain"]
 
 
 def test_home_tells_the_skip_connection_story_from_the_shipped_recording():

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..models import InceptionA, branches_text, build_model
+from .cost import channel_verb, one_by_one_note
 
 
 def _macs(module: nn.Module, out: torch.Tensor) -> int:
@@ -82,9 +83,12 @@ def _note(mod: nn.Module, name: str, shape: list, outputs: dict) -> str:
         c, h, w = next(v[1:] for v in reversed(prev) if len(v) == 4)
         return f"{c} channels x {h} x {w} = {c * h * w} features per digit"
     if isinstance(mod, InceptionA):
-        return f"concat of branches {branches_text()} channels"
+        text = f"concat of branches {branches_text()} channels"
+        return text + ("; " + one_by_one_note(mod.branch1x1.in_channels) if mod.reduce else "")
     if name.endswith("_1") and isinstance(mod, nn.Conv2d) and mod.kernel_size == (1, 1):
-        return f"1x1 conv cuts channels {mod.in_channels} -> {mod.out_channels} before the wide conv"
+        verb = {"widen": "widens", "narrow": "narrows", "keep": "keeps"}[channel_verb(mod.in_channels)]
+        wide = "5x5" if "5x5" in name else "3x3"
+        return f"1x1 conv {verb} channels {mod.in_channels} -> {mod.out_channels} before the {wide}"
     if type(mod).__name__ == "ResidualBlock":
         return "out = relu(x + conv(relu(conv(x)))): the skip path keeps the shape"
     return ""
@@ -117,7 +121,7 @@ def feature_maps(model: nn.Module, x: torch.Tensor) -> list[tuple[str, torch.Ten
     return maps
 
 
-def model_cost(model: str, blocks: int = 1) -> dict:
+def model_cost(model: str, **model_kwargs) -> dict:
     """Parameters and forward multiply-adds per sample, from the per-layer table."""
-    top = [r for r in layer_table(model, **({"blocks": blocks} if blocks != 1 else {})) if r["depth"] == 0]
+    top = [r for r in layer_table(model, **model_kwargs) if r["depth"] == 0]
     return {"params": sum(r["params"] for r in top), "macs": sum(r["macs"] for r in top)}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..bounded import FileRefused, not_a_file
 from ..data import load_dataset
+from ..models import shape_kwargs
 from ..runs.files import CHECKPOINT
 from .extend import extend_setup
 from .parser import UsageError
@@ -29,7 +30,7 @@ def train_setup(args):
         device = resolve_device(args.device)
         if not args.model:
             raise ValueError("the following arguments are required: --model (or --extend RUN_DIR)")
-        kwargs = model_kwargs(args.model, args.blocks)
+        kwargs = shape_kwargs(args.model, args.blocks, args.width)
         recipe = resolve_recipe(args.recipe, args.model, epochs=args.epochs, batch_size=args.batch_size,
                                 lr=args.lr, optimizer=args.optimizer, schedule=args.schedule,
                                 augment=args.augment)
@@ -40,18 +41,6 @@ def train_setup(args):
                          record_grads=args.record_grads)
     writer = RunWriter(args.run_dir, {**config.to_dict(), "argv": sys.argv[1:]}) if args.run_dir else None
     return config, None, (args.data_dir, args.synthetic), writer
-
-
-def model_kwargs(model: str, blocks) -> dict:
-    from ..models import DEPTH_MODELS, MAX_BLOCKS
-
-    if blocks is None:
-        return {}
-    if model not in DEPTH_MODELS:
-        raise ValueError(f"--blocks applies to {' and '.join(DEPTH_MODELS)}, not {model}")
-    if blocks > MAX_BLOCKS:
-        raise ValueError(f"--blocks must be 1 to {MAX_BLOCKS}, got {blocks}")
-    return {"blocks": blocks}
 
 
 def cmd_train(args) -> int:
@@ -152,14 +141,28 @@ def _save_copy(path: Path, writer, result: dict, config) -> None:
 
 
 def cmd_summary(args) -> int:
+    from ..analysis import cost
     from ..analysis.inspection import format_table, layer_table
+    from ..models import DEFAULT_WIDTH, WIDTH_MODELS
 
-    rows = layer_table(args.model)
+    try:
+        kwargs = shape_kwargs(args.model, args.blocks, args.width)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    rows = layer_table(args.model, **kwargs)
+    width = kwargs.get("width", DEFAULT_WIDTH)
+    with_cost = args.model in WIDTH_MODELS  # Inception and Naive: what the 1x1 convs cost at this width
     if args.json:
         for row in rows:
-            print(json.dumps(row))
+            print(json.dumps({"kind": "layer", **row}))
+        if with_cost:  # then the 1x1 comparison, one line per block and branch
+            for row in cost.comparison_rows(width):
+                print(json.dumps({"kind": "1x1 cost", "name": f"{row['block']}.{row['branch']}",
+                                  "width": width, "crossover_width": cost.crossover_width(), **row}))
     else:
         print(format_table(rows))
+        if with_cost:
+            print("\n" + cost.format_comparison(width))
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..models import DEPTH_MODELS, DESCRIPTIONS, MODELS
+from ..models import DEFAULT_WIDTH, DEPTH_MODELS, DESCRIPTIONS, MAX_WIDTH, MODELS, WIDTH_MODELS
 from ..recipes import DEFAULT_RECIPE, OPTIMIZERS, RECIPES, SCHEDULES
 
 
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("summary", help="per-layer table: output shape, parameters, multiply-adds")
     s.add_argument("--model", required=True, choices=list(MODELS))
+    _add_shape(s)
     s.add_argument("--json", action="store_true")
 
     pr = sub.add_parser("predict", help="read digits from image files with a checkpoint")
@@ -67,8 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_train(t: argparse.ArgumentParser) -> None:
     t.add_argument("--model", choices=list(MODELS),
                    help="; ".join(f"{k}: {v}" for k, v in DESCRIPTIONS.items()))
-    t.add_argument("--blocks", type=_positive_int,
-                   help=f"blocks per stage for {' and '.join(DEPTH_MODELS)} (default 1, as published)")
+    _add_shape(t)
     t.add_argument("--extend", type=Path, metavar="RUN_DIR",
                    help="train a finished run further from its last epoch (--epochs more, default 1; "
                         "--lr sets the constant rate, default the run's last)")
@@ -93,6 +93,14 @@ def _add_train(t: argparse.ArgumentParser) -> None:
                    help="do not record per-layer gradient norms")
     t.add_argument("--json", action="store_true", help="one JSON object per line per event")
     t.add_argument("--quiet", action="store_true", help="print nothing (the run dir has it all)")
+
+
+def _add_shape(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--blocks", type=_positive_int,
+                   help=f"blocks per stage for {' and '.join(DEPTH_MODELS)} (default 1, as published)")
+    p.add_argument("--width", type=_positive_int,
+                   help=f"for {' and '.join(WIDTH_MODELS)}: conv1's channels, the first Inception block's "
+                        f"input; conv2 gives twice as many (1-{MAX_WIDTH}, default {DEFAULT_WIDTH} as published)")
 
 
 def _add_bench(b: argparse.ArgumentParser) -> None:

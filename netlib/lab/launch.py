@@ -17,6 +17,7 @@ from ..runs.files import (LIVE_STATUSES, PROCESS_LOG, STATUS, TRAIN_STATE, UNREA
                           ensure_runs_dir, new_run_name)
 from ..runs.reader import RunInfo, read_status
 from ..runs.writer import open_log
+from ..names import DEFAULT_WIDTH, DEPTH_MODELS, WIDTH_MODELS, shape_kwargs
 from ..safepath import inside
 from .catalogue import PROJECT_ROOT
 
@@ -29,11 +30,12 @@ _EXTENSIONS: dict[str, subprocess.Popen] = {}  # the +1 epoch processes among th
 
 
 def train_args(model: str, recipe: str, overrides: Optional[dict] = None, limit: Optional[int] = None,
-               seed: int = 0, device: str = "auto", blocks: int = 1) -> list[str]:
+               seed: int = 0, device: str = "auto", blocks: int = 1, width: int = DEFAULT_WIDTH) -> list[str]:
     """CLI arguments for `python -m netlib train` (without --run-dir, which start_run adds)."""
     args = ["--model", model, "--recipe", recipe, "--seed", str(int(seed)), "--device", device]
-    if blocks and int(blocks) != 1:
-        args += ["--blocks", str(int(blocks))]
+    for option, value in shape_kwargs(model, int(blocks) if model in DEPTH_MODELS else None,
+                                      int(width) if model in WIDTH_MODELS else None).items():
+        args += [f"--{option}", str(value)]
     flags = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr",
              "optimizer": "--optimizer", "schedule": "--schedule"}
     for key, value in (overrides or {}).items():

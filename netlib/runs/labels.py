@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..names import network_title
 from ..recipes import RECIPES, Recipe, recipe_for
 
 
@@ -31,13 +32,13 @@ def run_time(name: str) -> str:
 
 
 def network_label(config: dict) -> str:
-    """'residual', or 'plain ×3' for a network stacked deeper than published (blocks per stage)."""
-    blocks = (config.get("model_kwargs") or {}).get("blocks", 1)
-    return f"{config.get('model', '?')}" + (f" ×{blocks}" if blocks != 1 else "")
+    """'Residual', 'Plain ×3' (blocks per stage) or 'Naive Inception w64' (width): the network as built."""
+    kwargs = config.get("model_kwargs")
+    return network_title(str(config.get("model", "?")), kwargs if isinstance(kwargs, dict) else {})
 
 
 def short_label(name: str, config: dict) -> str:
-    """'inception · fast, 3 epochs · 05:50:56': what a legend or a table row calls a run."""
+    """'Inception · fast, 3 epochs · 05:50:56': what a legend or a table row calls a run."""
     return f"{network_label(config)} · {recipe_label(config)} · {run_time(name)}"
 
 
