@@ -12,7 +12,9 @@ import numpy as np
 import streamlit as st
 
 from netlib.analysis import inspection
+from netlib.analysis.cost import crossover_width
 from netlib.lab import catalogue
+from netlib.names import DEFAULT_WIDTH, DEPTH_MODELS, MAX_BLOCKS, MAX_WIDTH, WIDTH_MODELS, shape_kwargs
 from netlib.runs.files import default_runs_dir
 
 log = logging.getLogger("netlib.app")
@@ -123,13 +125,34 @@ def checkpoint_meta(path: Path) -> dict:
 
 
 @st.cache_data(show_spinner=False)
-def layer_rows(model: str, blocks: int = 1) -> list[dict]:
-    return inspection.layer_table(model, **({"blocks": blocks} if blocks != 1 else {}))
+def layer_rows(model: str, blocks: int = 1, width: int = DEFAULT_WIDTH) -> list[dict]:
+    return inspection.layer_table(model, **sized(model, blocks, width))
 
 
 @st.cache_data(show_spinner=False)
-def model_cost(model: str, blocks: int = 1) -> dict:
-    return inspection.model_cost(model, blocks)
+def model_cost(model: str, blocks: int = 1, width: int = DEFAULT_WIDTH) -> dict:
+    return inspection.model_cost(model, **sized(model, blocks, width))
+
+
+def sized(model: str, blocks: int = 1, width: int = DEFAULT_WIDTH) -> dict:
+    """The model keyword arguments for a page's blocks/width inputs (each applies to some networks)."""
+    return shape_kwargs(model, int(blocks) if model in DEPTH_MODELS else None,
+                        int(width) if model in WIDTH_MODELS else None)
+
+
+def shape_inputs(model: str, key: str, blocks: int = 1, width: int = DEFAULT_WIDTH, column=st) -> tuple[int, int]:
+    """The 'Blocks per stage' or 'Width' number input that applies to `model` (keys KEY_blocks and
+    KEY_width, or blocks and width when key is ""); returns (blocks, width), the other one published."""
+    key = f"{key}_" if key else ""
+    if model in DEPTH_MODELS:
+        blocks = column.number_input("Blocks per stage", 1, MAX_BLOCKS, blocks, key=f"{key}blocks",
+                                     help="1 as published; stack more to see how depth changes gradient flow")
+    if model in WIDTH_MODELS:
+        width = column.number_input("Width", 1, MAX_WIDTH, width, key=f"{key}width",
+                                    help=f"conv1's channels, the first Inception block's input (conv2 gives "
+                                         f"twice as many); {DEFAULT_WIDTH} as published. Below "
+                                         f"{crossover_width():.0f} the 1x1 convs widen the channels.")
+    return int(blocks), int(width)
 
 
 @st.cache_resource(show_spinner="Loading the MNIST test set...")

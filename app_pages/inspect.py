@@ -4,35 +4,25 @@ import numpy as np
 import streamlit as st
 
 from app_pages._common import (INSPECT_REQUEST, chart, checkpoint_picker, guarded, layer_rows, load_model,
-                              runs_dir, test_digits)
+                              runs_dir, shape_inputs, test_digits)
+from netlib.analysis import cost
 from netlib.analysis.inspection import feature_maps
 from netlib.analysis.predict import probabilities
+from netlib.charts import cost as cost_charts
 from netlib.charts import digits, style
 from netlib.data import normalize
 from netlib.lab import catalogue
-from netlib.models import BRANCHES, DEPTH_MODELS, MAX_BLOCKS, MODELS, branches_text
+from netlib.models import BRANCHES, MODELS, WIDTH_MODELS, branches_text, title
 from netlib.runs import reader
 
 LAST_DRAWN = "last_drawn"  # set by the Draw page: the 28x28 uint8 the network saw
-FLATTEN_TEXT = {
-    "inception": "**Why 1408?** After the second Inception block each digit is 88 channels of 4 x 4: "
-                 "flatten lays them out as 88 x 4 x 4 = **1408** numbers, and the last linear layer "
-                 "maps those 1408 to 10 scores, one per digit.",
-    "residual": "**Why 512?** After the second residual block each digit is 32 channels of 4 x 4: "
-                "flatten lays them out as 32 x 4 x 4 = **512** numbers, and the last linear layer maps "
-                "those 512 to 10 scores, one per digit.",
-}
-FLATTEN_TEXT["plain"] = FLATTEN_TEXT["residual"]  # the same network without its skips: the same shapes
 TABS = ["Layers", "Feature maps"]
 FROM_RESULTS = "inspect_from_results"  # (model, test index) handed over by the Results page
 
 
 def layer_table(model: str) -> None:
-    blocks = 1
-    if model in DEPTH_MODELS:
-        blocks = st.number_input("Blocks per stage", 1, MAX_BLOCKS, 1, key="inspect_blocks",
-                                 help="1 as published; the depth a run was trained with is in its name (×N)")
-    rows = layer_rows(model, int(blocks))
+    blocks, width = shape_inputs(model, "inspect")
+    rows = layer_rows(model, blocks, width)
     shown = [{
         # inner layers indented under their block, without repeating its name
         "layer": ("    ↳ " + r["name"].split(".", 1)[1]) if r["depth"] else r["name"],
@@ -54,10 +44,42 @@ def layer_table(model: str) -> None:
                      "mult-adds": st.column_config.NumberColumn(format="localized", width=90),
                      "note": st.column_config.TextColumn(width=520),
                  })
-    st.markdown(FLATTEN_TEXT[model])
-    if model == "inception":
+    st.markdown(flatten_text(rows))
+    if model in WIDTH_MODELS:
         st.caption("Inside each InceptionA block the four branches read the same input; their outputs "
                    f"are concatenated on channels: {branches_text()}.")
+        one_by_one_cost(width)
+
+
+def flatten_text(rows: list[dict]) -> str:
+    """'Why 1408?', from the flatten layer's own row."""
+    flat = next(r for r in rows if r["type"] == "Flatten")
+    n = flat["output_shape"][-1]
+    return (f"**Why {n}?** After the last block each digit is {flat['note'].replace(' per digit', '')}: "
+            f"flatten lays them out in one row, and the last linear layer maps those {n} numbers to 10 "
+            "scores, one per digit.")
+
+
+def one_by_one_cost(width: int) -> None:
+    """Inception against Naive at this width: per block and branch, and the cost curve."""
+    st.subheader(f"What the 1x1 convs cost at width {width}")
+    rows = cost.comparison_rows(width)
+    for r in rows:
+        if r["branch"] == "block":
+            st.markdown(f"**{r['block']}** ({r['in_ch']} channels in): {r['note']}.")
+    st.dataframe([{"block": r["block"], "branch": r["branch"],
+                   "params with 1x1": r["params_inception"], "params without": r["params_naive"],
+                   "mult-adds with 1x1": r["macs_inception"], "mult-adds without": r["macs_naive"]}
+                  for r in rows], hide_index=True, width="stretch",
+                 column_config={k: st.column_config.NumberColumn(format="localized")
+                                for k in ("params with 1x1", "params without", "mult-adds with 1x1",
+                                          "mult-adds without")})
+    marks = {name: in_ch for name, in_ch, _ in cost.network_blocks(width)}
+    chart(cost_charts.block_cost_figure(marks), key="one_by_one_cost")
+    st.caption(f"With the 1x1 convs = Inception; without = Naive Inception (same outputs, 88 channels). "
+               f"Both costs grow linearly with the input width; they meet at about "
+               f"{cost.crossover_width():.1f} channels. Train both on **Compare** to see whether fewer "
+               "multiply-adds also means less time on this machine.")
 
 
 def pick_model(model: str):
@@ -143,7 +165,7 @@ def take_request() -> None:
 def main() -> None:
     st.title("Inspect")
     take_request()
-    model = st.radio("Network", list(MODELS), horizontal=True, key="inspect_model", format_func=str.capitalize)
+    model = st.radio("Network", list(MODELS), horizontal=True, key="inspect_model", format_func=title)
     tab_layers, tab_maps = st.tabs(TABS, key="inspect_tab", on_change="rerun")
     with tab_layers:
         guarded(layer_table)(model)

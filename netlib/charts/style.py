@@ -9,6 +9,7 @@ UIREVISION = "netlib"  # constant, so zoom and legend clicks survive the live re
 # One look everywhere: a colour per network, and fixed roles for train / test / raw.
 COLORS = {
     "inception": "#4F46E5",  # indigo
+    "naive": "#0891B2",  # cyan: Inception without its 1x1 convs
     "residual": "#EA580C",  # orange
     "plain": "#64748B",  # slate: the residual network without its skips
     "train": "#4F46E5",
