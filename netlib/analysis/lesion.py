@@ -99,7 +99,8 @@ def lesion_test(model: nn.Module, x: torch.Tensor, y, batch_size: int = BATCH) -
 
 def lesion_checkpoint_test(path: Path, data_dir=None, limit: Optional[int] = None,
                            batch_size: int = BATCH) -> tuple[list[tuple[str, float]], dict]:
-    """(lesion_test rows on MNIST's first `limit` test digits (all without it), checkpoint metadata)."""
+    """(lesion_test rows on MNIST's first `limit` test digits (all without it), checkpoint metadata with
+    test_samples: how many digits were used)."""
     from ..checkpoint import load_checkpoint
     from ..data import load_mnist
 
@@ -109,7 +110,7 @@ def lesion_checkpoint_test(path: Path, data_dir=None, limit: Optional[int] = Non
     if limit is not None and not 1 <= limit <= len(images):
         raise ValueError(f"--limit must be from 1 to {len(images):,} (the test set), got {limit}")
     images, labels = images[:limit], labels[:limit]
-    return lesion_test(model, normalize(images), labels, batch_size), meta
+    return lesion_test(model, normalize(images), labels, batch_size), {**meta, "test_samples": len(images)}
 
 
 def one_block_note(blocks: int) -> Optional[str]:

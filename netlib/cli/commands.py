@@ -208,6 +208,12 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_lesion(args) -> int:
+    from .lesion import run
+
+    return run(args)
+
+
 def cmd_data(args) -> int:
     from ..mnist import FILES, ensure_mnist
 

@@ -59,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--threads", type=_positive_int)
     ev.add_argument("--json", action="store_true", help="one JSON object")
 
+    le = sub.add_parser("lesion", help="remove one residual block at a time (Residual, Plain): test accuracy without it")
+    le.add_argument("--checkpoint", required=True, type=Path)
+    le.add_argument("--data-dir", type=Path)
+    le.add_argument("--threads", type=_positive_int)
+    le.add_argument("--limit", type=_positive_int, help="the first N test digits (default all 10,000)")
+    le.add_argument("--json", action="store_true", help="one JSON object per line: nothing removed, then each block")
+
     d = sub.add_parser("data", help="fetch and verify MNIST, print where it is")
     d.add_argument("--data-dir", type=Path)
     _add_bench(sub.add_parser("bench", help="speed and accuracy benchmarks"))
