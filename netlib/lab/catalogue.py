@@ -20,6 +20,9 @@ from .uploads import list_uploads, uploads_dir
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the folder holding netlib/, app.py and checkpoints/
 CHECKPOINT_DIR_ENV = "NETLIB_CHECKPOINT_DIR"  # where the shipped checkpoints are (default: ./checkpoints)
 STORY_DIR = "gradient_flow"  # under the shipped checkpoints: scripts/record_gradient_flow.sh writes it
+LESION_DIR = "lesion"  # under the shipped checkpoints: scripts/train_lesion_checkpoints.sh writes it
+LESION_MODELS = ("residual", "plain")  # the networks with residual blocks to remove
+LESION_BLOCKS = 3  # blocks per stage of the shipped lesion checkpoints
 
 
 @dataclass
@@ -39,11 +42,21 @@ def shipped_checkpoint(model: str) -> Path:
     return shipped_dir() / f"{model}.pt"
 
 
+def lesion_checkpoint(model: str) -> Path:
+    """The shipped checkpoint of "residual" or "plain" at LESION_BLOCKS blocks per stage."""
+    if model not in LESION_MODELS:
+        raise ValueError(f"lesion checkpoints are shipped for {' and '.join(LESION_MODELS)}, not {model}")
+    return shipped_dir() / LESION_DIR / f"{model}-{LESION_BLOCKS}.pt"
+
+
 def checkpoint_choices(model: str, runs: list[RunEntry]) -> list[CheckpointChoice]:
-    """The shipped checkpoint of `model` (if present), every run of it that saved one, then its uploads."""
+    """The shipped checkpoints of `model` (if present), every run of it that saved one, then its uploads."""
     out = []
     if shipped_checkpoint(model).is_file():
         out.append(CheckpointChoice(f"shipped {model}.pt", shipped_checkpoint(model), model, True))
+    if model in LESION_MODELS and lesion_checkpoint(model).is_file():
+        path = lesion_checkpoint(model)
+        out.append(CheckpointChoice(f"shipped {LESION_DIR}/{path.name} (×{LESION_BLOCKS})", path, model, True))
     for r in runs:
         if r.model == model and r.has_checkpoint and is_contained(r.dir, r.dir / CHECKPOINT):
             out.append(CheckpointChoice(f"run {r.name} ({r.status})", r.dir / CHECKPOINT, model, False))
