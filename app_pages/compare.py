@@ -5,10 +5,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages._common import chart, checkpoint_meta, guarded, model_cost, pct, runs_dir
+from app_pages._common import chart, checkpoint_meta, guarded, model_cost, pct, runs_dir, shape_inputs
 from netlib.charts import style, training
 from netlib.lab import catalogue, launch, steering
-from netlib.models import MAX_BLOCKS, MODELS, SHOWCASE
+from netlib.models import DEFAULT_WIDTH, MODELS, SHOWCASE, title
 from netlib.recipes import DEFAULT_RECIPE, MODEL_ADJUSTMENTS, RECIPES
 from netlib.runs import labels, reader, summary
 from netlib.runs.files import FAILED_STATUSES, LIVE_STATUSES
@@ -17,7 +17,8 @@ from netlib.runs.reader import read_run
 PAIR_KEY = "compare_pair"  # the two run directories of this session's last "Train both"
 PICK_KEY = "compare_runs"
 PAIRS = {"inception vs residual": ("inception", "residual"),
-         "residual vs plain": ("residual", "plain")}  # the gradient-flow lesson: skips or none
+         "residual vs plain": ("residual", "plain"),  # the gradient-flow lesson: skips or none
+         "inception vs naive": ("inception", "naive")}  # the 1x1 lesson: what the reducing convs cost
 
 
 def train_both(busy: bool) -> None:
@@ -26,12 +27,13 @@ def train_both(busy: bool) -> None:
     with st.container(border=True):
         st.markdown("**Train both** networks at once with the same recipe")
         p1, p2 = st.columns([2, 1])
-        pair = p1.selectbox("Networks", list(PAIRS), key="cmp_pair", format_func=str.capitalize)
-        blocks = 1
-        if "plain" in PAIRS[pair]:
-            blocks = p2.number_input("Blocks per stage", 1, MAX_BLOCKS, 3, key="cmp_blocks",
-                                     help="both networks this deep; at 3 the Plain one's first layers "
-                                          "get almost no gradient (best seen with the seed recipe)")
+        pair = p1.selectbox("Networks", list(PAIRS), key="cmp_pair",
+                            format_func=lambda p: " vs ".join(title(m) for m in PAIRS[p]))
+        blocks, width = 1, DEFAULT_WIDTH
+        if "plain" in PAIRS[pair]:  # both this deep; at 3 Plain's first layers get almost no gradient
+            blocks, _ = shape_inputs("plain", "cmp", blocks=3, column=p2)
+        if "naive" in PAIRS[pair]:  # both this wide: below ~17 channels the 1x1 convs add work
+            _, width = shape_inputs("naive", "cmp", column=p2)
         c1, c2, c3 = st.columns(3)
         recipe = c1.selectbox("Recipe", list(RECIPES), list(RECIPES).index(DEFAULT_RECIPE), key="cmp_recipe")
         epochs = c2.number_input("Epochs", 1, 50, RECIPES[recipe].epochs, key="cmp_epochs")
@@ -49,7 +51,7 @@ def train_both(busy: bool) -> None:
             dirs = []
             for model in PAIRS[pair]:
                 args = launch.train_args(model, recipe, {"epochs": int(epochs)}, limit or None,
-                                           blocks=int(blocks))
+                                           blocks=blocks, width=width)
                 dirs.append(str(launch.launch(runs_dir(), model, recipe, args, threads=1)))
             st.session_state[PAIR_KEY] = dirs
             st.session_state["cmp_new_pair"] = True  # select the pair once both have started
@@ -92,12 +94,21 @@ def series(runs: list) -> list[dict]:
     return out
 
 
+def run_cost(info) -> dict:
+    """Parameters and multiply-adds of the network a run trained, as it was sized."""
+    kw = info.config.get("model_kwargs") or {}
+    model = info.config.get("model")
+    if model not in MODELS or not isinstance(kw, dict):
+        return {"params": None, "macs": None}
+    return model_cost(model, kw.get("blocks", 1), kw.get("width", DEFAULT_WIDTH))
+
+
 def table(runs: list) -> None:
-    rows = []
+    rows, said = [], []
     for info in runs:
         s = summary.run_stats(info)
-        blocks = info.config.get("model_kwargs", {}).get("blocks", 1)
-        cost = model_cost(s["network"], blocks) if s["network"] in MODELS else {"params": None, "macs": None}
+        cost = run_cost(info)
+        said.append({**s, "macs": cost["macs"], "threads": info.start.get("threads")})
         rows.append({
             "run": labels.run_time(s["run"]), "network": s["network_label"], "recipe": s["recipe"],
             "parameters": cost["params"],
@@ -115,17 +126,21 @@ def table(runs: list) -> None:
         "s / epoch": st.column_config.NumberColumn(format="%.1f"),
         "samples/s": st.column_config.NumberColumn(format="localized"),
     })
+    finished = [r for r in said if r["status"] not in LIVE_STATUSES]
+    sentence = summary.cost_against_time(finished)
+    if sentence:
+        st.markdown(sentence)
 
 
 def networks_table() -> None:
     """What is known without any run: the networks' sizes and the shipped checkpoints."""
 
     rows = []
-    for model in SHOWCASE:
+    for model in MODELS:
         cost = model_cost(model)
         path = catalogue.shipped_checkpoint(model)
         acc = checkpoint_meta(path).get("metrics", {}).get("test_acc") if path.is_file() else None
-        rows.append({"network": model, "parameters": cost["params"],
+        rows.append({"network": title(model), "parameters": cost["params"],
                      "M mult-adds / sample": round(cost["macs"] / 1e6, 2),
                      "shipped checkpoint test acc": pct(acc)})
     st.dataframe(rows, hide_index=True, width="stretch",

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages._common import chart, device_label, guarded, pct, runs_dir
+from app_pages._common import chart, device_label, guarded, pct, runs_dir, shape_inputs
 from netlib.charts import style, training
 from netlib.lab import launch, steering
-from netlib.models import DEPTH_MODELS, DESCRIPTIONS, MAX_BLOCKS, MODELS
+from netlib.models import DESCRIPTIONS, MODELS, title
 from netlib.recipes import OPTIMIZERS, SCHEDULES, recipe_for, resolve_recipe
 from netlib.runs import labels, reader, summary
 from netlib.runs.control import read_control
@@ -68,13 +68,9 @@ def recipe_settings(model: str) -> tuple[str, dict]:
 def settings(busy: bool) -> None:
     """The left column: network, recipe, data/seed/device, Start."""
     with st.container(border=True):
-        model = st.selectbox("Network", list(MODELS), key="model", format_func=str.capitalize)
+        model = st.selectbox("Network", list(MODELS), key="model", format_func=title)
         st.caption(DESCRIPTIONS[model])
-        blocks = 1
-        if model in DEPTH_MODELS:
-            blocks = st.number_input("Blocks per stage", 1, MAX_BLOCKS, 1, key="blocks",
-                                     help="1 as published; stack more to see how depth changes gradient "
-                                          "flow (compare Plain with Residual at 3)")
+        blocks, width = shape_inputs(model, "")
         recipe, overrides = recipe_settings(model)
         with st.expander("Data, seed and device"):
             limit = st.number_input("Training images (0 = all 60,000)", 0, 60000, 0, step=1000, key="limit",
@@ -92,7 +88,7 @@ def settings(busy: bool) -> None:
         tag = "custom" if overrides else recipe
         if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=busy,
                      width="stretch", key="start", help="one run at a time on this page" if busy else None):
-            args = launch.train_args(model, recipe, overrides, limit or None, seed, device, int(blocks))
+            args = launch.train_args(model, recipe, overrides, limit or None, seed, device, blocks, width)
             run_dir = launch.launch(runs_dir(), model, recipe, args, tag=tag)
             st.session_state[RUN_KEY] = str(run_dir)
             st.rerun()
