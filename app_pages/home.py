@@ -5,7 +5,8 @@ import streamlit as st
 from app_pages._common import PAGES, chart, checkpoint_meta, guarded, model_cost, pct
 from netlib.charts import diagrams, style, training
 from netlib.lab import catalogue
-from netlib.models import DESCRIPTIONS
+from netlib.analysis import cost
+from netlib.models import DESCRIPTIONS, branches_text
 
 
 def intro() -> None:
@@ -80,6 +81,16 @@ def skip_story() -> None:
                        "checkpoints/gradient_flow/).")
 
 
+def one_by_one_story() -> str:
+    """What the 1x1 convs do in this network's two blocks, computed (they save work only on wide inputs)."""
+    blocks = cost.network_blocks()
+    said = "; ".join(f"in {name} ({in_ch} channels in) {cost.one_by_one_note(in_ch).removeprefix('here ')}"
+                     for name, in_ch, _ in blocks)
+    return (f"GoogLeNet puts 1x1 convolutions before its 5x5 and 3x3 ones to cut channels; they pay only "
+            f"on inputs wider than about {cost.crossover_width():.0f} channels. Here: {said}. "
+            "See it on **Inspect**, and in **Lessons**.")
+
+
 def links() -> None:
     st.subheader("Where to go")
     cols = st.columns(len([p for p in PAGES if p.blurb]))
@@ -96,8 +107,7 @@ def main() -> None:
     with left:
         network_card("inception", "Inception network", diagrams.inception_dot(),
                      "Each Inception block runs four branches on the same input and concatenates "
-                     "them: **16 + 24 + 24 + 24 = 88** channels. The 1x1 convolutions cut channels "
-                     "before the expensive 5x5 and 3x3 ones.")
+                     f"them: **{branches_text()}** channels. " + one_by_one_story())
     with right:
         network_card("residual", "Residual network", diagrams.residual_dot(),
                      "A residual block adds its input back to its output: **out = relu(x + F(x))**. "
