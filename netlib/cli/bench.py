@@ -14,6 +14,7 @@ from ..engine.loop import BATCH_EVENT_EVERY, TrainConfig, fit, resolve_device
 from ..engine.state import grad_layers
 from ..models import build_model
 from ..recipes import resolve_recipe
+from .parser import UsageError
 
 
 def seed_loop_samples_per_s(model_name: str, data_root, batches: int) -> float:
@@ -159,6 +160,42 @@ def bench_grads(args) -> list[dict]:
     return results
 
 
+def bench_widths(args) -> list[dict]:
+    """Inception against Naive at each --widths: training seconds of one epoch of the recipe (the fast
+    recipe's batch of 128 by default) and test accuracy, the pair alternating, the median of --seeds."""
+    from statistics import median
+
+    from ..analysis.inspection import model_cost
+    from ..models import shape_kwargs
+
+    try:  # a width out of range is a usage error, before any training
+        for width in args.widths:
+            shape_kwargs("inception", width=width)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    device = resolve_device(args.device)
+    data = load_dataset(device, args.data_dir)
+    results = []
+    for width in args.widths:
+        got: dict[str, list] = {"inception": [], "naive": []}
+        for seed in range(args.seeds):
+            for name in got:
+                recipe = resolve_recipe(args.recipe, name, epochs=1)
+                events = []
+                fit(TrainConfig(model=name, recipe_name=args.recipe, recipe=recipe, seed=seed,
+                                model_kwargs=shape_kwargs(name, width=width), device=str(device),
+                                threads=args.threads, record_grads=False),
+                    data, on_event=lambda e: events.append(e) if e["event"] == "epoch" else None)
+                got[name].append(events[0])
+        for name, epochs in got.items():
+            results.append({"model": name, "width": width, "recipe": args.recipe, "repeats": args.seeds,
+                            "macs": model_cost(name, **shape_kwargs(name, width=width))["macs"],
+                            "seconds_per_epoch": round(median(e["seconds"] for e in epochs), 2),
+                            "samples_per_s": round(median(e["samples_per_s"] for e in epochs)),
+                            "test_acc": round(median(e["test_acc"] for e in epochs), 4)})
+    return results
+
+
 def _grad_norm_ms(name: str, repeats: int = 200) -> float:
     """Median time of the one thing recording adds on a reporting batch: the fused norm of every
     layer's gradient (timed directly, so machine noise does not swamp a cost this small)."""
@@ -178,7 +215,7 @@ def _grad_norm_ms(name: str, repeats: int = 200) -> float:
 
 def run(args) -> int:
     results = {"speed": bench_speed, "drawn": bench_drawn, "accuracy": bench_accuracy,
-               "grads": bench_grads}[args.what](args)
+               "grads": bench_grads, "widths": bench_widths}[args.what](args)
     machine = f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
     for r in results:
         if args.json:
@@ -190,6 +227,10 @@ def run(args) -> int:
             print(f"{r['model']:<10} without gradient norms {r['samples_per_s_without']:>7,} samples/s   with "
                   f"{r['samples_per_s_with']:>7,}   overhead {r['overhead_pct']:.1f}% (median of {r['pairs']})   "
                   f"direct: {r['norm_ms_per_report']:.3f} ms per report = {r['direct_overhead_pct']:.3f}%")
+        elif args.what == "widths":
+            print(f"{r['model']:<10} width {r['width']:>3}  {r['macs'] / 1e6:>6.2f} M mult-adds  "
+                  f"{r['seconds_per_epoch']:>6.1f} s per epoch ({r['samples_per_s']:,} samples/s, median of "
+                  f"{r['repeats']})  test acc {100 * r['test_acc']:.2f}%")
         elif args.what == "accuracy":
             print(f"{r['model']:<10} {r['recipe']} recipe, mean of {r['seeds']} seeds, test acc by epoch: "
                   + " ".join(f"{100 * a:.2f}" for a in r["mean_test_acc_by_epoch"])

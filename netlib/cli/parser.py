@@ -111,15 +111,17 @@ def _add_shape(p: argparse.ArgumentParser) -> None:
 
 
 def _add_bench(b: argparse.ArgumentParser) -> None:
-    b.add_argument("what", nargs="?", default="speed", choices=["speed", "drawn", "accuracy", "grads"])
+    b.add_argument("what", nargs="?", default="speed", choices=["speed", "drawn", "accuracy", "grads", "widths"])
     b.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     b.add_argument("--batches", type=_positive_int, default=300,
                    help="timed batches per measurement (speed)")
     b.add_argument("--threads", type=_positive_int)
     b.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     b.add_argument("--recipe", default=DEFAULT_RECIPE, choices=list(RECIPES), help="(accuracy)")
-    b.add_argument("--seeds", type=_positive_int, default=3, help="(accuracy)")
+    b.add_argument("--seeds", type=_positive_int, default=3, help="(accuracy, widths: repeats)")
     b.add_argument("--epochs", type=_positive_int, help="(accuracy) override the recipe's epochs")
+    b.add_argument("--widths", type=_positive_int, nargs="+", default=[DEFAULT_WIDTH, 64],
+                   help="(widths) Inception and Naive at these widths: seconds per epoch")
     b.add_argument("--per-digit", type=_positive_int, default=100, help="drawn digits per class")
     b.add_argument("--checkpoint-dir", type=Path, help="(drawn) default: checkpoints/ in the project")
     b.add_argument("--data-dir", type=Path)
