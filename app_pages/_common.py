@@ -178,6 +178,23 @@ def test_digits():
         return np.stack(images), np.array(labels), "drawn digits (MNIST is not available)"
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _lesion_rows(path: str, stamp: float, limit: int) -> list[tuple[str, float]]:
+    """The lesion test of a checkpoint on the first `limit` test digits (stamp: its mtime, so a run's
+    rewritten checkpoint is tested again)."""
+    from netlib.analysis.lesion import lesion_test
+    from netlib.data import normalize
+
+    images, labels, _ = test_digits()
+    model, _ = _load_model(path, stamp)  # lesion_test works on a copy: the shared model stays whole
+    return lesion_test(model, normalize(images[:limit]), labels[:limit])
+
+
+def lesion_rows(path: Path, limit: int) -> list[tuple[str, float]]:
+    path = catalogue.allowed_checkpoint(path)
+    return _lesion_rows(str(path), catalogue.file_stamp(path), int(limit))
+
+
 @st.cache_resource(show_spinner=False)
 def setup_server() -> None:
     """Once per server process, before any inference: the server only runs batch-1 inference, for

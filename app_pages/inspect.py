@@ -3,8 +3,10 @@
 import numpy as np
 import streamlit as st
 
+from app_pages import _links as links
 from app_pages._common import (INSPECT_REQUEST, chart, checkpoint_picker, guarded, layer_rows, load_model,
                               runs_dir, shape_inputs, test_digits)
+from app_pages._lesion import lesion_view
 from netlib.analysis import cost
 from netlib.analysis.inspection import feature_maps
 from netlib.analysis.predict import probabilities
@@ -16,7 +18,7 @@ from netlib.models import BRANCHES, MODELS, WIDTH_MODELS, branches_text, title
 from netlib.runs import reader
 
 LAST_DRAWN = "last_drawn"  # set by the Draw page: the 28x28 uint8 the network saw
-TABS = ["Layers", "Feature maps"]
+TABS = ["Layers", "Feature maps", "Lesion"]
 FROM_RESULTS = "inspect_from_results"  # (model, test index) handed over by the Results page
 
 
@@ -166,11 +168,13 @@ def main() -> None:
     st.title("Inspect")
     take_request()
     model = st.radio("Network", list(MODELS), horizontal=True, key="inspect_model", format_func=title)
-    tab_layers, tab_maps = st.tabs(TABS, key="inspect_tab", on_change="rerun")
+    tab_layers, tab_maps, tab_lesion = st.tabs(TABS, key="inspect_tab", on_change="rerun")
     with tab_layers:
         guarded(layer_table)(model)
     with tab_maps:
         guarded(maps_view)(model)
+    with tab_lesion:
+        guarded(lesion_view)(model)
 
 
-guarded(main)()
+links.run("inspect", main, inspect_tab=TABS)
