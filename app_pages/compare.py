@@ -5,6 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_pages import _links as links
 from app_pages._common import chart, checkpoint_meta, guarded, model_cost, pct, runs_dir, shape_inputs
 from netlib.charts import style, training
 from netlib.lab import catalogue, launch, steering
@@ -40,7 +41,7 @@ def train_both(busy: bool) -> None:
         limit = c3.number_input("Training images (0 = all)", 0, 60000, 0, step=1000, key="cmp_limit")
         st.caption(labels.describe_recipe(RECIPES[recipe]).replace(
             f"{RECIPES[recipe].epochs} epoch", f"{epochs} epoch") + " · 1 CPU thread per run"
-            + "".join(f" · {m.capitalize()}: " + ", ".join(f"{k} {v:g}" for k, v in adj.items())
+            + "".join(f" · {title(m)}: " + ", ".join(f"{k} {v:g}" for k, v in adj.items())
                       for m, adj in MODEL_ADJUSTMENTS.get(recipe, {}).items()))
         if limit and RECIPES[recipe].batch_size > limit:
             st.error(f"The {recipe} recipe's batch size {RECIPES[recipe].batch_size} is larger than "
@@ -225,4 +226,4 @@ def main() -> None:
         guarded(networks_table)()
 
 
-guarded(main)()
+links.run("compare", main, cmp_pair=list(PAIRS))

@@ -5,6 +5,7 @@ import time
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+from app_pages import _links as links
 from app_pages._common import chart, checkpoint_picker, guarded, load_model, runs_dir
 from netlib.analysis.explain import BRANCH_HELP, METHODS, doubt, explain
 from netlib.analysis.images import load_image
@@ -129,4 +130,4 @@ def main() -> None:
         guarded(predictions)(image)
 
 
-guarded(main)()
+links.run("draw", main)

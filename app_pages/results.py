@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from app_pages import _links as links
 from app_pages._common import (INSPECT_REQUEST, chart, checkpoint_meta, checkpoint_picker, friendly, guarded,
                               load_model, pct, runs_dir, test_digits)
 from netlib.analysis.evaluation import evaluate
@@ -14,7 +15,7 @@ from netlib.charts import style
 from netlib.checkpoint import CheckpointError
 from netlib.lab import catalogue
 from netlib.lab.uploads import MAX_UPLOAD_BYTES, remove_upload, shared_files, store_upload
-from netlib.models import MODELS
+from netlib.models import MODELS, title
 from netlib.runs import reader
 
 GALLERY = 30  # misread digits shown at once (most confident mistakes first)
@@ -169,7 +170,7 @@ def main() -> None:
     a, b = st.columns([1, 2])
     with a:
         model = st.radio("Network", list(MODELS), horizontal=True, key="results_model",
-                         format_func=str.capitalize)
+                         format_func=title)
     with b:
         choice = checkpoint_picker(model, runs, key=f"results_ckpt_{model}")
     if choice is not None:
@@ -183,4 +184,4 @@ def main() -> None:
         guarded(uploader)()
 
 
-guarded(main)()
+links.run("results", main)

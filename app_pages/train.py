@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_pages import _links as links
 from app_pages._common import chart, device_label, guarded, pct, runs_dir, shape_inputs
 from netlib.charts import style, training
 from netlib.lab import launch, steering
@@ -292,4 +293,4 @@ def main() -> None:
         live_view(run_dir)
 
 
-guarded(main)()
+links.run("train", main)
