@@ -175,7 +175,7 @@ class Checkpoint:
         plain_name(name)
         ids = ctx.checkpoints(self.model or model)
         if text not in ids:
-            raise Invalid(f"not a {TITLES.get(self.model or model, model)} checkpoint on this server")
+            raise Invalid(f"not one of the {TITLES.get(self.model or model, model)} checkpoints on this server")
         return ids.index(text)
 
     def encode(self, value, ctx: Context, model: str, key: str = ""):
