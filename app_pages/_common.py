@@ -43,6 +43,8 @@ PAGES = (
     PageInfo("app_pages/results.py", "Results", ":material/grading:",
              "Where a network fails: confusion matrix, misread digits, share checkpoints."),
     PageInfo("app_pages/draw.py", "Draw", ":material/draw:", "Draw a digit and see what both networks read, and why."),
+    PageInfo("app_pages/lessons.py", "Lessons", ":material/school:",
+             "Predict, run, check: five questions answered by measuring them here."),
 )
 
 

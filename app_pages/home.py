@@ -4,7 +4,7 @@ import streamlit as st
 
 from app_pages._common import PAGES, chart, checkpoint_meta, guarded, model_cost, pct
 from netlib.charts import diagrams, style, training
-from netlib.lab import catalogue
+from netlib.lab import catalogue, lessons
 from netlib.analysis import cost
 from netlib.models import DESCRIPTIONS, branches_text
 
@@ -57,11 +57,7 @@ def skip_story() -> None:
         left, right = st.columns([3, 2], gap="large", vertical_alignment="center")
         with left:
             chart(training.first_layer_grad_figure(runs), key="story_grads")
-        g_res = training.grad_series(res["batches"])[1]
-        g_plain = training.grad_series(plain["batches"])[1]
-        ep1 = [b for b in res["batches"] if b["epoch"] == 1]
-        n1 = len(ep1)
-        ratio = (sum(g_res[:n1][-10:]) / sum(g_plain[:n1][-10:])) if g_plain[:n1] else float("nan")
+        ratio = lessons.grad_ratio(res["batches"], plain["batches"])  # the Lessons page's answer too
         with right:
             st.markdown(
                 f"Two runs recorded with the **{res['recipe']}** recipe: the Residual network and the same "
@@ -72,11 +68,12 @@ def skip_story() -> None:
                       help=f"test accuracy after {len(res['epochs'])} epochs")
             c2.metric("Plain ×3", pct(plain["epochs"][-1]["test_acc"]),
                       help=f"test accuracy after {len(plain['epochs'])} epochs")
-            st.markdown(
-                f"At the end of the first epoch the gradient reaching Plain's first layer is about "
-                f"**{float(f'{ratio:.2g}'):,.0f}x smaller** than Residual's: each block without a skip shrinks it, so the "
-                "first layers hardly move and the network stays near chance. Try it on the **Compare** "
-                "page (Residual vs Plain).")
+            if ratio is not None:
+                st.markdown(
+                    f"At the end of the first epoch the gradient reaching Plain's first layer is about "
+                    f"**{float(f'{ratio:.2g}'):,.0f}x smaller** than Residual's: each block without a skip "
+                    "shrinks it, so the first layers hardly move and the network stays near chance. Try it "
+                    "on the **Compare** page (Residual vs Plain), or predict it first on **Lessons**.")
             st.caption("Recorded with `bash scripts/record_gradient_flow.sh` (shipped in "
                        "checkpoints/gradient_flow/).")
 

@@ -1,0 +1,113 @@
+"""The Lessons page's shared parts: the question, the one button, the measured answer beside the person's,
+links, and the state of a lesson's training runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from app_pages._common import PAGES, runs_dir
+from netlib.lab import lessons
+from netlib.runs import reader, summary
+
+
+def shown_key(lesson_id: str) -> str:
+    return f"lesson_shown_{lesson_id}"  # True once the one button was pressed (or a pair picked)
+
+
+def runs_key(lesson_id: str) -> str:
+    return f"lesson_runs_{lesson_id}"  # the run folders of this lesson's experiment, this session
+
+
+def ask(lesson: lessons.Lesson) -> dict:
+    """One radio per question, nothing pre-chosen; the person's picks by question key (None: no pick)."""
+    st.subheader(lesson.title)
+    return {q.key: st.radio(q.prompt, q.choices, index=None, horizontal=True, key=f"q_{lesson.id}_{q.key}")
+            for q in lesson.questions}
+
+
+def button(lesson: lessons.Lesson, picks: dict, label: str = "", disabled: bool = False, why: str = "") -> bool:
+    """The lesson's one button; it waits for a prediction, so the measurement checks a guess."""
+    unanswered = any(v is None for v in picks.values())
+    clicked = st.button(label or lesson.action, type="primary", key=f"go_{lesson.id}",
+                        icon=":material/science:", disabled=unanswered or disabled,
+                        help="answer first: then the button measures" if unanswered else why or None)
+    if unanswered:
+        st.caption("Predict first: pick an answer above, then press the button to measure it.")
+    if clicked:
+        st.session_state[shown_key(lesson.id)] = True
+    return clicked
+
+
+def shown(lesson_id: str) -> bool:
+    return bool(st.session_state.get(shown_key(lesson_id)))
+
+
+def verdicts(lesson: lessons.Lesson, picks: dict, measured: dict) -> None:
+    """Per question: the person's answer, the measured one, right or wrong."""
+    cols = st.columns(len(lesson.questions))
+    for col, q in zip(cols, lesson.questions):
+        picked, answer = picks.get(q.key), measured.get(q.key)
+        ok = lessons.grade(picked, answer)
+        with col.container(border=True):
+            if len(lesson.questions) > 1:
+                st.caption(q.prompt)
+            left, right = st.columns(2)
+            left.metric("Your answer", picked or "—")
+            right.metric("Measured", answer or "—")
+            if ok is True:
+                st.markdown(":green-badge[:material/check: right]")
+            elif ok is False:
+                st.markdown(":red-badge[:material/close: not this time]")
+            else:
+                st.markdown(":gray-badge[no answer to check yet]")
+
+
+def links(lesson: lessons.Lesson) -> None:
+    by_path = {p.path: p for p in PAGES}
+    st.caption("See more")
+    cols = st.columns(len(lesson.links))
+    for col, path in zip(cols, lesson.links):
+        page = by_path[path]
+        col.page_link(page.path, label=page.title, icon=page.icon)
+
+
+def start(lesson_id: str) -> None:
+    """Launch a lesson's preset runs; they are ordinary runs, listed on Train and Compare too."""
+    st.session_state[runs_key(lesson_id)] = lessons.start_runs(lesson_id, runs_dir())
+    st.session_state[shown_key(lesson_id)] = True
+
+
+def pick_newest(lesson_id: str, models: tuple) -> bool:
+    """A button that takes this lesson's answer from the newest finished runs of `models` instead;
+    True when pressed."""
+    pair = lessons.newest_pair(reader.run_index(runs_dir()), models)
+    if pair is None or pair == st.session_state.get(runs_key(lesson_id)):
+        return False
+    names = " and ".join(Path(p).name for p in pair)
+    if st.button("Use my newest finished pair", key=f"pair_{lesson_id}", icon=":material/history:",
+                 help=f"measure {names} instead of training two new runs"):
+        st.session_state[runs_key(lesson_id)] = pair
+        st.session_state[shown_key(lesson_id)] = True
+        return True
+    return False
+
+
+def runs_progress(state: lessons.RunsState) -> None:
+    """A line per run while the lesson's runs train; the failure, in words, if one failed."""
+    if state.state == "failed":
+        st.error(f"The lesson's runs did not finish: {state.message}", icon=":material/error:")
+        return
+    if state.state == "starting":
+        st.info(state.message, icon=":material/hourglass_top:")
+    for run in state.runs:
+        if run.live:
+            st.caption(f"{run.network or run.model}: {summary.progress(run).text}")
+
+
+def preset_caption(lesson_id: str) -> str:
+    p = lessons.PRESETS[lesson_id]
+    shape = f", {p.blocks} blocks per stage" if p.blocks != 1 else ""
+    return (f"Preset: {p.recipe} recipe, {p.epochs} epoch on the first {p.limit:,} training images{shape}, "
+            f"{p.threads} CPU thread per run, both runs at once.")
