@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app_pages import _lessons as ui
+from app_pages import _links as links
 from app_pages._common import chart, guarded, model_cost
 from app_pages._lesson_recordings import lesion, seed_dip, skip_gradient
 from netlib.charts import lessons as lesson_charts
@@ -108,4 +109,4 @@ def main() -> None:
         RENDER[chosen](lessons.lesson(chosen))
 
 
-guarded(main)()
+links.run("lessons", main)

@@ -238,3 +238,12 @@ def test_a_page_switch_leaves_the_parameters_behind_and_the_url_follows_the_page
     at.switch_page("app_pages/inspect.py").run()
     shown_now = at.radio(key="inspect_model").value
     assert at.query_params == ({} if shown_now == "inception" else {"network": shown_now})
+
+
+def test_lessons_opens_the_linked_lesson_and_names_an_unknown_one(monkeypatch):
+    fresh_app(monkeypatch)
+    at = open_with("lessons", {"lesson": "lesion"})
+    assert not at.exception and not at.warning and at.radio(key="lesson").value == "lesion"
+    assert at.query_params == {"lesson": "lesion"}
+    at = open_with("lessons", {"lesson": "no-such-lesson"})
+    assert not at.exception and "lesson=no-such-lesson`: no such lesson" in at.warning[0].value
