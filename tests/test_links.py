@@ -247,3 +247,24 @@ def test_lessons_opens_the_linked_lesson_and_names_an_unknown_one(monkeypatch):
     assert at.query_params == {"lesson": "lesion"}
     at = open_with("lessons", {"lesson": "no-such-lesson"})
     assert not at.exception and "lesson=no-such-lesson`: no such lesson" in at.warning[0].value
+
+
+@pytest.mark.skipif(not catalogue.shipped_checkpoint("residual").is_file(), reason="shipped checkpoint not present")
+def test_results_opens_with_the_linked_filters(monkeypatch):
+    fresh_app(monkeypatch)
+    at = open_with("results", {"network": "residual", "checkpoint": "shipped:residual.pt", "true": "3", "read": "5"})
+    assert not at.exception and not at.warning and not at.error
+    assert at.radio(key="results_model").value == "residual"
+    assert at.selectbox(key="results_true").value == 3 and at.selectbox(key="results_read").value == 5
+    assert at.query_params == {"network": "residual", "true": "3", "read": "5"}  # the shipped one is the default
+
+
+def test_compare_overlays_the_linked_runs(monkeypatch, runs_dir):
+    fresh_app(monkeypatch)
+    untrained_run(runs_dir, RUN)
+    untrained_run(runs_dir, OTHER, "inception")
+    at = open_with("compare", {"run": [RUN, "../" + OTHER], "pair": "residual vs plain"})
+    assert not at.exception and not at.error
+    assert "run=../" + OTHER in at.warning[0].value
+    assert at.multiselect(key="compare_runs").value == [RUN]
+    assert at.query_params == {"pair": "residual vs plain", "run": RUN}
