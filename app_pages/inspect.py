@@ -23,7 +23,7 @@ FROM_RESULTS = "inspect_from_results"  # (model, test index) handed over by the 
 
 
 def layer_table(model: str) -> None:
-    blocks, width = shape_inputs(model, "inspect")
+    blocks, width = shape_inputs(model, "inspect", column=st.columns([1, 3])[0])
     rows = layer_rows(model, blocks, width)
     shown = [{
         # inner layers indented under their block, without repeating its name

@@ -26,14 +26,17 @@ def block_cost_figure(marks: dict[str, int], height: int = 380) -> go.Figure:
     low = min(block_cost(1, False).total_macs, block_cost(1, True).total_macs)
     lines = [(cross, f"break-even ≈ {cross:.1f}", "dash"), (GOOGLENET_WIDTH, f"GoogLeNet 3a: {GOOGLENET_WIDTH}", "dot")]
     lines += [(w, f"{label}: {w}", "dot") for label, w in marks.items()]
-    # Marks as traces, not shapes or annotations: those take log10 coordinates on a log axis.
-    for i, (x, text, dash) in enumerate(lines):
-        y_text = top * (0.6 ** (i % 3))
+    # Marks as traces, not shapes or annotations: those take log10 coordinates on a log axis. Labels
+    # sit at staggered heights (in log space) so neighbouring marks do not overprint each other.
+    for i, (x, text, dash) in enumerate(sorted(lines)):
+        y_text = low * (top / low) ** (0.95 - 0.22 * (i % 4))
         fig.add_trace(go.Scatter(x=[x, x, x], y=[low, y_text, top], mode="lines+text", text=["", text, ""],
-                                 textposition="middle right", textfont=dict(size=11, color="#374151"),
+                                 textposition="middle left" if x > 100 else "middle right",
+                                 textfont=dict(size=11, color="#374151"),
                                  line=dict(color="#6B7280", dash=dash, width=1), showlegend=False,
                                  hoverinfo="skip"))
-    fig.update_xaxes(type="log", title="channels into the block")
-    fig.update_yaxes(type="log", title="multiply-adds per position")
+    fig.update_xaxes(type="log", title="channels into the block",
+                     tickvals=[2 ** k for k in range(9)], ticktext=[str(2 ** k) for k in range(9)])
+    fig.update_yaxes(type="log", title="multiply-adds per position", dtick=1)
     fig.update_layout(hovermode="closest", margin=dict(l=56, r=16, t=40, b=100))
     return fig
