@@ -14,6 +14,7 @@ import streamlit as st
 from netlib.analysis import inspection
 from netlib.analysis.cost import crossover_width
 from netlib.lab import catalogue
+from netlib.models import REDUCE
 from netlib.names import DEFAULT_WIDTH, DEPTH_MODELS, MAX_BLOCKS, MAX_WIDTH, WIDTH_MODELS, shape_kwargs
 from netlib.runs.files import default_runs_dir
 
@@ -146,14 +147,19 @@ def shape_inputs(model: str, key: str, blocks: int = 1, width: int = DEFAULT_WID
     """The 'Blocks per stage' or 'Width' number input that applies to `model` (keys KEY_blocks and
     KEY_width, or blocks and width when key is ""); returns (blocks, width), the other one published."""
     key = f"{key}_" if key else ""
+    # The start value goes into session state rather than value=: a link may have set the key already,
+    # and Streamlit warns when a widget gets both.
     if model in DEPTH_MODELS:
-        blocks = column.number_input("Blocks per stage", 1, MAX_BLOCKS, blocks, key=f"{key}blocks",
+        st.session_state.setdefault(f"{key}blocks", blocks)
+        blocks = column.number_input("Blocks per stage", 1, MAX_BLOCKS, key=f"{key}blocks",
                                      help="1 as published; stack more to see how depth changes gradient flow")
     if model in WIDTH_MODELS:
-        width = column.number_input("Width", 1, MAX_WIDTH, width, key=f"{key}width",
+        st.session_state.setdefault(f"{key}width", width)
+        width = column.number_input("Width", 1, MAX_WIDTH, key=f"{key}width",
                                     help=f"conv1's channels, the first Inception block's input (conv2 gives "
-                                         f"twice as many); {DEFAULT_WIDTH} as published. Below "
-                                         f"{crossover_width():.0f} the 1x1 convs widen the channels.")
+                                         f"twice as many); {DEFAULT_WIDTH} as published. Below {REDUCE} "
+                                         f"channels the 1x1 convs widen them, and below about "
+                                         f"{crossover_width():.0f} they add work.")
     return int(blocks), int(width)
 
 
