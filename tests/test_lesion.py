@@ -130,8 +130,10 @@ def test_residual_survives_a_lesion_and_plain_does_not(trained):
     assert "falls from" in describe("Plain ×3", rows["plain"])
     fig = json.loads(lesion_figure([("Residual ×3", "residual", rows["residual"]),
                                     ("Plain ×3", "plain", rows["plain"])]).to_json())
-    assert [t["name"] for t in fig["data"]] == ["Residual ×3", "Plain ×3"]
-    assert fig["data"][0]["marker"]["pattern"]["shape"][0] == "/"  # "none" stands apart
+    bars = [t for t in fig["data"] if t["type"] == "bar"]
+    assert [t["name"] for t in bars] == ["Residual ×3", "Plain ×3"]
+    assert bars[0]["marker"]["pattern"]["shape"][0] == "/"  # "none" stands apart
+    assert fig["layout"]["yaxis"]["range"][0] == 0  # Plain's fall needs the whole axis
     assert len([s for s in fig["layout"]["shapes"] if s["line"]["dash"] == "dash"]) == 2
 
 
@@ -207,7 +209,8 @@ def test_inspect_lesion_tab_on_the_shipped_checkpoints(monkeypatch, tmp_path):
     assert any(s.startswith("Removing any one block costs Residual ×3") for s in sentences)
     assert any(s.startswith("Plain ×3 falls from") for s in sentences)
     spec = charts(at)["lesion_chart"]
-    assert [t["name"] for t in spec["data"]] == ["Residual ×3", "Plain ×3"]
+    assert [t["name"] for t in spec["data"] if t["type"] == "bar"] == ["Residual ×3", "Plain ×3"]
+    assert any("with every block" in t["name"] for t in spec["data"] if t["type"] == "scatter")
     table = at.dataframe[-1].value
     assert list(table["block removed"]) == [NONE] + [f"rblock{s}.{i}" for s in (1, 2) for i in range(3)]
     picker.set_value(0).run()  # the shipped one-block residual.pt: the note says why there is little to see
