@@ -80,6 +80,7 @@ def show_results(series: list) -> None:
             row[f"{label}: vs none (points)"] = (None if acc is None or name == NONE
                                                  else round(100 * (acc - full), 2))
         table.append(row)
-    st.dataframe(table, hide_index=True, width="stretch")
+    numbers = {k: st.column_config.NumberColumn(format="%.2f") for k in table[0] if k != "block removed"}
+    st.dataframe(table, hide_index=True, width="stretch", column_config=numbers)
     st.caption(f"Accuracy in % on the {source}; each row removes one block, the rest of the network as "
                "trained. The \"none\" row has every block.")
