@@ -32,7 +32,8 @@ def button(lesson: lessons.Lesson, picks: dict, label: str = "", disabled: bool 
     unanswered = any(v is None for v in picks.values())
     clicked = st.button(label or lesson.action, type="primary", key=f"go_{lesson.id}",
                         icon=":material/science:", disabled=unanswered or disabled,
-                        help="answer first: then the button measures" if unanswered else why or None)
+                        help="answer first: then the button measures" if unanswered else
+                        (why or None) if disabled else None)
     if unanswered:
         st.caption("Predict first: pick an answer above, then press the button to measure it.")
     if clicked:

@@ -50,15 +50,23 @@ def speed_words(rows: list[dict]) -> str:
     fewer = 100 * (1 - cheap["macs"] / dear["macs"])
     speed = cheap["samples_per_s"] / dear["samples_per_s"]
     faster = speed > 1
-    threads = ", ".join(f"{r['network']} {r['threads']} thread(s)" for r in rows)
+    setting = "; ".join(each(rows, key, unit) for key, unit in (("threads", "CPU thread(s)"),
+                                                                  ("samples", "training images")))
     return (f"Measured here: Inception trained at **{inc['samples_per_s']:,.0f} samples/s**, Naive Inception at "
-            f"**{naive['samples_per_s']:,.0f} samples/s** ({threads}; {inc['samples']:,} and "
-            f"{naive['samples']:,} training images). {cheap['network']} does {fewer:.0f}% fewer multiply-adds "
+            f"**{naive['samples_per_s']:,.0f} samples/s** ({setting}). {cheap['network']} does {fewer:.0f}% fewer multiply-adds "
             f"per digit and trained {abs(100 * (speed - 1)):.0f}% {'faster' if faster else 'slower'}: here fewer "
             f"multiply-adds {'did' if faster else 'did not'} mean faster training. Multiply-adds count "
             "arithmetic only; convolutions this thin do little arithmetic per byte they move, so memory "
             "traffic and per-layer overhead weigh as much, and runs sharing the cores slow each other: "
             "run it again to see how much the numbers move.")
+
+
+def each(rows: list[dict], key: str, unit: str) -> str:
+    """'1 CPU thread(s) each', or per network when the runs differ."""
+    values = [f"{r[key]:,}" if isinstance(r[key], int) else "?" for r in rows]  # "?": an old run's log
+    if len(set(values)) == 1:
+        return f"{values[0]} {unit} each"
+    return ", ".join(f"{r['network']} {v}" for r, v in zip(rows, values)) + f" {unit}"
 
 
 @guarded
@@ -83,7 +91,8 @@ def naive_speed(lesson: lessons.Lesson) -> None:
             answer = lessons.speed_answer(state.runs, speed_macs())
             ui.verdicts(lesson, picks, answer["verdicts"])
             chart(lesson_charts.speed_figure(answer["rows"], style.COLORS), key="lesson_speed_chart")
-            st.markdown(speed_words(answer["rows"]))
+            if answer["verdicts"]["faster"]:
+                st.markdown(speed_words(answer["rows"]))
             st.caption("Runs: " + ", ".join(r["run"] for r in answer["rows"]) + " (listed on Train and Compare).")
             ui.links(lesson)
         if busy and state.state not in ("starting", "running"):

@@ -363,6 +363,7 @@ def test_naive_speed_lesson_measures_the_newest_finished_pair(lab):  # noqa: F81
     assert "lesson_speed_chart" in charts(at)
     text = next(m.value for m in at.markdown if m.value.startswith("Measured here"))
     assert "**700 samples/s**" in text and "**800 samples/s**" in text and "did mean faster" in text
+    assert "1 CPU thread(s) each; 5,000 training images each" in text
 
 
 def test_naive_speed_lesson_shows_a_failed_run_and_waits_for_a_running_one(lab):  # noqa: F811

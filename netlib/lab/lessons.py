@@ -56,7 +56,7 @@ LESSONS = (
     Lesson("lesion", "Remove a block at test time", (
         Question("survivor", f"Remove one block at test time: which network survives, {RESIDUAL3} or "
                              f"{PLAIN3}?", (RESIDUAL3, PLAIN3, "both", "neither")),),
-        "Run the lesion test", ("app_pages/results.py", "app_pages/compare.py")),
+        "Run the lesion test", ("app_pages/inspect.py", "app_pages/compare.py")),
     Lesson("seed-dip", "The seed's 'overfitting' dip", (
         Question("dip", "The original seed script's Residual run printed test accuracy 99% at epoch 6 and "
                         "98% at epoch 7, and called it overfitting. Is that dip larger than the spread "
