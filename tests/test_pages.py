@@ -267,9 +267,9 @@ def test_compare_lists_and_overlays_runs(lab):
     assert set(picker.value) == {inc.name, res.name}
     fig = charts(at)["compare_chart"]
     names = {t["name"] for t in fig["data"]}
-    assert any("inception" in n for n in names) and any("residual" in n for n in names)
+    assert any("Inception" in n for n in names) and any("Residual" in n for n in names)
     rows = at.dataframe[0].value
-    assert list(rows["network"]) == ["inception", "residual"]
+    assert list(rows["network"]) == ["Inception", "Residual"]
     assert list(rows["parameters"]) == [97298, 41514]
     assert rows["time to 99%"].tolist() == ["not reached", "5 s"]
     at.radio(key="cmp_axis").set_value("time").run()
