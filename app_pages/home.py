@@ -6,7 +6,7 @@ from app_pages._common import PAGES, chart, checkpoint_meta, guarded, model_cost
 from netlib.charts import diagrams, style, training
 from netlib.lab import catalogue, lessons
 from netlib.analysis import cost
-from netlib.models import DESCRIPTIONS, branches_text
+from netlib.models import BRANCHES, DESCRIPTIONS
 
 
 def intro() -> None:
@@ -104,7 +104,8 @@ def main() -> None:
     with left:
         network_card("inception", "Inception network", diagrams.inception_dot(),
                      "Each Inception block runs four branches on the same input and concatenates "
-                     f"them: **{branches_text()}** channels. " + one_by_one_story())
+                     f"them: **{' + '.join(str(c) for _, c in BRANCHES)} = {sum(c for _, c in BRANCHES)}** "
+                     "channels. " + one_by_one_story())
     with right:
         network_card("residual", "Residual network", diagrams.residual_dot(),
                      "A residual block adds its input back to its output: **out = relu(x + F(x))**. "
