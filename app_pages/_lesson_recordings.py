@@ -1,5 +1,4 @@
-"""The Lessons page's lessons that read what was shipped: the recorded gradients, the lesion test on the
-shipped checkpoints, the recorded seed repeats (and the gradient lesson's optional run)."""
+"""The Lessons page's lessons that read shipped files: recorded gradients, lesion checkpoints, seed repeats."""
 
 from __future__ import annotations
 

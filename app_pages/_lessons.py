@@ -1,5 +1,4 @@
-"""The Lessons page's shared parts: the question, the one button, the measured answer beside the person's,
-links, and the state of a lesson's training runs."""
+"""The Lessons page's shared parts: question, one button, measured answer beside the person's, runs."""
 
 from __future__ import annotations
 

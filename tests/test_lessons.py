@@ -1,5 +1,4 @@
-"""The Lessons page: every measured answer from small synthetic event lists (missing recordings, failed
-and unfinished runs included), then each lesson's predict-run-check flow under AppTest."""
+"""The Lessons page: each measured answer from small synthetic events, then each lesson's flow (AppTest)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The seed-dip lesson's measured answer: is the seed's epoch 6 -> 7 "overfitting" dip larger than the
-spread between seeds? Read from recorded repeats of the same run (scripts/record_seed_repeats.sh)."""
+"""The seed-dip lesson's measured answer: the epoch 6 -> 7 change against the spread between recorded seeds."""
 
 from __future__ import annotations
 
