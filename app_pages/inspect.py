@@ -54,11 +54,11 @@ def layer_table(model: str) -> None:
 
 
 def flatten_text(rows: list[dict]) -> str:
-    """'Why 1408?', from the flatten layer's own row."""
-    flat = next(r for r in rows if r["type"] == "Flatten")
-    n = flat["output_shape"][-1]
-    return (f"**Why {n}?** After the last block each digit is {flat['note'].replace(' per digit', '')}: "
-            f"flatten lays them out in one row, and the last linear layer maps those {n} numbers to 10 "
+    """'Why 1408?', from the shapes in the table: the last stage with channels, then flatten."""
+    n = next(r for r in rows if r["type"] == "Flatten")["output_shape"][-1]
+    c, h, w = [r for r in rows if r["depth"] == 0 and len(r["output_shape"]) == 4][-1]["output_shape"][1:]
+    return (f"**Why {n}?** After the last block each digit is {c} channels of {h} x {w}: flatten lays them "
+            f"out as {c} x {h} x {w} = **{n}** numbers, and the last linear layer maps those {n} to 10 "
             "scores, one per digit.")
 
 
