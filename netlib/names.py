@@ -11,6 +11,16 @@ DEPTH_MODELS = ("residual", "plain")
 # Networks whose width (conv1's channels; conv2 gives twice as many) can be set.
 WIDTH_MODELS = ("inception", "naive")
 
+# The shipped lesion-test checkpoints (checkpoints/lesion/): these networks at this depth.
+LESION_MODELS = ("residual", "plain")
+LESION_BLOCKS = 3
+
+
+def lesion_file(model: str) -> str:
+    """'residual-3.pt': the file name of a shipped lesion checkpoint."""
+    return f"{model}-{LESION_BLOCKS}.pt"
+
+
 # What the pages and tables call each network (netlib.models.MODELS has the same keys).
 TITLES = {"inception": "Inception", "naive": "Naive Inception", "residual": "Residual", "plain": "Plain"}
 

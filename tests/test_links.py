@@ -268,3 +268,21 @@ def test_compare_overlays_the_linked_runs(monkeypatch, runs_dir):
     assert "run=../" + OTHER in at.warning[0].value
     assert at.multiselect(key="compare_runs").value == [RUN]
     assert at.query_params == {"pair": "residual vs plain", "run": RUN}
+
+
+def test_the_lesion_tab_keeps_its_checkpoint_in_the_link(monkeypatch):
+    from netlib.lab import catalogue
+
+    fresh_app(monkeypatch)
+    choices = catalogue.checkpoint_choices("residual", [])
+    shipped3 = catalogue.choice_index(choices, catalogue.lesion_checkpoint("residual"))
+    at = open_with("inspect", {"network": "residual", "tab": "Lesion"})
+    assert not at.exception and not at.warning
+    assert at.session_state["lesion_ckpt_residual"] == shipped3  # the default: not written to the link
+    assert "lesion" not in at.query_params
+    other = next(i for i in range(len(choices)) if i != shipped3)
+    at.selectbox(key="lesion_ckpt_residual").set_value(other).run()
+    assert at.query_params["lesion"] == f"shipped:{choices[other].path.name}"
+    again = open_with("inspect", dict(at.query_params))
+    assert not again.warning and again.session_state["lesion_ckpt_residual"] == other
+    assert open_with("inspect", {"network": "inception", "lesion": "shipped:plain-3.pt"}).warning

@@ -89,11 +89,12 @@ def test_shape_kwargs_checks_and_omits_defaults():
                                   ["--model", "residual", "--width", "12"],
                                   ["--model", "naive", "--blocks", "2"]])
 def test_cli_refuses_bad_sizes_in_one_line(argv, capsys, tmp_path):
-    full = ["train", "--model", "naive", "--synthetic", "50", "--epochs", "1"]
-    full = full[:2] + argv + full[2:] if argv[0] == "--width" else ["train", *argv, "--synthetic", "50"]
+    full = (["train", "--model", "naive", *argv] if argv[0] == "--width" else ["train", *argv]) + \
+        ["--synthetic", "50", "--epochs", "1"]
     assert main(full) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("netlib: error:") and "\n" not in err
+    assert "--width" in err or "--blocks" in err  # refused for the size, not for something else
     assert main(["summary", "--model", "residual", "--width", "12"]) == 2
 
 

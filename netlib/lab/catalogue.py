@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ..models import build_model
+from ..names import LESION_BLOCKS, LESION_MODELS, lesion_file
 from ..runs.files import CHECKPOINT, default_runs_dir
 from ..runs.reader import RunEntry, read_events
 from ..safepath import UnsafePath, is_contained
@@ -21,8 +22,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the folder holding netlib/
 CHECKPOINT_DIR_ENV = "NETLIB_CHECKPOINT_DIR"  # where the shipped checkpoints are (default: ./checkpoints)
 STORY_DIR = "gradient_flow"  # under the shipped checkpoints: scripts/record_gradient_flow.sh writes it
 LESION_DIR = "lesion"  # under the shipped checkpoints: scripts/train_lesion_checkpoints.sh writes it
-LESION_MODELS = ("residual", "plain")  # the networks with residual blocks to remove
-LESION_BLOCKS = 3  # blocks per stage of the shipped lesion checkpoints
 
 
 @dataclass
@@ -46,7 +45,7 @@ def lesion_checkpoint(model: str) -> Path:
     """The shipped checkpoint of "residual" or "plain" at LESION_BLOCKS blocks per stage."""
     if model not in LESION_MODELS:
         raise ValueError(f"lesion checkpoints are shipped for {' and '.join(LESION_MODELS)}, not {model}")
-    return shipped_dir() / LESION_DIR / f"{model}-{LESION_BLOCKS}.pt"
+    return shipped_dir() / LESION_DIR / lesion_file(model)
 
 
 def checkpoint_choices(model: str, runs: list[RunEntry]) -> list[CheckpointChoice]:

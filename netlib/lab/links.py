@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from ..names import DEFAULT_WIDTH, DEPTH_MODELS, MAX_BLOCKS, MAX_WIDTH, TITLES, WIDTH_MODELS
+from ..names import (DEFAULT_WIDTH, DEPTH_MODELS, LESION_MODELS, MAX_BLOCKS, MAX_WIDTH, TITLES, WIDTH_MODELS,
+                     lesion_file)
 from .link_values import (MAX_RUNS, Checkpoint, Choice, Context, Invalid, Lesson, Run, RunList, Whole,
                           checkpoint_id, shown)
 
@@ -30,7 +31,7 @@ class Param:
     name: str  # in the URL
     key: str  # in session state; "{model}" stands for the page's network
     kind: Any
-    default: Any = None  # left out of links (FIRST: the widget's first choice)
+    default: Any = None  # left out of links (FIRST: the widget's first choice; a callable: f(ctx, model))
     only: tuple = ()  # the networks it applies to; () for all
 
 
@@ -49,13 +50,20 @@ def _shape(blocks_key: str, width_key: str, blocks_default: int = 1, models: boo
             Param("width", width_key, Whole(1, MAX_WIDTH), DEFAULT_WIDTH, WIDTH_MODELS if models else ()))
 
 
+def _lesion_default(ctx: Context, model: str) -> int:
+    """The Lesion tab starts on the shipped lesion checkpoint (it has depth to remove), else the first."""
+    ids = ctx.checkpoints(model)
+    return ids.index(f"shipped:{lesion_file(model)}") if f"shipped:{lesion_file(model)}" in ids else 0
+
+
 PAGES: dict[str, PageLinks] = {
     "home": PageLinks(),
     "train": PageLinks("model", (_network("model"), *_shape("blocks", "width"), Param("run", "train_run", Run()))),
     "inspect": PageLinks("inspect_model", (
         _network("inspect_model"), *_shape("inspect_blocks", "inspect_width"),
         Param("checkpoint", "inspect_ckpt_{model}", Checkpoint(), 0),
-        Param("tab", "inspect_tab", Choice(), FIRST), Param("digit", "inspect_index", Whole(0, size="test_size"), 0))),
+        Param("tab", "inspect_tab", Choice(), FIRST), Param("digit", "inspect_index", Whole(0, size="test_size"), 0),
+        Param("lesion", "lesion_ckpt_{model}", Checkpoint(), _lesion_default, LESION_MODELS))),
     # Compare's pairs are the page's own; both networks of a pair share the blocks and width settings
     "compare": PageLinks("", (Param("pair", "cmp_pair", Choice(), FIRST), *_shape("cmp_blocks", "cmp_width", 3, False),
                               Param("run", "compare_runs", RunList()))),
@@ -68,7 +76,9 @@ PAGES: dict[str, PageLinks] = {
 }
 
 
-def _default(p: Param, ctx: Context, key: str):
+def _default(p: Param, ctx: Context, key: str, model: str):
+    if callable(p.default):
+        return p.default(ctx, model)
     if p.default is FIRST:
         choices = p.kind.choices(ctx, key)
         return choices[0] if choices else None
@@ -149,7 +159,7 @@ def encode(page: str, state: Mapping, ctx: Context) -> dict:
         if key not in state or (p.only and model not in p.only):
             continue
         value = state[key]
-        if value is None or value == _default(p, ctx, key):
+        if value is None or value == _default(p, ctx, key, model):
             continue
         text = p.kind.encode(value, ctx, model, key)
         if text is not None:
