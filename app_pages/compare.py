@@ -109,7 +109,9 @@ def table(runs: list) -> None:
     for info in runs:
         s = summary.run_stats(info)
         cost = run_cost(info)
-        said.append({**s, "macs": cost["macs"], "threads": info.start.get("threads")})
+        said.append({**s, "macs": cost["macs"], "threads": info.start.get("threads"),
+                     "recipe_values": info.config.get("recipe"), "limit": info.config.get("limit"),
+                     "device": info.config.get("device")})
         rows.append({
             "run": labels.run_time(s["run"]), "network": s["network_label"], "recipe": s["recipe"],
             "parameters": cost["params"],

@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages import _links as links
-from app_pages._common import chart, device_label, guarded, pct, runs_dir, shape_inputs
+from app_pages._common import chart, device_label, guarded, model_cost, pct, runs_dir, shape_inputs
 from netlib.charts import style, training
 from netlib.lab import launch, steering
 from netlib.models import DESCRIPTIONS, MODELS, title
@@ -72,6 +72,8 @@ def settings(busy: bool) -> None:
         model = st.selectbox("Network", list(MODELS), key="model", format_func=title)
         st.caption(DESCRIPTIONS[model])
         blocks, width = shape_inputs(model, "")
+        size = model_cost(model, blocks, width)
+        st.caption(f"{size['params']:,} parameters · {size['macs'] / 1e6:.2f} M multiply-adds per digit")
         recipe, overrides = recipe_settings(model)
         with st.expander("Data, seed and device"):
             limit = st.number_input("Training images (0 = all 60,000)", 0, 60000, 0, step=1000, key="limit",

@@ -192,12 +192,13 @@ SHOWCASE = ("inception", "residual")
 
 
 # One line per network for people (UI, CLI help).
+# (Sizes are left out: they depend on width and blocks; the pages show them computed.)
 DESCRIPTIONS = {
-    "inception": "GoogLeNet-style: two Inception blocks of four parallel branches (97,298 parameters)",
-    "naive": "Inception without the 1x1 convs in front of its 5x5 and 3x3 branches (94,642 parameters): "
-             "what those 1x1 convs cost or save",
-    "residual": "ResNet-style: two residual blocks with skip connections (41,514 parameters)",
-    "plain": "The Residual network without its skip connections (same 41,514 parameters): "
+    "inception": "GoogLeNet-style: two Inception blocks of four parallel branches",
+    "naive": "Inception without the 1x1 convs in front of its 5x5 and 3x3 branches: what those 1x1 convs "
+             "cost or save",
+    "residual": "ResNet-style: two residual blocks with skip connections",
+    "plain": "The Residual network without its skip connections (the same convolutions and parameters): "
              "stack it deep to see gradients vanish",
 }
 

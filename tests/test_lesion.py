@@ -173,7 +173,20 @@ def test_cli_lesion_refuses_with_one_line(tmp_path, synthetic_mnist, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 5 and all(line.startswith("netlib: error:") for line in err)
     assert "no such checkpoint" in err[0] and "bad.pt" in err[1]
-    assert "Residual and Plain" in err[2] and "300" in err[3]
+    assert "Residual and Plain" in err[2] and "Inception has none" in err[2] and "300" in err[3]
+
+
+def test_cli_lesion_explains_one_block_per_stage(tmp_path, synthetic_mnist, capsys):
+    save_checkpoint(tmp_path / "residual.pt", build_model("residual"), "residual", {}, {}, {})
+    assert cli_main(["lesion", "--checkpoint", str(tmp_path / "residual.pt"), "--limit", "50"]) == 0
+    assert one_block_note(1) in capsys.readouterr().out
+    assert cli_main(["lesion", "--checkpoint", str(tmp_path / "residual.pt"), "--limit", "50", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["block"] for line in out.splitlines()] == [NONE, "rblock1", "rblock2"]
+    assert err.startswith("netlib: note:") and one_block_note(1) in err
+    save_checkpoint(tmp_path / "plain.pt", build_model("plain", blocks=2), "plain", {"blocks": 2}, {}, {})
+    assert cli_main(["lesion", "--checkpoint", str(tmp_path / "plain.pt"), "--limit", "50"]) == 0
+    assert one_block_note(1) not in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- the shipped checkpoints, real MNIST

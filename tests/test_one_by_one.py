@@ -124,14 +124,20 @@ def test_width_travels_through_training_and_checkpoints(tmp_path):
 
 
 def test_cost_against_time_says_what_was_measured():
-    rows = [{"network_label": "Inception", "macs": 6_019_200, "s_per_epoch": 10.0, "threads": 1},
-            {"network_label": "Naive Inception", "macs": 5_310_080, "s_per_epoch": 11.0, "threads": 1}]
+    same = {"threads": 1, "recipe_values": {"lr": 0.003}, "limit": 5000, "device": "cpu"}
+    rows = [{"network_label": "Inception", "macs": 6_019_200, "s_per_epoch": 10.0, **same},
+            {"network_label": "Naive Inception", "macs": 5_310_080, "s_per_epoch": 11.0, **same}]
     text = summary.cost_against_time(rows)
     assert text.startswith("Naive Inception does 12% fewer multiply-adds") and "10% more time" in text
     rows[1]["s_per_epoch"] = 8.0
     assert "20% less time" in summary.cost_against_time(rows)
-    rows[1]["threads"] = 2
-    assert "not a fair comparison" in summary.cost_against_time(rows)
+    rows[1]["s_per_epoch"] = 10.1
+    assert "about the same time" in summary.cost_against_time(rows)
+    for key, value, word in (("threads", 2, "threads"), ("limit", None, "training images"),
+                             ("recipe_values", {"lr": 0.005}, "recipe"), ("device", "cuda", "device")):
+        unlike = [rows[0], {**rows[1], key: value}]
+        said = summary.cost_against_time(unlike)
+        assert f"different conditions ({word})" in said and "fewer" not in said
     assert summary.cost_against_time(rows[:1]) is None
 
 

@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import normalize
-from ..models import ResidualBlock
-from ..names import network_title
+from ..models import MODELS, ResidualBlock
+from ..names import network_title, title
 
 NONE = "none"  # the first row: nothing removed
 BATCH = 1000
@@ -27,16 +27,12 @@ def residual_blocks(model: nn.Module) -> list[str]:
     return [name for name, m in model.named_modules() if isinstance(m, ResidualBlock)]
 
 
-def blocks_per_stage(model: nn.Module) -> int:
-    """Residual blocks per stage (both stages have the same number); 0 for a network without any."""
-    return len(residual_blocks(model)) // 2
-
-
 def _require_blocks(model: nn.Module) -> list[str]:
     names = residual_blocks(model)
     if not names:
-        raise ValueError(f"the lesion test removes residual blocks, and this network "
-                         f"({type(model).__name__}) has none: it applies to Residual and Plain networks")
+        name = next((title(n) for n, cls in MODELS.items() if type(model) is cls), type(model).__name__)
+        raise ValueError(f"the lesion test removes residual blocks, and {name} has none: it applies to "
+                         "Residual and Plain networks")
     return names
 
 

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..models import build_model
-from ..names import LESION_BLOCKS, LESION_MODELS, lesion_file
+from ..names import LESION_BLOCKS, LESION_MODELS, lesion_file, network_title, title
 from ..runs.files import CHECKPOINT, default_runs_dir
 from ..runs.reader import RunEntry, read_events
 from ..safepath import UnsafePath, is_contained
@@ -58,7 +58,9 @@ def checkpoint_choices(model: str, runs: list[RunEntry]) -> list[CheckpointChoic
         out.append(CheckpointChoice(f"shipped {LESION_DIR}/{path.name} (×{LESION_BLOCKS})", path, model, True))
     for r in runs:
         if r.model == model and r.has_checkpoint and is_contained(r.dir, r.dir / CHECKPOINT):
-            out.append(CheckpointChoice(f"run {r.name} ({r.status})", r.dir / CHECKPOINT, model, False))
+            # a network sized other than published says so (Inception w64, Residual ×3)
+            sized = f" · {r.network}" if r.network != title(model) else ""
+            out.append(CheckpointChoice(f"run {r.name}{sized} ({r.status})", r.dir / CHECKPOINT, model, False))
     for u in list_uploads():
         if u.model == model:
             out.append(CheckpointChoice(u.label, u.path, model, False, uploaded=True))
@@ -94,17 +96,18 @@ def allowed_checkpoint(path) -> Path:
 
 
 def checkpoint_summary(meta: dict) -> str:
-    """One line about a checkpoint's training, from its metrics."""
+    """One line about a checkpoint: its network as sized, then its training, from its metrics."""
     m = meta.get("metrics", {})
     acc = m.get("test_acc")
-    parts = []
+    kwargs = meta.get("model_kwargs")
+    parts = [network_title(str(meta.get("model", "?")), kwargs if isinstance(kwargs, dict) else {})]
     if acc is not None:
         parts.append(f"test accuracy {100 * acc:.2f}%")
     if m.get("epoch") or m.get("epochs"):
         parts.append(f"after {m.get('epoch') or m.get('epochs')} epoch(s)")
     if meta.get("recipe_name"):
         parts.append(f"{meta['recipe_name']} recipe")
-    return ", ".join(parts) or "no metrics recorded"
+    return ", ".join(parts if len(parts) > 1 else parts + ["no metrics recorded"])
 
 
 def untrained_model(model: str, seed: int = 0, **model_kwargs) -> nn.Module:

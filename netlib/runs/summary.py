@@ -92,24 +92,32 @@ def run_stats(run: RunInfo) -> dict:
     }
 
 
+# What must match for two runs' times to be compared, and what to call it when it does not.
+SAME_CONDITIONS = {"recipe_values": "recipe", "limit": "training images", "threads": "threads",
+                   "device": "device"}
+
+
 def cost_against_time(rows: list[dict]) -> Optional[str]:
     """For two finished runs of different networks, whether fewer multiply-adds meant less time, in
-    words; rows carry network_label, macs, s_per_epoch, threads. None when there is nothing to say."""
+    words; rows carry network_label, macs, s_per_epoch and the SAME_CONDITIONS keys. None when there is
+    nothing to say."""
     done = [r for r in rows if r.get("macs") and r.get("s_per_epoch")]
     if len(done) != 2 or done[0]["network_label"] == done[1]["network_label"]:
         return None
     cheap, dear = sorted(done, key=lambda r: r["macs"])
     if cheap["macs"] == dear["macs"]:
         return None
+    differ = [word for key, word in SAME_CONDITIONS.items() if cheap.get(key) != dear.get(key)]
+    if differ:
+        return (f"{cheap['network_label']} and {dear['network_label']} ran under different conditions "
+                f"({', '.join(differ)}), so their times per epoch say nothing about multiply-adds.")
     fewer = 100 * (1 - cheap["macs"] / dear["macs"])
     ratio = cheap["s_per_epoch"] / dear["s_per_epoch"]
     time_words = (f"took {100 * (1 - ratio):.0f}% less time per epoch" if ratio < 0.98 else
                   f"took {100 * (ratio - 1):.0f}% more time per epoch" if ratio > 1.02 else
                   "took about the same time per epoch")
-    same_threads = cheap.get("threads") == dear.get("threads")
     return (f"{cheap['network_label']} does {fewer:.0f}% fewer multiply-adds per digit than "
             f"{dear['network_label']} and {time_words} ({cheap['s_per_epoch']:.1f} s vs "
-            f"{dear['s_per_epoch']:.1f} s, measured in these runs"
-            + ("" if same_threads else "; they used different thread counts, so the times are not a fair "
-               "comparison") + "). Thin convolutions are often limited by memory traffic, not arithmetic, "
-            "so multiply-adds predict time only roughly; runs that share the cores slow each other.")
+            f"{dear['s_per_epoch']:.1f} s, measured in these runs). Thin convolutions are often limited by "
+            "memory traffic, not arithmetic, so multiply-adds predict time only roughly; runs that share the "
+            "cores slow each other.")
