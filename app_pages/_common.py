@@ -13,7 +13,9 @@ import streamlit as st
 
 from netlib.analysis import inspection
 from netlib.analysis.cost import crossover_width
+from netlib.charts import style
 from netlib.lab import catalogue
+from netlib.lab.lessons import LESSONS
 from netlib.models import REDUCE
 from netlib.names import DEFAULT_WIDTH, DEPTH_MODELS, MAX_BLOCKS, MAX_WIDTH, WIDTH_MODELS, shape_kwargs
 from netlib.runs.files import default_runs_dir
@@ -45,7 +47,7 @@ PAGES = (
              "Where a network fails: confusion matrix, misread digits, share checkpoints."),
     PageInfo("app_pages/draw.py", "Draw", ":material/draw:", "Draw a digit and see what both networks read, and why."),
     PageInfo("app_pages/lessons.py", "Lessons", ":material/school:",
-             "Predict, run, check: five questions answered by measuring them here."),
+             f"Predict, run, check: {len(LESSONS)} questions answered by measuring them here."),
 )
 
 
@@ -125,6 +127,12 @@ def _checkpoint_meta(path: str, stamp: float) -> dict:
 def checkpoint_meta(path: Path) -> dict:
     path = catalogue.allowed_checkpoint(path)
     return _checkpoint_meta(str(path), catalogue.file_stamp(path))
+
+
+@st.cache_data(show_spinner=False)
+def recorded_story() -> list[dict]:
+    """The shipped Residual-vs-Plain gradient recording (Home's story, the skip-gradient lesson)."""
+    return catalogue.recorded_story(style.COLORS)
 
 
 @st.cache_data(show_spinner=False)

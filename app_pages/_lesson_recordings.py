@@ -5,18 +5,18 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import _lessons as ui
-from app_pages._common import chart, guarded, lesion_rows, pct, test_digits
+from app_pages._common import chart, checkpoint_meta, guarded, lesion_rows, pct, recorded_story, test_digits
 from netlib.charts import lessons as lesson_charts
-from netlib.charts import style, training
+from netlib.charts import training
 from netlib.charts.lesion import lesion_figure
-from netlib.lab import catalogue, lessons, seed_dip as dip
-
-LESION_NETS = {lessons.RESIDUAL3: "residual", lessons.PLAIN3: "plain"}  # title -> shipped checkpoint's model
+from netlib.lab import catalogue, lesson_runs, lessons, seed_dip as dip
+from netlib.names import LESION_MODELS, network_title
 
 
 @st.cache_data(show_spinner=False)
-def story() -> list[dict]:
-    return catalogue.recorded_story(style.COLORS)
+def story_setup() -> dict:
+    """model -> what the shipped gradient recording was recorded with, in words (from its start event)."""
+    return {model: lessons.recording_setup(start) for model, start in lessons.story_starts().items() if start}
 
 
 @guarded
@@ -25,7 +25,7 @@ def skip_gradient(lesson: lessons.Lesson) -> None:
     ui.button(lesson, picks)
     if not ui.shown(lesson.id):
         return
-    runs = story()
+    runs = recorded_story()
     if len(runs) < 2:
         st.warning("The shipped recording (checkpoints/gradient_flow/) is missing: record it with "
                    "`bash scripts/record_gradient_flow.sh`, or run it here below.", icon=":material/info:")
@@ -35,14 +35,17 @@ def skip_gradient(lesson: lessons.Lesson) -> None:
         ui.verdicts(lesson, picks, answer["verdicts"])
         chart(training.first_layer_grad_figure(runs), key="lesson_grad_chart")
         if answer["ratio"] is not None:
+            blocks = lessons.blocks_of(res["grad_layers"])  # the recording's depth, from its layer names
+            depth = {"blocks": blocks} if blocks else {}
+            setup = story_setup()
             st.markdown(
-                f"In the recording ({res['recipe']} recipe, 3 blocks per stage, all 60,000 training images) "
+                f"In the recording ({'; '.join(setup[m] for m in ('residual', 'plain') if m in setup)}) "
                 f"the gradient reaching the first layer at the end of epoch 1 (mean of its last "
                 f"{min(10, answer['reports'])} reports) is **{answer['ratio']:,.0f}x** larger with skips. "
-                f"After {len(plain['epochs'])} epochs Plain ×3 reads {pct(plain['epochs'][-1]['test_acc'])} "
-                f"of the test digits, Residual ×3 {pct(res['epochs'][-1]['test_acc'])}. Without skips each "
-                "block the gradient passes back through can shrink it; with them it has a path of factor 1 "
-                "around every block.")
+                f"After {len(plain['epochs'])} epochs {network_title('plain', depth)} reads "
+                f"{pct(plain['epochs'][-1]['test_acc'])} of the test digits, {network_title('residual', depth)} "
+                f"{pct(res['epochs'][-1]['test_acc'])}. Without skips each block the gradient passes back "
+                "through can shrink it; with them it has a path of factor 1 around every block.")
         st.caption("Recorded with `bash scripts/record_gradient_flow.sh` (checkpoints/gradient_flow/).")
     run_it(lesson)
     ui.links(lesson)
@@ -50,71 +53,66 @@ def skip_gradient(lesson: lessons.Lesson) -> None:
 
 def run_it(lesson: lessons.Lesson) -> None:
     """The same two networks trained here, briefly, and the same ratio from their runs."""
-    dirs = st.session_state.get(ui.runs_key(lesson.id), [])
-    busy = bool(dirs) and lessons.runs_state(dirs).state in ("starting", "running")
+    dirs, busy = ui.lesson_runs_now(lesson.id)
+    p = lessons.PRESETS[lesson.id]
+    titles = [network_title(m, {"blocks": p.blocks}) for m in p.models]
     st.markdown("**Measure it here too** · " + ui.preset_caption(lesson.id))
-    if st.button("Run Residual ×3 and Plain ×3", key="run_skip", icon=":material/play_arrow:", disabled=busy):
+    if st.button(f"Run {' and '.join(titles)}", key="run_skip", icon=":material/play_arrow:", disabled=busy):
         ui.start(lesson.id)
         st.rerun()
-    if not dirs:
+    if dirs:
+        ui.follow(dirs, busy, lambda state: your_ratio(state, titles))
+
+
+def your_ratio(state: lesson_runs.RunsState, titles: list[str]) -> None:
+    res, plain = state.runs
+    answer = lessons.skip_answer(res.batches, plain.batches)
+    if answer["ratio"] is None:
+        st.warning("These runs recorded no gradient norms to compare.", icon=":material/info:")
         return
-
-    @st.fragment(run_every=2.0 if busy else None)
-    def result() -> None:
-        state = lessons.runs_state(dirs)
-        ui.runs_progress(state)
-        if state.state == "done":
-            res, plain = state.runs
-            answer = lessons.skip_answer(res.batches, plain.batches)
-            if answer["ratio"] is None:
-                st.warning("These runs recorded no gradient norms to compare.", icon=":material/info:")
-            else:
-                st.markdown(f"Measured in your runs ({res.name}, {plain.name}): the first layer's gradient at "
-                            f"the end of epoch 1 (mean of its last {min(10, answer['reports'])} reports) is "
-                            f"**{answer['ratio']:,.0f}x** larger with skips: "
-                            f"**{answer['verdicts']['ratio']}**. Test accuracy after this short epoch: "
-                            f"Residual ×3 {pct(res.epochs[-1]['test_acc'])}, Plain ×3 "
-                            f"{pct(plain.epochs[-1]['test_acc'])}.")
-        if busy and state.state not in ("starting", "running"):
-            st.rerun()  # the runs ended: stop polling
-
-    guarded(result)()
+    st.markdown(f"Measured in your runs ({res.name}, {plain.name}): the first layer's gradient at the end of "
+                f"epoch 1 (mean of its last {min(10, answer['reports'])} reports) is "
+                f"**{answer['ratio']:,.0f}x** larger with skips: **{answer['verdicts']['ratio']}**. Test "
+                f"accuracy after this short epoch: {titles[0]} {pct(res.epochs[-1]['test_acc'])}, {titles[1]} "
+                f"{pct(plain.epochs[-1]['test_acc'])}.")
 
 
 @guarded
 def lesion(lesson: lessons.Lesson) -> None:
     picks = ui.ask(lesson)
-    paths = {title: catalogue.lesion_checkpoint(model) for title, model in LESION_NETS.items()}
+    paths = {model: catalogue.lesion_checkpoint(model) for model in LESION_MODELS}
     missing = [p.name for p in paths.values() if not p.is_file()]
     if missing:
         st.info(f"Not available yet: the shipped checkpoints {', '.join(missing)} are missing from "
                 f"{catalogue.shipped_dir() / catalogue.LESION_DIR} (train them with "
                 "`bash scripts/train_lesion_checkpoints.sh`).", icon=":material/info:")
-    _, _, source = test_digits()
-    n = lessons.LESION_DIGITS
-    st.caption(f"Each network is tested whole, then once with each of its blocks removed, on the first "
-               f"{n:,} digits of the {source}.")
+    images, _, source = test_digits()
+    n = min(lessons.LESION_DIGITS, len(images))  # the drawn stand-ins for MNIST are fewer
+    metas = {} if missing else {model: checkpoint_meta(path) for model, path in paths.items()}
+    titles = {model: network_title(m["model"], m.get("model_kwargs")) for model, m in metas.items()}
+    st.caption(f"Each network{' (' + ' and '.join(titles.values()) + ')' if titles else ''} is tested whole, "
+               f"then once with each of its blocks removed, on the first {n:,} digits of the {source}.")
     ui.button(lesson, picks, disabled=bool(missing), why="needs the shipped lesion checkpoints")
     if not ui.shown(lesson.id) or missing:
         return
     with st.spinner("Testing both networks with each block removed..."):
-        rows = {title: lesion_rows(path, n) for title, path in paths.items()}
-    answer = lessons.lesion_answer(rows)
+        rows = {model: lesion_rows(path, n) for model, path in paths.items()}
+    answer = lessons.lesion_answer([(model, titles[model], rows[model]) for model in paths])
     ui.verdicts(lesson, picks, answer["verdicts"])
-    chart(lesion_figure([(title, model, rows[title]) for title, model in LESION_NETS.items()]),
-          key="lesson_lesion_chart")
+    chart(lesion_figure([(titles[model], model, rows[model]) for model in paths]), key="lesson_lesion_chart")
     for net in answer["networks"]:
-        verb = "survives" if net["survives"] else "does not survive"
-        st.markdown(f"- **{net['network']}** {verb}: {pct(net['intact'])} whole, {pct(net['worst'])} without "
-                    f"{net['worst_block']} (its worst), {pct(net['mean'])} on average with one block removed.")
+        st.markdown(f"- **{net['network']}** {'survives' if net['survives'] else 'does not survive'}: "
+                    f"{net['words']}")
+    depths = sorted({(m.get("model_kwargs") or {}).get("blocks", 1) for m in metas.values()})
     st.caption(f"Survives: removing any one block costs it under {answer['small_drop']:g} points of test "
-               "accuracy. These are the shipped ×3 checkpoints (3 blocks per stage); with 1 block per stage "
-               "a removal takes half the network away.")
+               f"accuracy. These are the shipped lesion checkpoints, {' and '.join(map(str, depths))} "
+               "block(s) per stage (from their metadata); with 1 block per stage a removal takes away half of "
+               "the residual blocks.")
     ui.links(lesson)
 
 
 @st.cache_data(show_spinner=False)
-def repeats() -> dict:
+def repeats() -> dip.Repeats:
     return dip.read_repeats()
 
 
@@ -124,7 +122,10 @@ def seed_dip(lesson: lessons.Lesson) -> None:
     ui.button(lesson, picks)
     if not ui.shown(lesson.id):
         return
-    curves = repeats()
+    found = repeats()
+    for seed, why in sorted(found.refused.items()):
+        st.warning(f"Seed {seed}'s recording is left out: {why}.", icon=":material/info:")
+    curves = found.curves
     answer = dip.seed_answer(curves)
     if answer["verdicts"]["dip"] is None:
         st.warning(f"The seed repeats cannot answer this: {answer['reason']}. Record them with "
@@ -139,15 +140,10 @@ def seed_dip(lesson: lessons.Lesson) -> None:
         first, second = answer["printed"][s]
         st.markdown(f"- Seed {s}: {pct(curves[s][a - 1])} → {pct(curves[s][b - 1])} "
                     f"({100 * answer['changes'][s]:+.2f} points), printed in whole percents: {first} → {second}")
-    st.markdown(
-        f"Epoch {a} → {b} changes the mean test accuracy by **{100 * answer['mean_change']:+.2f} points**; "
-        f"the seeds differ by up to **{100 * answer['noise']:.2f} points** at those epochs (spread = best "
-        f"minus worst seed). The seed script printed whole percents: {pct(0.9849)} prints as "
-        f"{dip.whole_percent(0.9849)} and {pct(0.9851)} as {dip.whole_percent(0.9851)}, so a 1-point "
-        "'dip' in its output can be a change of a few hundredths of a point across a rounding boundary.")
-    st.caption("Recorded with `bash scripts/record_seed_repeats.sh`: Residual (1 block per stage, as "
-               "published), seed recipe, seeds " + ", ".join(map(str, answer["seeds"])) + ", all 60,000 "
-               "training images; it holds for this network and recipe."
+    st.markdown(dip.answer_words(answer))
+    setups = sorted({lessons.recording_setup(found.starts[s]) for s in answer["seeds"]})
+    st.caption("Recorded with `bash scripts/record_seed_repeats.sh`: " + "; ".join(setups) + ", seeds "
+               + ", ".join(map(str, answer["seeds"])) + "; it holds for this network and recipe."
                + (f" Left out (incomplete): seed {', '.join(map(str, answer['incomplete']))}."
                   if answer["incomplete"] else ""))
     ui.links(lesson)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import streamlit as st
 
-from app_pages._common import PAGES, runs_dir
-from netlib.lab import lessons
+from app_pages._common import PAGES, guarded, runs_dir
+from netlib.lab import lesson_runs, lessons
 from netlib.runs import reader, summary
 
 
@@ -75,14 +76,16 @@ def links(lesson: lessons.Lesson) -> None:
 
 def start(lesson_id: str) -> None:
     """Launch a lesson's preset runs; they are ordinary runs, listed on Train and Compare too."""
-    st.session_state[runs_key(lesson_id)] = lessons.start_runs(lesson_id, runs_dir())
+    st.session_state[runs_key(lesson_id)] = lesson_runs.start_runs(lesson_id, runs_dir())
     st.session_state[shown_key(lesson_id)] = True
 
 
-def pick_newest(lesson_id: str, models: tuple) -> bool:
-    """A button that takes this lesson's answer from the newest finished runs of `models` instead;
-    True when pressed."""
-    pair = lessons.newest_pair(reader.run_index(runs_dir()), models)
+def pick_newest(lesson_id: str, models: tuple, picks: dict) -> bool:
+    """A button that takes this lesson's answer from the newest finished pair of `models` that can be
+    compared, instead of training two new runs; shown only once the person has predicted. True when pressed."""
+    if any(v is None for v in picks.values()):
+        return False  # predict first, as with the lesson's own button
+    pair = lesson_runs.newest_pair(reader.run_index(runs_dir()), models)
     if pair is None or pair == st.session_state.get(runs_key(lesson_id)):
         return False
     names = " and ".join(Path(p).name for p in pair)
@@ -94,7 +97,28 @@ def pick_newest(lesson_id: str, models: tuple) -> bool:
     return False
 
 
-def runs_progress(state: lessons.RunsState) -> None:
+def lesson_runs_now(lesson_id: str) -> tuple[list, bool]:
+    """This lesson's run folders this session, and whether they are still starting or training."""
+    dirs = st.session_state.get(runs_key(lesson_id), [])
+    return dirs, bool(dirs) and lesson_runs.runs_state(dirs).state in ("starting", "running")
+
+
+def follow(dirs: list, busy: bool, done: Callable[[lesson_runs.RunsState], None]) -> None:
+    """A fragment that polls the runs while they train (progress, or the failure) and calls done(state)
+    once all of them have finished."""
+    @st.fragment(run_every=2.0 if busy else None)
+    def result() -> None:
+        state = lesson_runs.runs_state(dirs)
+        runs_progress(state)
+        if state.state == "done":
+            done(state)
+        if busy and state.state not in ("starting", "running"):
+            st.rerun()  # the runs ended: stop polling
+
+    guarded(result)()
+
+
+def runs_progress(state: lesson_runs.RunsState) -> None:
     """A line per run while the lesson's runs train; the failure, in words, if one failed."""
     if state.state == "failed":
         st.error(f"The lesson's runs did not finish: {state.message}", icon=":material/error:")

@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from app_pages._common import PAGES, chart, checkpoint_meta, guarded, model_cost, pct
-from netlib.charts import diagrams, style, training
+from app_pages._common import PAGES, chart, checkpoint_meta, guarded, model_cost, pct, recorded_story
+from netlib.charts import diagrams, training
 from netlib.lab import catalogue, lessons
 from netlib.analysis import cost
 from netlib.models import BRANCHES, DESCRIPTIONS
+from netlib.names import network_title
 
 
 def intro() -> None:
@@ -40,15 +41,10 @@ def network_card(model: str, title: str, dot: str, blurb: str) -> None:
             c3.metric("test accuracy", "—", help=f"no shipped checkpoint ({path.name}): train one on the Train page")
 
 
-@st.cache_data(show_spinner=False)
-def story_data() -> list[dict]:
-    return catalogue.recorded_story(style.COLORS)
-
-
 @guarded
 def skip_story() -> None:
     """Why skips matter, from two recorded runs: the gradient that reaches the first layer."""
-    runs = story_data()
+    runs = recorded_story()
     if len(runs) < 2:
         return
     res, plain = runs
@@ -58,15 +54,18 @@ def skip_story() -> None:
         with left:
             chart(training.first_layer_grad_figure(runs), key="story_grads")
         ratio = lessons.grad_ratio(res["batches"], plain["batches"])  # the Lessons page's answer too
+        blocks = lessons.blocks_of(res["grad_layers"])  # the recording's depth, from its layer names
+        depth = {"blocks": blocks} if blocks else {}
         with right:
             st.markdown(
                 f"Two runs recorded with the **{res['recipe']}** recipe: the Residual network and the same "
-                "network without its skip connections (**Plain**), both stacked **3 blocks per stage** "
+                "network without its skip connections (**Plain**), both stacked "
+                f"**{blocks or '?'} blocks per stage** "
                 f"({len(res['grad_layers'])} layers with weights).")
             c1, c2 = st.columns(2)
-            c1.metric("Residual ×3", pct(res["epochs"][-1]["test_acc"]),
+            c1.metric(network_title("residual", depth), pct(res["epochs"][-1]["test_acc"]),
                       help=f"test accuracy after {len(res['epochs'])} epochs")
-            c2.metric("Plain ×3", pct(plain["epochs"][-1]["test_acc"]),
+            c2.metric(network_title("plain", depth), pct(plain["epochs"][-1]["test_acc"]),
                       help=f"test accuracy after {len(plain['epochs'])} epochs")
             if ratio is not None:
                 st.markdown(

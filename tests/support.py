@@ -1,16 +1,18 @@
-"""Shared by the test modules: AppTest set-up for the dashboard, and a pickle payload that runs code."""
+"""Shared by the test modules: AppTest set-up, a pickle payload that runs code, run folders and recordings."""
 
 from __future__ import annotations
 
 import json
 import os
 import shlex
+import time
 from pathlib import Path
 
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from netlib.lab import catalogue, launch
+from netlib.runs.reader import RunInfo
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 SHIPPED = [catalogue.shipped_checkpoint(m) for m in ("inception", "residual")]
@@ -81,3 +83,52 @@ def untrained_run(root: Path, name: str, model: str = "residual") -> Path:
                      "elapsed": 1.0})
     writer.close()
     return root / name
+
+
+# ---------------------------------------------------------------- the Lessons tests' runs and recordings
+def epoch_event(epoch: int, acc: float, samples_per_s: float = 1000.0) -> dict:
+    return {"event": "epoch", "epoch": epoch, "epochs": 7, "train_loss": 0.1, "train_acc": acc, "test_loss": 0.1,
+            "test_acc": acc, "seconds": 5000 / samples_per_s, "samples_per_s": samples_per_s, "lr": 0.01,
+            "elapsed": 5.0 * epoch}
+
+
+def batch(epoch: int, grad: float | None, n: int = 10) -> dict:
+    return {"event": "batch", "epoch": epoch, "batch": n, "batches": 100, "loss": 1.0, "acc": 0.5, "lr": 0.01,
+            "samples": 640, "seconds": 1.0, "grad_norm": None if grad is None else [grad, 1.0]}
+
+
+def info(model: str, status: str = "done", samples_per_s: float = 1000.0, epochs: int = 1, **kw) -> RunInfo:
+    events = [{"event": "start", "threads": 1, "samples": 5000}]
+    events += [epoch_event(e, 0.9, samples_per_s) for e in range(1, epochs + 1)]
+    return RunInfo(Path(f"/runs/{model}-run"), {"model": model, **kw}, status, "it broke" if status == "failed" else "",
+                   events)
+
+
+def write_run(root: Path, name: str, model: str, samples_per_s: float, status: str = "done", threads: int = 1,
+              **config) -> Path:
+    """A run folder as the engine writes one, without training; a 'running' one names this process.
+    config: TrainConfig fields to change (limit, device, model_kwargs, recipe_name)."""
+    from netlib.engine.loop import TrainConfig
+    from netlib.recipes import RECIPES
+    from netlib.runs.writer import RunWriter
+
+    recipe = config.pop("recipe_name", "fast")
+    base = TrainConfig(model=model, recipe_name=recipe, recipe=RECIPES[recipe], **{"limit": 5000, **config})
+    writer = RunWriter(root / name, {**base.to_dict(), "argv": ["train", "--model", model]})
+    writer.on_event({"event": "start", "model": model, "recipe": recipe, "samples": 5000, "test_samples": 10000,
+                     "epochs": 1, "steps_per_epoch": 40, "device": "cpu", "threads": threads, "pid": os.getpid(),
+                     "time": time.time()})
+    if status != "running":
+        writer.on_event(epoch_event(1, 0.9, samples_per_s))
+        writer.on_event({"event": "end", "status": status, "reason": "the test said so" if status == "failed" else "",
+                         "epochs_completed": 1, "test_acc": 0.9, "elapsed": 5.0})
+    writer.close()
+    return root / name
+
+
+def write_seed(folder: Path, seed: int, accs: list[float], model: str = "residual", recipe: str = "seed") -> None:
+    """A seed-repeats recording as scripts/record_seed_repeats.sh writes one (no batch events)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [{"event": "start", "model": model, "recipe": recipe, "samples": 60000, "grad_layers": []}]
+    lines += [epoch_event(i, a) for i, a in enumerate(accs, 1)]
+    (folder / f"residual-seed{seed}.metrics.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))

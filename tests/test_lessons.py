@@ -1,10 +1,9 @@
-"""The Lessons page: each measured answer from small synthetic events, then each lesson's flow (AppTest)."""
+"""The Lessons page's measured answers, from small synthetic events and the shipped recordings (no AppTest)."""
 
 from __future__ import annotations
 
 import math
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -13,55 +12,9 @@ from app_pages._common import PAGES
 from netlib.analysis import cost
 from netlib.charts import lessons as lesson_charts
 from netlib.charts.style import COLORS
-from netlib.lab import catalogue, launch, lessons, seed_dip
-from netlib.recipes import RECIPES
-from netlib.runs.reader import RunEntry, RunInfo, read_run, run_index
-from netlib.runs.writer import RunWriter
-from netlib.engine.loop import TrainConfig
-from support import assert_clean, charts, fresh_app, open_app
-from test_pages import lab, wait_for  # noqa: F401  (lab: fresh runs folder and caches; kills runs left over)
-
-
-# ---------------------------------------------------------------- helpers
-def epoch_event(epoch: int, acc: float, samples_per_s: float = 1000.0) -> dict:
-    return {"event": "epoch", "epoch": epoch, "epochs": 7, "train_loss": 0.1, "train_acc": acc, "test_loss": 0.1,
-            "test_acc": acc, "seconds": 5000 / samples_per_s, "samples_per_s": samples_per_s, "lr": 0.01,
-            "elapsed": 5.0 * epoch}
-
-
-def batch(epoch: int, grad: float | None, n: int = 10) -> dict:
-    return {"event": "batch", "epoch": epoch, "batch": n, "batches": 100, "loss": 1.0, "acc": 0.5, "lr": 0.01,
-            "samples": 640, "seconds": 1.0, "grad_norm": None if grad is None else [grad, 1.0]}
-
-
-def info(model: str, status: str = "done", samples_per_s: float = 1000.0, epochs: int = 1, **kw) -> RunInfo:
-    events = [{"event": "start", "threads": 1, "samples": 5000}]
-    events += [epoch_event(e, 0.9, samples_per_s) for e in range(1, epochs + 1)]
-    return RunInfo(Path(f"/runs/{model}-run"), {"model": model, **kw}, status, "it broke" if status == "failed" else "",
-                   events)
-
-
-def write_run(root: Path, name: str, model: str, samples_per_s: float, status: str = "done") -> Path:
-    """A run folder as the engine writes one, without training; a 'running' one names this process."""
-    config = {**TrainConfig(model=model, recipe_name="fast", recipe=RECIPES["fast"]).to_dict(),
-              "argv": ["train", "--model", model]}
-    writer = RunWriter(root / name, config)
-    writer.on_event({"event": "start", "model": model, "recipe": "fast", "samples": 5000, "test_samples": 10000,
-                     "epochs": 1, "steps_per_epoch": 40, "device": "cpu", "threads": 1, "pid": os.getpid(),
-                     "time": time.time()})
-    if status != "running":
-        writer.on_event(epoch_event(1, 0.9, samples_per_s))
-        writer.on_event({"event": "end", "status": status, "reason": "the test said so" if status == "failed" else "",
-                         "epochs_completed": 1, "test_acc": 0.9, "elapsed": 5.0})
-    writer.close()
-    return root / name
-
-
-def write_seed(folder: Path, seed: int, accs: list[float]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    import json
-    lines = [{"event": "start", "model": "residual"}] + [epoch_event(i, a) for i, a in enumerate(accs, 1)]
-    (folder / f"residual-seed{seed}.metrics.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
+from netlib.lab import catalogue, lesson_runs, lessons, seed_dip
+from netlib.runs.reader import RunEntry, read_run, run_index
+from support import batch, info, write_run, write_seed
 
 
 # ---------------------------------------------------------------- the lessons themselves
@@ -75,6 +28,17 @@ def test_lesson_ids_are_stable_and_every_link_is_a_page():
             assert len(set(q.choices)) == len(q.choices) >= 2
     with pytest.raises(KeyError, match="one-by-one"):
         lessons.lesson("nope")
+
+
+def test_the_questions_say_the_numbers_they_are_answered_at():
+    blurb = next(p.blurb for p in PAGES if p.path == "app_pages/lessons.py")
+    assert f"{len(lessons.LESSONS)} questions" in blurb
+    w10, w64 = lessons.lesson("one-by-one").questions
+    assert f"width {lessons.LESSON_WIDTHS['w10']} (as published)" in w10.prompt
+    assert f"width {lessons.LESSON_WIDTHS['w64']}?" in w64.prompt and "published" not in w64.prompt
+    assert f"{lessons.PRESETS['skip-gradient'].blocks} blocks per stage" in lessons.lesson("skip-gradient").questions[0].prompt
+    dip = lessons.lesson("seed-dip").questions[0].prompt
+    assert f"epoch {lessons.DIP_FROM} to {lessons.DIP_TO}" in dip and "spread between seeds" in dip
 
 
 def test_grade_needs_both_answers():
@@ -97,52 +61,102 @@ def test_one_by_one_answer_is_counted_from_the_blocks():
 
 # ---------------------------------------------------------------- 2: Inception vs Naive
 def test_speed_verdict_and_answer():
-    assert lessons.speed_verdict(1000, 1040) == lessons.SAME_SPEED  # within 5%
-    assert lessons.speed_verdict(1000, 1100) == lessons.NAIVE
-    assert lessons.speed_verdict(1200, 1000) == lessons.INCEPTION
-    answer = lessons.speed_answer([info("inception", samples_per_s=700), info("naive", samples_per_s=800)],
-                                  {"inception": 6_000_000, "naive": 5_000_000})
-    assert answer["verdicts"] == {"faster": lessons.NAIVE}
+    assert lesson_runs.speed_verdict(1000, 1040) == lessons.SAME_SPEED  # within 5%
+    assert lesson_runs.speed_verdict(1000, 1100) == lessons.NAIVE
+    assert lesson_runs.speed_verdict(1200, 1000) == lessons.INCEPTION
+    answer = lesson_runs.speed_answer([info("inception", samples_per_s=700), info("naive", samples_per_s=800)],
+                                      {"inception": 6_000_000, "naive": 5_000_000})
+    assert answer["verdicts"] == {"faster": lessons.NAIVE} and answer["unlike"] == []
     assert [r["samples_per_s"] for r in answer["rows"]] == [700, 800]
     assert answer["rows"][1]["macs"] == 5_000_000 and answer["rows"][0]["threads"] == 1
 
 
-def test_speed_answer_waits_for_an_epoch_of_both():
+def test_speed_answer_waits_for_an_epoch_of_both_and_refuses_unlike_runs():
     still_going = info("naive", status="running", epochs=0)
-    answer = lessons.speed_answer([info("inception"), still_going], {})
-    assert answer["verdicts"]["faster"] is None
+    assert lesson_runs.speed_answer([info("inception"), still_going], {})["verdicts"]["faster"] is None
+    unlike = lesson_runs.speed_answer([info("inception", limit=5000), info("naive", limit=None)], {})
+    assert unlike["verdicts"]["faster"] is None and unlike["unlike"] == ["training images"]
+
+
+def speed_rows(inception: float, naive: float) -> list[dict]:
+    return [{"network": "Inception", "model": "inception", "samples_per_s": inception, "macs": 6_000_000,
+             "threads": 1, "samples": 5000},
+            {"network": "Naive Inception", "model": "naive", "samples_per_s": naive, "macs": 9_000_000,
+             "threads": 1, "samples": 5000}]
+
+
+@pytest.mark.parametrize("inception,naive,says", [
+    (1000, 1020, "about the same speed (2.0% apart; this lesson counts up to 5% as the same): here fewer "
+                 "multiply-adds did not mean faster"),
+    (1000, 1049, "about the same speed (4.7% apart"),
+    (1100, 1000, "trained 10% faster: here fewer multiply-adds did mean faster training"),
+    (1000, 1100, "trained 9% slower: here fewer multiply-adds did not mean faster training")])
+def test_speed_words_agree_with_the_verdict(inception, naive, says):
+    verdict = lesson_runs.speed_verdict(inception, naive)
+    words = lesson_runs.speed_words(speed_rows(inception, naive), verdict)
+    assert "Inception does 33% fewer multiply-adds per digit" in words and says in words
+    assert ("about the same" in words) == (verdict == lessons.SAME_SPEED)
+    assert "1 CPU thread(s) each; 5,000 training images each" in words
+    assert lesson_runs.speed_words(speed_rows(inception, naive), None) is None
 
 
 def test_runs_state_combines_runs():
-    assert lessons.combine([]).state == "starting"
-    assert lessons.combine([info("inception"), None]).state == "starting"
-    assert lessons.combine([info("inception"), info("naive", status="running", epochs=0)]).state == "running"
-    assert lessons.combine([info("inception"), info("naive")]).state == "done"
-    failed = lessons.combine([info("inception"), info("naive", status="failed")])
+    assert lesson_runs.combine([]).state == "starting"
+    assert lesson_runs.combine([info("inception"), None]).state == "starting"
+    assert lesson_runs.combine([info("inception"), info("naive", status="running", epochs=0)]).state == "running"
+    assert lesson_runs.combine([info("inception"), info("naive")]).state == "done"
+    failed = lesson_runs.combine([info("inception"), info("naive", status="failed")])
     assert failed.state == "failed" and "it broke" in failed.message
-    assert lessons.combine([info("inception"), info("naive", status="stopped")]).state == "failed"
-    assert lessons.combine([info("inception"), None], ["naive-run: no torch"]).state == "failed"
+    assert lesson_runs.combine([info("inception"), info("naive", status="stopped")]).state == "failed"
+    assert lesson_runs.combine([info("inception"), None], ["naive-run: no torch"]).state == "failed"
 
 
 def test_newest_pair_takes_the_newest_finished_run_of_each(tmp_path):
-    entries = [RunEntry(tmp_path / "5", {"model": "naive"}, "running"),
-               RunEntry(tmp_path / "4", {"model": "inception", "model_kwargs": {"width": 64}}, "done"),
-               RunEntry(tmp_path / "3", {"model": "naive"}, "done"),
-               RunEntry(tmp_path / "2", {"model": "inception"}, "failed"),
-               RunEntry(tmp_path / "1", {"model": "inception"}, "done")]
-    assert lessons.newest_pair(entries) == [str(tmp_path / "1"), str(tmp_path / "3")]
-    assert lessons.newest_pair(entries[:3]) is None
+    write_run(tmp_path, "1", "inception", 700)
+    write_run(tmp_path, "2", "inception", 700, status="failed")
+    write_run(tmp_path, "3", "naive", 800)
+    write_run(tmp_path, "4", "inception", 700, model_kwargs={"width": 64})  # no Naive at width 64
+    write_run(tmp_path, "5", "naive", 800, status="running")
+    entries = sorted(run_index(tmp_path), key=lambda e: e.name, reverse=True)  # newest first
+    assert lesson_runs.newest_pair(entries) == [str(tmp_path / "1"), str(tmp_path / "3")]
+    write_run(tmp_path, "6", "naive", 800, model_kwargs={"width": 64})  # now there is
+    entries = sorted(run_index(tmp_path), key=lambda e: e.name, reverse=True)
+    assert lesson_runs.newest_pair(entries) == [str(tmp_path / "4"), str(tmp_path / "6")]
+    assert lesson_runs.newest_pair([e for e in entries if e.name in "345"]) is None
+
+
+@pytest.mark.parametrize("naive,differs", [({"limit": None}, "training images"), ({"device": "cuda"}, "device"),
+                                           ({"recipe_name": "seed"}, "recipe"), ({"threads": 2}, "threads"),
+                                           ({"model_kwargs": {"width": 64}}, "width")])
+def test_newest_pair_skips_runs_trained_unlike(tmp_path, naive, differs):
+    write_run(tmp_path, "1", "inception", 700)
+    write_run(tmp_path, "2", "naive", 800, **naive)
+    a, b = (read_run(tmp_path / n) for n in "12")
+    assert lesson_runs.unlike(a, b) == [differs]
+    entries = sorted(run_index(tmp_path), key=lambda e: e.name, reverse=True)
+    assert lesson_runs.newest_pair(entries) is None
+    write_run(tmp_path, "0", "naive", 800)  # an older Naive run trained alike: that one pairs
+    entries = sorted(run_index(tmp_path), key=lambda e: e.name, reverse=True)
+    assert lesson_runs.newest_pair(entries) == [str(tmp_path / "1"), str(tmp_path / "0")]
+
+
+def test_a_run_whose_log_does_not_say_its_threads_pairs_with_nothing():
+    a, b = info("inception"), info("naive")
+    b.events[0].pop("threads")
+    assert lesson_runs.unlike(a, b) == ["threads"]
+    entry = [RunEntry(Path("/runs/x"), {"model": "inception"}, "done"), RunEntry(Path("/runs/y"), {"model": "naive"}, "done")]
+    assert lesson_runs.newest_pair(entry, read=lambda d: a if d.name == "x" else b) is None
 
 
 def test_runs_state_of_run_folders(tmp_path):
     done = [write_run(tmp_path, "a", "inception", 700), write_run(tmp_path, "b", "naive", 800)]
-    assert lessons.runs_state(done).state == "done"
+    assert lesson_runs.runs_state(done).state == "done"
     going = write_run(tmp_path, "c", "naive", 800, status="running")
-    assert lessons.runs_state([done[0], going]).state == "running"
+    assert lesson_runs.runs_state([done[0], going]).state == "running"
     failed = write_run(tmp_path, "d", "naive", 800, status="failed")
-    assert "the test said so" in lessons.runs_state([done[0], failed]).message
+    assert "the test said so" in lesson_runs.runs_state([done[0], failed]).message
     (tmp_path / "e").mkdir()  # launched, no status yet: still starting
-    assert lessons.runs_state([done[0], tmp_path / "e"]).state == "starting"
+    assert lesson_runs.runs_state([done[0], tmp_path / "e"]).state == "starting"
 
 
 # ---------------------------------------------------------------- 3: gradients with and without skips
@@ -164,15 +178,28 @@ def test_grad_verdict_is_the_nearest_choice_on_a_log_scale(ratio, choice):
     assert lessons.grad_verdict(ratio) == choice
 
 
-def test_the_recorded_ratio_is_the_one_home_shows():
+def test_the_shipped_recording_answers_and_says_what_it_was_recorded_with():
     res, plain = catalogue.recorded_story(COLORS)
     answer = lessons.skip_answer(res["batches"], plain["batches"])
     assert answer["ratio"] > 1e4 and answer["verdicts"]["ratio"] == "~100,000x or more"
+    starts = lessons.story_starts()
+    assert lessons.recording_setup(starts["plain"]) == "Plain ×3, seed recipe, 60,000 training images"
+    assert lessons.blocks_of(res["grad_layers"]) == lessons.PRESETS["skip-gradient"].blocks == 3
+
+
+def test_recording_setup_names_only_what_the_start_event_says():
+    assert lessons.blocks_of(["conv1", "rblock1.conv1", "rblock1.conv2", "rblock2.conv1", "fc"]) == 1
+    assert lessons.blocks_of([f"rblock1.{i}.conv1" for i in range(4)] + ["rblock2.0.conv1"]) == 4
+    assert lessons.blocks_of([]) is None
+    assert lessons.recording_setup({"model": "residual", "recipe": "fast", "samples": 5000,
+                                    "grad_layers": []}) == "Residual, fast recipe, 5,000 training images"
+    assert lessons.recording_setup({}) == "?, ? recipe"
 
 
 def test_a_missing_recording_has_no_story(monkeypatch, tmp_path):
     monkeypatch.setenv(catalogue.CHECKPOINT_DIR_ENV, str(tmp_path))
     assert catalogue.recorded_story(COLORS) == []
+    assert lessons.story_starts() == {"residual": {}, "plain": {}}
 
 
 # ---------------------------------------------------------------- 4: the lesion test
@@ -180,17 +207,30 @@ def rows(full: float, *lesioned: float) -> list:
     return [("none", full)] + [(f"rblock{i}", acc) for i, acc in enumerate(lesioned)]
 
 
-@pytest.mark.parametrize("plain,verdict", [((0.98, 0.06, 0.97), lessons.RESIDUAL3), ((0.98, 0.97, 0.96), "both")])
+def nets(residual: list, plain: list | None = None) -> list:
+    out = [("residual", "Residual ×3", residual)]
+    return out + [("plain", "Plain ×3", plain)] if plain else out
+
+
+@pytest.mark.parametrize("plain,verdict", [((0.98, 0.06, 0.97), lessons.RESIDUAL), ((0.98, 0.97, 0.96), "both")])
 def test_lesion_answer(plain, verdict):
-    answer = lessons.lesion_answer({lessons.RESIDUAL3: rows(0.99, 0.985, 0.96), lessons.PLAIN3: rows(*plain)},
-                                   small_drop=5.0)
+    answer = lessons.lesion_answer(nets(rows(0.99, 0.985, 0.96), rows(*plain)))
     assert answer["verdicts"] == {"survivor": verdict}
     res = answer["networks"][0]
-    assert res["worst_block"] == "rblock1" and res["mean"] == pytest.approx(0.9725) and res["survives"]
-    neither = lessons.lesion_answer({lessons.RESIDUAL3: rows(0.99, 0.5), lessons.PLAIN3: rows(0.98, 0.1)}, 5.0)
+    assert res["survives"] and res["network"] == "Residual ×3"
+    assert "rblock1" in res["words"] and "96.00%" in res["words"] and "97.25% on average" in res["words"]
+    neither = lessons.lesion_answer(nets(rows(0.99, 0.5), rows(0.98, 0.1)))
     assert neither["verdicts"]["survivor"] == "neither"
-    assert lessons.lesion_answer({lessons.RESIDUAL3: rows(0.99, 0.98)}, 5.0)["verdicts"]["survivor"] is None
-    assert lessons.lesion_answer({lessons.RESIDUAL3: rows(0.99, 0.98)})["small_drop"] > 0  # the lesion module's
+    only_one = lessons.lesion_answer(nets(rows(0.99, 0.98)))
+    assert only_one["verdicts"]["survivor"] is None and only_one["small_drop"] > 0  # the lesion module's
+
+
+def test_lesion_answer_draws_the_line_where_the_lesion_module_does():
+    from netlib.analysis.lesion import SMALL_DROP
+
+    just_under = lessons.lesion_answer(nets(rows(0.99, 0.99 - (SMALL_DROP - 0.1) / 100)))
+    just_over = lessons.lesion_answer(nets(rows(0.99, 0.99 - (SMALL_DROP + 0.1) / 100)))
+    assert just_under["networks"][0]["survives"] and not just_over["networks"][0]["survives"]
 
 
 # ---------------------------------------------------------------- 5: the seed's dip
@@ -200,13 +240,18 @@ def test_seed_answer_dip_within_the_spread():
     assert a["verdicts"] == {"dip": lessons.DIP_WITHIN}
     assert a["changes"][0] == pytest.approx(-0.0008) and a["noise"] == pytest.approx(0.0026)
     assert a["spread"][5] == pytest.approx(0.0013) and len(a["table"]) == 7
+    words = seed_dip.answer_words(a)  # mean of -0.08, +0.05 and +0.10 points
+    assert "**+0.02 points**" in words and "**0.26 points**" in words and "**within the spread**" in words
 
 
-def test_seed_answer_dip_larger_and_no_dip():
-    dip = {0: [0.97] * 5 + [0.990, 0.980], 1: [0.97] * 5 + [0.991, 0.981]}
-    assert seed_dip.seed_answer(dip)["verdicts"]["dip"] == lessons.DIP_LARGER
-    rise = {0: [0.97] * 5 + [0.980, 0.990], 1: [0.97] * 5 + [0.981, 0.981]}
-    assert seed_dip.seed_answer(rise)["verdicts"]["dip"] == lessons.NO_DIP
+def test_seed_answer_a_fall_or_a_rise_larger_than_the_spread():
+    fall = seed_dip.seed_answer({0: [0.97] * 5 + [0.990, 0.980], 1: [0.97] * 5 + [0.991, 0.981]})
+    assert fall["verdicts"]["dip"] == lessons.DIP_LARGER
+    assert "**a fall larger than the spread**" in seed_dip.answer_words(fall)
+    rise = seed_dip.seed_answer({0: [0.97] * 5 + [0.980, 0.990], 1: [0.97] * 5 + [0.981, 0.991]})
+    assert rise["verdicts"]["dip"] == lessons.RISE_LARGER
+    small_rise = seed_dip.seed_answer({0: [0.97] * 5 + [0.980, 0.990], 1: [0.97] * 5 + [0.981, 0.981]})
+    assert small_rise["verdicts"]["dip"] == lessons.DIP_WITHIN  # +0.5 points, the seeds 0.9 apart
 
 
 def test_seed_answer_prints_whole_percents_across_a_rounding_boundary():
@@ -225,18 +270,24 @@ def test_seed_answer_leaves_out_incomplete_seeds_and_needs_two():
 
 
 def test_read_repeats(tmp_path):
-    assert seed_dip.read_repeats(tmp_path / "missing") == {}
+    assert seed_dip.read_repeats(tmp_path / "missing").curves == {}
     write_seed(tmp_path, 1, [0.98, 0.99])
     write_seed(tmp_path, 0, [0.97])
+    write_seed(tmp_path, 3, [0.97], recipe="fast")
+    write_seed(tmp_path, 4, [0.97], model="plain")
     (tmp_path / "notes.txt").write_text("not a recording")
     os.mkfifo(tmp_path / "residual-seed7.metrics.jsonl")  # never read: it would block
-    assert seed_dip.read_repeats(tmp_path) == {0: [0.97], 1: [0.98, 0.99]}
+    found = seed_dip.read_repeats(tmp_path)
+    assert found.curves == {0: [0.97], 1: [0.98, 0.99]} and found.starts[1]["samples"] == 60000
+    assert sorted(found.refused) == [3, 4, 7] and "not the seed recipe's recording" in found.refused[3]
+    assert "plain" in found.refused[4]
 
 
 def test_the_shipped_seed_repeats_answer():
-    curves = seed_dip.read_repeats()
-    assert sorted(curves) == [0, 1, 2] and all(len(c) == 7 for c in curves.values())
-    assert seed_dip.seed_answer(curves)["verdicts"]["dip"] is not None
+    found = seed_dip.read_repeats()
+    assert sorted(found.curves) == [0, 1, 2] and all(len(c) == 7 for c in found.curves.values())
+    assert not found.refused and seed_dip.seed_answer(found.curves)["verdicts"]["dip"] is not None
+    assert {lessons.recording_setup(s) for s in found.starts.values()} == {"Residual, seed recipe, 60,000 training images"}
 
 
 def test_lesson_charts():
@@ -246,160 +297,3 @@ def test_lesson_charts():
              {"network": "Naive Inception", "model": "naive", "samples_per_s": None, "macs": None}]
     fig = lesson_charts.speed_figure(rows_, COLORS)
     assert list(fig.data[0].text) == ["700", "—"] and list(fig.data[1].y) == [6.0, 0]
-
-
-# ---------------------------------------------------------------- the page, lesson by lesson
-def open_lesson(lesson_id: str, timeout: float = 90):
-    at = open_app("app_pages/lessons.py", timeout)
-    at.radio(key="lesson").set_value(lesson_id).run()
-    assert_clean(at)
-    return at
-
-
-def answer(at, lesson_id: str, **picks):
-    for key, value in picks.items():
-        at.radio(key=f"q_{lesson_id}_{key}").set_value(value)
-    return at.run()
-
-
-def measured(at) -> list[str]:
-    """The 'Measured' metrics on the page, in question order."""
-    return [m.value for m in at.metric if m.label == "Measured"]
-
-
-def badges(at) -> list[str]:
-    return [m.value for m in at.markdown if "-badge[" in m.value]
-
-
-def test_lessons_page_is_listed_and_starts_at_the_first_lesson():
-    at = open_app("app_pages/home.py")
-    assert any("Lessons" in link.label for link in at.get("page_link"))
-    at = open_app("app_pages/lessons.py")
-    assert_clean(at)
-    assert at.radio(key="lesson").value == "one-by-one"
-    assert at.radio(key="q_one-by-one_w10").value is None  # nothing pre-chosen
-    assert at.button(key="go_one-by-one").disabled  # predict first
-
-
-def test_an_unknown_lesson_id_falls_back_to_the_first():
-    at = open_app("app_pages/home.py")
-    at.session_state["lesson"] = "no-such-lesson"  # as an old link would set it
-    at.switch_page("app_pages/lessons.py").run()
-    assert_clean(at)
-    assert at.radio(key="lesson").value == "one-by-one"
-
-
-def test_one_by_one_lesson_checks_both_widths():
-    at = answer(open_lesson("one-by-one"), "one-by-one", w10=lessons.DEARER, w64=lessons.DEARER)
-    assert not measured(at)  # nothing shown before the button
-    at.button(key="go_one-by-one").click().run()
-    assert_clean(at)
-    assert measured(at) == [lessons.DEARER, lessons.CHEAPER]
-    assert len(badges(at)) == 2 and "right" in badges(at)[0] and "not this time" in badges(at)[1]
-    assert any(f"{cost.crossover_width():.1f} input channels" in m.value for m in at.markdown)
-    assert [link.label for link in at.get("page_link") if link.label == "Inspect"]
-
-
-def test_skip_gradient_lesson_opens_the_recording():
-    at = answer(open_lesson("skip-gradient"), "skip-gradient", ratio="~10x")
-    at.button(key="go_skip-gradient").click().run()
-    assert_clean(at)
-    assert measured(at) == ["~100,000x or more"] and "not this time" in badges(at)[0]
-    assert "lesson_grad_chart" in charts(at)
-
-
-def test_skip_gradient_lesson_without_the_recording_says_so(monkeypatch, tmp_path):
-    monkeypatch.setenv(catalogue.CHECKPOINT_DIR_ENV, str(tmp_path))
-    at = answer(open_lesson("skip-gradient"), "skip-gradient", ratio="~10x")
-    at.button(key="go_skip-gradient").click().run()
-    assert_clean(at)
-    assert "record_gradient_flow.sh" in at.warning[0].value and not measured(at)
-
-
-def test_seed_dip_lesson_reads_the_shipped_repeats():
-    at = answer(open_lesson("seed-dip"), "seed-dip", dip=lessons.DIP_LARGER)
-    at.button(key="go_seed-dip").click().run()
-    assert_clean(at)
-    expected = seed_dip.seed_answer(seed_dip.read_repeats())["verdicts"]["dip"]
-    assert measured(at) == [expected]
-    assert [t["name"] for t in charts(at)["lesson_seed_chart"]["data"]] == ["seed 0", "seed 1", "seed 2"]
-    assert any("printed in whole percents" in m.value for m in at.markdown)
-
-
-def test_seed_dip_lesson_without_recordings_says_so(monkeypatch, tmp_path):
-    monkeypatch.setenv(catalogue.CHECKPOINT_DIR_ENV, str(tmp_path))
-    write_seed(tmp_path / seed_dip.SEED_DIR, 0, [0.97] * 7)
-    write_seed(tmp_path / seed_dip.SEED_DIR, 1, [0.97] * 3)  # cut short
-    at = answer(open_lesson("seed-dip"), "seed-dip", dip=lessons.DIP_LARGER)
-    at.button(key="go_seed-dip").click().run()
-    assert_clean(at)
-    assert "seed 1" in at.warning[0].value and not measured(at)
-
-
-def test_lesion_lesson_without_checkpoints_is_not_available(monkeypatch, tmp_path):
-    monkeypatch.setenv(catalogue.CHECKPOINT_DIR_ENV, str(tmp_path))
-    at = answer(open_lesson("lesion"), "lesion", survivor=lessons.RESIDUAL3)
-    assert_clean(at)
-    assert "Not available yet" in at.info[0].value and at.button(key="go_lesion").disabled
-
-
-@pytest.mark.slow
-def test_lesion_lesson_runs_on_the_shipped_checkpoints():
-    at = answer(open_lesson("lesion", timeout=180), "lesion", survivor=lessons.PLAIN3)
-    at.button(key="go_lesion").click().run()
-    assert_clean(at)
-    assert measured(at) == [lessons.RESIDUAL3] and "not this time" in badges(at)[0]
-    assert "lesson_lesion_chart" in charts(at)
-
-
-def test_naive_speed_lesson_measures_the_newest_finished_pair(lab):  # noqa: F811
-    write_run(lab, "20261202-100000-inception-fast", "inception", 700)
-    write_run(lab, "20261202-100001-naive-fast", "naive", 800)
-    at = answer(open_lesson("naive-speed"), "naive-speed", faster=lessons.INCEPTION)
-    at.button(key="pair_naive-speed").click().run()
-    assert_clean(at)
-    assert measured(at) == [lessons.NAIVE] and "not this time" in badges(at)[0]
-    assert "lesson_speed_chart" in charts(at)
-    text = next(m.value for m in at.markdown if m.value.startswith("Measured here"))
-    assert "**700 samples/s**" in text and "**800 samples/s**" in text and "did mean faster" in text
-    assert "1 CPU thread(s) each; 5,000 training images each" in text
-
-
-def test_naive_speed_lesson_shows_a_failed_run_and_waits_for_a_running_one(lab):  # noqa: F811
-    done = write_run(lab, "20261202-100000-inception-fast", "inception", 700)
-    failed = write_run(lab, "20261202-100001-naive-fast", "naive", 800, status="failed")
-    at = answer(open_lesson("naive-speed"), "naive-speed", faster=lessons.INCEPTION)
-    at.session_state["lesson_runs_naive-speed"] = [str(done), str(failed)]
-    at.run()
-    assert not at.exception and "the test said so" in at.error[0].value and not measured(at)
-    going = write_run(lab, "20261202-100002-naive-fast", "naive", 800, status="running")
-    at.session_state["lesson_runs_naive-speed"] = [str(done), str(going)]
-    at.run()
-    assert_clean(at)
-    assert not measured(at) and any("epoch 1/1" in c.value for c in at.caption)
-    assert at.button(key="go_naive-speed").disabled  # one pair at a time
-
-
-@pytest.mark.slow
-def test_naive_speed_lesson_trains_both(lab, monkeypatch):  # noqa: F811
-    monkeypatch.setenv(launch.SYNTHETIC_ENV, str(lessons.PRESETS["naive-speed"].limit))
-    at = answer(open_lesson("naive-speed"), "naive-speed", faster=lessons.SAME_SPEED)
-    at.button(key="go_naive-speed").click().run()
-    wait_for(at, lambda a: bool(measured(a)) or bool(a.error), timeout=240)
-    assert_clean(at)
-    runs = {e.model: e for e in run_index(lab)}  # ordinary runs: Train and Compare list them
-    assert set(runs) == {"inception", "naive"} and all(e.status == "done" for e in runs.values())
-    assert read_run(runs["naive"].dir).start["threads"] == 1
-    assert measured(at)[0] in (lessons.INCEPTION, lessons.NAIVE, lessons.SAME_SPEED)
-
-
-@pytest.mark.slow
-def test_skip_gradient_lesson_runs_it_here(lab, monkeypatch):  # noqa: F811
-    monkeypatch.setenv(launch.SYNTHETIC_ENV, str(lessons.PRESETS["skip-gradient"].limit))
-    at = answer(open_lesson("skip-gradient"), "skip-gradient", ratio="~10x")
-    at.button(key="go_skip-gradient").click().run()
-    at.button(key="run_skip").click().run()
-    wait_for(at, lambda a: any(m.value.startswith("Measured in your runs") for m in a.markdown) or bool(a.error),
-             timeout=240)
-    assert_clean(at)
-    assert {e.config["model_kwargs"].get("blocks") for e in run_index(lab)} == {3}

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional, Sequence
 
-from ..names import network_title
-from ..runs.files import LIVE_STATUSES
-from ..runs.reader import RunEntry, RunInfo, read_run
+from ..names import DEFAULT_WIDTH, network_title
+from ..runs.reader import read_events
 
 # Imported inside the functions that need them: catalogue, launch and analysis load torch, and the
 # answers from run events stay importable (and testable) without it.
@@ -34,33 +33,59 @@ class Lesson:
 CHEAPER, DEARER, SAME_COST = "cheaper", "dearer", "the same"
 INCEPTION, NAIVE, SAME_SPEED = network_title("inception"), network_title("naive"), "about the same"
 GRAD_LEVELS = {"about the same": 1.0, "~10x": 10.0, "~1,000x": 1e3, "~100,000x or more": 1e5}
-RESIDUAL3, PLAIN3 = network_title("residual", {"blocks": 3}), network_title("plain", {"blocks": 3})
-DIP_LARGER, DIP_WITHIN, NO_DIP = ("yes, larger than the spread", "no, within the spread",
-                                  "there is no dip: accuracy does not fall")
+RESIDUAL, PLAIN = network_title("residual"), network_title("plain")  # the lesion lesson's choices
+DIP_LARGER, DIP_WITHIN, RISE_LARGER = ("yes: it falls by more than the spread", "no: it is within the spread",
+                                       "no: it rises by more than the spread")
+DIP_FROM, DIP_TO = 6, 7  # the seed script printed 99% at epoch 6 and 98% at epoch 7
+LESSON_WIDTHS = {"w10": 10, "w64": 64}  # lesson 1's questions: conv1's width (the first block's input)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """The settings of a lesson's training runs: short enough for under a minute on 2 cores."""
+
+    models: tuple
+    recipe: str
+    epochs: int
+    limit: int
+    blocks: int = 1
+    threads: int = 1  # one per run: two runs of two threads on two cores spin against each other
+
+
+PRESETS = {"naive-speed": Preset(("inception", "naive"), "fast", 1, 5000),
+           "skip-gradient": Preset(("residual", "plain"), "seed", 1, 5000, blocks=3)}
+
+
+def _at_width(key: str) -> str:
+    width = LESSON_WIDTHS[key]
+    return f"width {width}" + (" (as published)" if width == DEFAULT_WIDTH else "")
+
 
 LESSONS = (
     Lesson("one-by-one", "1x1 convs: cheaper or dearer?", (
-        Question("w10", "At width 10 (as published), do the 1x1 convs make Inception's first block "
+        Question("w10", f"At {_at_width('w10')}, do the 1x1 convs make Inception's first block "
                         "cheaper or dearer?", (CHEAPER, DEARER, SAME_COST)),
-        Question("w64", "And at width 64?", (CHEAPER, DEARER, SAME_COST))),
+        Question("w64", f"And at {_at_width('w64')}?", (CHEAPER, DEARER, SAME_COST))),
         "Count the multiply-adds", ("app_pages/inspect.py",)),
     Lesson("naive-speed", "Inception vs Naive: which is faster?", (
         Question("faster", "Which trains faster on this machine, Inception or Naive Inception (no 1x1 "
                            "convs in front of the 5x5 and 3x3 branches)?", (INCEPTION, NAIVE, SAME_SPEED)),),
         "Train both", ("app_pages/compare.py", "app_pages/train.py", "app_pages/inspect.py")),
     Lesson("skip-gradient", "Skips and the first layer's gradient", (
-        Question("ratio", "After one epoch at 3 blocks per stage, how much larger is the gradient reaching "
-                          "the first layer with skip connections (Residual) than without (Plain)?",
-                 tuple(GRAD_LEVELS)),),
+        Question("ratio", f"After one epoch at {PRESETS['skip-gradient'].blocks} blocks per stage, how much "
+                          "larger is the gradient reaching the first layer with skip connections (Residual) "
+                          "than without (Plain)?", tuple(GRAD_LEVELS)),),
         "Open the recording", ("app_pages/compare.py", "app_pages/home.py")),
     Lesson("lesion", "Remove a block at test time", (
-        Question("survivor", f"Remove one block at test time: which network survives, {RESIDUAL3} or "
-                             f"{PLAIN3}?", (RESIDUAL3, PLAIN3, "both", "neither")),),
+        Question("survivor", f"Remove one block at test time: which network survives, {RESIDUAL} (with skip "
+                             f"connections) or {PLAIN} (without), both at the depth of the shipped lesion "
+                             "checkpoints?", (RESIDUAL, PLAIN, "both", "neither")),),
         "Run the lesion test", ("app_pages/inspect.py", "app_pages/compare.py")),
     Lesson("seed-dip", "The seed's 'overfitting' dip", (
-        Question("dip", "The original seed script's Residual run printed test accuracy 99% at epoch 6 and "
-                        "98% at epoch 7, and called it overfitting. Is that dip larger than the spread "
-                        "between seeds?", (DIP_LARGER, DIP_WITHIN, NO_DIP)),),
+        Question("dip", f"The seed script printed 99% test accuracy at epoch {DIP_FROM} and 98% at epoch "
+                        f"{DIP_TO}, and called it overfitting. Rerun with several seeds: is the change from "
+                        f"epoch {DIP_FROM} to {DIP_TO} (the seeds' mean) larger than the spread between "
+                        "seeds?", (DIP_LARGER, DIP_WITHIN, RISE_LARGER)),),
         "Open the recording", ("app_pages/compare.py", "app_pages/train.py")),
 )
 LESSON_IDS = tuple(lesson.id for lesson in LESSONS)
@@ -80,8 +105,6 @@ def grade(picked: Optional[str], measured: Optional[str]) -> Optional[bool]:
 
 
 # ---------------------------------------------------------------- 1: the 1x1 convs' cost
-LESSON_WIDTHS = {"w10": 10, "w64": 64}
-
 
 def cost_verdict(with_1x1: int, without: int) -> str:
     return SAME_COST if with_1x1 == without else CHEAPER if with_1x1 < without else DEARER
@@ -101,115 +124,6 @@ def one_by_one_answer(widths: Optional[dict] = None) -> dict:
                      "macs_without": naive.total_macs, "verdict": verdicts[key],
                      "note": cost.one_by_one_note(in_ch)})
     return {"verdicts": verdicts, "rows": rows, "crossover": cost.crossover_width()}
-
-
-# ---------------------------------------------------------------- lessons that train
-@dataclass(frozen=True)
-class Preset:
-    """The settings of a lesson's training runs: short enough for under a minute on 2 cores."""
-
-    models: tuple
-    recipe: str
-    epochs: int
-    limit: int
-    blocks: int = 1
-    threads: int = 1  # one per run: two runs of two threads on two cores spin against each other
-
-
-PRESETS = {"naive-speed": Preset(("inception", "naive"), "fast", 1, 5000),
-           "skip-gradient": Preset(("residual", "plain"), "seed", 1, 5000, blocks=3)}
-
-
-def start_runs(lesson_id: str, runs_dir: Path) -> list[str]:
-    """Launch a lesson's preset runs at once, as training runs like any other; their folders."""
-    from . import launch
-
-    p = PRESETS[lesson_id]
-    dirs = []
-    for model in p.models:
-        args = launch.train_args(model, p.recipe, {"epochs": p.epochs}, p.limit, blocks=p.blocks)
-        dirs.append(str(launch.launch(runs_dir, model, p.recipe, args, threads=p.threads, tag="lesson")))
-    return dirs
-
-
-@dataclass
-class RunsState:
-    """Where a lesson's runs are: 'starting', 'running', 'failed' or 'done' (all of them done)."""
-
-    state: str
-    runs: list  # RunInfo of the runs that have started, in launch order
-    message: str = ""
-
-
-def combine(infos: Sequence[Optional[RunInfo]], failed_to_start: Sequence[str] = ()) -> RunsState:
-    """One state for several runs: any failure fails the lesson; done only when every run is done.
-    infos: a RunInfo per run, None for one that has not written its status yet."""
-    runs = [r for r in infos if r is not None]
-    # stopped counts too: the lesson needs every run's whole epoch
-    bad = [f"{r.name} {r.status}: {r.reason or 'no reason given'}" for r in runs
-           if not r.live and r.status != "done"]
-    if failed_to_start or bad:
-        return RunsState("failed", runs, "; ".join([*failed_to_start, *bad]))
-    if not infos or any(r is None for r in infos):
-        return RunsState("starting", runs, "starting the training processes (loading torch and MNIST)...")
-    if any(r.status in LIVE_STATUSES for r in runs):
-        return RunsState("running", runs)
-    return RunsState("done", runs)
-
-
-def runs_state(dirs: Sequence) -> RunsState:
-    """combine() for run folders, asking the launcher about the ones with no status yet."""
-    from . import launch
-
-    infos, failed = [], []
-    for d in dirs:
-        info = read_run(Path(d))
-        if info is None:
-            p = launch.pending(Path(d))
-            if p.failed:
-                failed.append(f"{Path(d).name}: {p.message}")
-        infos.append(info)
-    return combine(infos, failed)
-
-
-def newest_pair(entries: Sequence[RunEntry], models: Sequence[str] = ("inception", "naive")) -> Optional[list]:
-    """The folders of the newest finished run of each model (entries newest first, as run_index lists
-    them), at published shape; None unless every model has one."""
-    out = []
-    for model in models:
-        hit = next((e for e in entries if e.model == model and e.status == "done"
-                    and not e.config.get("model_kwargs")), None)
-        if hit is None:
-            return None
-        out.append(str(hit.dir))
-    return out
-
-
-# ---------------------------------------------------------------- 2: Inception vs Naive speed
-SAME_SPEED_WITHIN = 0.05  # samples/s within 5% of each other read as "about the same"
-
-
-def speed_verdict(inception: float, naive: float) -> str:
-    if abs(inception - naive) <= SAME_SPEED_WITHIN * max(inception, naive):
-        return SAME_SPEED
-    return INCEPTION if inception > naive else NAIVE
-
-
-def speed_answer(runs: Sequence[RunInfo], macs: dict) -> dict:
-    """Measured training speed of an Inception run and a Naive run beside their multiply-adds per digit
-    (macs: model -> count). None as the verdict unless both runs have finished an epoch."""
-    from ..runs.summary import run_stats
-
-    rows = []
-    for info in runs:
-        s = run_stats(info)
-        rows.append({"network": s["network_label"], "model": s["network"], "run": info.name,
-                     "samples_per_s": s["samples_per_s"], "s_per_epoch": s["s_per_epoch"],
-                     "macs": macs.get(s["network"]), "threads": info.start.get("threads"),
-                     "samples": info.start.get("samples")})
-    speed = {r["model"]: r["samples_per_s"] for r in rows if r["samples_per_s"]}
-    verdict = speed_verdict(speed["inception"], speed["naive"]) if {"inception", "naive"} <= set(speed) else None
-    return {"verdicts": {"faster": verdict}, "rows": rows}
 
 
 # ---------------------------------------------------------------- 3: gradients with and without skips
@@ -242,24 +156,57 @@ def skip_answer(with_skips: Sequence[dict], without: Sequence[dict]) -> dict:
             "reports": len(first_layer_grads(with_skips))}
 
 
+# ---------------------------------------------------------------- recordings: what they were recorded with
+def blocks_of(grad_layers: Sequence[str]) -> Optional[int]:
+    """Blocks per stage of a Residual or Plain recording, from the layers whose gradients it recorded
+    ('rblock1.conv1' for one block, 'rblock1.0.conv1', 'rblock1.1.conv1', ... for more); None without any."""
+    n = sum(1 for name in grad_layers if re.fullmatch(r"rblock1(\.\d+)?\.conv1", name))
+    return n or None
+
+
+def recording_setup(start: dict) -> str:
+    """'Residual ×3, seed recipe, 60,000 training images' from a recording's start event; the depth only
+    when its recorded layers show it (a recording without gradient norms names the model alone)."""
+    blocks = blocks_of(start.get("grad_layers") or [])
+    parts = [network_title(start.get("model", "?"), {"blocks": blocks} if blocks else {}),
+             f"{start.get('recipe', '?')} recipe"]
+    if isinstance(start.get("samples"), int):
+        parts.append(f"{start['samples']:,} training images")
+    return ", ".join(parts)
+
+
+def story_starts() -> dict:
+    """model -> the start event of the shipped gradient-flow recording (catalogue.recorded_story reads the
+    same files; its dicts do not carry the training-image count)."""
+    from .catalogue import STORY_DIR, shipped_dir
+
+    out = {}
+    for model in ("residual", "plain"):
+        try:
+            events = read_events(shipped_dir() / STORY_DIR / f"{model}-3.metrics.jsonl")
+        except OSError:  # FileRefused: not a regular file
+            events = []
+        out[model] = next((e for e in events if e.get("event") == "start"), {})
+    return out
+
+
 # ---------------------------------------------------------------- 4: the lesion test
 LESION_DIGITS = 10_000  # MNIST's whole test set (7 passes of it per network)
 
 
-def lesion_answer(rows: dict, small_drop: Optional[float] = None) -> dict:
-    """rows: network title -> lesion_test rows [("none", acc), (block, acc), ...]. A network survives
-    when removing any one block costs it under small_drop points (netlib.analysis.lesion.SMALL_DROP)."""
-    if small_drop is None:
-        from ..analysis.lesion import SMALL_DROP as small_drop
-    nets = []
-    for title, table in rows.items():
-        full = table[0][1]
-        worst_name, worst = min(table[1:], key=lambda r: r[1])
-        mean = sum(acc for _, acc in table[1:]) / len(table[1:])
-        nets.append({"network": title, "intact": full, "worst_block": worst_name, "worst": worst,
-                     "mean": mean, "survives": 100 * (full - worst) < small_drop})
-    alive = [n["network"] for n in nets if n["survives"]]
+def lesion_answer(nets: Sequence[tuple]) -> dict:
+    """nets: (model, title, lesion_test rows [("none", acc), (block, acc), ...]) per network. A network
+    survives when removing any one block costs it under netlib.analysis.lesion.SMALL_DROP points, the
+    line describe() draws; the verdict names the model ("Residual", "Plain", "both", "neither")."""
+    from ..analysis.lesion import SMALL_DROP, describe
+
+    out = []
+    for model, title, rows in nets:
+        drop = 100 * (rows[0][1] - min(acc for _, acc in rows[1:]))
+        out.append({"model": model, "network": title, "survives": drop < SMALL_DROP,
+                    "words": describe(title, rows)})
+    alive = [network_title(n["model"]) for n in out if n["survives"]]
     verdict = None
-    if {RESIDUAL3, PLAIN3} <= {n["network"] for n in nets}:
+    if {"residual", "plain"} <= {n["model"] for n in out}:
         verdict = alive[0] if len(alive) == 1 else "both" if len(alive) == 2 else "neither"
-    return {"verdicts": {"survivor": verdict}, "networks": nets, "small_drop": small_drop}
+    return {"verdicts": {"survivor": verdict}, "networks": out, "small_drop": SMALL_DROP}
