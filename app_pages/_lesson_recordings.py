@@ -21,9 +21,8 @@ def story_setup() -> dict:
 
 @guarded
 def skip_gradient(lesson: lessons.Lesson) -> None:
-    picks = ui.ask(lesson)
-    ui.button(lesson, picks)
-    if not ui.shown(lesson.id):
+    picks = ui.predict_then_measure(lesson)
+    if picks is None:
         return
     runs = recorded_story()
     if len(runs) < 2:
@@ -118,9 +117,8 @@ def repeats() -> dip.Repeats:
 
 @guarded
 def seed_dip(lesson: lessons.Lesson) -> None:
-    picks = ui.ask(lesson)
-    ui.button(lesson, picks)
-    if not ui.shown(lesson.id):
+    picks = ui.predict_then_measure(lesson)
+    if picks is None:
         return
     found = repeats()
     for seed, why in sorted(found.refused.items()):

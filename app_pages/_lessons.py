@@ -45,6 +45,13 @@ def shown(lesson_id: str) -> bool:
     return bool(st.session_state.get(shown_key(lesson_id)))
 
 
+def predict_then_measure(lesson: lessons.Lesson) -> dict | None:
+    """The questions and the one button; the picks once the measurement is to be shown, else None."""
+    picks = ask(lesson)
+    button(lesson, picks)
+    return picks if shown(lesson.id) else None
+
+
 def verdicts(lesson: lessons.Lesson, picks: dict, measured: dict) -> None:
     """Per question: the person's answer, the measured one, right or wrong."""
     cols = st.columns(len(lesson.questions))

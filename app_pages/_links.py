@@ -8,15 +8,16 @@ leaves the session's state as it was, and publishing afterwards puts the page's 
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
-from app_pages._common import guarded, runs_dir, test_digits
+from app_pages._common import PAGES, guarded, runs_dir, test_digits
 from netlib.lab import catalogue
 from netlib.lab.links import Context, checkpoint_id, encode, parse, summary
 from netlib.runs import reader
 
+PAGE_NAMES = {p.path.rsplit("/", 1)[-1].removesuffix(".py") for p in PAGES}  # Streamlit's URL paths
 WRITTEN = "_links_written"  # (page, params) this session last wrote to the URL
 
 
@@ -73,9 +74,19 @@ def publish(page: str, options: dict) -> None:
     st.session_state[WRITTEN] = (page, as_lists(params))
     with st.sidebar.expander("Link to this view", icon=":material/link:"):
         st.caption("Opens this page as it is now, in any browser that can reach this lab.")
-        base = (st.context.url or "").rstrip("/")
-        st.code(f"{base}/{'' if page == 'home' else page}" + (f"?{urlencode(params, doseq=True)}" if params else ""),
+        st.code(f"{app_base(st.context.url or '')}/{'' if page == 'home' else page}" + (f"?{urlencode(params, doseq=True)}" if params else ""),
                 language=None, wrap_lines=True)
+
+
+def app_base(url: str) -> str:
+    """The app's own address from the browser's URL, whichever page it was opened on: scheme, host and
+    any path prefix, without the page's name or the query ('http://host:8501/lab/train?x=1' ->
+    'http://host:8501/lab')."""
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    if segments and segments[-1] in PAGE_NAMES:
+        segments.pop()
+    return f"{parts.scheme}://{parts.netloc}" + "".join(f"/{s}" for s in segments) if parts.netloc else ""
 
 
 def run(page: str, main, **options) -> None:

@@ -15,9 +15,8 @@ SPEED_MODELS = ("inception", "naive")
 
 @guarded
 def one_by_one(lesson: lessons.Lesson) -> None:
-    picks = ui.ask(lesson)
-    ui.button(lesson, picks)
-    if not ui.shown(lesson.id):
+    picks = ui.predict_then_measure(lesson)
+    if picks is None:
         return
     answer = lessons.one_by_one_answer()
     ui.verdicts(lesson, picks, answer["verdicts"])

@@ -35,6 +35,7 @@ from playwright.sync_api import expect  # noqa: E402
 
 from netlib.lab import catalogue, launch  # noqa: E402
 from netlib.analysis.strokes import Style, digit_paths  # noqa: E402
+from netlib.names import title  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "app.py"
@@ -543,7 +544,7 @@ def test_train_watch_reload_finish_and_stop(server, page):
     wait_until(page, lambda: plot_points(page, "loss_chart") > 0, "the loss chart's first points")
     first_points, first_progress = plot_points(page, "loss_chart"), progress_value(page)
     expect(page.get_by_role("button", name="Stop")).to_be_visible()
-    expect(page.get_by_test_id("stSidebar").get_by_text(run.name)).to_be_visible()  # listed as live
+    expect(page.get_by_test_id("stSidebar").get_by_text(run.name, exact=True)).to_be_visible()  # listed as live
     shot(page, "train_live")
 
     # a reload mid-run: a new session re-attaches to the live run
@@ -631,17 +632,17 @@ def test_compare_train_both(server, page):
 
     # both finish; the picker holds the pair and the table has a row for each
     picker = page.get_by_test_id("stMultiSelect")
-    for run in pair:  # named like 20261128-063702-residual-fast-260; labelled "residual · ... · 06:37:02 (done)"
+    for run in pair:  # named like 20261128-063702-residual-fast-260; labelled "Residual · ... · 06:37:02 (done)"
         day, hms, model = run.name.split("-")[:3]
         when = f"{hms[:2]}:{hms[2:4]}:{hms[4:]}"
-        expect(picker).to_contain_text(re.compile(rf"{model} · [^·]+ · {when} \(done\)"), timeout=LONG)
+        expect(picker).to_contain_text(re.compile(rf"{title(model)} · [^·]+ · {when} \(done\)"), timeout=LONG)
     expect(picker).not_to_contain_text("(running)")
     wait_idle(page)
     assert all(run_status(r) == "done" for r in pair)
     grid = page.get_by_test_id("stDataFrame").first
     expect(grid).to_be_visible()
     rows = table_rows(page)
-    assert len(rows) == 2 and {r[1] for r in rows} == {"inception", "residual"}, rows
+    assert len(rows) == 2 and {r[1] for r in rows} == {"Inception", "Residual"}, rows
     assert all(re.fullmatch(r"\d+\.\d\d%", r[9]) for r in rows), rows  # best test acc filled in
     # the accuracy panel: one point per epoch for each run
     assert sorted(t["n"] for t in plot_traces(page, "compare_chart") if t["xaxis"] == "x") == [2, 2]

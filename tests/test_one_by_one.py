@@ -161,22 +161,13 @@ def test_pages_offer_width_only_where_it_applies(monkeypatch):
 def test_compare_trains_inception_against_naive_at_one_width(tmp_path, monkeypatch):
     from netlib.lab import launch
     from netlib.runs.reader import list_runs
-    from test_pages import wait_for
+    from test_pages_steering import train_pair
 
     fresh_app(monkeypatch)
     runs = tmp_path / "runs"
     monkeypatch.setenv("NETLIB_RUNS_DIR", str(runs))
     monkeypatch.setenv(launch.SYNTHETIC_ENV, "600")
-    at = open_app("app_pages/compare.py")
-    at.selectbox(key="cmp_pair").set_value("inception vs naive").run()
-    at.number_input(key="cmp_width").set_value(24)
-    at.number_input(key="cmp_epochs").set_value(1)
-    at.number_input(key="cmp_limit").set_value(600).run()
-    at.button(key="train_both").click().run()
-    wait_for(at, lambda a: len(list_runs(runs)) == 2 and all(r.status == "done" for r in list_runs(runs)),
-             timeout=240)
-    at.run()
-    assert_clean(at)
+    at = train_pair(open_app("app_pages/compare.py"), runs, "inception vs naive", 600, width=24)
     found = {r.config["model"]: r.config["model_kwargs"] for r in list_runs(runs)}
     assert found == {"inception": {"width": 24}, "naive": {"width": 24}}
     said = " ".join(m.value for m in at.markdown)

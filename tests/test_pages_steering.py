@@ -12,6 +12,24 @@ from netlib.runs.reader import list_runs, read_run
 from test_pages import assert_clean, charts, lab, open_page, start_tiny_run, values, wait_for  # noqa: F401
 
 
+def train_pair(at, runs, pair: str, limit: int, recipe: str = "", **sizes):
+    """Compare's Train both for `pair` (sizes: blocks/width) on `limit` images, 1 epoch, until both are
+    done; the page rerun and checked clean."""
+    at.selectbox(key="cmp_pair").set_value(pair).run()
+    for name, value in sizes.items():
+        at.number_input(key=f"cmp_{name}").set_value(value)
+    if recipe:
+        at.selectbox(key="cmp_recipe").set_value(recipe).run()
+    at.number_input(key="cmp_epochs").set_value(1)
+    at.number_input(key="cmp_limit").set_value(limit).run()
+    at.button(key="train_both").click().run()
+    wait_for(at, lambda a: len(list_runs(runs)) == 2 and all(r.status == "done" for r in list_runs(runs)),
+             timeout=240)
+    at.run()
+    assert_clean(at)
+    return at
+
+
 def test_train_page_pauses_resumes_and_sets_the_learning_rate(lab, monkeypatch):
     monkeypatch.setenv(launch.SYNTHETIC_ENV, "30000")
     at = open_page("app_pages/train.py")
@@ -98,17 +116,8 @@ def test_train_page_has_no_depth_setting_for_inception():
 @pytest.mark.slow
 def test_compare_trains_residual_against_plain_and_shows_first_layer_gradients(lab, monkeypatch):
     monkeypatch.setenv(launch.SYNTHETIC_ENV, "2000")
-    at = open_page("app_pages/compare.py")
-    at.selectbox(key="cmp_pair").set_value("residual vs plain").run()
-    at.number_input(key="cmp_blocks").set_value(3)
-    at.selectbox(key="cmp_recipe").set_value("seed").run()
-    at.number_input(key="cmp_epochs").set_value(1)
-    at.number_input(key="cmp_limit").set_value(2000).run()
-    at.button(key="train_both").click().run()
-    wait_for(at, lambda a: len(list_runs(lab)) == 2 and all(r.status == "done" for r in list_runs(lab)),
-             timeout=240)
-    at.run()
-    assert_clean(at)
+    at = train_pair(open_page("app_pages/compare.py"), lab, "residual vs plain", 2000, recipe="seed",
+                    blocks=3)
     runs = {r.config["model"]: r for r in list_runs(lab)}
     assert set(runs) == {"residual", "plain"}
     assert all(r.config["model_kwargs"] == {"blocks": 3} for r in runs.values())
