@@ -121,7 +121,8 @@ def accuracy_figure(batches: Sequence[dict], epochs: Sequence[dict], smoothing: 
 def compare_figure(series: Sequence[dict], axis: str = "epoch", smoothing: float = 0.8) -> go.Figure:
     """Runs overlaid: test accuracy per epoch (left) and smoothed training loss (right).
 
-    series: dicts with label, color, batches, epochs (the events of one run each).
+    series: dicts with label, color, batches, epochs (the events of one run each); or, for a group of
+    seeds, label, color, band and runs (see _add_group).
     """
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
                         subplot_titles=("Test accuracy (%)", "Training loss (smoothed)"))
@@ -129,6 +130,9 @@ def compare_figure(series: Sequence[dict], axis: str = "epoch", smoothing: float
                       margin=dict(l=56, r=16, t=40, b=110))
     lowest = 100.0
     for s in series:
+        if s.get("band"):  # a group of seeds: one band, its mean on top, each run's loss
+            lowest = min(lowest, _add_group(fig, s, axis, smoothing))
+            continue
         ep, bt = s["epochs"], s["batches"]
         if ep:
             accs = [100 * e["test_acc"] for e in ep]
@@ -146,6 +150,39 @@ def compare_figure(series: Sequence[dict], axis: str = "epoch", smoothing: float
     fig.update_yaxes(range=[max(0.0, min(lowest, 95.0) - 1), 100.2], row=1, col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=2)
     return fig
+
+
+def _fill(color: str, alpha: float = 0.18) -> str:
+    """'#4F46E5' -> 'rgba(79, 70, 229, 0.18)': the band in its line's colour, see-through."""
+    h = color.lstrip("#")
+    if len(h) != 6:
+        return f"rgba(100, 116, 139, {alpha})"
+    return f"rgba({int(h[0:2], 16)}, {int(h[2:4], 16)}, {int(h[4:6], 16)}, {alpha})"
+
+
+def _add_group(fig: go.Figure, s: dict, axis: str, smoothing: float) -> float:
+    """A group's band (lower edge, then upper filled to it), its mean line, and its runs' losses (thin,
+    one legend entry). s["band"]: x, mean, lower, upper (percent), n (runs per point), what (the band's
+    words). Returns the lowest accuracy drawn."""
+    b, label, color = s["band"], s["label"], s["color"]
+    if b["x"]:
+        fig.add_scatter(x=b["x"], y=b["lower"], mode="lines", line=dict(width=0, color=color), name=label + " (band)",
+                        legendgroup=label, showlegend=False, hoverinfo="skip", row=1, col=1)
+        fig.add_scatter(x=b["x"], y=b["upper"], mode="lines", line=dict(width=0, color=color), fill="tonexty",
+                        fillcolor=_fill(color), name=b["what"], legendgroup=label, showlegend=False,
+                        hoverinfo="skip", row=1, col=1)
+        fig.add_scatter(x=b["x"], y=b["mean"], mode="lines+markers", name=label, legendgroup=label,
+                        line=dict(color=color, width=2.5), customdata=b["n"],
+                        hovertemplate=label + "<br>%{x:.3g}: mean %{y:.2f}% of %{customdata} runs<extra></extra>",
+                        row=1, col=1)
+    for i, run in enumerate(s.get("runs", [])):
+        if run["batches"]:
+            ys = smooth([e["loss"] for e in run["batches"]], smoothing)
+            bx, by = downsample(batch_positions(run["batches"], run["epochs"], axis), ys, 300)
+            fig.add_scatter(x=bx, y=by, mode="lines", name=label, legendgroup=label,
+                            showlegend=not b["x"] and i == 0, line=dict(color=color, width=1), opacity=0.6,
+                            hovertemplate=label + "<br>%{x:.3g}: %{y:.4f}<extra></extra>", row=1, col=2)
+    return min(b["lower"], default=100.0)
 
 
 # ---------------------------------------------------------------- gradient flow

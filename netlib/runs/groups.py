@@ -1,0 +1,212 @@
+"""Runs that differ only in seed form a group: its per-epoch mean and spread, and whether two groups differ
+by more than seed noise."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from .files import UNREADABLE
+from .labels import network_label, recipe_label
+from .reader import RunInfo
+
+# What makes two runs the same experiment. Left out: the seed (what a group varies), the run's name and
+# argv, and threads and channels_last, which change only the order of floating-point sums (the same
+# experiment, a few last bits apart). record_grads only records, it changes no number of the training.
+KEY_FIELDS = ("model", "model_kwargs", "recipe_name", "recipe", "limit", "device")
+
+
+def synthetic_digits(config: dict) -> Optional[int]:
+    """N when the run trained on N synthetic digits (recorded only in its argv), else None."""
+    argv = config.get("argv") if isinstance(config.get("argv"), list) else []
+    for i, arg in enumerate(argv):
+        value = argv[i + 1] if arg == "--synthetic" and i + 1 < len(argv) else \
+            arg.partition("=")[2] if str(arg).startswith("--synthetic=") else None
+        if value is not None:
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def group_key(config: dict) -> str:
+    """The same string for two configs that differ in nothing but the seed (and threads, argv, name)."""
+    key = {f: config.get(f) for f in KEY_FIELDS}
+    key["synthetic"] = synthetic_digits(config)
+    return json.dumps(key, sort_keys=True, default=str)
+
+
+@dataclass
+class EpochStats:
+    """Test accuracy after one epoch over the runs of a group that reached it (fractions, not %)."""
+
+    epoch: int
+    n: int
+    mean: float
+    std: Optional[float]  # sample standard deviation (n - 1); None for one run
+    min: float
+    max: float
+
+    @property
+    def lower(self) -> float:
+        """The band's lower edge: min for 2 runs, mean - std for 3 or more, the value for one."""
+        return self.min if self.n <= 2 else self.mean - self.std
+
+    @property
+    def upper(self) -> float:
+        return self.max if self.n <= 2 else self.mean + self.std
+
+
+def stats(epoch: int, accs: Sequence[float]) -> EpochStats:
+    return EpochStats(epoch, len(accs), statistics.fmean(accs),
+                      statistics.stdev(accs) if len(accs) > 1 else None, min(accs), max(accs))
+
+
+@dataclass
+class Group:
+    """Runs of one experiment over several seeds (one run per seed; a repeated seed starts another group)."""
+
+    key: str
+    runs: list = field(default_factory=list)  # RunInfo, in the order of their seeds
+
+    @property
+    def seeds(self) -> list[int]:
+        return [r.config.get("seed", 0) for r in self.runs]
+
+    @property
+    def config(self) -> dict:
+        return self.runs[0].config if self.runs else {}
+
+    @property
+    def label(self) -> str:
+        """'Residual · fast · 3 seeds'."""
+        n = len(self.runs)
+        return f"{network_label(self.config)} · {recipe_label(self.config)} · {n} seed{'s' if n != 1 else ''}"
+
+    @property
+    def curve(self) -> list[EpochStats]:
+        """Per epoch, the test accuracy over the runs that reached that epoch."""
+        by_epoch: dict[int, list[float]] = {}
+        for run in self.runs:
+            for e in run.epochs:
+                by_epoch.setdefault(e["epoch"], []).append(e["test_acc"])
+        return [stats(k, v) for k, v in sorted(by_epoch.items())]
+
+    @property
+    def finished(self) -> list:
+        """The runs that ended 'done': only their last accuracies count as results."""
+        return [r for r in self.runs if r.status == "done" and r.epochs]
+
+    @property
+    def final(self) -> Optional[EpochStats]:
+        """The final test accuracy over the finished runs (epoch: the fewest epochs among them), or None."""
+        done = self.finished
+        if not done:
+            return None
+        return stats(min(len(r.epochs) for r in done), [r.epochs[-1]["test_acc"] for r in done])
+
+    @property
+    def spread(self) -> Optional[float]:
+        """Half the band's width at the end: (max - min) / 2 for 2 seeds, the std for 3 or more."""
+        f = self.final
+        if f is None or f.n < 2:
+            return None
+        return (f.max - f.min) / 2 if f.n == 2 else f.std
+
+    def final_words(self) -> str:
+        """'99.12% ± 0.05 (sd of 3 seeds)', '99.10% (99.05 to 99.15, 2 seeds)', '99.10%' or '—'."""
+        f = self.final
+        if f is None:
+            return "—"
+        if f.n == 1:
+            return f"{100 * f.mean:.2f}%"
+        if f.n == 2:
+            return f"{100 * f.mean:.2f}% ({100 * f.min:.2f} to {100 * f.max:.2f}, 2 seeds)"
+        return f"{100 * f.mean:.2f}% ± {100 * f.std:.2f} (sd of {f.n} seeds)"
+
+
+def band_words(n: int) -> str:
+    """What a group's band is, by the number of runs at a point."""
+    return "min to max of 2 seeds" if n == 2 else f"mean ± sd of {n} seeds" if n > 2 else "one seed"
+
+
+def band(group: Group, axis: str = "epoch") -> dict:
+    """A group's band for a chart, in percent: x (the epoch, or for axis 'time' the mean seconds at which
+    the runs ended it), mean, lower, upper, n per point and its words."""
+    elapsed: dict[int, list[float]] = {}
+    for run in group.runs:
+        for e in run.epochs:
+            elapsed.setdefault(e["epoch"], []).append(e.get("elapsed", 0.0))
+    curve = group.curve
+    return {"x": [c.epoch if axis == "epoch" else statistics.fmean(elapsed[c.epoch]) for c in curve],
+            "mean": [100 * c.mean for c in curve], "lower": [100 * c.lower for c in curve],
+            "upper": [100 * c.upper for c in curve], "n": [c.n for c in curve],
+            "what": band_words(len(group.runs))}
+
+
+def extended(run: RunInfo) -> bool:
+    """A run trained further by +1 epoch at a rate a person chose: no longer its recipe's experiment."""
+    return any(e.get("event") == "start" and e.get("first_epoch", 1) > 1 for e in run.events)
+
+
+def group_runs(infos: Sequence[RunInfo]) -> list[Group]:
+    """The runs grouped by group_key, in the order their first runs come in `infos`. A run extended by
+    +1 epoch, or an unreadable one, is a group of its own; a seed already in a group starts another."""
+    groups: list[Group] = []
+    by_key: dict[str, list[Group]] = {}
+    for run in infos:
+        alone = run.status == UNREADABLE or extended(run)
+        key = f"{run.name} alone" if alone else group_key(run.config)
+        seed = run.config.get("seed", 0)
+        group = next((g for g in by_key.get(key, []) if seed not in g.seeds), None)
+        if group is None:
+            group = Group(key)
+            groups.append(group)
+            by_key.setdefault(key, []).append(group)
+        group.runs.append(run)
+    for g in groups:
+        g.runs.sort(key=lambda r: r.config.get("seed", 0))
+    return groups
+
+
+@dataclass
+class Verdict:
+    """Two groups' final accuracies compared: kind is 'noise', 'ahead', 'few' (too few seeds) or
+    'waiting' (a side has no finished run)."""
+
+    kind: str
+    sentence: str
+    difference: Optional[float] = None  # a's mean minus b's, in accuracy (fraction)
+    noise: Optional[float] = None  # the two spreads added: where the bands would stop overlapping
+
+
+def compare_groups(a: Group, b: Group) -> Verdict:
+    """Rule: the difference of the final means against the sum of the two groups' spreads (half-widths
+    of their bands: half the min-max range for 2 seeds, the sample std for 3 or more). A difference no
+    larger than that, the bands overlap: 'within seed noise'; larger: the better one 'is ahead'."""
+    fa, fb = a.final, b.final
+    if fa is None or fb is None:
+        waiting = a if fa is None else b
+        return Verdict("waiting", f"{waiting.label}: no run has finished yet, so there is nothing to compare.")
+    if fa.n < 2 or fb.n < 2:
+        if fa.n < 2 and fb.n < 2:
+            words = ("One seed each cannot tell a difference from seed noise: repeat both with several "
+                     "seeds (Repeat with N seeds) to see how far runs that differ only in seed land apart.")
+        else:
+            single = a if fa.n < 2 else b
+            words = (f"{single.label} has one finished seed: one run cannot tell a difference from seed "
+                     "noise; repeat it with several seeds.")
+        return Verdict("few", words, fa.mean - fb.mean)
+    diff, noise = fa.mean - fb.mean, a.spread + b.spread
+    gap = f"{100 * abs(diff):.2f} points"
+    counts = f"{fa.n} seeds" if fa.n == fb.n else f"{fa.n} and {fb.n} seeds"
+    if abs(diff) <= noise:
+        return Verdict("noise", f"{a.label} and {b.label}: final test accuracies {gap} apart, within seed "
+                                f"noise (their bands overlap: the spreads of {counts} add up to "
+                                f"{100 * noise:.2f} points), so neither is ahead.", diff, noise)
+    ahead, behind = (a, b) if diff > 0 else (b, a)
+    return Verdict("ahead", f"{ahead.label} is ahead of {behind.label} by {gap}, more than the spread of "
+                            f"{counts} ({100 * noise:.2f} points: their bands do not overlap).", diff, noise)
