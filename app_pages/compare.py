@@ -6,16 +6,17 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages import _links as links
+from app_pages._compare_parts import group_series, series, table, verdict
 from app_pages._common import chart, checkpoint_meta, guarded, model_cost, pct, runs_dir, shape_inputs
-from netlib.charts import style, training
+from netlib.charts import training
 from netlib.lab import catalogue, launch, steering
 from netlib.models import DEFAULT_WIDTH, MODELS, SHOWCASE, title
 from netlib.recipes import DEFAULT_RECIPE, MODEL_ADJUSTMENTS, RECIPES
-from netlib.runs import labels, reader, summary
+from netlib.runs import groups, labels, reader, summary
 from netlib.runs.files import FAILED_STATUSES, LIVE_STATUSES
 from netlib.runs.reader import read_run
 
-PAIR_KEY = "compare_pair"  # the two run directories of this session's last "Train both"
+PAIR_KEY = "compare_pair"  # the run directories of this session's last "Train both" (two per seed)
 PICK_KEY = "compare_runs"
 PAIRS = {"inception vs residual": ("inception", "residual"),
          "residual vs plain": ("residual", "plain"),  # the gradient-flow lesson: skips or none
@@ -35,10 +36,13 @@ def train_both(busy: bool) -> None:
             blocks, _ = shape_inputs("plain", "cmp", blocks=3, column=p2)
         if "naive" in PAIRS[pair]:  # both this wide: below ~17 channels the 1x1 convs add work
             _, width = shape_inputs("naive", "cmp", column=p2)
-        c1, c2, c3 = st.columns(3)
+        c1, c2, c3, c4 = st.columns([1, 1, 1.2, 1])
         recipe = c1.selectbox("Recipe", list(RECIPES), list(RECIPES).index(DEFAULT_RECIPE), key="cmp_recipe")
         epochs = c2.number_input("Epochs", 1, 50, RECIPES[recipe].epochs, key="cmp_epochs")
         limit = c3.number_input("Training images (0 = all)", 0, 60000, 0, step=1000, key="cmp_limit")
+        repeats = c4.number_input("Repeat with N seeds", 1, 5, 1, key="cmp_repeats",
+                                  help="each network N times, seeds 0, 1, ...: the chart draws each network's "
+                                       "seeds as one band, and says whether the two differ by more than it")
         st.caption(labels.describe_recipe(RECIPES[recipe]).replace(
             f"{RECIPES[recipe].epochs} epoch", f"{epochs} epoch") + " · 1 CPU thread per run"
             + "".join(f" · {title(m)}: " + ", ".join(f"{k} {v:g}" for k, v in adj.items())
@@ -50,10 +54,13 @@ def train_both(busy: bool) -> None:
         if st.button("Train both", type="primary", icon=":material/play_arrow:", disabled=busy,
                      key="train_both", help="both runs of the last pair are still training" if busy else None):
             dirs = []
-            for model in PAIRS[pair]:
-                args = launch.train_args(model, recipe, {"epochs": int(epochs)}, limit or None,
-                                           blocks=blocks, width=width)
-                dirs.append(str(launch.launch(runs_dir(), model, recipe, args, threads=1)))
+            # One launch.launch each: the run queue's launch_many is not in netlib yet; when it is, these
+            # runs should go in together through it.
+            for seed in range(int(repeats)):
+                for model in PAIRS[pair]:
+                    args = launch.train_args(model, recipe, {"epochs": int(epochs)}, limit or None, seed,
+                                             blocks=blocks, width=width)
+                    dirs.append(str(launch.launch(runs_dir(), model, recipe, args, threads=1)))
             st.session_state[PAIR_KEY] = dirs
             st.session_state["cmp_new_pair"] = True  # select the pair once both have started
             st.rerun()
@@ -81,58 +88,6 @@ def pick_runs(entries: list) -> list:
                             format_func=lambda n: f"{by_name[n].network or by_name[n].model} · {by_name[n].recipe} · "
                                                   f"{labels.run_time(n)} ({by_name[n].status})")
     return [by_name[n] for n in chosen]
-
-
-def series(runs: list) -> list[dict]:
-    out, used = [], {}
-    for i, info in enumerate(runs):
-        model = info.config.get("model", "?")
-        # the first run of each network gets its network's colour, later ones the palette
-        color = style.model_color(model) if model not in used else style.RUN_PALETTE[(i + 2) % 8]
-        used[model] = True
-        out.append({"label": labels.short_label(info.name, info.config), "color": color,
-                    "batches": info.batches, "epochs": info.epochs})
-    return out
-
-
-def run_cost(info) -> dict:
-    """Parameters and multiply-adds of the network a run trained, as it was sized."""
-    kw = info.config.get("model_kwargs") or {}
-    model = info.config.get("model")
-    if model not in MODELS or not isinstance(kw, dict):
-        return {"params": None, "macs": None}
-    return model_cost(model, kw.get("blocks", 1), kw.get("width", DEFAULT_WIDTH))
-
-
-def table(runs: list) -> None:
-    rows, said = [], []
-    for info in runs:
-        s = summary.run_stats(info)
-        cost = run_cost(info)
-        said.append({**s, "macs": cost["macs"], "threads": info.start.get("threads"),
-                     "recipe_values": info.config.get("recipe"), "limit": info.config.get("limit"),
-                     "device": info.config.get("device")})
-        rows.append({
-            "run": labels.run_time(s["run"]), "network": s["network_label"], "recipe": s["recipe"],
-            "parameters": cost["params"],
-            "M mult-adds / sample": cost["macs"] / 1e6 if cost["macs"] else None,
-            "epochs": s["epochs"],
-            "s / epoch": s["s_per_epoch"],
-            "samples/s": round(s["samples_per_s"]) if s["samples_per_s"] else None,
-            "best test acc": pct(s["best_test_acc"]), "final test acc": pct(s["final_test_acc"]),
-            "time to 99%": summary.format_seconds(s["time_to_99"]) if s["time_to_99"] else "not reached",
-        })
-    st.dataframe(rows, hide_index=True, width="stretch", column_config={
-        "run": st.column_config.TextColumn(help="the run's start time; its full name is in the picker above"),
-        "parameters": st.column_config.NumberColumn(format="localized"),
-        "M mult-adds / sample": st.column_config.NumberColumn(format="%.2f"),
-        "s / epoch": st.column_config.NumberColumn(format="%.1f"),
-        "samples/s": st.column_config.NumberColumn(format="localized"),
-    })
-    finished = [r for r in said if r["status"] not in LIVE_STATUSES]
-    sentence = summary.cost_against_time(finished)
-    if sentence:
-        st.markdown(sentence)
 
 
 def networks_table() -> None:
@@ -167,11 +122,15 @@ def overlay(names: list[str], polling: bool) -> None:
             st.error(f"{info.name} {info.status}: {info.reason}", icon=":material/error:")
     live = [r for r in runs if r.live]
     if live:
-        st.caption(" · ".join(f"{r.config.get('model')}: {summary.progress(r).text}" for r in live))
+        seeds = len({r.config.get("seed") for r in live}) > 1  # repeats: say which seed is where
+        st.caption(" · ".join(r.config.get("model", "?") + (f" seed {r.config.get('seed')}" if seeds else "")
+                              + f": {summary.progress(r).text}" for r in live))
     axis = st.radio("x axis", ["epoch", "time"], horizontal=True, key="cmp_axis",
                     format_func=lambda a: "epochs" if a == "epoch" else "wall time")
-    chart(training.compare_figure(series(runs), axis), key="compare_chart")
-    table(runs)
+    found = groups.group_runs(runs)
+    chart(training.compare_figure(group_series(found, axis), axis), key="compare_chart")
+    verdict(found)
+    table(found)
     gradient_flow(runs)
     if live and st.button("Stop these runs", icon=":material/stop:", key="cmp_stop"):
         for r in live:

@@ -5,13 +5,13 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages import _links as links
+from app_pages import _train_parts as parts
 from app_pages._common import chart, device_label, guarded, model_cost, pct, runs_dir, shape_inputs
 from netlib.charts import style, training
-from netlib.lab import launch, steering
+from netlib.lab import launch
 from netlib.models import DESCRIPTIONS, MODELS, title
 from netlib.recipes import OPTIMIZERS, SCHEDULES, recipe_for, resolve_recipe
 from netlib.runs import labels, reader, summary
-from netlib.runs.control import read_control
 from netlib.runs.files import FAILED_STATUSES, UNREADABLE
 from netlib.runs.reader import read_run
 from netlib.safepath import is_contained
@@ -78,7 +78,10 @@ def settings(busy: bool) -> None:
         with st.expander("Data, seed and device"):
             limit = st.number_input("Training images (0 = all 60,000)", 0, 60000, 0, step=1000, key="limit",
                                     help="train on the first N images for a quick try; the test set stays whole")
-            seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
+            seed = st.number_input("Seed", 0, 2**31 - 1 - parts.MAX_REPEATS, 0, key="seed")
+            repeats = st.number_input("Repeat with N seeds", 1, parts.MAX_REPEATS, 1, key="repeats",
+                                      help="N runs, seeds seed, seed+1, ...: how far runs that differ only "
+                                           "in seed land apart (Compare draws them as one band)")
             devices = ["auto", "cpu"] + (["cuda"] if device_label().startswith("cuda") else [])
             device = st.selectbox("Device", devices, key="device")
         try:
@@ -91,9 +94,9 @@ def settings(busy: bool) -> None:
         tag = "custom" if overrides else recipe
         if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=busy,
                      width="stretch", key="start", help="one run at a time on this page" if busy else None):
-            args = launch.train_args(model, recipe, overrides, limit or None, seed, device, blocks, width)
-            run_dir = launch.launch(runs_dir(), model, recipe, args, tag=tag)
-            st.session_state[RUN_KEY] = str(run_dir)
+            dirs = parts.start_runs(model, recipe, overrides, limit or None, int(seed), device, blocks, width,
+                                    int(repeats), tag)
+            st.session_state[RUN_KEY], st.session_state[parts.GROUP_KEY] = dirs[0], dirs
             st.rerun()
 
 
@@ -124,69 +127,6 @@ def outcome(info) -> None:
                    "Its checkpoint is now on the Draw and Inspect pages.", icon=":material/check_circle:")
 
 
-def stop_button(info) -> None:
-    if steering.stopping(info.dir):
-        st.button("Stopping...", disabled=True, key="stopping", icon=":material/hourglass_top:")
-        return
-    if st.button("Stop", icon=":material/stop:", key="stop", width="stretch"):
-        steering.stop(info.dir)
-        st.toast("Stop requested: the run stops at the next batch.")
-
-
-LR_MIN, LR_MAX = 1e-7, 10.0  # the rate inputs' range (recipes end OneCycle at peak / 1000)
-
-
-def rate_input(column, label: str, key: str, default: float, help: str) -> float:
-    """A learning-rate box whose first value is `default` (clamped into range), then the person's."""
-    st.session_state.setdefault(key, min(max(float(default), LR_MIN), LR_MAX))
-    return column.number_input(label, LR_MIN, LR_MAX, format="%.4g", step=1e-4, key=key, help=help)
-
-
-def steering_controls(info) -> None:
-    """Pause/Resume, Stop, and a new learning rate for a live run (applied at its next batch)."""
-    held = read_control(info.dir).get("paused", False)
-    c1, c2, c3, c4 = st.columns([1, 1, 1.3, 1], vertical_alignment="bottom")
-    with c1:
-        if held and info.status != "paused":  # asked; the run holds at its next batch boundary
-            st.button("Pausing...", disabled=True, key="pausing", icon=":material/hourglass_top:", width="stretch")
-        elif held and st.button("Resume", icon=":material/play_arrow:", key="resume", width="stretch"):
-            steering.pause(info.dir, False)
-            st.rerun()
-        if not held and st.button("Pause", icon=":material/pause:", key="pause", width="stretch",
-                                  help="hold the run at its next batch; nothing is lost"):
-            steering.pause(info.dir, True)
-            st.rerun()
-    with c2:
-        stop_button(info)
-    lr = rate_input(c3, "Learning rate", f"steer_lr_{info.name}", steering.last_lr(info) or
-                    info.config.get("recipe", {}).get("lr", 1e-3),
-                    "the run goes on at this constant rate from its next batch; Back to schedule undoes it")
-    if c4.button("Set rate", icon=":material/tune:", key="set_lr", width="stretch"):
-        steering.set_lr(info.dir, lr)
-        st.toast(f"Learning rate {lr:.4g} from the next batch.")
-    held_lr = read_control(info.dir).get("lr")
-    if held_lr is not None:
-        note, back = st.columns([3, 1.2], vertical_alignment="center")
-        note.caption(f"The learning rate is held at **{held_lr:.4g}** by hand; the recipe's schedule keeps "
-                     "counting underneath.")
-        back.button("Back to schedule", icon=":material/undo:", key="lr_schedule", width="stretch",
-                    on_click=steering.back_to_schedule, args=(info.dir,),
-                    help="the recipe's schedule again, at the point it has reached by now")
-
-
-def extend_controls(info) -> None:
-    """+1 epoch for an ended run, from its saved train state."""
-    if not launch.can_extend(info):
-        return
-    c1, c2 = st.columns([1.3, 1], vertical_alignment="bottom")
-    lr = rate_input(c1, "Learning rate for the extra epoch", f"extend_lr_{info.name}",
-                    steering.last_lr(info) or 1e-3, "constant; at first the rate the run ended at")
-    if c2.button("+1 epoch", icon=":material/add:", key="extend", width="stretch",
-                 help="train this run one more epoch from its last finished epoch, in the same run"):
-        launch.extend(info.dir, 1, lr)
-        st.rerun()
-
-
 def run_summary_panel(info) -> None:
     ep = info.epochs
     c1, c2, c3, c4 = st.columns(4)
@@ -211,7 +151,7 @@ def figures(info, smoothing: float):
     return cached[1], cached[2], cached[3]
 
 
-def run_view(run_dir: Path, polling: bool) -> None:
+def run_view(run_dir: Path, polling: bool, others: bool = False) -> None:
     """Everything about the watched run; redrawn every 2 s while it is live."""
     info = read_run(run_dir)
     if info is None:
@@ -234,14 +174,15 @@ def run_view(run_dir: Path, polling: bool) -> None:
     if starting:
         st.info("Starting one more epoch from the run's last checkpoint...", icon=":material/hourglass_top:")
     elif info.live:
-        steering_controls(info)
+        parts.steering_controls(info)
     else:
         refused = launch.extension_error(run_dir)
         if refused:
             st.error(f"One more epoch could not start: {refused}", icon=":material/error:")
         outcome(info)
-        extend_controls(info)
+        parts.extend_controls(info)
     run_summary_panel(info)
+    parts.repeats_line(run_dir, others)
     smoothing = st.slider("Smoothing of the per-batch curves", 0.0, 0.99, 0.6, 0.01, key="smoothing")
     loss, acc, grads = figures(info, smoothing)
     left, right = st.columns(2)
@@ -265,12 +206,13 @@ def live_view(run_dir: Path | None) -> None:
         idle_view()
         return
     polling = is_live(run_dir)
+    others = parts.repeats_live(run_dir)  # the other seeds: their line stays live while they train
 
     # 2 s, not 1 s: with the browser on the same 2 cores, redrawing both charts every second cost
     # the run ~35% of its throughput, every 2 s ~12% (scripts/bench_ui_overhead.py).
-    @st.fragment(run_every=LIVE_REFRESH_S if polling else None)
+    @st.fragment(run_every=LIVE_REFRESH_S if polling or others else None)
     def view() -> None:
-        guarded(run_view)(run_dir, polling)
+        guarded(run_view)(run_dir, polling, others)
 
     view()
 
@@ -290,7 +232,7 @@ def main() -> None:
     run_dir = watched_run()
     left, right = st.columns([1.15, 2.5], gap="large")
     with left:
-        guarded(settings)(is_live(run_dir))
+        guarded(settings)(is_live(run_dir) or parts.repeats_live(run_dir))
     with right:
         live_view(run_dir)
 

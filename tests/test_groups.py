@@ -12,11 +12,12 @@ import pytest
 
 from netlib.charts import training
 from netlib.engine.loop import TrainConfig
-from netlib.recipes import RECIPES
+from netlib.recipes import recipe_for
 from netlib.runs import groups
 from netlib.runs.reader import list_runs, read_run
+from netlib.lab import launch
 from netlib.runs.writer import RunWriter
-from support import epoch_event
+from support import assert_clean, charts, epoch_event, fresh_app, open_app
 
 # Three seeds of Residual and two of Inception, test accuracy after each of 3 epochs.
 RESIDUAL = {0: (0.970, 0.985, 0.9910), 1: (0.972, 0.983, 0.9902), 2: (0.968, 0.986, 0.9921)}
@@ -26,7 +27,7 @@ INCEPTION = {0: (0.965, 0.984, 0.9905), 1: (0.969, 0.981, 0.9915)}
 def seeded_run(root: Path, name: str, model: str, seed: int, accs, status: str = "done", argv=(),
                **config) -> Path:
     """A run folder as the engine writes one, with one epoch event per accuracy in accs."""
-    base = TrainConfig(model=model, recipe_name="fast", recipe=RECIPES["fast"], seed=seed, **{"limit": 5000, **config})
+    base = TrainConfig(model=model, recipe_name="fast", recipe=recipe_for("fast", model), seed=seed, **{"limit": 5000, **config})
     writer = RunWriter(root / name, {**base.to_dict(), "argv": ["train", "--model", model, *argv]})
     writer.on_event({"event": "start", "model": model, "recipe": "fast", "samples": 5000, "test_samples": 10000,
                      "epochs": 3, "steps_per_epoch": 40, "device": "cpu", "threads": 1, "pid": os.getpid(),
@@ -115,7 +116,7 @@ def test_verdict_within_seed_noise_and_ahead(runs_dir):
     diff = g["inception"].final.mean - g["residual"].final.mean
     assert abs(diff) <= g["inception"].spread + g["residual"].spread  # the data make it noise ...
     assert v.kind == "noise" and "within seed noise" in v.sentence and v.difference == pytest.approx(diff)
-    assert "ahead" not in v.sentence.replace("neither is ahead", "")
+    assert "ahead" not in v.sentence
 
 
 def test_verdict_names_a_winner_only_beyond_the_spread(runs_dir):
@@ -146,3 +147,73 @@ def test_the_figure_draws_a_filled_band_under_the_mean(runs_dir):
     acc = [t for t in fig.data if t.xaxis == "x"]
     assert [t.fill for t in acc] == [None, "tonexty", None]
     assert list(acc[1].y) == pytest.approx(groups.band(g)["upper"]) and acc[2].name == g.label
+
+
+# ---------------------------------------------------------------- pages
+@pytest.fixture
+def lab(runs_dir, monkeypatch):
+    """A fresh runs folder, empty Streamlit caches; no training process left behind."""
+    fresh_app(monkeypatch)
+    yield runs_dir
+    for proc in list(launch._PROCESSES.values()):
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+    launch.reap()
+
+
+def test_compare_draws_two_groups_as_bands_and_says_within_seed_noise(lab):
+    write_both(lab)
+    at = open_app("app_pages/compare.py")
+    at.multiselect(key="compare_runs").set_value(sorted(p.name for p in lab.iterdir())).run()
+    assert_clean(at)
+    fig = charts(at)["compare_chart"]
+    fills = [t for t in fig["data"] if t.get("fill") == "tonexty"]
+    assert len(fills) == 2  # one band per group
+    means = {t["name"] for t in fig["data"] if t.get("mode") == "lines+markers"}
+    assert means == {"Residual · fast · 3 seeds", "Inception · fast · 2 seeds"}
+    words = " ".join(m.value for m in at.markdown)
+    assert "within seed noise" in words and "is ahead" not in words
+    rows = at.dataframe[0].value
+    g = by_model(lab)
+    assert list(rows["run"]) == ["3 seeds", "2 seeds"]
+    assert list(rows["final test acc"]) == [g["residual"].final_words(), g["inception"].final_words()]
+    assert "±" in rows["final test acc"][0]
+
+
+def test_compare_with_one_run_each_says_one_seed_cannot_tell(lab):
+    seeded_run(lab, "20250101-000000-residual-fast-001", "residual", 0, (0.99,))
+    seeded_run(lab, "20250101-000001-inception-fast-002", "inception", 0, (0.98,))
+    at = open_app("app_pages/compare.py")
+    assert_clean(at)
+    assert not [t for t in charts(at)["compare_chart"]["data"] if t.get("fill")]
+    words = " ".join(m.value for m in at.markdown)
+    assert "One seed each cannot tell a difference from seed noise" in words
+
+
+@pytest.mark.slow  # three training processes: about 10-30 s
+def test_train_repeat_with_3_seeds_starts_3_runs(lab, monkeypatch):
+    monkeypatch.setenv(launch.SYNTHETIC_ENV, "300")
+    at = open_app("app_pages/train.py")
+    at.radio(key="recipe").set_value("custom").run()
+    at.number_input(key="epochs").set_value(1)
+    at.number_input(key="seed").set_value(7)
+    at.number_input(key="repeats").set_value(3).run()
+    assert_clean(at)
+    at.button(key="start").click().run()
+    assert not at.exception
+    started = [Path(d) for d in at.session_state["train_group"]]
+    assert len(started) == 3 and at.session_state["train_run"] == str(started[0])
+    deadline = time.time() + 120
+    while time.time() < deadline and not all((read_run(d) and read_run(d).status == "done") for d in started):
+        time.sleep(1)
+        at.run()  # the page's reruns are what start any run that waited its turn
+    runs = [read_run(d) for d in started]
+    assert sorted(r.config["seed"] for r in runs) == [7, 8, 9]
+    assert all(r.status == "done" and r.start.get("threads") == 1 for r in runs)
+    (g,) = groups.group_runs(runs)
+    at.run()
+    assert_clean(at)
+    words = " ".join(m.value for m in at.caption) + " ".join(m.value for m in at.markdown)
+    assert "seed 8 done" in words and "seed 9 done" in words
+    assert f"{g.label}**: final test accuracy {g.final_words()}" in words

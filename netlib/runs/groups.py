@@ -1,5 +1,4 @@
-"""Runs that differ only in seed form a group: its per-epoch mean and spread, and whether two groups differ
-by more than seed noise."""
+"""Runs differing only in seed form a group: per-epoch mean and spread; do two groups differ beyond seed noise?"""
 
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ from typing import Optional, Sequence
 from .files import UNREADABLE
 from .labels import network_label, recipe_label
 from .reader import RunInfo
+from .summary import run_stats
 
 # What makes two runs the same experiment. Left out: the seed (what a group varies), the run's name and
 # argv, and threads and channels_last, which change only the order of floating-point sums (the same
@@ -128,6 +128,30 @@ class Group:
         return f"{100 * f.mean:.2f}% ± {100 * f.std:.2f} (sd of {f.n} seeds)"
 
 
+def group_stats(group: Group) -> dict:
+    """summary.run_stats for a group: a single run's as they are; for several seeds the means of their
+    speeds, the mean curve's best, the final mean (final_words: ± its spread) and time to 99% (the mean,
+    when every finished seed reached it)."""
+    rows = [run_stats(r) for r in group.runs]
+    if len(rows) == 1:
+        return {**rows[0], "final_words": None, "seeds": 1}
+    final, curve = group.final, group.curve
+    live = [r for r in group.runs if r.live]
+    hits = [s["time_to_99"] for s, r in zip(rows, group.runs) if r in group.finished and s["time_to_99"]]
+
+    def mean_of(key: str) -> Optional[float]:
+        vals = [s[key] for s in rows if s[key] is not None]
+        return statistics.fmean(vals) if vals else None
+
+    return {**rows[0], "run": f"{len(rows)} seeds", "label": group.label, "seeds": len(rows),
+            "status": live[0].status if live else "done" if group.finished else rows[0]["status"],
+            "epochs": final.epoch if final else max(s["epochs"] for s in rows),
+            "s_per_epoch": mean_of("s_per_epoch"), "samples_per_s": mean_of("samples_per_s"),
+            "best_test_acc": max((c.mean for c in curve), default=None),
+            "final_test_acc": final.mean if final else None, "final_words": group.final_words(),
+            "time_to_99": statistics.fmean(hits) if hits and len(hits) == len(group.finished) else None}
+
+
 def band_words(n: int) -> str:
     """What a group's band is, by the number of runs at a point."""
     return "min to max of 2 seeds" if n == 2 else f"mean ± sd of {n} seeds" if n > 2 else "one seed"
@@ -206,7 +230,7 @@ def compare_groups(a: Group, b: Group) -> Verdict:
     if abs(diff) <= noise:
         return Verdict("noise", f"{a.label} and {b.label}: final test accuracies {gap} apart, within seed "
                                 f"noise (their bands overlap: the spreads of {counts} add up to "
-                                f"{100 * noise:.2f} points), so neither is ahead.", diff, noise)
+                                f"{100 * noise:.2f} points): these runs cannot say which is better.", diff, noise)
     ahead, behind = (a, b) if diff > 0 else (b, a)
     return Verdict("ahead", f"{ahead.label} is ahead of {behind.label} by {gap}, more than the spread of "
                             f"{counts} ({100 * noise:.2f} points: their bands do not overlap).", diff, noise)

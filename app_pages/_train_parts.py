@@ -1,0 +1,137 @@
+"""The Train page's parts: steering a live run, +1 epoch, and repeats of a run over several seeds."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from app_pages._common import runs_dir
+from netlib.lab import launch, steering
+from netlib.runs import groups, summary
+from netlib.runs.control import read_control
+from netlib.runs.files import FAILED_STATUSES
+from netlib.runs.reader import read_run, read_status
+
+GROUP_KEY = "train_group"  # the run directories of this session's last start, one per seed
+MAX_REPEATS = 5
+ENDED = ("done", "stopped", *FAILED_STATUSES)  # anything else (running, paused, waiting its turn) is to come
+
+
+def start_runs(model: str, recipe: str, overrides: dict, limit, seed: int, device: str, blocks: int, width: int,
+               repeats: int, tag: str) -> list[str]:
+    """Start `repeats` runs, seeds seed, seed+1, ...; their directories, the first one's to watch.
+
+    One at a time through launch.launch: the run queue's launch_many is not in netlib yet; when it is,
+    these runs should go in together through it. Repeats train side by side, so each gets one CPU
+    thread (as Compare's pair: two-thread runs on two cores spin against each other).
+    """
+    threads = 1 if repeats > 1 else None
+    dirs = []
+    for i in range(int(repeats)):
+        args = launch.train_args(model, recipe, overrides, limit, seed + i, device, blocks, width)
+        dirs.append(str(launch.launch(runs_dir(), model, recipe, args, threads=threads, tag=tag)))
+    return dirs
+
+
+def repeats_of(run_dir: Path) -> list[Path]:
+    """The other seeds' runs started together with run_dir on this page ([] for a single run)."""
+    dirs = [Path(d) for d in st.session_state.get(GROUP_KEY, [])]
+    return dirs[1:] if dirs and dirs[0] == Path(run_dir) else []
+
+
+def repeats_live(run_dir: Path | None) -> bool:
+    """True while another seed of the watched run is starting or training."""
+    if run_dir is None:
+        return False
+    return any((read_status(d) or {}).get("status") not in ENDED and not launch.pending(d).failed
+               for d in repeats_of(run_dir))
+
+
+def _seed_words(d: Path) -> str:
+    info = read_run(d)
+    if info is None:
+        p = launch.pending(d)
+        return "could not start" if p.failed else "starting"
+    seed = info.config.get("seed", "?")
+    if info.live:
+        return f"seed {seed} {summary.progress(info).text}"
+    last = info.epochs[-1]["test_acc"] if info.epochs else None
+    return f"seed {seed} {info.status}" + (f" at {100 * last:.2f}%" if last is not None else "")
+
+
+def repeats_line(run_dir: Path, polling: bool) -> None:
+    """One line on the other seeds; once all have ended, the group's final accuracy over every seed."""
+    others = repeats_of(run_dir)
+    if not others:
+        return
+    st.caption("Repeats: " + " · ".join(_seed_words(d) for d in others))
+    infos = [i for i in (read_run(d) for d in [Path(run_dir), *others]) if i is not None]
+    if len(infos) == len(others) + 1 and all(i.status in ENDED for i in infos):
+        group = max(groups.group_runs(infos), key=lambda g: len(g.runs))
+        st.markdown(f"**{group.label}**: final test accuracy {group.final_words()}. "
+                    "Compare shows the group as one line with its band.")
+    if polling and not repeats_live(run_dir):
+        st.rerun()  # the last seed has ended: redraw once, without the timer
+
+
+def stop_button(info) -> None:
+    if steering.stopping(info.dir):
+        st.button("Stopping...", disabled=True, key="stopping", icon=":material/hourglass_top:")
+        return
+    if st.button("Stop", icon=":material/stop:", key="stop", width="stretch"):
+        steering.stop(info.dir)
+        st.toast("Stop requested: the run stops at the next batch.")
+
+
+LR_MIN, LR_MAX = 1e-7, 10.0  # the rate inputs' range (recipes end OneCycle at peak / 1000)
+
+
+def rate_input(column, label: str, key: str, default: float, help: str) -> float:
+    """A learning-rate box whose first value is `default` (clamped into range), then the person's."""
+    st.session_state.setdefault(key, min(max(float(default), LR_MIN), LR_MAX))
+    return column.number_input(label, LR_MIN, LR_MAX, format="%.4g", step=1e-4, key=key, help=help)
+
+
+def steering_controls(info) -> None:
+    """Pause/Resume, Stop, and a new learning rate for a live run (applied at its next batch)."""
+    held = read_control(info.dir).get("paused", False)
+    c1, c2, c3, c4 = st.columns([1, 1, 1.3, 1], vertical_alignment="bottom")
+    with c1:
+        if held and info.status != "paused":  # asked; the run holds at its next batch boundary
+            st.button("Pausing...", disabled=True, key="pausing", icon=":material/hourglass_top:", width="stretch")
+        elif held and st.button("Resume", icon=":material/play_arrow:", key="resume", width="stretch"):
+            steering.pause(info.dir, False)
+            st.rerun()
+        if not held and st.button("Pause", icon=":material/pause:", key="pause", width="stretch",
+                                  help="hold the run at its next batch; nothing is lost"):
+            steering.pause(info.dir, True)
+            st.rerun()
+    with c2:
+        stop_button(info)
+    lr = rate_input(c3, "Learning rate", f"steer_lr_{info.name}", steering.last_lr(info) or
+                    info.config.get("recipe", {}).get("lr", 1e-3),
+                    "the run goes on at this constant rate from its next batch; Back to schedule undoes it")
+    if c4.button("Set rate", icon=":material/tune:", key="set_lr", width="stretch"):
+        steering.set_lr(info.dir, lr)
+        st.toast(f"Learning rate {lr:.4g} from the next batch.")
+    held_lr = read_control(info.dir).get("lr")
+    if held_lr is not None:
+        note, back = st.columns([3, 1.2], vertical_alignment="center")
+        note.caption(f"The learning rate is held at **{held_lr:.4g}** by hand; the recipe's schedule keeps "
+                     "counting underneath.")
+        back.button("Back to schedule", icon=":material/undo:", key="lr_schedule", width="stretch",
+                    on_click=steering.back_to_schedule, args=(info.dir,),
+                    help="the recipe's schedule again, at the point it has reached by now")
+
+
+def extend_controls(info) -> None:
+    """+1 epoch for an ended run, from its saved train state."""
+    if not launch.can_extend(info):
+        return
+    c1, c2 = st.columns([1.3, 1], vertical_alignment="bottom")
+    lr = rate_input(c1, "Learning rate for the extra epoch", f"extend_lr_{info.name}",
+                    steering.last_lr(info) or 1e-3, "constant; at first the rate the run ended at")
+    if c2.button("+1 epoch", icon=":material/add:", key="extend", width="stretch",
+                 help="train this run one more epoch from its last finished epoch, in the same run"):
+        launch.extend(info.dir, 1, lr)
+        st.rerun()
+
