@@ -107,6 +107,10 @@ def test_a_run_still_training_counts_in_its_epochs_but_not_in_the_final(runs_dir
     (g,) = groups.group_runs(list_runs(runs_dir))
     assert [c.n for c in g.curve] == [3, 3, 2]
     assert g.final.n == 2 and g.final.mean == pytest.approx((0.9910 + 0.9902) / 2)
+    seeded_run(runs_dir, "s0", "inception", 0, (0.99,))
+    seeded_run(runs_dir, "s1", "inception", 1, (0.98,), status="running")
+    (one,) = [g for g in groups.group_runs(list_runs(runs_dir)) if g.config["model"] == "inception"]
+    assert one.final_words() == "99.00% (1 of 2 seeds finished)" and one.spread is None
 
 
 def test_verdict_within_seed_noise_and_ahead(runs_dir):
@@ -129,6 +133,17 @@ def test_verdict_names_a_winner_only_beyond_the_spread(runs_dir):
     assert "more than the spread of 3 seeds" in v.sentence
     assert v.noise == pytest.approx(2 * statistics.stdev([0.990, 0.991, 0.992]))
 
+
+@pytest.mark.parametrize("gap, kind", [(0.0015, "noise"), (0.0025, "ahead")])
+def test_the_rule_is_the_bands_overlap_not_the_larger_spread(runs_dir, gap, kind):
+    """Both sds 0.1 points: a 0.15-point gap is past either sd but inside their sum (the bands overlap)."""
+    for seed in range(3):
+        seeded_run(runs_dir, f"r{seed}", "residual", seed, (0.990 + 0.001 * seed,))
+        seeded_run(runs_dir, f"i{seed}", "inception", seed, (0.990 - gap + 0.001 * seed,))
+    g = by_model(runs_dir)
+    v = groups.compare_groups(g["residual"], g["inception"])
+    assert g["residual"].spread == pytest.approx(0.001) and v.noise == pytest.approx(0.002)
+    assert v.kind == kind and v.difference == pytest.approx(gap)
 
 def test_one_seed_each_cannot_tell_a_difference(runs_dir):
     seeded_run(runs_dir, "r", "residual", 0, (0.995,))

@@ -121,8 +121,8 @@ class Group:
         f = self.final
         if f is None:
             return "—"
-        if f.n == 1:
-            return f"{100 * f.mean:.2f}%"
+        if f.n == 1:  # one seed's accuracy, and how many of the group's it is
+            return f"{100 * f.mean:.2f}%" + (f" (1 of {len(self.runs)} seeds finished)" if len(self.runs) > 1 else "")
         if f.n == 2:
             return f"{100 * f.mean:.2f}% ({100 * f.min:.2f} to {100 * f.max:.2f}, 2 seeds)"
         return f"{100 * f.mean:.2f}% ± {100 * f.std:.2f} (sd of {f.n} seeds)"
