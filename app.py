@@ -9,6 +9,8 @@ import streamlit as st
 st.set_page_config(page_title="MNIST network lab", page_icon=":material/neurology:", layout="wide")
 
 from app_pages._common import PAGES, device_label, guarded, runs_dir, setup_server  # noqa: E402
+from app_pages._queue import sidebar_queue  # noqa: E402
+from netlib.lab import launch  # noqa: E402
 from netlib.runs import reader  # noqa: E402  (after set_page_config, which must come first)
 
 
@@ -17,7 +19,10 @@ def sidebar() -> None:
     with st.sidebar:
         st.caption("Device")
         st.markdown(f"`{device_label()}`")
-        live = [r for r in reader.run_index(runs_dir()) if r.live]
+        entries = reader.run_index(runs_dir())
+        if launch.pump(runs_dir(), entries):  # queued runs that fit start now (reads nothing when none wait)
+            entries = reader.run_index(runs_dir())
+        live = [r for r in entries if r.live]
         st.caption("Live runs")
         if not live:
             st.markdown("none right now")
@@ -25,6 +30,7 @@ def sidebar() -> None:
             st.markdown(f":green[●] **{r.network or r.model}** · {r.recipe}  \n`{r.name}`")
         if live:
             st.page_link("app_pages/train.py", label="Watch on Train", icon=":material/monitoring:")
+        sidebar_queue(entries)
 
 
 setup_server()

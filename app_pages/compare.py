@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages import _links as links
+from app_pages import _queue
 from app_pages._compare_parts import group_series, series, table, verdict
 from app_pages._common import chart, checkpoint_meta, guarded, model_cost, pct, runs_dir, shape_inputs
 from netlib.charts import training
@@ -13,7 +14,7 @@ from netlib.lab import catalogue, launch, steering
 from netlib.models import DEFAULT_WIDTH, MODELS, SHOWCASE, title
 from netlib.recipes import DEFAULT_RECIPE, MODEL_ADJUSTMENTS, RECIPES
 from netlib.runs import groups, labels, reader, summary
-from netlib.runs.files import FAILED_STATUSES, LIVE_STATUSES
+from netlib.runs.files import FAILED_STATUSES, LIVE_STATUSES, WAITING_STATUSES
 from netlib.runs.reader import read_run
 
 PAIR_KEY = "compare_pair"  # the run directories of this session's last "Train both" (two per seed)
@@ -111,7 +112,7 @@ def overlay(names: list[str], polling: bool) -> None:
     waiting = [launch.pending(d) for d in pair if read_run(d) is None]
     for p in waiting:
         (st.error if p.failed else st.info)(f"{p.dir.name}: {p.message}")
-    pending = [p for p in waiting if not p.failed]
+    pending = [p for p in waiting if not p.failed] + _queue.waiting_lines([read_run(d) for d in pair])  # queued
     if polling and st.session_state.get("cmp_new_pair") and pair and not pending:
         st.rerun()  # both runs of the new pair have started: select them in the picker
     if not runs:
@@ -165,7 +166,7 @@ def gradient_flow(runs: list) -> None:
 def main() -> None:
     st.title("Compare")
     pair = [Path(d) for d in st.session_state.get(PAIR_KEY, [])]
-    pair_live = any(reader.quick_status(d) in (None, *LIVE_STATUSES) and not launch.pending(d).failed
+    pair_live = any(reader.quick_status(d) in (None, *LIVE_STATUSES, *WAITING_STATUSES) and not launch.pending(d).failed
                     for d in pair)
     guarded(train_both)(pair_live)
     entries = reader.run_index(runs_dir())

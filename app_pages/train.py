@@ -6,6 +6,7 @@ import streamlit as st
 
 from app_pages import _links as links
 from app_pages import _train_parts as parts
+from app_pages import _queue
 from app_pages._common import chart, device_label, guarded, model_cost, pct, runs_dir, shape_inputs
 from netlib.charts import style, training
 from netlib.lab import launch
@@ -41,7 +42,7 @@ def is_live(run_dir: Path | None) -> bool:
     info = read_run(run_dir)
     if info is None:  # launched, not started yet
         return not launch.pending(run_dir).failed
-    return info.live or launch.extension_starting(run_dir)
+    return info.live or info.waiting or launch.extension_starting(run_dir)  # a queued run is seen starting
 
 
 def recipe_settings(model: str) -> tuple[str, dict]:
@@ -169,6 +170,8 @@ def run_view(run_dir: Path, polling: bool, others: bool = False) -> None:
             st.session_state["_train_announced"] = info.name
             st.rerun()  # the run has started: redraw the page once so the sidebar lists it
     run_header(info)
+    if _queue.handles(info):  # queued, starting or cancelled: its place in line and Cancel, no charts yet
+        return _queue.waiting_panel(info, polling)
     prog = summary.progress(info)
     st.progress(prog.fraction, text=prog.text if info.status == "running" else f"{info.status} · {prog.text}")
     if starting:

@@ -271,21 +271,12 @@ def test_two_runs_at_once_with_concurrent_readers_keep_their_own_files(runs_dir)
 
 def test_two_launches_in_the_same_second_get_their_own_folders(runs_dir, monkeypatch):
     # Two sessions pressing Start at once: same timestamp, same server pid, so the same name. Each
-    # launch must claim its folder itself; the process it starts may not have created anything yet.
-    started = []
+    # launch must claim its folder itself (the run queue: netlib/runs/queue.py; nothing is started here).
     monkeypatch.setattr(launch, "new_run_name", lambda model, recipe: "same-name")
-    monkeypatch.setattr(launch, "start_run", lambda run_dir, args, threads=None: started.append(run_dir)
-                        or _FakeProcess())
-    dirs = [launch.launch(runs_dir, "residual", "fast", []) for _ in range(3)]
-    assert len(set(dirs)) == 3 and started == dirs
+    monkeypatch.setattr(launch.queue, "pump", lambda *args, **kwargs: [])
+    dirs = [launch.launch(runs_dir, "residual", "fast", ["--model", "residual"]) for _ in range(3)]
+    assert len(set(dirs)) == 3 and [read_status(d)["status"] for d in dirs] == ["queued"] * 3
     assert all(d.is_dir() and d.parent == runs_dir for d in dirs)
-
-
-class _FakeProcess:
-    pid = 0
-
-    def poll(self):
-        return 0
 
 
 def _raise(exc):
@@ -331,10 +322,10 @@ def test_launch_into_a_runs_folder_that_is_a_file_is_a_clear_error(tmp_path):
 
 
 def test_launch_on_a_full_disk_leaves_no_half_made_run(runs_dir, monkeypatch):
-    monkeypatch.setattr(launch, "open_log", _raise(ENOSPC))
+    monkeypatch.setattr(launch.queue, "write_json", _raise(ENOSPC))  # the queued run's files
     with pytest.raises(RunDirError, match="No space left on device"):
         launch.launch(runs_dir, "residual", "fast", ["--model", "residual"])
-    assert list(runs_dir.iterdir()) == []  # the folder it claimed is gone again
+    assert [p for p in runs_dir.iterdir() if p.is_dir()] == []  # the folder it claimed is gone again
     assert launch._PROCESSES == {}
 
 
@@ -625,8 +616,8 @@ def test_only_checkpoints_under_the_lab_folders_load_in_the_ui(runs_dir, tmp_pat
 
 
 def test_launch_sanitises_the_run_name(runs_dir, monkeypatch):
-    monkeypatch.setattr(launch, "start_run", lambda run_dir, args, threads=None: _FakeProcess())
-    run_dir = launch.launch(runs_dir, "residual", "fast", [], tag="../../../tmp/evil name")
+    monkeypatch.setattr(launch.queue, "pump", lambda *args, **kwargs: [])
+    run_dir = launch.launch(runs_dir, "residual", "fast", ["--model", "residual"], tag="../../../tmp/evil name")
     assert run_dir.parent == runs_dir and is_contained(runs_dir, run_dir)
     assert ".." not in run_dir.name and " " not in run_dir.name and "/" not in run_dir.name
 

@@ -20,25 +20,15 @@ from .printer import HumanPrinter
 
 def train_setup(args):
     """(TrainConfig, resume state or None, data options, writer or None) for `train` or `train --extend`."""
-    from ..engine.loop import TrainConfig, resolve_device
-    from ..recipes import resolve_recipe
+    from ..engine.setup import train_config
     from ..runs.writer import RunWriter
 
     try:
         if args.extend:
             return extend_setup(args)  # train --extend RUN_DIR: netlib/cli/extend.py
-        device = resolve_device(args.device)
-        if not args.model:
-            raise ValueError("the following arguments are required: --model (or --extend RUN_DIR)")
-        kwargs = shape_kwargs(args.model, args.blocks, args.width)
-        recipe = resolve_recipe(args.recipe, args.model, epochs=args.epochs, batch_size=args.batch_size,
-                                lr=args.lr, optimizer=args.optimizer, schedule=args.schedule,
-                                augment=args.augment)
+        config = train_config(vars(args))  # the one resolution: `submit` and the dashboard use it too
     except ValueError as e:
         raise UsageError(str(e)) from None
-    config = TrainConfig(model=args.model, recipe_name=args.recipe, recipe=recipe, model_kwargs=kwargs,
-                         seed=args.seed, device=str(device), threads=args.threads, limit=args.limit,
-                         record_grads=args.record_grads)
     writer = RunWriter(args.run_dir, {**config.to_dict(), "argv": sys.argv[1:]}) if args.run_dir else None
     return config, None, (args.data_dir, args.synthetic), writer
 
@@ -50,6 +40,10 @@ def cmd_train(args) -> int:
 
     if args.save:
         _check_save_target(args.save)  # refused before training, not after
+    if args.run_dir:
+        from ..runs.queue import await_pump
+
+        await_pump(args.run_dir)  # started by the queue: its "starting" status is written before ours
     config, resume, (data_dir, synthetic), writer = train_setup(args)
     stop = {"requested": False}
     listeners = _listeners(writer, args)
@@ -80,9 +74,24 @@ def cmd_train(args) -> int:
                 watchdog.close()
             if writer:
                 writer.close()
+                _pump_after(writer.dir)
         if args.save:
             _save_copy(args.save, writer, result, config)
     return 0 if result["status"] in ("done", "stopped") else 1
+
+
+def _pump_after(run_dir: Path) -> None:
+    """This run's slots are free: start the queued runs that fit now, when the run is in a runs folder
+    (the default one, or one the queue has used). Never fails the training command."""
+    from ..runs.files import QUEUE_LOCK, default_runs_dir
+    from ..runs.queue import pump
+
+    root = Path(run_dir).parent
+    try:
+        if (root / QUEUE_LOCK).is_file() or (default_runs_dir().is_dir() and root.samefile(default_runs_dir())):
+            pump(root)
+    except Exception:  # noqa: BLE001  a queue problem is the next pump's to report, not this run's
+        pass
 
 
 def _listeners(writer, args) -> list:
@@ -226,3 +235,15 @@ def cmd_bench(args) -> int:
     from . import bench
 
     return bench.run(args)
+
+
+def cmd_submit(args) -> int:
+    from . import queue
+
+    return queue.submit(args)
+
+
+def cmd_queue(args) -> int:
+    from . import queue
+
+    return queue.show(args)

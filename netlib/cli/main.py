@@ -21,6 +21,8 @@ def main(argv=None, own_process: bool = False) -> int:
         print(f"netlib: error: {e}", file=sys.stderr)
         return 2
     args.own_process = own_process
+    if args.command != "train":  # a training process pumps when it ends (commands._pump_after)
+        _pump_default()
     try:
         return getattr(commands, f"cmd_{args.command}")(args)
     except UsageError as e:
@@ -35,6 +37,19 @@ def main(argv=None, own_process: bool = False) -> int:
     except KeyboardInterrupt:
         print("netlib: interrupted", file=sys.stderr)
         return 130
+
+
+def _pump_default() -> None:
+    """Start the queued runs of the default runs folder that fit now (a queue left by a stopped server
+    goes on). Never fails the command: a queue problem is shown by `queue`, not by every command."""
+    try:
+        from ..runs.files import default_runs_dir
+        from ..runs.queue import pump
+
+        if default_runs_dir().is_dir():
+            pump(default_runs_dir())
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def _os_error(e: OSError) -> str:

@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m netlib", description="The MNIST network lab's engine.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(sub.add_parser("train", help="train a network on MNIST"))
+    _add_queue(sub)
 
     s = sub.add_parser("summary", help="per-layer table: output shape, parameters, multiply-adds")
     s.add_argument("--model", required=True, choices=list(MODELS))
@@ -100,6 +101,18 @@ def _add_train(t: argparse.ArgumentParser) -> None:
                    help="do not record per-layer gradient norms")
     t.add_argument("--json", action="store_true", help="one JSON object per line per event")
     t.add_argument("--quiet", action="store_true", help="print nothing (the run dir has it all)")
+
+
+def _add_queue(sub) -> None:
+    """`submit TRAIN OPTIONS` and `queue [cancel|front NAME]`: the run queue (netlib/runs/queue.py)."""
+    s = sub.add_parser("submit", help="enqueue a training run: it starts when its CPU threads are free")
+    _add_train(s)
+    s.add_argument("--runs-dir", type=Path, help="default: NETLIB_RUNS_DIR, else ./runs")
+    q = sub.add_parser("queue", help="the queued runs in order; cancel one, or move one to the front")
+    q.add_argument("action", nargs="?", default="list", choices=["list", "cancel", "front"])
+    q.add_argument("name", nargs="?", help="a run's folder name (cancel, front)")
+    q.add_argument("--runs-dir", type=Path, help="default: NETLIB_RUNS_DIR, else ./runs")
+    q.add_argument("--json", action="store_true", help="one JSON object per queued run")
 
 
 def _add_shape(p: argparse.ArgumentParser) -> None:

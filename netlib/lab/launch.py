@@ -1,24 +1,23 @@
-"""Starting training processes for the dashboard: new runs, +1 epoch of an ended run, and what a
-launched process that has not written its status yet is doing (plain Python, no streamlit)."""
+"""Starting training processes for the dashboard: new runs (through the run queue), +1 epoch of an
+ended run, and what a launched process that has not written its status yet is doing (no streamlit)."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from ..bounded import open_regular
 from ..runs.files import (LIVE_STATUSES, PROCESS_LOG, STATUS, TRAIN_STATE, UNREADABLE, RunDirError,
                           ensure_runs_dir, new_run_name)
+from ..runs import queue
 from ..runs.reader import RunInfo, read_status
 from ..runs.writer import open_log
 from ..names import DEFAULT_WIDTH, DEPTH_MODELS, WIDTH_MODELS, shape_kwargs
-from ..safepath import inside
 from .catalogue import PROJECT_ROOT
 
 SYNTHETIC_ENV = "NETLIB_LAB_SYNTHETIC"  # N: runs the UI starts train on N synthetic digits (tests, demos)
@@ -71,28 +70,49 @@ def start_run(run_dir: Path, args: list[str], threads: Optional[int] = None) -> 
                                 start_new_session=True, cwd=PROJECT_ROOT)
 
 
+@dataclass
+class RunSpec:
+    """One run for launch_many: what launch() takes."""
+
+    model: str
+    recipe: str
+    args: list
+    threads: Optional[int] = None
+    tag: str = ""
+
+
 def launch(runs_dir: Path, model: str, recipe: str, args: list[str], threads: Optional[int] = None,
            tag: str = "") -> Path:
-    """Start a training process in a fresh run directory under runs_dir; return the directory."""
+    """Enqueue a training run in a fresh run directory under runs_dir; return the directory. It starts
+    at once when its CPU slots are free, else it waits "queued" (netlib/runs/queue.py)."""
+    return launch_many(runs_dir, [RunSpec(model, recipe, args, threads, tag)])[0]
+
+
+def launch_many(runs_dir: Path, specs: Sequence[RunSpec]) -> list[Path]:
+    """Enqueue several runs together (Train both, seed repeats): next to each other in line, in this
+    order, then one pump. ValueError (one line) for options that cannot train; nothing is enqueued."""
+    from ..engine.setup import train_config
+
     reap()
-    root = ensure_runs_dir(runs_dir)  # RunDirError: "cannot write to the runs folder ...", shown as is
-    name = new_run_name(model, tag or recipe)
-    run_dir, n = inside(root, name), 1
-    while True:  # claim the folder with mkdir: two launches in the same second never share one
-        try:
-            run_dir.mkdir()
-            break
-        except FileExistsError:
-            n += 1
-            run_dir = inside(root, f"{name}-{n}")
-        except OSError as e:
-            raise RunDirError(f"cannot write to the runs folder {root}: {e.strerror or e}") from e
-    try:
-        _PROCESSES[str(run_dir)] = start_run(run_dir, args, threads=threads)
-    except BaseException:
-        shutil.rmtree(run_dir, ignore_errors=True)  # nothing half-made is left to look like a run
-        raise
-    return run_dir
+    ensure_runs_dir(runs_dir)  # RunDirError: "cannot write to the runs folder ...", shown as is
+    runs = []
+    for spec in specs:
+        options = queue.options_from_argv(list(spec.args))
+        if spec.threads:
+            options["threads"] = int(spec.threads)
+        config = train_config(options)
+        options["device"] = config.device  # auto resolved now: the queue counts a CUDA run's GPU slot
+        runs.append(queue.Submission(new_run_name(config.model, spec.tag or spec.recipe), options, config.to_dict()))
+    dirs = queue.submit(Path(runs_dir), runs)
+    _PROCESSES.update(queue.children())
+    return dirs
+
+
+def pump(runs_dir: Path, index: Optional[list] = None) -> list[Path]:
+    """Start the queued runs that fit now (the sidebar calls it with the listing it has read)."""
+    started = queue.pump(runs_dir, index)
+    _PROCESSES.update(queue.children())
+    return started
 
 
 def reap() -> None:

@@ -42,11 +42,13 @@ def combine(infos: Sequence[Optional[RunInfo]], failed_to_start: Sequence[str] =
     runs = [r for r in infos if r is not None]
     # stopped counts too: the lesson needs every run's whole epoch
     bad = [f"{r.name} {r.status}: {r.reason or 'no reason given'}" for r in runs
-           if not r.live and r.status != "done"]
+           if not r.live and not r.waiting and r.status != "done"]
     if failed_to_start or bad:
         return RunsState("failed", runs, "; ".join([*failed_to_start, *bad]))
     if not infos or any(r is None for r in infos):
         return RunsState("starting", runs, "starting the training processes (loading torch and MNIST)...")
+    if any(r.waiting for r in runs):  # the run queue: they start as CPU slots free up
+        return RunsState("starting", runs, "waiting in the run queue for free CPU slots, then starting...")
     if any(r.status in LIVE_STATUSES for r in runs):
         return RunsState("running", runs)
     return RunsState("done", runs)

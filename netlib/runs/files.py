@@ -15,8 +15,11 @@ CONFIG, METRICS, STATUS, CHECKPOINT, STOP, CONTROL, TRAIN_STATE, EXTEND_LOCK, PR
     "config.json", "metrics.jsonl", "status.json", "checkpoint.pt", "STOP", "control.json",
     "train_state.pt", "extend.lock", "process.log")
 LIVE_STATUSES = ("running", "paused")  # a process is working on the run (or holding it paused)
+QUEUED, STARTING, CANCELLED = "queued", "starting", "cancelled"  # the run queue's (netlib/runs/queue.py)
+WAITING_STATUSES = (QUEUED, STARTING)  # in line for CPU slots, or its process is being started
 UNREADABLE = "unreadable"  # a reader's status for a run whose files are not regular files (or too big)
-FAILED_STATUSES = ("failed", "diverged", "interrupted", UNREADABLE)  # ended without a usable result
+FAILED_STATUSES = ("failed", "diverged", "interrupted", UNREADABLE, CANCELLED)  # ended without a usable result
+QUEUED_FILE, QUEUE_LOCK = "queued.json", ".queue.lock"  # a queued run's command; the runs folder's lock
 MAX_JSON_BYTES = 1 << 20  # config.json, status.json, control.json: a few hundred bytes each
 RUNS_ENV = "NETLIB_RUNS_DIR"
 

@@ -1,5 +1,5 @@
-"""Reading run folders: a run's status (a dead process reads "interrupted"), its events, and the one
-listing of every run under a runs folder."""
+"""Reading run folders: a run's status (a dead process reads "interrupted"), its events, the one
+listing of every run under a runs folder, and the run queue's order."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Optional
 
 from ..bounded import FileRefused, chunks, open_regular, read_text_bounded
 from ..safepath import is_contained
-from .files import (CHECKPOINT, CONFIG, LIVE_STATUSES, MAX_JSON_BYTES, METRICS, STATUS, UNREADABLE,
-                    default_runs_dir)
+from .files import (CHECKPOINT, CONFIG, LIVE_STATUSES, MAX_JSON_BYTES, METRICS, PROCESS_LOG, QUEUED, STARTING,
+                    STATUS, UNREADABLE, WAITING_STATUSES, default_runs_dir)
 from .labels import network_label, recipe_label
 from .processes import same_process
 
@@ -29,6 +29,7 @@ class RunEntry:
     dir: Path
     config: dict
     status: str
+    queue_position: Optional[int] = field(default=None, kw_only=True)  # 1 = next to start; None: not queued
 
     @property
     def name(self) -> str:
@@ -54,6 +55,11 @@ class RunEntry:
     @property
     def live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    @property
+    def waiting(self) -> bool:
+        """Queued, or its process is being started: neither live nor ended."""
+        return self.status in WAITING_STATUSES
 
     @property
     def label(self) -> str:
@@ -114,7 +120,46 @@ def read_status(run_dir: Path) -> Optional[dict]:
     if status["status"] in LIVE_STATUSES and not same_process(status.get("pid"), status.get("started")):
         status["status"] = "interrupted"
         status["reason"] = "the training process ended without finishing (killed or crashed)"
+    elif status["status"] == STARTING and not same_process(status.get("pid"), status.get("started")):
+        # the queue started a process that ended before it opened the run (refused its arguments, killed)
+        line = _last_line(Path(run_dir) / PROCESS_LOG)
+        status["status"] = "failed"
+        status["reason"] = "the training process ended before training began" + (f": {line}" if line else "")
     return status
+
+
+def _last_line(path: Path, max_bytes: int = 4096) -> str:
+    """The last non-empty line of a log (within its last max_bytes), "" when there is none."""
+    try:
+        fd = open_regular(path)
+    except OSError:
+        return ""
+    try:
+        os.lseek(fd, max(0, os.fstat(fd).st_size - max_bytes), os.SEEK_SET)
+        lines = os.read(fd, max_bytes).decode("utf-8", errors="replace").strip().splitlines()
+    finally:
+        os.close(fd)
+    return lines[-1].strip()[:300] if lines else ""
+
+
+def _queue_key(status: dict, name: str) -> tuple:
+    """Where a queued run stands in line: its order (submission time; "to front" makes it the smallest)."""
+    order = status.get("order")
+    ok = isinstance(order, (int, float)) and not isinstance(order, bool) and order == order
+    return (order if ok else float("inf"), name)
+
+
+def queue_order(runs_dir: Path) -> list[Path]:
+    """The queued runs under runs_dir, first in line first (status.json only)."""
+    root, line = Path(runs_dir), []
+    if not root.is_dir():
+        return []
+    for d in root.iterdir():
+        if d.is_dir() and is_contained(root, d):
+            status = read_status(d)
+            if status and status["status"] == QUEUED:
+                line.append((_queue_key(status, d.name), d))
+    return [d for _, d in sorted(line)]
 
 
 def quick_status(run_dir: Path) -> Optional[str]:
@@ -183,7 +228,11 @@ def read_run(run_dir: Path) -> Optional[RunInfo]:
     except OSError as e:  # FileRefused, or a log that cannot be opened (no permission)
         return RunInfo(run_dir, config, UNREADABLE, str(e) if isinstance(e, FileRefused) else
                        f"{run_dir / METRICS}: {e.strerror or e}")
-    return RunInfo(run_dir, config, status["status"], status["reason"], without_redone_epochs(events))
+    position = None
+    if status["status"] == QUEUED:
+        position = next((i for i, d in enumerate(queue_order(run_dir.parent), 1) if d.name == run_dir.name), None)
+    return RunInfo(run_dir, config, status["status"], status["reason"], without_redone_epochs(events),
+                   queue_position=position)
 
 
 def run_index(runs_dir: Optional[Path] = None) -> list[RunEntry]:
@@ -194,11 +243,15 @@ def run_index(runs_dir: Optional[Path] = None) -> list[RunEntry]:
     root = Path(runs_dir or default_runs_dir())
     if not root.is_dir():
         return []
-    out = []
+    out, line = [], []
     for d in sorted((p for p in root.iterdir() if p.is_dir() and is_contained(root, p)), reverse=True):
         head = _head(d)
         if head is not None:
             out.append(RunEntry(d, head[0], head[1]["status"]))
+            if out[-1].status == QUEUED:
+                line.append((_queue_key(head[1], d.name), out[-1]))
+    for i, (_, entry) in enumerate(sorted(line, key=lambda item: item[0]), 1):
+        entry.queue_position = i
     return out
 
 

@@ -1,0 +1,82 @@
+"""The run queue on the pages: a queued run's place in line with Cancel (Train, Compare) and the
+sidebar's list of queued runs with cancel and move-to-front buttons."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from app_pages._common import runs_dir
+from netlib.lab import launch
+from netlib.runs import queue
+from netlib.runs.files import CANCELLED, QUEUED
+
+
+def where(info) -> str:
+    """'queued, position 2' or 'starting' for a waiting run."""
+    return f"queued, position {info.queue_position}" if info.status == QUEUED else info.status
+
+
+def handles(info) -> bool:
+    """A run this module shows instead of its charts: waiting for slots or a process, or cancelled."""
+    return info.waiting or info.status == CANCELLED
+
+
+def cancel(run_dir: Path) -> None:
+    if not queue.cancel(Path(run_dir)):
+        st.toast(f"{Path(run_dir).name} is no longer queued: it has started.")
+
+
+def front(run_dir: Path) -> None:
+    if not queue.to_front(Path(run_dir)):
+        st.toast(f"{Path(run_dir).name} is no longer queued: it has started.")
+
+
+def waiting_panel(info, polling: bool, key: str = "") -> None:
+    """Train's view of a queued (or cancelled) run: where it is in line, and Cancel. It pumps the queue
+    on every redraw, so the run is seen starting even when no training process ends to start it."""
+    if info.status == CANCELLED:
+        st.info("This run was cancelled before it started. Start another on the left.", icon=":material/block:")
+        if polling:
+            st.rerun()  # redraw the page once without the timer: Start is free again
+        return
+    launch.pump(runs_dir())
+    slots = queue.cpu_slots()
+    text = (f"**{where(info)}**: it starts as soon as enough of the {slots} CPU slots are free "
+            "(runs before it in line go first)." if info.status == QUEUED else
+            "**starting**: the training process is loading torch and the data...")
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    left.info(text, icon=":material/schedule:")
+    if info.status == QUEUED:
+        right.button("Cancel", icon=":material/close:", key=f"q_cancel{key}_{info.name}", width="stretch",
+                     on_click=cancel, args=(info.dir,), help="take this run out of the queue; it never trains")
+
+
+def waiting_lines(infos: list) -> list:
+    """Compare's line per waiting run of the pair ('NAME: queued, position N' and Cancel); those runs."""
+    waiting = [r for r in infos if r is not None and r.waiting]
+    for r in waiting:
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        left.info(f"{r.name}: {where(r)}", icon=":material/schedule:")
+        if r.status == QUEUED:
+            right.button("Cancel", icon=":material/close:", key=f"cmp_cancel_{r.name}", width="stretch",
+                         on_click=cancel, args=(r.dir,))
+    return waiting
+
+
+def sidebar_queue(entries: list) -> None:
+    """The sidebar's queued runs under the live ones: position, network, cancel, move to the front."""
+    line = sorted((e for e in entries if e.waiting), key=lambda e: e.queue_position or 0)
+    if not line:
+        return
+    st.caption(f"Queued ({queue.cpu_slots()} CPU slots)")
+    for e in line:
+        text, cancel_col, front_col = st.columns([5, 1, 1], vertical_alignment="center")
+        text.markdown(f":orange[●] {e.queue_position or '·'}. **{e.network or e.model}** · {e.recipe}  \n"
+                      f"`{e.name}` · {where(e)}")
+        if e.status != QUEUED:
+            continue
+        cancel_col.button("", icon=":material/close:", key=f"sb_cancel_{e.name}", help="cancel: it never trains",
+                          on_click=cancel, args=(e.dir,))
+        if e.queue_position and e.queue_position > 1:
+            front_col.button("", icon=":material/vertical_align_top:", key=f"sb_front_{e.name}",
+                             help="move to the front of the queue", on_click=front, args=(e.dir,))

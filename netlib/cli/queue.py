@@ -1,0 +1,82 @@
+"""`submit` (enqueue a training run) and `queue` (the queued runs in order; cancel one; move one first)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..runs import queue
+from ..runs.files import QUEUED, default_runs_dir, new_run_name
+from ..runs.reader import run_index
+from ..safepath import inside
+from .parser import UsageError
+
+# Options a queued run cannot carry: it trains in its own new folder, on the data of the process that
+# starts it (NETLIB_DATA_DIR), and a queued.json holds no paths (netlib/runs/queue.py).
+NOT_QUEUED = ("run_dir", "extend", "save", "data_dir")
+
+
+def submit(args) -> int:
+    """Enqueue `train` with these options in a new folder under the runs folder; print the folder."""
+    from ..engine.setup import train_config
+
+    for option in NOT_QUEUED:
+        if getattr(args, option, None):
+            raise UsageError(f"submit takes no --{option.replace('_', '-')}: a queued run trains in its own "
+                             "new folder under the runs folder (the data folder: NETLIB_DATA_DIR)")
+    try:
+        config = train_config(vars(args))
+        options = {**vars(args), "device": config.device}  # auto resolved now: a CUDA run's slot is a GPU one
+        name = new_run_name(config.model, config.recipe_name)
+        run_dir = queue.submit(Path(args.runs_dir or default_runs_dir()),
+                               [queue.Submission(name, options, config.to_dict())])[0]
+    except ValueError as e:  # QueueRefused too
+        raise UsageError(str(e)) from None
+    print(run_dir)
+    return 0
+
+
+def show(args) -> int:
+    """`queue`: list the queued runs; `queue cancel NAME`, `queue front NAME`."""
+    root = Path(args.runs_dir or default_runs_dir())
+    if args.action != "list":
+        return _act(root, args.action, args.name)
+    if args.name:
+        raise UsageError(f"unexpected argument {args.name!r} (queue cancel NAME, queue front NAME)")
+    if root.is_dir():
+        queue.pump(root)
+    line = sorted((e for e in run_index(root) if e.status == QUEUED), key=lambda e: e.queue_position)
+    for e in line:
+        row = {"position": e.queue_position, "name": e.name, "model": e.model, "network": e.network,
+               "recipe": e.recipe, "threads": e.config.get("threads"), "device": e.config.get("device")}
+        if args.json:
+            print(json.dumps(row))
+        else:
+            threads = f"{row['threads']} thread(s)" if row["threads"] else "all CPU threads"
+            print(f"{e.queue_position:>3}  {e.name}  {e.network or e.model} · {e.recipe} · "
+                  f"{threads if not str(row['device']).startswith('cuda') else 'cuda'}")
+    if not line and not args.json:
+        print(f"no queued runs in {root} ({queue.cpu_slots()} CPU slots)")
+    return 0
+
+
+def _act(root: Path, action: str, name) -> int:
+    if not name:
+        raise UsageError(f"queue {action} needs a run name (a folder name in {root})")
+    if "/" in name or "\\" in name:
+        raise UsageError(f"{name!r}: a run name, not a path")
+    try:
+        run_dir = inside(root, name)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if not run_dir.is_dir():
+        raise UsageError(f"no run {name!r} in {root}")
+    done = queue.cancel(run_dir) if action == "cancel" else queue.to_front(run_dir)
+    if not done:
+        status = next((e.status for e in run_index(root) if e.name == name), "not a run")
+        print(f"netlib: error: run {name} is not queued (it is {status})", file=sys.stderr)
+        return 1
+    place = queue.position(run_dir)
+    print(f"{name}: " + ("cancelled" if action == "cancel" else f"position {place}" if place else "started"))
+    return 0

@@ -1,0 +1,272 @@
+"""The run queue: the machine's CPU threads (and shares of its GPU) are slots; a run that does not fit
+waits as "queued" and starts, first come first served, as soon as a pump finds room for it.
+
+There is no daemon. pump() is called by a training process as it ends, by the dashboard as it draws
+its sidebar and by every command line call; an exclusive lock on the runs folder's .queue.lock makes
+exactly one of them start each run. A queued run is only files (config.json, queued.json, status.json),
+so it survives a server restart. The rules are in docs/design.md ("The run queue").
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import netlib as _package
+
+from ..bounded import FileRefused
+from ..safepath import inside
+from .files import (CANCELLED, LIVE_STATUSES, PROCESS_LOG, QUEUE_LOCK, QUEUED, QUEUED_FILE, STARTING, STATUS,
+                    CONFIG, RunDirError, default_runs_dir, ensure_runs_dir, write_json)
+from .command import QueueRefused, argv_from_options, options_from_argv
+from .processes import start_time
+from .reader import queue_order, read_json, read_status, run_index
+
+SLOTS_ENV, GPU_SLOTS_ENV = "NETLIB_SLOTS", "NETLIB_GPU_SLOTS"
+DEFAULT_GPU_SLOTS = 4  # CUDA runs at once on one GPU: small MNIST networks leave it mostly idle
+# Training processes this process started: polled so that finished ones are reaped (no zombies).
+_CHILDREN: dict[str, subprocess.Popen] = {}
+
+
+@dataclass
+class Submission:
+    """One run to enqueue: a folder name (made unique), train's options (device resolved) and the
+    config.json listings show until the training process rewrites it at start."""
+
+    name: str
+    options: dict
+    config: dict
+
+
+def _env_slots(name: str, default: int) -> int:
+    try:
+        value = int(os.environ.get(name, ""))
+    except ValueError:  # unset, empty or not a number: the default, never a crash
+        return default
+    return value if 0 < value <= 65536 else default
+
+
+def cpu_slots() -> int:
+    """CPU slots: NETLIB_SLOTS, else the machine's CPU threads (os.cpu_count())."""
+    return _env_slots(SLOTS_ENV, os.cpu_count() or 1)
+
+
+def gpu_slots() -> int:
+    return _env_slots(GPU_SLOTS_ENV, DEFAULT_GPU_SLOTS)
+
+
+def need(threads, device) -> tuple[int, int]:
+    """(CPU slots, GPU slots) a run takes. A CUDA run takes one GPU slot and no CPU slot. A CPU run
+    takes its thread count; without one torch uses every core, so it takes all CPU slots. A run asking
+    for more threads than there are slots takes them all (else it would wait for ever)."""
+    if str(device).startswith("cuda"):
+        return 0, 1
+    total = cpu_slots()
+    ok = isinstance(threads, int) and not isinstance(threads, bool) and threads > 0
+    return min(threads if ok else total, total), 0
+
+
+@contextmanager
+def _locked(root: Path):
+    """The runs folder's queue lock, held exclusively; released when the block ends (or the process dies).
+    The descriptor is not inherited: a training process started under the lock never holds it."""
+    path = Path(root) / QUEUE_LOCK
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    except OSError as e:
+        raise RunDirError(f"cannot lock the run queue {path}: {e.strerror or e}") from e
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise RunDirError(f"{path}: refused, it is not a regular file")
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def claim_run_dir(root: Path, name: str) -> Path:
+    """A fresh folder root/name (or name-2, name-3, ...), claimed with mkdir: two launches in the same
+    second never share one."""
+    run_dir, n = inside(root, name), 1
+    while True:
+        try:
+            run_dir.mkdir()
+            return run_dir
+        except FileExistsError:
+            n += 1
+            run_dir = inside(root, f"{name}-{n}")
+        except OSError as e:
+            raise RunDirError(f"cannot write to the runs folder {root}: {e.strerror or e}") from e
+
+
+def submit(runs_dir: Path, runs: list[Submission]) -> list[Path]:
+    """Enqueue runs together (in this order, none of another submitter's between them), then pump once.
+    QueueRefused before anything is written if a run's options would not be run."""
+    root = ensure_runs_dir(runs_dir)
+    argvs = [argv_from_options(s.options) for s in runs]
+    for argv in argvs:
+        options_from_argv(argv)  # what pump will accept, checked now: a refusal is the submitter's
+    made: list[Path] = []
+    with _locked(root):
+        now = time.time()
+        try:
+            for i, (s, argv) in enumerate(zip(runs, argvs)):
+                made.append(claim_run_dir(root, s.name))
+                command = ["train", *argv, "--run-dir", str(made[-1]), "--quiet"]
+                write_json(made[-1] / CONFIG, {**s.config, "argv": command})
+                write_json(made[-1] / QUEUED_FILE, {"argv": argv, "submitted": now})
+                # the status last: until it is there, the folder is no run and no pump looks at it
+                write_json(made[-1] / STATUS, {"status": QUEUED, "reason": "", "order": now + i * 1e-6,
+                                               "submitted": now, "updated": now})
+        except BaseException as e:
+            for d in made:
+                shutil.rmtree(d, ignore_errors=True)  # nothing half-made is left to look like a run
+            if isinstance(e, OSError) and not isinstance(e, RunDirError):
+                raise RunDirError(f"cannot write to the runs folder {root}: {e.strerror or e}") from e
+            raise
+    pump(root)
+    return made
+
+
+def pump(runs_dir: Optional[Path] = None, index: Optional[list] = None) -> list[Path]:
+    """Start every queued run that fits, first in line first; the folders started.
+
+    index: a run_index() listing the caller has already read (the sidebar): with no queued run in it,
+    nothing more is read. First come first served, strictly: a run that does not fit holds the ones
+    behind it (a big run is never starved by a stream of small ones); "to front" changes the order.
+    """
+    root = Path(runs_dir or default_runs_dir())
+    _reap()
+    if index is not None and not any(e.status == QUEUED for e in index):
+        return []
+    if index is None and not queue_order(root):
+        return []
+    started = []
+    with _locked(root):
+        entries = run_index(root)
+        cpu, gpu = 0, 0
+        for e in entries:  # a dead process's run reads "interrupted" or "failed": its slots are free
+            if e.status in (*LIVE_STATUSES, STARTING):
+                c, g = need(e.config.get("threads"), e.config.get("device", "cpu"))
+                cpu, gpu = cpu + c, gpu + g
+        for entry in sorted((e for e in entries if e.status == QUEUED), key=lambda e: e.queue_position):
+            try:
+                options = _command(entry.dir)
+            except QueueRefused as e:
+                _set_status(entry.dir, "failed", f"refused to start from the queue: {e}")
+                continue
+            c, g = need(options.get("threads"), options.get("device", "cpu"))
+            if cpu + c > cpu_slots() or gpu + g > gpu_slots():
+                break
+            if _start(entry.dir, options):
+                cpu, gpu = cpu + c, gpu + g
+                started.append(entry.dir)
+    return started
+
+
+def _command(run_dir: Path) -> dict:
+    try:
+        data = read_json(run_dir / QUEUED_FILE)
+    except FileRefused as e:
+        raise QueueRefused(str(e)) from None
+    if data is None:
+        raise QueueRefused(f"{QUEUED_FILE} is missing or not a JSON object")
+    return options_from_argv(data.get("argv"))
+
+
+def _start(run_dir: Path, options: dict) -> bool:
+    """Start `python -m netlib train` for a queued run and mark it "starting" with the child's pid; the
+    child waits for the queue lock (await_pump) so this status is written before its own."""
+    from .writer import open_log  # here: the writer loads torch, a pump with nothing to start does not
+
+    cmd = [sys.executable, "-m", "netlib", "train", *argv_from_options(options),
+           "--run-dir", os.path.abspath(run_dir), "--quiet"]
+    try:
+        with open_log(run_dir / PROCESS_LOG) as log:  # the child has its own copy of the descriptor
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, cwd=Path(_package.__path__[0]).resolve().parent)
+    except (OSError, RunDirError) as e:
+        _set_status(run_dir, "failed", f"the training process could not be started: {e}")
+        return False
+    _CHILDREN[str(run_dir)] = proc
+    write_json(run_dir / STATUS, {"status": STARTING, "reason": "", "pid": proc.pid,
+                                  "started": start_time(proc.pid), "updated": time.time()})
+    return True
+
+
+def _set_status(run_dir: Path, status: str, reason: str) -> None:
+    try:
+        write_json(Path(run_dir) / STATUS, {"status": status, "reason": reason, "updated": time.time()})
+    except OSError:
+        pass  # a folder that cannot be written keeps its status; the next pump tries again
+
+
+def _reap() -> None:
+    for key, proc in list(_CHILDREN.items()):
+        if proc.poll() is not None:
+            del _CHILDREN[key]
+
+
+def children() -> dict[str, subprocess.Popen]:
+    """The training processes this process started and has not reaped yet, by run folder."""
+    return dict(_CHILDREN)
+
+
+def await_pump(run_dir: Path) -> None:
+    """In a training process: wait until no pump holds the queue lock of the runs folder around run_dir
+    (the one that started this process has then recorded it). Nothing when there is no queue there."""
+    root = Path(run_dir).parent
+    if (root / QUEUE_LOCK).is_file():
+        try:
+            with _locked(root):
+                pass
+        except RunDirError:
+            pass
+
+
+def cancel(run_dir: Path) -> bool:
+    """A queued run stops waiting: status "cancelled", an ended run that never trained; its folder stays
+    (the config it asked for, until it is deleted). False when it is not queued (started, or ended)."""
+    run_dir = Path(run_dir)
+    with _locked(run_dir.parent):
+        status = read_status(run_dir)
+        if not status or status["status"] != QUEUED:
+            return False
+        write_json(run_dir / STATUS, {**status, "status": CANCELLED, "reason": "cancelled before it started",
+                                      "updated": time.time()})
+    return True
+
+
+def to_front(run_dir: Path) -> bool:
+    """A queued run goes first in line (then a pump: it may fit now). False when it is not queued."""
+    run_dir = Path(run_dir)
+    with _locked(run_dir.parent):
+        line = queue_order(run_dir.parent)
+        if run_dir.name not in [d.name for d in line]:
+            return False
+        first = read_status(line[0]) or {}
+        order = first.get("order") if isinstance(first.get("order"), (int, float)) else time.time()
+        write_json(run_dir / STATUS, {**(read_status(run_dir) or {}), "order": order - 1, "updated": time.time()})
+    pump(run_dir.parent)
+    return True
+
+
+def position(run_dir: Path) -> Optional[int]:
+    """The run's place in line (1 = next to start), None when it is not queued."""
+    run_dir = Path(run_dir)
+    names = [d.name for d in queue_order(run_dir.parent)]
+    return names.index(run_dir.name) + 1 if run_dir.name in names else None
+
+
+def queued(runs_dir: Optional[Path] = None) -> list[Path]:
+    """The queued runs, first in line first."""
+    return queue_order(Path(runs_dir or default_runs_dir()))
