@@ -20,16 +20,15 @@ def start_runs(model: str, recipe: str, overrides: dict, limit, seed: int, devic
                repeats: int, tag: str) -> list[str]:
     """Start `repeats` runs, seeds seed, seed+1, ...; their directories, the first one's to watch.
 
-    One at a time through launch.launch: the run queue's launch_many is not in netlib yet; when it is,
-    these runs should go in together through it. Repeats train side by side, so each gets one CPU
-    thread (as Compare's pair: two-thread runs on two cores spin against each other).
+    They go into the run queue together (launch_many: next to each other in line, one pump). Repeats
+    train side by side, so each gets one CPU thread (as Compare's pair: two-thread runs on two cores
+    spin against each other); the queue starts as many at once as there are CPU slots.
     """
     threads = 1 if repeats > 1 else None
-    dirs = []
-    for i in range(int(repeats)):
-        args = launch.train_args(model, recipe, overrides, limit, seed + i, device, blocks, width)
-        dirs.append(str(launch.launch(runs_dir(), model, recipe, args, threads=threads, tag=tag)))
-    return dirs
+    specs = [launch.RunSpec(model, recipe, launch.train_args(model, recipe, overrides, limit, seed + i, device,
+                                                             blocks, width), threads, tag)
+             for i in range(int(repeats))]
+    return [str(d) for d in launch.launch_many(runs_dir(), specs)]
 
 
 def repeats_of(run_dir: Path) -> list[Path]:

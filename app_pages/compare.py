@@ -54,14 +54,11 @@ def train_both(busy: bool) -> None:
             return
         if st.button("Train both", type="primary", icon=":material/play_arrow:", disabled=busy,
                      key="train_both", help="both runs of the last pair are still training" if busy else None):
-            dirs = []
-            # One launch.launch each: the run queue's launch_many is not in netlib yet; when it is, these
-            # runs should go in together through it.
-            for seed in range(int(repeats)):
-                for model in PAIRS[pair]:
-                    args = launch.train_args(model, recipe, {"epochs": int(epochs)}, limit or None, seed,
-                                             blocks=blocks, width=width)
-                    dirs.append(str(launch.launch(runs_dir(), model, recipe, args, threads=1)))
+            # Into the run queue together (next to each other in line, one pump): seed by seed, the pair
+            specs = [launch.RunSpec(model, recipe, launch.train_args(
+                         model, recipe, {"epochs": int(epochs)}, limit or None, seed, blocks=blocks, width=width), 1)
+                     for seed in range(int(repeats)) for model in PAIRS[pair]]
+            dirs = [str(d) for d in launch.launch_many(runs_dir(), specs)]
             st.session_state[PAIR_KEY] = dirs
             st.session_state["cmp_new_pair"] = True  # select the pair once both have started
             st.rerun()
