@@ -14,7 +14,7 @@ from netlib.lab import catalogue, launch, steering
 from netlib.models import DEFAULT_WIDTH, MODELS, SHOWCASE, title
 from netlib.recipes import DEFAULT_RECIPE, MODEL_ADJUSTMENTS, RECIPES
 from netlib.runs import groups, labels, reader, summary
-from netlib.runs.files import FAILED_STATUSES, LIVE_STATUSES, WAITING_STATUSES
+from netlib.runs.files import CANCELLED, FAILED_STATUSES, LIVE_STATUSES, WAITING_STATUSES
 from netlib.runs.reader import read_run
 
 PAIR_KEY = "compare_pair"  # the run directories of this session's last "Train both" (two per seed)
@@ -116,7 +116,9 @@ def overlay(names: list[str], polling: bool) -> None:
         st.info("Pick runs above to overlay their curves.", icon=":material/info:")
         return
     for info in runs:
-        if info.status in FAILED_STATUSES:
+        if info.status == CANCELLED:  # a person's choice, not an error
+            st.info(f"{info.name} {info.status}: {info.reason}", icon=":material/block:")
+        elif info.status in FAILED_STATUSES:
             st.error(f"{info.name} {info.status}: {info.reason}", icon=":material/error:")
     live = [r for r in runs if r.live]
     if live:

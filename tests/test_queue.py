@@ -260,3 +260,23 @@ def test_train_shows_a_queued_run_with_its_place_and_cancels_it(runs_dir, monkey
     assert read_status(d)["status"] == "cancelled"
     assert any("cancelled before it started" in i.value for i in at.info)
     free(holder)
+
+
+def test_compare_shows_a_queued_pair_in_line_and_cancels_one(runs_dir, monkeypatch):
+    from support import assert_clean, fresh_app
+    from streamlit.testing.v1 import AppTest
+
+    fresh_app(monkeypatch)
+    holder = occupy(runs_dir)
+    specs = [launch.RunSpec(m, "fast", launch.train_args(m, "fast", {"epochs": 1}, 300), 1) for m in ("inception", "residual")]
+    a, b = launch.launch_many(runs_dir, specs)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90).run()
+    at.session_state["compare_pair"] = [str(a), str(b)]
+    at.switch_page("app_pages/compare.py").run()
+    assert_clean(at)
+    said = [i.value for i in at.info]
+    assert f"{a.name}: queued, position 1" in said and f"{b.name}: queued, position 2" in said, said
+    at.button(key=f"cmp_cancel_{a.name}").click().run()
+    assert_clean(at)
+    assert read_status(a)["status"] == "cancelled" and queue.position(b) == 1
+    free(holder)
