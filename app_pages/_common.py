@@ -41,6 +41,8 @@ PAGES = (
              "Start a run, watch it live, pause it, change its learning rate, add an epoch."),
     PageInfo("app_pages/compare.py", "Compare", ":material/compare_arrows:",
              "Train two networks at once, overlay runs, watch gradients flow (or vanish)."),
+    PageInfo("app_pages/runs.py", "Runs", ":material/folder_open:",
+             "The lab notebook: find, label, annotate, tag, archive and delete runs."),
     PageInfo("app_pages/inspect.py", "Inspect", ":material/layers:",
              "Layer-by-layer shapes and costs, and the feature maps of a digit."),
     PageInfo("app_pages/results.py", "Results", ":material/grading:",

@@ -237,6 +237,12 @@ def cmd_bench(args) -> int:
     return bench.run(args)
 
 
+def cmd_runs(args) -> int:
+    from . import runs
+
+    return runs.run(args)
+
+
 def cmd_submit(args) -> int:
     from . import queue
 

@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("data", help="fetch and verify MNIST, print where it is")
     d.add_argument("--data-dir", type=Path)
     _add_bench(sub.add_parser("bench", help="speed and accuracy benchmarks"))
+    _add_runs(sub.add_parser("runs", help="the lab notebook: list, label, note, tag, archive, delete, prune runs"))
     return p
 
 
@@ -139,3 +140,32 @@ def _add_bench(b: argparse.ArgumentParser) -> None:
     b.add_argument("--checkpoint-dir", type=Path, help="(drawn) default: checkpoints/ in the project")
     b.add_argument("--data-dir", type=Path)
     b.add_argument("--json", action="store_true")
+
+
+def _add_runs(r: argparse.ArgumentParser) -> None:
+    """`runs ACTION ...`: each action takes --runs-dir (default: NETLIB_RUNS_DIR, else ./runs)."""
+    acts = r.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    ls = acts.add_parser("list", help="every run: label, network, status, accuracy, tags; disk space")
+    ls.add_argument("--json", action="store_true", help="one JSON object per run")
+    ls.add_argument("--all", action="store_true", help="archived runs too")
+    for action, what in (("label", "TEXT (empty: the folder's name)"), ("note", "TEXT (markdown; empty: none)")):
+        a = acts.add_parser(action, help=f"set a run's {action}: {what}")
+        a.add_argument("name")
+        a.add_argument("text")
+    for action, verb in (("tag", "add"), ("untag", "remove")):
+        t = acts.add_parser(action, help=f"{verb} tags (1-32 letters, digits, '_', '.', '-')")
+        t.add_argument("name")
+        t.add_argument("tags", nargs="+", metavar="TAG")
+    for action, verb in (("archive", "hide a run from lists (and from prune)"), ("unarchive", "list it again")):
+        acts.add_parser(action, help=verb).add_argument("name")
+    acts.choices["archive"].add_argument("--undo", action="store_true", help="the same as unarchive")
+    d = acts.add_parser("delete", help="delete ended runs' folders (never a live or queued one)")
+    d.add_argument("names", nargs="+", metavar="NAME")
+    d.add_argument("--yes", action="store_true", help="really delete (without it: say what would go)")
+    pr = acts.add_parser("prune", help="delete ended, unarchived runs a rule selects (all rules given must)")
+    pr.add_argument("--keep-best", type=_positive_int, metavar="N",
+                    help="keep the N best of each network (final test accuracy)")
+    pr.add_argument("--older-than", type=_positive_float, metavar="DAYS", help="runs that ended over DAYS ago")
+    pr.add_argument("--yes", action="store_true", help="really delete (without it: list what would go)")
+    for a in acts.choices.values():
+        a.add_argument("--runs-dir", type=Path, help="the runs folder (default: $NETLIB_RUNS_DIR, else ./runs)")

@@ -8,17 +8,17 @@ from ..names import network_title
 from ..recipes import RECIPES, Recipe, recipe_for
 
 
-def recipe_label(config: dict) -> str:
-    """'seed', 'fast', 'fast, 3 epochs' (one or two fields changed) or 'custom' (more changed)."""
+def recipe_label(config: dict, most: int = 2) -> str:
+    """'seed', 'fast', 'fast, 3 epochs' (up to `most` fields changed) or 'custom' (more changed)."""
     name = config.get("recipe_name", "?")
     if name not in RECIPES:
         return name
     # Compare with the recipe as it applies to this network, so its own adjustments are no "change".
     used, base = config.get("recipe", {}), recipe_for(name, config.get("model")).to_dict()
-    changed = {k: v for k, v in used.items() if k in base and base[k] != v}
+    changed = {k: v for k, v in used.items() if k in base and base[k] != v} if isinstance(used, dict) else {}
     if not changed:
         return name
-    if len(changed) > 2:
+    if len(changed) > most:
         return "custom"
     words = {"epochs": lambda v: f"{v} epoch{'s' if v != 1 else ''}", "batch_size": lambda v: f"batch {v}",
              "lr": lambda v: f"lr {v:g}", "augment": lambda v: "augmented" if v else "no augmentation"}

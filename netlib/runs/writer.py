@@ -22,6 +22,8 @@ from .files import (CHECKPOINT, CONFIG, CONTROL, EXTEND_LOCK, METRICS, STATUS, S
 from .processes import process_alive, start_time
 from .reader import read_status
 
+SCORES = ("test_acc", "best_test_acc", "elapsed")  # the last epoch's and the best test accuracy, its clock
+
 
 def _writes(what: str):
     """RunWriter methods: an OSError while writing becomes a RunDirError that says what and where.
@@ -62,11 +64,15 @@ class RunWriter:
             if kind:
                 raise RunDirError(f"{self.dir / name}: refused, it is {kind}, not a regular file")
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._before, self._epochs_here, self._locked = None, 0, False
+        self._before, self._epochs_here, self._locked, self._scores, self._best_known = None, 0, False, {}, True
         self._started = start_time(os.getpid())  # with the pid, names this process (pid reuse)
         if extending:
             self._lock()  # one extension of a run at a time (two tabs, the CLI and a tab)
             self._before = read_status(self.dir)
+            before = self._before or {}
+            self._scores = {k: v for k, v in before.items() if k in SCORES}
+            # a run from before scores were kept: its best epoch is in its log only, so none is claimed
+            self._best_known = "best_test_acc" in before or not before.get("epoch")
         # A stop or pause meant for an earlier process of this run is not meant for this one.
         (self.dir / STOP).unlink(missing_ok=True)
         (self.dir / CONTROL).unlink(missing_ok=True)
@@ -103,7 +109,8 @@ class RunWriter:
     @_writes("status.json")
     def _status(self, status: str, reason: str, **extra) -> None:
         write_json(self.dir / STATUS, {"status": status, "reason": reason, "pid": os.getpid(),
-                                       "started": self._started, "updated": time.time(), **extra})
+                                       "started": self._started, "updated": time.time(), **self._scores,
+                                       **extra})
 
     @_writes("the metrics log")
     def on_event(self, event: dict) -> None:
@@ -117,6 +124,7 @@ class RunWriter:
             os.fsync(self._metrics.fileno())
             self._epoch = event["epoch"]
             self._epochs_here += 1
+            self._score(event)
             self._status("running", "", epoch=self._epoch)
         elif kind in ("pause", "resume"):
             self._status("paused" if kind == "pause" else "running", "", epoch=self._epoch)
@@ -124,6 +132,15 @@ class RunWriter:
             os.fsync(self._metrics.fileno())
             self._status(event["status"], event.get("reason", ""),
                          epoch=event.get("epochs_completed", 0))
+
+    def _score(self, event: dict) -> None:
+        """The run's accuracy so far, kept in status.json: the notebook lists 500 runs without reading
+        500 metrics logs."""
+        acc, best = event.get("test_acc"), self._scores.get("best_test_acc")
+        self._scores.update(test_acc=acc, elapsed=event.get("elapsed"))
+        better = not isinstance(best, (int, float)) or (isinstance(acc, (int, float)) and acc > best)
+        if self._best_known and isinstance(acc, (int, float)) and better:
+            self._scores["best_test_acc"] = acc
 
     def should_stop(self) -> bool:
         return (self.dir / STOP).exists()

@@ -1,0 +1,127 @@
+"""`python -m netlib runs ...`: the lab notebook on the command line (list, label, note, tag, archive, delete, prune)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..bounded import size_text
+from ..runs import manage
+from ..runs.files import default_runs_dir
+from ..runs.meta import MetaError
+from ..runs.notebook import Row, notebook_rows, status_text, total_bytes
+from ..runs.summary import format_seconds
+from ..safepath import UnsafePath
+from .parser import UsageError
+
+
+def run(args) -> int:
+    """One `runs` action; bad arguments (a name with '..', a 10,000-character label) exit 2, a refused
+    operation (no such run, a live or queued one, unreadable metadata) exits 1 with one line."""
+    root = Path(args.runs_dir or default_runs_dir())
+    try:
+        return ACTIONS[args.action](root, args)
+    except (UnsafePath, MetaError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    except manage.RunRefused as e:
+        print(f"netlib: refused: {e}", file=sys.stderr)
+        return 1
+
+
+def row_json(r: Row) -> dict:
+    return {"name": r.name, "label": r.meta.label or None, "model": r.model, "network": r.network,
+            "recipe": r.recipe, "status": r.status, "queue_position": r.queue_position, "test_acc": r.final_acc,
+            "best_test_acc": r.best_acc, "epochs": r.epochs, "seconds": r.seconds,
+            "started": r.started.isoformat(timespec="seconds") if r.started else None, "tags": list(r.meta.tags),
+            "notes": r.meta.notes, "archived": r.meta.archived, "meta_problem": r.meta.problem or None,
+            "bytes": r.bytes}
+
+
+def _pct(x) -> str:
+    return "—" if x is None else f"{100 * x:.2f}%"
+
+
+def cmd_list(root: Path, args) -> int:
+    every = notebook_rows(root, include_archived=True)
+    rows = [r for r in every if args.all or not r.archived]
+    if args.json:
+        for r in rows:
+            print(json.dumps(row_json(r)))
+    else:
+        for r in rows:
+            extra = " · ".join(p for p in (r.meta.problem, " ".join(f"#{t}" for t in r.meta.tags),
+                                           "archived" if r.archived else "") if p)
+            label = f"  {r.meta.label!r}" if r.meta.label else ""
+            print(f"{r.name}{label}\n    {r.network} · {r.recipe} · {status_text(r)} · test acc {_pct(r.final_acc)} "
+                  f"(best {_pct(r.best_acc)}) · {r.epochs} epochs · {format_seconds(r.seconds)}"
+                  + (f"\n    {extra}" if extra else ""))
+    hidden = len(every) - len(rows)
+    footer = (f"{len(rows)} run{'s' if len(rows) != 1 else ''}"
+              + (f" ({hidden} archived not shown: --all)" if hidden else "")
+              + f"; the runs folder {root} takes {size_text(total_bytes(root))} on disk")
+    print(footer, file=sys.stderr if args.json else sys.stdout)  # stdout stays one JSON object a line
+    return 0
+
+
+def cmd_label(root: Path, args) -> int:
+    meta = manage.set_label(root, args.name, args.text)
+    print(f"{args.name}: label {meta.label!r}" if meta.label else f"{args.name}: label cleared")
+    return 0
+
+
+def cmd_note(root: Path, args) -> int:
+    meta = manage.set_notes(root, args.name, args.text)
+    print(f"{args.name}: notes set ({len(meta.notes):,} characters)" if meta.notes else f"{args.name}: notes cleared")
+    return 0
+
+
+def cmd_tag(root: Path, args) -> int:
+    change = manage.add_tags if args.action == "tag" else manage.remove_tags
+    meta = change(root, args.name, args.tags)
+    print(f"{args.name}: tags {' '.join(meta.tags) or '(none)'}")
+    return 0
+
+
+def cmd_archive(root: Path, args) -> int:
+    on = args.action == "archive" and not getattr(args, "undo", False)
+    manage.set_archived(root, args.name, on)
+    print(f"{args.name}: {'archived (hidden from lists and prune; --all shows it)' if on else 'not archived'}")
+    return 0
+
+
+def cmd_delete(root: Path, args) -> int:
+    """Every name is checked before anything goes: one refused run and nothing is deleted."""
+    paths = [manage.run_dir(root, n) for n in args.names]
+    refused = [why for why in map(manage.why_kept, paths) if why]
+    if refused:
+        raise manage.RunRefused("; ".join(refused) + ". Nothing was deleted")
+    if not args.yes:
+        for p in paths:
+            print(f"would delete {p}")
+        print("nothing deleted: add --yes to delete", file=sys.stderr)
+        return 1
+    freed = sum(manage.delete(root, n) for n in args.names)
+    print(f"deleted {len(paths)} run{'s' if len(paths) != 1 else ''}, {size_text(freed)} freed")
+    return 0
+
+
+def cmd_prune(root: Path, args) -> int:
+    plan = manage.prune_plan(root, args.keep_best, args.older_than)
+    if not args.yes:
+        for d in plan:
+            print(f"would delete {d.row.name}: {d.reason}")
+        print(f"{len(plan)} run{'s' if len(plan) != 1 else ''} would be deleted "
+              f"({size_text(sum(d.row.bytes for d in plan))}); add --yes to delete them")
+        return 0
+    deleted, freed, refused = manage.prune(root, plan)
+    for name in deleted:
+        print(f"deleted {name}")
+    for why in refused:
+        print(f"netlib: kept: {why}", file=sys.stderr)
+    print(f"deleted {len(deleted)} run{'s' if len(deleted) != 1 else ''}, {size_text(freed)} freed")
+    return 1 if refused else 0
+
+
+ACTIONS = {"list": cmd_list, "label": cmd_label, "note": cmd_note, "tag": cmd_tag, "untag": cmd_tag,
+           "archive": cmd_archive, "unarchive": cmd_archive, "delete": cmd_delete, "prune": cmd_prune}

@@ -1,0 +1,159 @@
+"""The Runs page (the lab notebook) under AppTest: the table, filters, edits that reach meta.json, delete."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from netlib.runs import manage
+from netlib.runs.meta import META, read_meta
+from support import assert_clean, fresh_app, open_app, write_run
+
+PAGE = "app_pages/runs.py"
+A, B, C = "20260101-000001-residual-fast-001", "20260101-000002-residual-fast-002", "20260101-000003-inception-fast-003"
+
+
+@pytest.fixture
+def lab(runs_dir, monkeypatch):
+    fresh_app(monkeypatch)
+    for name, model in ((A, "residual"), (B, "residual"), (C, "inception")):
+        write_run(runs_dir, name, model, 1000)
+    return runs_dir
+
+
+def shown(at) -> list[str]:
+    """The run folder names in the table, top to bottom."""
+    return list(at.dataframe[0].value["Run"])
+
+
+def select(at, *names: str):
+    """Tick the rows of these runs, as a click on their checkboxes does."""
+    runs = shown(at)
+    at.session_state[at.dataframe[0].key] = {"selection": {"rows": [runs.index(n) for n in names], "columns": []}}
+    return at.run()
+
+
+def test_the_table_lists_every_run_with_its_label_and_the_disk_space(lab):
+    manage.set_label(lab, A, "first try")
+    at = open_app(PAGE)
+    assert_clean(at)
+    assert at.title[0].value == "Runs"
+    assert shown(at) == [C, B, A]  # newest first
+    table = at.dataframe[0].value.set_index("Run")
+    assert table.loc[A, "Label"] == "first try" and table.loc[B, "Label"] == B
+    assert table.loc[C, "Network"] == "Inception" and table.loc[A, "Status"] == "done"
+    assert table.loc[A, "Final acc"] == pytest.approx(90.0)
+    assert any("3 of 3 runs shown" in c.value and "on disk" in c.value for c in at.caption)
+
+
+def test_filter_by_tag_network_and_text(lab):
+    manage.add_tags(lab, A, ["keep"])
+    manage.set_notes(lab, B, "a learning-rate sweep")
+    at = open_app(PAGE)
+    at.selectbox(key="runs_tag").set_value("keep").run()
+    assert shown(at) == [A]
+    at.selectbox(key="runs_tag").set_value("").run()
+    at.selectbox(key="runs_network").set_value("Inception").run()
+    assert shown(at) == [C]
+    at.selectbox(key="runs_network").set_value("").run()
+    at.text_input(key="runs_search").set_value("SWEEP").run()
+    assert shown(at) == [B]
+    assert_clean(at)
+
+
+def test_label_and_notes_edits_reach_meta_json(lab):
+    at = select(open_app(PAGE), B)
+    at.text_input(key=f"runs_label_{B}").set_value("the good one")
+    at.button(key="runs_save_label").click().run()
+    assert read_meta(lab / B).label == "the good one"
+    at.text_area(key=f"runs_notes_{B}").set_value("**bold** claim\n\n- item").run()
+    assert any("**bold** claim" in m.value for m in at.markdown)  # the preview
+    at.button(key="runs_save_notes").click().run()
+    assert_clean(at)
+    assert json.loads((lab / B / META).read_text())["notes"] == "**bold** claim\n\n- item"
+    assert at.dataframe[0].value.set_index("Run").loc[B, "Label"] == "the good one"
+
+
+def test_delete_asks_first_and_keeps_a_live_run(lab):
+    live = write_run(lab, "20260101-000004-residual-fast-004", "residual", 1000, status="running")
+    at = select(open_app(PAGE), A, live.name)
+    at.button(key="runs_delete").click().run()
+    assert (lab / A).is_dir()  # nothing yet: a confirmation first
+    assert any("running: stop it first" in w.value.replace("\\", "") for w in at.warning)  # markdown-escaped
+    at.button(key="runs_delete_yes").click().run()
+    assert_clean(at)
+    assert not (lab / A).exists() and live.is_dir() and (lab / B).is_dir()
+    assert A not in shown(at) and any("Deleted 1 run" in s.value for s in at.success)
+
+
+def test_delete_can_be_cancelled(lab):
+    at = select(open_app(PAGE), C)
+    at.button(key="runs_delete").click().run()
+    at.button(key="runs_delete_no").click().run()
+    assert (lab / C).is_dir() and C in shown(at)
+
+
+def test_archived_runs_are_hidden_unless_shown(lab):
+    at = select(open_app(PAGE), A)
+    at.button(key="runs_archive").click().run()
+    assert read_meta(lab / A).archived
+    assert A not in shown(at) and any("1 archived hidden" in c.value for c in at.caption)
+    at.toggle(key="runs_show_archived").set_value(True).run()
+    assert A in shown(at)
+    assert_clean(at)
+
+
+def test_open_on_compare_sets_its_runs(lab):
+    at = select(open_app(PAGE), A, C)
+    at.button(key="runs_open_compare").click().run()
+    assert_clean(at)
+    assert sorted(at.session_state["compare_runs"]) == [A, C]
+    assert at.title[0].value == "Compare"
+    assert sorted(at.multiselect(key="compare_runs").value) == sorted([A, C])
+
+
+def test_hostile_metadata_is_listed_and_shown_as_text(lab):
+    manage.set_label(lab, A, "[click](http://evil.example) <b>bold</b> :material/home:")
+    (lab / B / META).write_bytes(b"\x00not json" * 1000)
+    at = select(open_app(PAGE), A)
+    assert_clean(at)
+    table = at.dataframe[0].value.set_index("Run")
+    assert table.loc[A, "Label"].startswith("[click](http://evil.example)")  # a cell is plain text
+    assert table.loc[B, "Notes"].startswith("⚠ meta.json unreadable") and table.loc[B, "Label"] == B
+    picked = next(m.value for m in at.markdown if "selected:" in m.value)
+    assert "\\[click\\]\\(http" in picked and "\\<b\\>" in picked  # escaped: no link, no HTML
+
+
+def test_open_on_train_watches_that_run(lab):
+    at = select(open_app(PAGE), B)
+    at.button(key="runs_open_train").click().run()
+    assert_clean(at)
+    assert at.session_state["train_run"] == str(lab / B) and at.title[0].value == "Train"
+
+
+def test_queued_runs_show_their_place_move_to_front_and_cancel(lab):
+    from netlib.runs.reader import read_status
+    from test_queue import enqueue, free, occupy  # a run holding every CPU slot; tiny queued runs
+
+    holder = occupy(lab)
+    try:
+        first, second = enqueue(lab, 2)
+        at = open_app(PAGE)
+        table = at.dataframe[0].value.set_index("Run")
+        assert table.loc[first.name, "Status"] == "queued, position 1"
+        assert table.loc[second.name, "Status"] == "queued, position 2"
+        at = select(at, second.name)
+        at.button(key="runs_front").click().run()
+        assert at.dataframe[0].value.set_index("Run").loc[second.name, "Status"] == "queued, position 1"
+        at = select(at, first.name, second.name)
+        at.button(key="runs_delete").click().run()
+        assert sum("queued: cancel it first" in w.value.replace("\\", "") for w in at.warning) == 2
+        at.button(key="runs_delete_no").click().run()
+        at = select(at, first.name, second.name)
+        at.button(key="runs_cancel").click().run()
+        assert_clean(at)
+        assert read_status(first)["status"] == read_status(second)["status"] == "cancelled"
+        assert manage.delete(lab, first.name) >= 0 and not first.exists()  # cancelled: ended, may go
+    finally:
+        free(holder)
