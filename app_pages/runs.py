@@ -159,7 +159,7 @@ def confirm_delete(rows: list) -> None:
         if going:
             st.markdown(f"Delete **{len(going)} run{'s' if len(going) != 1 else ''}** "
                         f"({size_text(sum(r.bytes for r in going))}) for good? "
-                        + ", ".join(f"`{escape_markdown(r.label)}`" for r in going[:10])
+                        + ", ".join(f"*{escape_markdown(r.label)}*" for r in going[:10])  # no code span: it shows escapes
                         + (f" and {len(going) - 10} more" if len(going) > 10 else ""))
         a, b = st.columns(2)
         if going and a.button("Yes, delete", type="primary", key="runs_delete_yes", icon=":material/delete_forever:"):
