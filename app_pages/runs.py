@@ -9,7 +9,8 @@ from netlib.bounded import size_text
 from netlib.lab import catalogue
 from netlib.runs import manage, notebook, queue, reader
 from netlib.runs.files import CHECKPOINT, QUEUED
-from netlib.runs.meta import MAX_LABEL, MAX_NOTES, escape_markdown
+from netlib.runs.meta import MAX_LABEL, MAX_NOTES, MetaError, escape_markdown
+from netlib.safepath import UnsafePath
 
 MESSAGE = "runs_message"  # (kind, text) to show once after an action's rerun
 CONFIRM = "runs_confirm_delete"  # the run names a person asked to delete, awaiting "Yes, delete"
@@ -30,6 +31,19 @@ COLUMNS = {
 
 def say(kind: str, text: str) -> None:
     st.session_state[MESSAGE] = (kind, text)
+
+
+def act(done: str, change, names: list, *args) -> None:
+    """change(runs folder, name, *args) for each run, then a rerun that says how it went. A refusal (bad
+    text, a run deleted meanwhile, unreadable metadata) is a warning with the reason, not an error."""
+    try:
+        for name in names:
+            change(runs_dir(), name, *args)
+    except (MetaError, manage.RunRefused, UnsafePath) as e:
+        say("warning", f"Not saved: {escape_markdown(str(e))}.")
+    else:
+        say("success", done)
+    st.rerun()
 
 
 def first_line(text: str, most: int = 80) -> str:
@@ -96,9 +110,7 @@ def edit_one(r: notebook.Row) -> None:
     label = st.text_input("Label", r.meta.label, max_chars=MAX_LABEL, key=f"runs_label_{r.name}",
                           placeholder=r.name, help="empty: the run's folder name")
     if st.button("Save label", key="runs_save_label", icon=":material/label:"):
-        manage.set_label(runs_dir(), r.name, label)
-        say("success", "Label saved.")
-        st.rerun()
+        act("Label saved.", manage.set_label, [r.name], label)
     left, right = st.columns(2)
     notes = left.text_area("Notes (markdown)", r.meta.notes, max_chars=MAX_NOTES, height=160,
                            key=f"runs_notes_{r.name}")
@@ -107,9 +119,7 @@ def edit_one(r: notebook.Row) -> None:
         with st.container(border=True, height=160):
             st.markdown(notes or "*no notes*")  # the person's own markdown; HTML stays text
     if st.button("Save notes", key="runs_save_notes", icon=":material/edit_note:"):
-        manage.set_notes(runs_dir(), r.name, notes)
-        say("success", "Notes saved.")
-        st.rerun()
+        act("Notes saved.", manage.set_notes, [r.name], notes)
 
 
 def tag_controls(chosen: list) -> None:
@@ -117,17 +127,12 @@ def tag_controls(chosen: list) -> None:
     new = a.text_input("Add tags", key="runs_new_tags", placeholder="baseline lr-sweep",
                        help="separated by spaces; letters, digits, '_', '.' and '-', up to 32 each")
     if a.button("Add", key="runs_add_tags", icon=":material/new_label:", disabled=not new.strip()):
-        for r in chosen:
-            manage.add_tags(runs_dir(), r.name, new.split())
-        say("success", f"Tagged {len(chosen)} run{'s' if len(chosen) != 1 else ''}.")
-        st.rerun()
+        act(f"Tagged {len(chosen)} run{'s' if len(chosen) != 1 else ''}.", manage.add_tags, [r.name for r in chosen],
+            new.split())
     have = sorted({t for r in chosen for t in r.meta.tags})
     gone = b.multiselect("Remove tags", have, key="runs_gone_tags")
     if b.button("Remove", key="runs_remove_tags", icon=":material/label_off:", disabled=not gone):
-        for r in chosen:
-            manage.remove_tags(runs_dir(), r.name, gone)
-        say("success", "Tags removed.")
-        st.rerun()
+        act("Tags removed.", manage.remove_tags, [r.name for r in chosen], gone)
 
 
 def archive_and_delete(chosen: list) -> None:
@@ -136,10 +141,8 @@ def archive_and_delete(chosen: list) -> None:
     if a.button("Unarchive" if archived else "Archive", key="runs_archive", width="stretch",
                 icon=":material/unarchive:" if archived else ":material/archive:",
                 help="archived runs are hidden unless 'Show archived' is on, and prune never deletes them"):
-        for r in chosen:
-            manage.set_archived(runs_dir(), r.name, not archived)
-        say("success", f"{'Unarchived' if archived else 'Archived'} {len(chosen)} run{'s' if len(chosen) != 1 else ''}.")
-        st.rerun()
+        act(f"{'Unarchived' if archived else 'Archived'} {len(chosen)} run{'s' if len(chosen) != 1 else ''}.",
+            manage.set_archived, [r.name for r in chosen], not archived)
     if b.button("Delete...", key="runs_delete", icon=":material/delete:", width="stretch"):
         st.session_state[CONFIRM] = [r.name for r in chosen]
         st.rerun()

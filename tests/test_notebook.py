@@ -270,3 +270,11 @@ def test_prune_never_touches_live_or_queued_runs(tmp_path):
     for d in (root / A, q):
         os.utime(d / STATUS, (old, old))
     assert manage.prune_plan(root, keep_best=1, older_than_days=1) == []
+
+
+def test_list_prints_no_terminal_escapes_from_folder_names_or_configs(runs_dir, capsys):
+    d = write_run(runs_dir, "evil\x1b]0;pwned\x07", "residual", 1000)
+    config = json.loads((d / "config.json").read_text())
+    write_json(d / "config.json", {**config, "recipe_name": "\x1b[2Jwiped"})
+    code, out, err = cli(capsys, "list")
+    assert code == 0 and "\x1b" not in out and "\x07" not in out and "evil?]0;pwned?" in out and "?[2Jwiped" in out

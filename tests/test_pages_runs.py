@@ -157,3 +157,29 @@ def test_queued_runs_show_their_place_move_to_front_and_cancel(lab):
         assert manage.delete(lab, first.name) >= 0 and not first.exists()  # cancelled: ended, may go
     finally:
         free(holder)
+
+
+def test_a_run_deleted_by_hand_after_the_listing_gets_a_warning_not_an_error(lab, monkeypatch):
+    import shutil
+
+    at = select(open_app(PAGE), A)
+    at.text_input(key=f"runs_label_{A}").set_value("too late")
+    original = manage.set_label
+
+    def deleted_first(root, name, text):  # by hand, after this run listed the runs, before the click acts
+        shutil.rmtree(lab / A)
+        return original(root, name, text)
+
+    monkeypatch.setattr(manage, "set_label", deleted_first)
+    at.button(key="runs_save_label").click().run()
+    assert_clean(at)
+    assert any("no run named" in w.value.replace("\\", "") for w in at.warning)
+    assert not (lab / A).exists() and A not in shown(at)  # not brought back by the write
+
+
+def test_a_bad_tag_is_refused_with_the_reason(lab):
+    at = select(open_app(PAGE), A)
+    at.text_input(key="runs_new_tags").set_value("ok <b>bad</b>").run()
+    at.button(key="runs_add_tags").click().run()
+    assert_clean(at)
+    assert any("Not saved" in w.value for w in at.warning) and read_meta(lab / A).tags == ()

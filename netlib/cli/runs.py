@@ -25,7 +25,7 @@ def run(args) -> int:
     except (UnsafePath, MetaError, ValueError) as e:
         raise UsageError(str(e)) from None
     except manage.RunRefused as e:
-        print(f"netlib: refused: {e}", file=sys.stderr)
+        print(_plain(f"netlib: refused: {e}"), file=sys.stderr)
         return 1
 
 
@@ -36,6 +36,11 @@ def row_json(r: Row) -> dict:
             "started": r.started.isoformat(timespec="seconds") if r.started else None, "tags": list(r.meta.tags),
             "notes": r.meta.notes, "archived": r.meta.archived, "meta_problem": r.meta.problem or None,
             "bytes": r.bytes}
+
+
+def _plain(text) -> str:
+    """Text for a terminal: a folder name or a hand-edited config.json may hold escape sequences."""
+    return "".join(c if c.isprintable() else "?" for c in str(text))
 
 
 def _pct(x) -> str:
@@ -53,40 +58,42 @@ def cmd_list(root: Path, args) -> int:
             extra = " · ".join(p for p in (r.meta.problem, " ".join(f"#{t}" for t in r.meta.tags),
                                            "archived" if r.archived else "") if p)
             label = f"  {r.meta.label!r}" if r.meta.label else ""
-            print(f"{r.name}{label}\n    {r.network} · {r.recipe} · {status_text(r)} · test acc {_pct(r.final_acc)} "
-                  f"(best {_pct(r.best_acc)}) · {r.epochs} epochs · {format_seconds(r.seconds)}"
-                  + (f"\n    {extra}" if extra else ""))
+            print(_plain(f"{r.name}{label}") + "\n    " + _plain(
+                f"{r.network} · {r.recipe} · {status_text(r)} · test acc {_pct(r.final_acc)} "
+                f"(best {_pct(r.best_acc)}) · {r.epochs} epochs · {format_seconds(r.seconds)}")
+                + (f"\n    {_plain(extra)}" if extra else ""))
     hidden = len(every) - len(rows)
     footer = (f"{len(rows)} run{'s' if len(rows) != 1 else ''}"
               + (f" ({hidden} archived not shown: --all)" if hidden else "")
               + f"; the runs folder {root} takes {size_text(total_bytes(root))} on disk")
-    print(footer, file=sys.stderr if args.json else sys.stdout)  # stdout stays one JSON object a line
+    print(_plain(footer), file=sys.stderr if args.json else sys.stdout)  # stdout stays one JSON object a line
     return 0
 
 
 def cmd_label(root: Path, args) -> int:
     meta = manage.set_label(root, args.name, args.text)
-    print(f"{args.name}: label {meta.label!r}" if meta.label else f"{args.name}: label cleared")
+    print(_plain(f"{args.name}: label {meta.label!r}" if meta.label else f"{args.name}: label cleared"))
     return 0
 
 
 def cmd_note(root: Path, args) -> int:
     meta = manage.set_notes(root, args.name, args.text)
-    print(f"{args.name}: notes set ({len(meta.notes):,} characters)" if meta.notes else f"{args.name}: notes cleared")
+    said = f"notes set ({len(meta.notes):,} characters)" if meta.notes else "notes cleared"
+    print(_plain(f"{args.name}: {said}"))
     return 0
 
 
 def cmd_tag(root: Path, args) -> int:
     change = manage.add_tags if args.action == "tag" else manage.remove_tags
     meta = change(root, args.name, args.tags)
-    print(f"{args.name}: tags {' '.join(meta.tags) or '(none)'}")
+    print(_plain(f"{args.name}: tags {' '.join(meta.tags) or '(none)'}"))
     return 0
 
 
 def cmd_archive(root: Path, args) -> int:
     on = args.action == "archive" and not getattr(args, "undo", False)
     manage.set_archived(root, args.name, on)
-    print(f"{args.name}: {'archived (hidden from lists and prune; --all shows it)' if on else 'not archived'}")
+    print(_plain(f"{args.name}: {'archived (hidden from lists and prune; --all shows it)' if on else 'not archived'}"))
     return 0
 
 
@@ -98,7 +105,7 @@ def cmd_delete(root: Path, args) -> int:
         raise manage.RunRefused("; ".join(refused) + ". Nothing was deleted")
     if not args.yes:
         for p in paths:
-            print(f"would delete {p}")
+            print(_plain(f"would delete {p}"))
         print("nothing deleted: add --yes to delete", file=sys.stderr)
         return 1
     freed = sum(manage.delete(root, n) for n in args.names)
@@ -110,15 +117,15 @@ def cmd_prune(root: Path, args) -> int:
     plan = manage.prune_plan(root, args.keep_best, args.older_than)
     if not args.yes:
         for d in plan:
-            print(f"would delete {d.row.name}: {d.reason}")
+            print(_plain(f"would delete {d.row.name}: {d.reason}"))
         print(f"{len(plan)} run{'s' if len(plan) != 1 else ''} would be deleted "
               f"({size_text(sum(d.row.bytes for d in plan))}); add --yes to delete them")
         return 0
     deleted, freed, refused = manage.prune(root, plan)
     for name in deleted:
-        print(f"deleted {name}")
+        print(_plain(f"deleted {name}"))
     for why in refused:
-        print(f"netlib: kept: {why}", file=sys.stderr)
+        print(_plain(f"netlib: kept: {why}"), file=sys.stderr)
     print(f"deleted {len(deleted)} run{'s' if len(deleted) != 1 else ''}, {size_text(freed)} freed")
     return 1 if refused else 0
 
