@@ -278,3 +278,20 @@ def test_list_prints_no_terminal_escapes_from_folder_names_or_configs(runs_dir, 
     write_json(d / "config.json", {**config, "recipe_name": "\x1b[2Jwiped"})
     code, out, err = cli(capsys, "list")
     assert code == 0 and "\x1b" not in out and "\x07" not in out and "evil?]0;pwned?" in out and "?[2Jwiped" in out
+
+
+def test_an_extended_run_from_before_scores_claims_no_best_it_never_saw(runs):
+    from netlib.runs.writer import RunWriter
+
+    status = json.loads((runs / A / STATUS).read_text())
+    write_json(runs / A / STATUS, {k: v for k, v in status.items() if k not in ("test_acc", "best_test_acc", "elapsed")})
+    writer = RunWriter(runs / A, {}, extending=True)
+    writer.on_event({"event": "epoch", "epoch": 2, "test_acc": 0.5, "elapsed": 9.0})
+    writer.on_event({"event": "end", "status": "done", "reason": "", "epochs_completed": 2})
+    writer.close()
+    after = json.loads((runs / A / STATUS).read_text())
+    assert after["test_acc"] == 0.5 and after["elapsed"] == 9.0 and "best_test_acc" not in after
+    writer = RunWriter(runs / B, {}, extending=True)  # a run of this version: its best goes on
+    writer.on_event({"event": "epoch", "epoch": 2, "test_acc": 0.5, "elapsed": 9.0})
+    writer.close()
+    assert json.loads((runs / B / STATUS).read_text())["best_test_acc"] == pytest.approx(0.9)
