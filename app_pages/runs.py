@@ -24,6 +24,9 @@ COLUMNS = {
         format="%.2f%%", help="best test accuracy of any epoch (empty: not recorded for this run)"),
     "Training": st.column_config.NumberColumn(format="%.1f min", help="time from start to the last epoch"),
     "Started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    "Over seeds": st.column_config.TextColumn(
+        help="a group of runs that differ only in seed: its final accuracy over the finished seeds, with the "
+             "band (min to max for 2 seeds, ± the standard deviation from 3)"),
     "Tags": st.column_config.ListColumn(),
     "Size": st.column_config.NumberColumn(format="%.1f MiB", help="what the run's folder takes on disk"),
 }
@@ -55,7 +58,7 @@ def table_row(r: notebook.Row) -> dict:
     return {"Label": r.label, "Network": r.network, "Recipe": r.recipe, "Status": notebook.status_text(r),
             "Final acc": None if r.final_acc is None else 100 * r.final_acc,
             "Best acc": None if r.best_acc is None else 100 * r.best_acc, "Epochs": r.epochs,
-            "Training": None if r.seconds is None else r.seconds / 60, "Started": r.started,
+            "Training": None if r.seconds is None else r.seconds / 60, "Started": r.started, "Over seeds": "",
             "Tags": list(r.meta.tags), "Notes": f"⚠ {r.meta.problem}" if r.meta.problem else first_line(r.meta.notes),
             "Archived": r.archived, "Size": r.bytes / 2**20, "Run": r.name}
 
@@ -73,15 +76,31 @@ def filters(rows: list) -> list:
     return [r for r in rows if notebook.matches(r, network, status, tag, text.strip())]
 
 
+def group_row(rows: list) -> dict:
+    """A group of seeds as one line; its runs' own cells where they agree, the seeds' accuracy in words."""
+    g = notebook.group_summary(rows)
+    line = {**table_row(rows[0]), "Label": g["label"], "Status": g["status"], "Best acc": None,
+            "Final acc": None if g["final_mean"] is None else 100 * g["final_mean"], "Over seeds": g["words"],
+            "Epochs": min(r.epochs for r in rows), "Notes": "", "Size": sum(r.bytes for r in rows) / 2**20,
+            "Tags": sorted({t for r in rows for t in r.meta.tags}), "Run": ", ".join(r.name for r in rows)}
+    seconds = [r.seconds for r in rows if r.seconds is not None]
+    line["Training"] = sum(seconds) / len(seconds) / 60 if seconds else None
+    return line
+
+
 def table(rows: list) -> list:
-    """The sortable table (click a header); the rows a person ticked."""
-    names = "\n".join(r.name for r in rows)
+    """The sortable table (click a header); the rows a person ticked (a group's line: all its runs)."""
+    grouped = st.toggle("One line per group of seeds", value=True, key="runs_grouped",
+                        help="runs that differ only in seed (Repeat with N seeds) as one line")
+    lines = notebook.seed_groups(rows) if grouped else [[r] for r in rows]
+    names = "\n".join(",".join(r.name for r in line) for line in lines)
     # The key follows the rows shown: a filter or a deletion starts a fresh selection, so a ticked row
     # can never silently become another run.
     key = "runs_table_" + hashlib.sha1(names.encode()).hexdigest()[:12]
-    event = st.dataframe([table_row(r) for r in rows], key=key, on_select="rerun", selection_mode="multi-row",
-                         hide_index=True, column_config=COLUMNS, width="stretch")
-    return [rows[i] for i in event.selection.rows if i < len(rows)]
+    event = st.dataframe([table_row(line[0]) if len(line) == 1 else group_row(line) for line in lines], key=key,
+                         on_select="rerun", selection_mode="multi-row", hide_index=True, column_config=COLUMNS,
+                         width="stretch")
+    return [r for i in event.selection.rows if i < len(lines) for r in lines[i]]
 
 
 def open_buttons(chosen: list) -> None:

@@ -105,7 +105,7 @@ def info(model: str, status: str = "done", samples_per_s: float = 1000.0, epochs
 
 
 def write_run(root: Path, name: str, model: str, samples_per_s: float, status: str = "done", threads: int = 1,
-              **config) -> Path:
+              acc: float = 0.9, **config) -> Path:
     """A run folder as the engine writes one, without training; a 'running' one names this process.
     config: TrainConfig fields to change (limit, device, model_kwargs, recipe_name)."""
     from netlib.engine.loop import TrainConfig
@@ -119,9 +119,9 @@ def write_run(root: Path, name: str, model: str, samples_per_s: float, status: s
                      "epochs": 1, "steps_per_epoch": 40, "device": "cpu", "threads": threads, "pid": os.getpid(),
                      "time": time.time()})
     if status != "running":
-        writer.on_event(epoch_event(1, 0.9, samples_per_s))
+        writer.on_event(epoch_event(1, acc, samples_per_s))
         writer.on_event({"event": "end", "status": status, "reason": "the test said so" if status == "failed" else "",
-                         "epochs_completed": 1, "test_acc": 0.9, "elapsed": 5.0})
+                         "epochs_completed": 1, "test_acc": acc, "elapsed": 5.0})
     writer.close()
     return root / name
 

@@ -183,3 +183,28 @@ def test_a_bad_tag_is_refused_with_the_reason(lab):
     at.button(key="runs_add_tags").click().run()
     assert_clean(at)
     assert any("Not saved" in w.value for w in at.warning) and read_meta(lab / A).tags == ()
+
+
+def test_a_group_of_seeds_is_one_line_with_mean_and_sd_from_its_logs(lab):
+    import statistics
+
+    from netlib.runs.reader import read_run
+
+    accs = {0: 0.981, 1: 0.985, 2: 0.990}
+    names = [f"20260102-00000{s}-naive-fast-10{s}" for s in accs]
+    for name, (seed, acc) in zip(names, accs.items()):
+        write_run(lab, name, "naive", 1000, acc=acc, seed=seed)
+    from_logs = [read_run(lab / n).epochs[-1]["test_acc"] for n in names]  # what the logs say
+    at = open_app(PAGE)
+    assert_clean(at)
+    table = at.dataframe[0].value
+    line = table[table["Run"] == ", ".join(names)]
+    assert len(line) == 1  # the three seeds are one line
+    mean, sd = statistics.fmean(from_logs), statistics.stdev(from_logs)
+    assert line["Final acc"].iloc[0] == pytest.approx(100 * mean)
+    assert line["Over seeds"].iloc[0] == f"{100 * mean:.2f}% ± {100 * sd:.2f} (sd of 3 seeds)"
+    assert line["Status"].iloc[0] == "3 done" and line["Label"].iloc[0].endswith("3 seeds")
+    at = select(at, ", ".join(names))  # the group's line selects its three runs
+    assert any("3 selected" in m.value for m in at.markdown)
+    at.toggle(key="runs_grouped").set_value(False).run()
+    assert set(names) <= set(shown(at))  # one line per run again

@@ -118,14 +118,35 @@ class Group:
 
     def final_words(self) -> str:
         """'99.12% ± 0.05 (sd of 3 seeds)', '99.10% (99.05 to 99.15, 2 seeds)', '99.10%' or '—'."""
-        f = self.final
-        if f is None:
-            return "—"
-        if f.n == 1:  # one seed's accuracy, and how many of the group's it is
-            return f"{100 * f.mean:.2f}%" + (f" (1 of {len(self.runs)} seeds finished)" if len(self.runs) > 1 else "")
-        if f.n == 2:
-            return f"{100 * f.mean:.2f}% ({100 * f.min:.2f} to {100 * f.max:.2f}, 2 seeds)"
-        return f"{100 * f.mean:.2f}% ± {100 * f.std:.2f} (sd of {f.n} seeds)"
+        return accuracy_words(self.final, len(self.runs))
+
+
+def accuracy_words(f: Optional[EpochStats], seeds: int) -> str:
+    """Final accuracies over a group's finished seeds in words: '99.12% ± 0.05 (sd of 3 seeds)',
+    '99.10% (99.05 to 99.15, 2 seeds)', '99.10% (1 of 3 seeds finished)', '99.10%' or '—'."""
+    if f is None:
+        return "—"
+    if f.n == 1:  # one seed's accuracy, and how many of the group's it is
+        return f"{100 * f.mean:.2f}%" + (f" (1 of {seeds} seeds finished)" if seeds > 1 else "")
+    if f.n == 2:
+        return f"{100 * f.mean:.2f}% ({100 * f.min:.2f} to {100 * f.max:.2f}, 2 seeds)"
+    return f"{100 * f.mean:.2f}% ± {100 * f.std:.2f} (sd of {f.n} seeds)"
+
+
+def partition(items: Sequence, key_of, seed_of) -> list[list]:
+    """items grouped by key_of, in the order their first items come; a seed already in a group starts
+    another group (the same seed twice is a rerun, not seed spread)."""
+    groups: list[list] = []
+    by_key: dict[str, list[list]] = {}
+    for item in items:
+        key, seed = key_of(item), seed_of(item)
+        group = next((g for g in by_key.get(key, []) if seed not in {seed_of(i) for i in g}), None)
+        if group is None:
+            group = []
+            groups.append(group)
+            by_key.setdefault(key, []).append(group)
+        group.append(item)
+    return groups
 
 
 def group_stats(group: Group) -> dict:
@@ -179,18 +200,11 @@ def extended(run: RunInfo) -> bool:
 def group_runs(infos: Sequence[RunInfo]) -> list[Group]:
     """The runs grouped by group_key, in the order their first runs come in `infos`. A run extended by
     +1 epoch, or an unreadable one, is a group of its own; a seed already in a group starts another."""
-    groups: list[Group] = []
-    by_key: dict[str, list[Group]] = {}
-    for run in infos:
-        alone = run.status == UNREADABLE or extended(run)
-        key = f"{run.name} alone" if alone else group_key(run.config)
-        seed = run.config.get("seed", 0)
-        group = next((g for g in by_key.get(key, []) if seed not in g.seeds), None)
-        if group is None:
-            group = Group(key)
-            groups.append(group)
-            by_key.setdefault(key, []).append(group)
-        group.runs.append(run)
+    def key_of(run: RunInfo) -> str:
+        return f"{run.name} alone" if run.status == UNREADABLE or extended(run) else group_key(run.config)
+
+    groups = [Group(key_of(runs[0]), runs) for runs in
+              partition(infos, key_of, lambda r: r.config.get("seed", 0))]
     for g in groups:
         g.runs.sort(key=lambda r: r.config.get("seed", 0))
     return groups

@@ -13,6 +13,7 @@ from typing import Optional
 from ..bounded import FileRefused, open_regular
 from .files import CONFIG, LIVE_STATUSES, METRICS, QUEUED, STATUS, UNREADABLE, default_runs_dir
 from .labels import network_label, recipe_label
+from .groups import accuracy_words, group_key, partition, stats
 from .meta import Meta, read_meta
 from .reader import read_status, run_index
 
@@ -38,6 +39,8 @@ class Row:
     ended: Optional[float] = None  # when status.json was last written (seconds since the epoch)
     queue_position: Optional[int] = None
     bytes: int = 0
+    group: str = ""  # groups.group_key of its config: runs that differ only in seed share it
+    seed: int = 0
 
     @property
     def label(self) -> str:
@@ -127,6 +130,8 @@ def make_row(entry) -> Row:
         return row
     try:
         row.model, row.network, row.recipe = str(config.get("model", "?")), network_label(config), recipe_label(config, 6)
+        seed = config.get("seed", 0)
+        row.group, row.seed = group_key(config), seed if isinstance(seed, int) and not isinstance(seed, bool) else 0
     except (TypeError, ValueError, AttributeError, KeyError):  # a hand-edited config.json: still listed
         row.network = row.recipe = "?"
     status = read_status(d) or {}
@@ -168,3 +173,24 @@ def status_text(row: Row) -> str:
 
 def is_live(row: Row) -> bool:
     return row.status in LIVE_STATUSES
+
+
+def seed_groups(rows: list[Row]) -> list[list[Row]]:
+    """The rows as groups of runs that differ only in seed (one rule with Compare: groups.partition); a
+    row whose config could not be read stands alone."""
+    groups = partition(rows, lambda r: r.group or f"{r.name} alone", lambda r: r.seed)
+    return [sorted(g, key=lambda r: r.seed) for g in groups]
+
+
+def group_summary(rows: list[Row]) -> dict:
+    """One line for a group of seeds: its label, statuses, and the final test accuracy over the seeds
+    that finished ('done'): mean, and in words with its band (min-max for 2, mean ± sd from 3)."""
+    finals = [r.final_acc for r in rows if r.status == "done" and r.final_acc is not None]
+    f = stats(0, finals) if finals else None
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return {"label": f"{rows[0].network} · {rows[0].recipe} · {len(rows)} seeds",
+            "status": ", ".join(f"{n} {status}" for status, n in counts.items()),
+            "final_mean": f.mean if f else None, "words": accuracy_words(f, len(rows)),
+            "seeds": sorted(r.seed for r in rows)}
