@@ -8,12 +8,11 @@ from app_pages._common import runs_dir
 from netlib.lab import launch, steering
 from netlib.runs import groups, summary
 from netlib.runs.control import read_control
-from netlib.runs.files import FAILED_STATUSES
+from netlib.runs.files import ENDED_STATUSES as ENDED  # anything else (running, paused, waiting) is to come
 from netlib.runs.reader import read_run, read_status
 
 GROUP_KEY = "train_group"  # the run directories of this session's last start, one per seed
 MAX_REPEATS = 5
-ENDED = ("done", "stopped", *FAILED_STATUSES)  # anything else (running, paused, waiting its turn) is to come
 
 
 def start_runs(model: str, recipe: str, overrides: dict, limit, seed: int, device: str, blocks: int, width: int,

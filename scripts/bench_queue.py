@@ -24,9 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from netlib.engine.setup import train_config  # noqa: E402
 from netlib.runs import queue  # noqa: E402
+from netlib.runs.files import ENDED_STATUSES as ENDED  # noqa: E402
 from netlib.runs.reader import read_run, read_status  # noqa: E402
-
-ENDED = ("done", "stopped", "failed", "diverged", "interrupted", "cancelled")
 
 
 def batch(n: int, options: dict, slots: str | None, timeout: float = 1800) -> dict:

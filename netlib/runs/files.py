@@ -19,6 +19,8 @@ QUEUED, STARTING, CANCELLED = "queued", "starting", "cancelled"  # the run queue
 WAITING_STATUSES = (QUEUED, STARTING)  # in line for CPU slots, or its process is being started
 UNREADABLE = "unreadable"  # a reader's status for a run whose files are not regular files (or too big)
 FAILED_STATUSES = ("failed", "diverged", "interrupted", UNREADABLE, CANCELLED)  # ended without a usable result
+# Over: no process works on the run and none will (queued and starting runs are still to come).
+ENDED_STATUSES = ("done", "stopped", *FAILED_STATUSES)
 QUEUED_FILE, QUEUE_LOCK = "queued.json", ".queue.lock"  # a queued run's command; the runs folder's lock
 MAX_JSON_BYTES = 1 << 20  # config.json, status.json, control.json: a few hundred bytes each
 RUNS_ENV = "NETLIB_RUNS_DIR"

@@ -10,13 +10,11 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from ..safepath import UnsafePath, inside
-from .files import CANCELLED, CONFIG, LIVE_STATUSES, PROCESS_LOG, QUEUED, STATUS, UNREADABLE
+from .files import CONFIG, ENDED_STATUSES, LIVE_STATUSES, PROCESS_LOG, QUEUED, STATUS, UNREADABLE
 from .meta import META, Meta, clean_label, clean_notes, clean_tag, clean_tags, read_meta, write_meta
 from .notebook import Row, disk_bytes, notebook_rows
 from .reader import read_status
 
-# A run in one of these is over: no process works on it and none will (a queued run is not ended).
-ENDED = ("done", "stopped", "failed", "diverged", "interrupted", UNREADABLE, CANCELLED)
 # A folder without status.json may be a run whose process is still importing torch: left alone this long.
 STARTING_GRACE_S = 300.0
 DAY_S = 86_400.0
@@ -101,7 +99,7 @@ def why_kept(path: Path) -> Optional[str]:
         return f"run {name} is {state}: stop it first"
     if state == QUEUED:
         return f"run {name} is queued: cancel it first"
-    if state not in ENDED:
+    if state not in ENDED_STATUSES:
         return f"run {name} is {state}, not ended: cancel or stop it first"
     return None
 
@@ -138,14 +136,15 @@ class Doomed:
 
 def prune_plan(runs_dir: Path, keep_best: Optional[int] = None, older_than_days: Optional[float] = None,
                now: Optional[float] = None) -> list[Doomed]:
-    """The runs prune would delete. Only ended, unarchived runs with readable metadata are candidates; a
-    run goes when every rule given selects it: outside the keep_best best (final test accuracy) of its
-    network as built, and/or ended more than older_than_days ago."""
+    """The runs prune would delete. Only ended, unarchived runs whose files and metadata can be read are
+    candidates (an unreadable run has no accuracy to rank: deleting it is a person's call); a run goes
+    when every rule given selects it: outside the keep_best best (final test accuracy) of its network as
+    built, and/or ended more than older_than_days ago."""
     if keep_best is None and older_than_days is None:
         raise ValueError("say what to prune: --keep-best N, --older-than DAYS, or both")
     now = time.time() if now is None else now
     rows = [r for r in notebook_rows(runs_dir, include_archived=True)
-            if r.status in ENDED and not r.archived and not r.meta.problem]
+            if r.status in ENDED_STATUSES and r.status != UNREADABLE and not r.archived and not r.meta.problem]
     reasons: dict[str, list[str]] = {r.name: [] for r in rows}
     if keep_best is not None:
         by_network: dict[str, list[Row]] = {}

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..bounded import read_text_bounded
+from ..checkpoint import atomic_write
 from ..safepath import is_contained
-from .files import write_json
 
 META = "meta.json"
 MAX_META_BYTES = 64 << 10  # label + notes + tags fit in a few KiB; anything past this is not ours
@@ -122,13 +122,22 @@ def read_meta(run_dir: Path) -> Meta:
 
 
 def write_meta(run_dir: Path, meta: Meta) -> None:
-    """meta.json replaced in one step (a reader never sees half of it); the run folder must exist."""
+    """meta.json replaced in one step (a reader never sees half of it); the run folder must exist.
+    MetaError, and nothing written, when the file would be too big for read_meta to read back."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():  # atomic_write would create it: a run deleted meanwhile stays deleted
         raise FileNotFoundError(f"run {run_dir.name} is gone (deleted meanwhile?)")
     body = {**meta.extra, "label": clean_label(meta.label), "notes": clean_notes(meta.notes),
             "tags": list(clean_tags(meta.tags)), "archived": bool(meta.archived), "updated": time.time()}
-    write_json(run_dir / META, body)
+    # UTF-8, not \u escapes: 20,000 accented characters take 40 KB, not 120 KB
+    try:
+        data = (json.dumps(body, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in a key another version wrote: escaped, as JSON allows
+        data = (json.dumps(body, indent=1) + "\n").encode("utf-8")
+    if len(data) > MAX_META_BYTES:  # written, it would read back as "unreadable" and block every edit
+        raise MetaError(f"label, notes and tags are too long to store: {len(data):,} bytes in UTF-8, "
+                        f"at most {MAX_META_BYTES:,} (shorten the notes)")
+    atomic_write(run_dir / META, lambda f: f.write(data))
 
 
 def escape_markdown(text: str) -> str:
