@@ -50,7 +50,8 @@ def test_label_note_tag_archive_on_the_command_line(runs, capsys):
     assert meta["tags"] == ["baseline"] and meta["archived"] is False
     rows = listed(capsys)
     assert set(rows) == {A, B, C}
-    assert rows[A]["label"] == "first try" and rows[A]["tags"] == ["baseline"] and rows[B]["label"] is None
+    assert rows[A]["label"] == "first try" and rows[A]["tags"] == ["baseline"] and rows[A]["label_set"]
+    assert rows[B]["label"] == B and rows[B]["label_set"] is False  # the label shown: the folder's name
     assert rows[A]["status"] == "done" and rows[A]["test_acc"] == pytest.approx(0.9)
     assert rows[A]["model"] == "residual" and rows[A]["queue_position"] is None
     assert cli(capsys, "archive", A)[0] == 0
@@ -182,7 +183,7 @@ HOSTILE = {
 def test_hostile_metadata_leaves_the_run_listed_and_marked_unreadable(runs, capsys, kind):
     (runs / A / META).write_bytes(HOSTILE[kind])
     row = listed(capsys, "--all")[A]
-    assert row["meta_problem"].startswith("meta.json unreadable") and row["label"] is None
+    assert row["meta_problem"].startswith("meta.json unreadable") and row["label_set"] is False
     assert row["status"] == "done" and row["test_acc"] == pytest.approx(0.9)
     code, out, err = cli(capsys, "label", A, "new")
     assert code == 1 and "unreadable" in err and "nothing was changed" in err

@@ -30,7 +30,8 @@ def run(args) -> int:
 
 
 def row_json(r: Row) -> dict:
-    return {"name": r.name, "label": r.meta.label or None, "model": r.model, "network": r.network,
+    # label: what is shown (the folder's name when none was set); label_set: whether a person set one
+    return {"name": r.name, "label": r.label, "label_set": bool(r.meta.label), "model": r.model, "network": r.network,
             "recipe": r.recipe, "status": r.status, "queue_position": r.queue_position, "test_acc": r.final_acc,
             "best_test_acc": r.best_acc, "epochs": r.epochs, "seconds": r.seconds,
             "started": r.started.isoformat(timespec="seconds") if r.started else None, "tags": list(r.meta.tags),
