@@ -21,9 +21,11 @@ COLUMNS = {
     "Recipe": st.column_config.TextColumn(help="the recipe, with the values this run changed"),
     "Final acc": st.column_config.NumberColumn(format="%.2f%%", help="test accuracy after the last epoch"),
     "Best acc": st.column_config.NumberColumn(
-        format="%.2f%%", help="best test accuracy of any epoch (empty: not recorded for this run)"),
+        format="%.2f%%", help="best test accuracy of any epoch (empty: not recorded for this run); on a group "
+                              "of seeds' line: the best of its runs (empty if one of them did not record it)"),
     "Training": st.column_config.NumberColumn(format="%.1f min", help="time from start to the last epoch"),
-    "Started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    "Started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm",
+                                               help="when training began (empty: queued or starting)"),
     "Over seeds": st.column_config.TextColumn(
         help="a group of runs that differ only in seed: its final accuracy over the finished seeds, with the "
              "band (min to max for 2 seeds, ± the standard deviation from 3)"),
@@ -79,7 +81,8 @@ def filters(rows: list) -> list:
 def group_row(rows: list) -> dict:
     """A group of seeds as one line; its runs' own cells where they agree, the seeds' accuracy in words."""
     g = notebook.group_summary(rows)
-    line = {**table_row(rows[0]), "Label": g["label"], "Status": g["status"], "Best acc": None,
+    line = {**table_row(rows[0]), "Label": g["label"], "Status": g["status"],
+            "Best acc": None if g["best"] is None else 100 * g["best"],
             "Final acc": None if g["final_mean"] is None else 100 * g["final_mean"], "Over seeds": g["words"],
             "Epochs": min(r.epochs for r in rows), "Notes": "", "Size": sum(r.bytes for r in rows) / 2**20,
             "Tags": sorted({t for r in rows for t in r.meta.tags}), "Run": ", ".join(r.name for r in rows)}
@@ -241,7 +244,7 @@ def main() -> None:
     shown = filters(rows)
     hidden = len(every) - len(rows)
     st.caption(f"{len(shown)} of {len(rows)} runs shown" + (f" ({hidden} archived hidden)" if hidden else "")
-               + f" · the runs folder takes {size_text(notebook.total_bytes(runs_dir()))} on disk")
+               + f" · the runs folder takes {size_text(notebook.total_bytes(runs_dir(), every))} on disk")
     chosen = table(shown)
     if st.session_state.get(CONFIRM):
         guarded(confirm_delete)(every)

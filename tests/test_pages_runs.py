@@ -143,6 +143,7 @@ def test_queued_runs_show_their_place_move_to_front_and_cancel(lab):
         table = at.dataframe[0].value.set_index("Run")
         assert table.loc[first.name, "Status"] == "queued, position 1"
         assert table.loc[second.name, "Status"] == "queued, position 2"
+        assert table.loc[first.name, "Started"] is None or table.isna().loc[first.name, "Started"]  # not submit time
         at = select(at, second.name)
         at.button(key="runs_front").click().run()
         assert at.dataframe[0].value.set_index("Run").loc[second.name, "Status"] == "queued, position 1"
@@ -204,6 +205,7 @@ def test_a_group_of_seeds_is_one_line_with_mean_and_sd_from_its_logs(lab):
     assert line["Final acc"].iloc[0] == pytest.approx(100 * mean)
     assert line["Over seeds"].iloc[0] == f"{100 * mean:.2f}% ± {100 * sd:.2f} (sd of 3 seeds)"
     assert line["Status"].iloc[0] == "3 done" and line["Label"].iloc[0].endswith("3 seeds")
+    assert line["Best acc"].iloc[0] == pytest.approx(100 * max(from_logs))  # the best of its runs
     at = select(at, ", ".join(names))  # the group's line selects its three runs
     assert any("3 selected" in m.value for m in at.markdown)
     at.toggle(key="runs_grouped").set_value(False).run()

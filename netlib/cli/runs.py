@@ -66,7 +66,7 @@ def cmd_list(root: Path, args) -> int:
     hidden = len(every) - len(rows)
     footer = (f"{len(rows)} run{'s' if len(rows) != 1 else ''}"
               + (f" ({hidden} archived not shown: --all)" if hidden else "")
-              + f"; the runs folder {root} takes {size_text(total_bytes(root))} on disk")
+              + f"; the runs folder {root} takes {size_text(total_bytes(root, every))} on disk")
     print(_plain(footer), file=sys.stderr if args.json else sys.stdout)  # stdout stays one JSON object a line
     return 0
 

@@ -65,6 +65,11 @@ def stats(epoch: int, accs: Sequence[float]) -> EpochStats:
                       statistics.stdev(accs) if len(accs) > 1 else None, min(accs), max(accs))
 
 
+def group_label(network: str, recipe: str, n: int) -> str:
+    """A group of seeds' name, on Compare and the Runs page: 'Residual · fast · 3 seeds'."""
+    return f"{network} · {recipe} · {n} seed{'s' if n != 1 else ''}"
+
+
 @dataclass
 class Group:
     """Runs of one experiment over several seeds (one run per seed; a repeated seed starts another group)."""
@@ -83,8 +88,7 @@ class Group:
     @property
     def label(self) -> str:
         """'Residual · fast · 3 seeds'."""
-        n = len(self.runs)
-        return f"{network_label(self.config)} · {recipe_label(self.config)} · {n} seed{'s' if n != 1 else ''}"
+        return group_label(network_label(self.config), recipe_label(self.config), len(self.runs))
 
     @property
     def curve(self) -> list[EpochStats]:

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Optional
 
 from ..bounded import FileRefused, open_regular
-from .files import CONFIG, LIVE_STATUSES, METRICS, QUEUED, STATUS, UNREADABLE, default_runs_dir
+from .files import CONFIG, LIVE_STATUSES, METRICS, QUEUED, STATUS, UNREADABLE, WAITING_STATUSES, default_runs_dir
 from .labels import network_label, recipe_label
-from .groups import accuracy_words, group_key, partition, stats
+from .groups import accuracy_words, group_key, group_label, partition, stats
 from .meta import Meta, read_meta
-from .reader import read_status, run_index
+from .reader import run_index
 
 TAIL_BYTES = 64 << 10  # of a metrics log, for runs whose status.json keeps no scores (older runs)
 
@@ -41,6 +41,7 @@ class Row:
     bytes: int = 0
     group: str = ""  # groups.group_key of its config: runs that differ only in seed share it
     seed: int = 0
+    extended: bool = False  # trained further by +1 epoch: no longer its recipe's experiment, so not grouped
 
     @property
     def label(self) -> str:
@@ -119,11 +120,21 @@ def _mtime(path: Path) -> Optional[float]:
         return None
 
 
+def was_extended(config: dict, status: dict) -> bool:
+    """Trained past its recipe by +1 epoch, from the small files only: status.json says so (runs of this
+    version), or (runs from before) it has more epochs than its recipe gives."""
+    epochs, recipe = status.get("epoch"), config.get("recipe")
+    planned = recipe.get("epochs") if isinstance(recipe, dict) else None
+    numbers = all(isinstance(v, int) and not isinstance(v, bool) for v in (epochs, planned))
+    return status.get("extended") is True or (numbers and epochs > planned)
+
+
 def make_row(entry) -> Row:
     """A run_index entry as a notebook row; a config or status that cannot be read leaves "?" and None."""
     d, config = entry.dir, entry.config if isinstance(entry.config, dict) else {}
     row = Row(entry.name, d, entry.status, meta=read_meta(d), bytes=disk_bytes(d))
-    started = _mtime(d / CONFIG)  # written once, when the run started (an extension keeps it)
+    # config.json is written when the run starts (an extension keeps it); a queued run's is its submit time
+    started = None if entry.status in WAITING_STATUSES else _mtime(d / CONFIG)
     row.started = datetime.fromtimestamp(started) if started else None
     row.ended = _mtime(d / STATUS)
     if entry.status == UNREADABLE:
@@ -134,7 +145,8 @@ def make_row(entry) -> Row:
         row.group, row.seed = group_key(config), seed if isinstance(seed, int) and not isinstance(seed, bool) else 0
     except (TypeError, ValueError, AttributeError, KeyError):  # a hand-edited config.json: still listed
         row.network = row.recipe = "?"
-    status = read_status(d) or {}
+    status = getattr(entry, "status_json", None) or {}  # as run_index read it: not read twice
+    row.extended = was_extended(config, status)
     row.final_acc, row.best_acc, row.seconds = scores(d, status)
     epoch = status.get("epoch")
     row.epochs = epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else 0
@@ -148,10 +160,22 @@ def notebook_rows(runs_dir: Optional[Path] = None, include_archived: bool = Fals
     return [r for r in rows if include_archived or not r.archived]
 
 
-def total_bytes(runs_dir: Optional[Path] = None) -> int:
-    """What the whole runs folder takes on disk, runs that are not listed included."""
+def total_bytes(runs_dir: Optional[Path] = None, rows: Optional[list[Row]] = None) -> int:
+    """What the whole runs folder takes on disk, runs that are not listed included. rows: the listing
+    of every run (archived too) already made, whose sizes are used instead of walking their folders again."""
     root = Path(runs_dir or default_runs_dir())
-    return disk_bytes(root) if root.is_dir() else 0
+    known = {r.name: r.bytes for r in rows or ()}
+    total = 0
+    try:
+        with os.scandir(root) as it:
+            for e in it:
+                st = e.stat(follow_symlinks=False)
+                total += st.st_blocks * 512 if hasattr(st, "st_blocks") else st.st_size
+                if stat.S_ISDIR(st.st_mode):  # a link costs only itself, as in disk_bytes
+                    total += known[e.name] if e.name in known else disk_bytes(Path(e.path))
+    except OSError:
+        pass
+    return total
 
 
 def matches(row: Row, network: str = "", status: str = "", tag: str = "", text: str = "") -> bool:
@@ -176,21 +200,40 @@ def is_live(row: Row) -> bool:
 
 
 def seed_groups(rows: list[Row]) -> list[list[Row]]:
-    """The rows as groups of runs that differ only in seed (one rule with Compare: groups.partition); a
-    row whose config could not be read stands alone."""
-    groups = partition(rows, lambda r: r.group or f"{r.name} alone", lambda r: r.seed)
+    """The rows as groups of runs that differ only in seed (one rule with Compare's groups.group_runs):
+    a run extended by +1 epoch, an unreadable one, or one whose config could not be read stands alone."""
+    def key_of(r: Row) -> str:
+        return f"{r.name} alone" if r.status == UNREADABLE or r.extended or not r.group else r.group
+
+    groups = partition(rows, key_of, lambda r: r.seed)
     return [sorted(g, key=lambda r: r.seed) for g in groups]
 
 
+def statuses_text(rows: list[Row]) -> str:
+    """A group's statuses, queued runs with their places in line: '1 done, 2 queued (positions 1 and 3)'."""
+    by_status: dict[str, list[Row]] = {}
+    for r in rows:
+        by_status.setdefault(r.status, []).append(r)
+    parts = []
+    for state, runs in by_status.items():
+        places = sorted(r.queue_position for r in runs if r.queue_position)
+        where = ""
+        if state == QUEUED and len(places) == len(runs):
+            where = (f" (position {places[0]})" if len(places) == 1 else
+                     f" (positions {', '.join(map(str, places[:-1]))} and {places[-1]})")
+        parts.append(f"{len(runs)} {state}{where}")
+    return ", ".join(parts)
+
+
 def group_summary(rows: list[Row]) -> dict:
-    """One line for a group of seeds: its label, statuses, and the final test accuracy over the seeds
-    that finished ('done'): mean, and in words with its band (min-max for 2, mean ± sd from 3)."""
+    """One line for a group of seeds: its label, statuses, the best test accuracy of any of its runs
+    (None when a run that trained did not record its best: no best is claimed that was not seen), and
+    the final test accuracy over the seeds that finished ('done'): mean, and in words with its band."""
     finals = [r.final_acc for r in rows if r.status == "done" and r.final_acc is not None]
     f = stats(0, finals) if finals else None
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r.status] = counts.get(r.status, 0) + 1
-    return {"label": f"{rows[0].network} · {rows[0].recipe} · {len(rows)} seeds",
-            "status": ", ".join(f"{n} {status}" for status, n in counts.items()),
+    bests = [r.best_acc for r in rows if r.best_acc is not None]
+    unknown = any(r.best_acc is None and (r.epochs or r.final_acc is not None) for r in rows)
+    return {"label": group_label(rows[0].network, rows[0].recipe, len(rows)), "status": statuses_text(rows),
+            "best": max(bests) if bests and not unknown else None,
             "final_mean": f.mean if f else None, "words": accuracy_words(f, len(rows)),
             "seeds": sorted(r.seed for r in rows)}

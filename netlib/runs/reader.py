@@ -30,6 +30,8 @@ class RunEntry:
     config: dict
     status: str
     queue_position: Optional[int] = field(default=None, kw_only=True)  # 1 = next to start; None: not queued
+    # status.json as run_index read it (read_status's view; {} when not kept): listings reuse it, not re-read it
+    status_json: dict = field(default_factory=dict, kw_only=True, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -247,7 +249,7 @@ def run_index(runs_dir: Optional[Path] = None) -> list[RunEntry]:
     for d in sorted((p for p in root.iterdir() if p.is_dir() and is_contained(root, p)), reverse=True):
         head = _head(d)
         if head is not None:
-            out.append(RunEntry(d, head[0], head[1]["status"]))
+            out.append(RunEntry(d, head[0], head[1]["status"], status_json=head[1]))
             if out[-1].status == QUEUED:
                 line.append((_queue_key(head[1], d.name), out[-1]))
     for i, (_, entry) in enumerate(sorted(line, key=lambda item: item[0]), 1):

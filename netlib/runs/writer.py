@@ -65,6 +65,7 @@ class RunWriter:
                 raise RunDirError(f"{self.dir / name}: refused, it is {kind}, not a regular file")
         self.dir.mkdir(parents=True, exist_ok=True)
         self._before, self._epochs_here, self._locked, self._scores, self._best_known = None, 0, False, {}, True
+        self._extended = False  # trained past where it ended (+1 epoch): in status.json, so listings group it alone
         self._started = start_time(os.getpid())  # with the pid, names this process (pid reuse)
         if extending:
             self._lock()  # one extension of a run at a time (two tabs, the CLI and a tab)
@@ -73,6 +74,7 @@ class RunWriter:
             self._scores = {k: v for k, v in before.items() if k in SCORES}
             # a run from before scores were kept: its best epoch is in its log only, so none is claimed
             self._best_known = "best_test_acc" in before or not before.get("epoch")
+            self._extended = before.get("extended") is True
         # A stop or pause meant for an earlier process of this run is not meant for this one.
         (self.dir / STOP).unlink(missing_ok=True)
         (self.dir / CONTROL).unlink(missing_ok=True)
@@ -110,7 +112,7 @@ class RunWriter:
     def _status(self, status: str, reason: str, **extra) -> None:
         write_json(self.dir / STATUS, {"status": status, "reason": reason, "pid": os.getpid(),
                                        "started": self._started, "updated": time.time(), **self._scores,
-                                       **extra})
+                                       **({"extended": True} if self._extended else {}), **extra})
 
     @_writes("the metrics log")
     def on_event(self, event: dict) -> None:
@@ -119,6 +121,7 @@ class RunWriter:
         kind = event["event"]
         if kind == "start":
             self._epoch = event.get("first_epoch", 1) - 1
+            self._extended = self._extended or self._epoch > 0  # Compare's rule: a start with first_epoch > 1
             self._status("running", "", epoch=self._epoch)
         elif kind == "epoch":
             os.fsync(self._metrics.fileno())
