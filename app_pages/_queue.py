@@ -9,6 +9,7 @@ from app_pages._common import runs_dir
 from netlib.lab import launch
 from netlib.runs import queue
 from netlib.runs.files import CANCELLED, QUEUED
+from netlib.runs.reader import read_status
 
 
 def where(info) -> str:
@@ -21,14 +22,21 @@ def handles(info) -> bool:
     return info.waiting or info.status == CANCELLED
 
 
+def _no_longer_queued(run_dir: Path) -> None:
+    """Say what the run is now: started, but also cancelled elsewhere, failed or deleted meanwhile."""
+    status = read_status(run_dir) if run_dir.is_dir() else {"status": "deleted"}
+    now = f"it is {status['status']}" if status else "it has no status"
+    st.toast(f"{run_dir.name} is no longer queued: {now}.")
+
+
 def cancel(run_dir: Path) -> None:
     if not queue.cancel(Path(run_dir)):
-        st.toast(f"{Path(run_dir).name} is no longer queued: it has started.")
+        _no_longer_queued(Path(run_dir))
 
 
 def front(run_dir: Path) -> None:
     if not queue.to_front(Path(run_dir)):
-        st.toast(f"{Path(run_dir).name} is no longer queued: it has started.")
+        _no_longer_queued(Path(run_dir))
 
 
 def waiting_panel(info, polling: bool, key: str = "") -> None:
@@ -40,8 +48,9 @@ def waiting_panel(info, polling: bool, key: str = "") -> None:
             st.rerun()  # redraw the page once without the timer: Start is free again
         return
     launch.pump(runs_dir())
-    slots = queue.cpu_slots()
-    text = (f"**{where(info)}**: it starts as soon as enough of the {slots} CPU slots are free "
+    cuda = str(info.config.get("device", "")).startswith("cuda")  # a CUDA run waits for a GPU slot
+    slots = f"{queue.gpu_slots()} GPU" if cuda else f"{queue.cpu_slots()} CPU"
+    text = (f"**{where(info)}**: it starts as soon as enough of the {slots} slots are free "
             "(runs before it in line go first)." if info.status == QUEUED else
             "**starting**: the training process is loading torch and the data...")
     left, right = st.columns([4, 1], vertical_alignment="center")

@@ -178,6 +178,13 @@ def test_three_two_thread_runs_on_two_slots_run_one_at_a_time_in_order(runs_dir)
     rows = [json.loads(line) for line in cli("queue", "--json").stdout.splitlines()]  # any CLI call pumps
     assert [(r["position"], r["name"]) for r in rows] == [(1, dirs[1].name), (2, dirs[2].name)]
     assert read_status(dirs[0])["status"] in ("starting", "running", "done")
+    deadline = time.monotonic() + 540  # while they run, at most one holds the two slots at any moment
+    while time.monotonic() < deadline:
+        now = [(read_status(d) or {}).get("status") for d in dirs]
+        assert sum(s in ("starting", "running") for s in now) <= 1, now
+        if all(s == "done" for s in now):
+            break
+        time.sleep(0.05)
     ends = [wait_status(d, "done") for d in dirs]  # each ending run starts the next
     starts = [next(e for e in read_run(d).events if e["event"] == "start")["time"] for d in dirs]
     for i in (1, 2):

@@ -22,7 +22,7 @@ def main(argv=None, own_process: bool = False) -> int:
         return 2
     args.own_process = own_process
     if args.command != "train":  # a training process pumps when it ends (commands._pump_after)
-        _pump_default()
+        _pump(getattr(args, "runs_dir", None))
     try:
         return getattr(commands, f"cmd_{args.command}")(args)
     except UsageError as e:
@@ -39,15 +39,17 @@ def main(argv=None, own_process: bool = False) -> int:
         return 130
 
 
-def _pump_default() -> None:
-    """Start the queued runs of the default runs folder that fit now (a queue left by a stopped server
-    goes on). Never fails the command: a queue problem is shown by `queue`, not by every command."""
+def _pump(runs_dir=None) -> None:
+    """Start the queued runs that fit now in the runs folder the command works on (--runs-dir, else the
+    default one): a queue left by a stopped server goes on. Never fails the command: a queue problem is
+    shown by `queue`, not by every command."""
     try:
         from ..runs.files import default_runs_dir
         from ..runs.queue import pump
 
-        if default_runs_dir().is_dir():
-            pump(default_runs_dir())
+        root = runs_dir or default_runs_dir()
+        if root.is_dir():
+            pump(root)
     except Exception:  # noqa: BLE001
         pass
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ..runs import queue
 from ..runs.files import QUEUED, default_runs_dir, new_run_name
+from ..runs.manage import RunRefused, run_dir as named_run
 from ..runs.reader import run_index
-from ..safepath import inside
 from .parser import UsageError
 
 # Options a queued run cannot carry: it trains in its own new folder, on the data of the process that
@@ -64,14 +64,10 @@ def show(args) -> int:
 def _act(root: Path, action: str, name) -> int:
     if not name:
         raise UsageError(f"queue {action} needs a run name (a folder name in {root})")
-    if "/" in name or "\\" in name:
-        raise UsageError(f"{name!r}: a run name, not a path")
-    try:
-        run_dir = inside(root, name)
-    except ValueError as e:
+    try:  # the runs commands' check: ".", "..", "/", "\\", a link leading out are no run names
+        run_dir = named_run(root, name)
+    except (ValueError, RunRefused) as e:
         raise UsageError(str(e)) from None
-    if not run_dir.is_dir():
-        raise UsageError(f"no run {name!r} in {root}")
     done = queue.cancel(run_dir) if action == "cancel" else queue.to_front(run_dir)
     if not done:
         status = next((e.status for e in run_index(root) if e.name == name), "not a run")

@@ -118,7 +118,7 @@ def pump(runs_dir: Path, index: Optional[list] = None) -> list[Path]:
 def reap() -> None:
     for key, proc in list(_PROCESSES.items()):
         if proc.poll() is not None:
-            del _PROCESSES[key]
+            _PROCESSES.pop(key, None)  # another thread (a second page view) may have reaped it already
 
 
 def process_exited(run_dir: Path) -> Optional[int]:

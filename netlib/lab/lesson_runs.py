@@ -20,11 +20,12 @@ def start_runs(lesson_id: str, runs_dir: Path) -> list[str]:
     from . import launch
 
     p = PRESETS[lesson_id]
-    dirs = []
-    for model in p.models:
-        args = launch.train_args(model, p.recipe, {"epochs": p.epochs}, p.limit, blocks=p.blocks)
-        dirs.append(str(launch.launch(runs_dir, model, p.recipe, args, threads=p.threads, tag="lesson")))
-    return dirs
+    specs = [launch.RunSpec(model, p.recipe, launch.train_args(model, p.recipe, {"epochs": p.epochs}, p.limit,
+                                                               blocks=p.blocks), p.threads, "lesson")
+             for model in p.models]
+    # together: next to each other in line (no other run between the pair), and nothing enqueued if one
+    # of them is refused
+    return [str(d) for d in launch.launch_many(runs_dir, specs)]
 
 
 @dataclass

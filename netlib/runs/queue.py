@@ -1,11 +1,8 @@
-"""The run queue: the machine's CPU threads (and shares of its GPU) are slots; a run that does not fit
-waits as "queued" and starts, first come first served, as soon as a pump finds room for it.
+"""The run queue: CPU threads and GPU shares are slots; a run that does not fit waits "queued" for a pump."""
 
-There is no daemon. pump() is called by a training process as it ends, by the dashboard as it draws
-its sidebar and by every command line call; an exclusive lock on the runs folder's .queue.lock makes
-exactly one of them start each run. A queued run is only files (config.json, queued.json, status.json),
-so it survives a server restart. The rules are in docs/design.md ("The run queue").
-"""
+# No daemon: pump() runs when a training process ends, when the dashboard draws its sidebar and on every
+# CLI call; the runs folder's .queue.lock makes exactly one of them start each run. A queued run is only
+# files (config.json, queued.json, status.json): it survives a restart. Rules: docs/design.md ("The run queue").
 
 from __future__ import annotations
 
@@ -30,9 +27,8 @@ from .files import (CANCELLED, LIVE_STATUSES, PROCESS_LOG, QUEUE_LOCK, QUEUED, Q
 from .command import QueueRefused, argv_from_options, options_from_argv
 from .processes import start_time
 from .reader import queue_order, read_json, read_status, run_index
+from .slots import DEFAULT_GPU_SLOTS, GPU_SLOTS_ENV, SLOTS_ENV, cpu_slots, gpu_slots, need  # noqa: F401
 
-SLOTS_ENV, GPU_SLOTS_ENV = "NETLIB_SLOTS", "NETLIB_GPU_SLOTS"
-DEFAULT_GPU_SLOTS = 4  # CUDA runs at once on one GPU: small MNIST networks leave it mostly idle
 # Training processes this process started: polled so that finished ones are reaped (no zombies).
 _CHILDREN: dict[str, subprocess.Popen] = {}
 
@@ -45,34 +41,6 @@ class Submission:
     name: str
     options: dict
     config: dict
-
-
-def _env_slots(name: str, default: int) -> int:
-    try:
-        value = int(os.environ.get(name, ""))
-    except ValueError:  # unset, empty or not a number: the default, never a crash
-        return default
-    return value if 0 < value <= 65536 else default
-
-
-def cpu_slots() -> int:
-    """CPU slots: NETLIB_SLOTS, else the machine's CPU threads (os.cpu_count())."""
-    return _env_slots(SLOTS_ENV, os.cpu_count() or 1)
-
-
-def gpu_slots() -> int:
-    return _env_slots(GPU_SLOTS_ENV, DEFAULT_GPU_SLOTS)
-
-
-def need(threads, device) -> tuple[int, int]:
-    """(CPU slots, GPU slots) a run takes. A CUDA run takes one GPU slot and no CPU slot. A CPU run
-    takes its thread count; without one torch uses every core, so it takes all CPU slots. A run asking
-    for more threads than there are slots takes them all (else it would wait for ever)."""
-    if str(device).startswith("cuda"):
-        return 0, 1
-    total = cpu_slots()
-    ok = isinstance(threads, int) and not isinstance(threads, bool) and threads > 0
-    return min(threads if ok else total, total), 0
 
 
 @contextmanager
@@ -138,21 +106,32 @@ def submit(runs_dir: Path, runs: list[Submission]) -> list[Path]:
 
 
 def pump(runs_dir: Optional[Path] = None, index: Optional[list] = None) -> list[Path]:
-    """Start every queued run that fits, first in line first; the folders started.
+    """Start every queued run that fits, first in line first; the folders started. Never raises: its
+    callers (the sidebar, every CLI call, a training run ending) must not fail for a queue problem; a run
+    that cannot start is marked failed with the reason, and anything else waits for the next pump.
 
     index: a run_index() listing the caller has already read (the sidebar): with no queued run in it,
     nothing more is read. First come first served, strictly: a run that does not fit holds the ones
     behind it (a big run is never starved by a stream of small ones); "to front" changes the order.
     """
-    root = Path(runs_dir or default_runs_dir())
+    started: list[Path] = []
+    try:
+        _pump(Path(runs_dir or default_runs_dir()), index, started)
+    except Exception:  # noqa: BLE001  the runs already started are in `started` and recorded on disk
+        pass
+    return started
+
+
+def _pump(root: Path, index: Optional[list], started: list) -> None:
     _reap()
     if index is not None and not any(e.status == QUEUED for e in index):
-        return []
+        return
     if index is None and not queue_order(root):
-        return []
-    started = []
+        return
     with _locked(root):
-        entries = run_index(root)
+        # a symlinked run folder is the same run under a second name: never counted or started twice
+        entries = [e for e in run_index(root) if not e.dir.is_symlink()]
+        _fail_unlisted(root, {e.dir.name for e in entries})
         cpu, gpu = 0, 0
         for e in entries:  # a dead process's run reads "interrupted" or "failed": its slots are free
             if e.status in (*LIVE_STATUSES, STARTING):
@@ -170,7 +149,13 @@ def pump(runs_dir: Optional[Path] = None, index: Optional[list] = None) -> list[
             if _start(entry.dir, options):
                 cpu, gpu = cpu + c, gpu + g
                 started.append(entry.dir)
-    return started
+
+
+def _fail_unlisted(root: Path, listed: set) -> None:
+    """Fail the queued runs run_index skips (no readable config.json): else they wait unseen for ever."""
+    for d in queue_order(root):
+        if d.name not in listed and not d.is_symlink():
+            _set_status(d, "failed", f"refused to start from the queue: its {CONFIG} is missing or unreadable")
 
 
 def _command(run_dir: Path) -> dict:
@@ -184,36 +169,55 @@ def _command(run_dir: Path) -> dict:
 
 
 def _start(run_dir: Path, options: dict) -> bool:
-    """Start `python -m netlib train` for a queued run and mark it "starting" with the child's pid; the
-    child waits for the queue lock (await_pump) so this status is written before its own."""
-    from .writer import open_log  # here: the writer loads torch, a pump with nothing to start does not
+    """Start `python -m netlib train` for a queued run. "starting" is written first: a run whose status
+    cannot be written is never started (a later pump would start it again); the child's pid follows. The
+    child waits for the queue lock (await_pump), so these statuses are written before its own."""
+    # here, not at the top: the writer brings the engine's modules, wanted only when a run starts (torch
+    # itself is loaded by any pump: netlib.runs.files imports netlib.checkpoint, which imports it)
+    from .writer import open_log
 
     cmd = [sys.executable, "-m", "netlib", "train", *argv_from_options(options),
            "--run-dir", os.path.abspath(run_dir), "--quiet"]
+    proc = None
     try:
+        # this process's pid until the child has one: a reader takes "starting" with no live pid for a
+        # run that failed to start
+        _write_status(run_dir, {"status": STARTING, "reason": "", "pid": os.getpid(),
+                                "started": start_time(os.getpid()), "updated": time.time()})
         with open_log(run_dir / PROCESS_LOG) as log:  # the child has its own copy of the descriptor
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True, cwd=Path(_package.__path__[0]).resolve().parent)
-    except (OSError, RunDirError) as e:
+        _CHILDREN[str(run_dir)] = proc
+        _write_status(run_dir, {"status": STARTING, "reason": "", "pid": proc.pid,
+                                "started": start_time(proc.pid), "updated": time.time()})
+        return True
+    except Exception as e:  # noqa: BLE001  a full disk, a folder deleted meanwhile, no fork: never twice
+        if proc is not None:
+            proc.kill()  # it still waits for our lock: it has not trained or written anything
+            proc.wait()
+            _CHILDREN.pop(str(run_dir), None)
         _set_status(run_dir, "failed", f"the training process could not be started: {e}")
         return False
-    _CHILDREN[str(run_dir)] = proc
-    write_json(run_dir / STATUS, {"status": STARTING, "reason": "", "pid": proc.pid,
-                                  "started": start_time(proc.pid), "updated": time.time()})
-    return True
+
+
+def _write_status(run_dir: Path, obj: dict) -> None:
+    """status.json of a run folder that exists (write_json would make a deleted one again); RunDirError."""
+    if not Path(run_dir).is_dir():
+        raise RunDirError(f"{run_dir}: the run folder is gone")
+    write_json(Path(run_dir) / STATUS, obj)
 
 
 def _set_status(run_dir: Path, status: str, reason: str) -> None:
     try:
-        write_json(Path(run_dir) / STATUS, {"status": status, "reason": reason, "updated": time.time()})
-    except OSError:
+        _write_status(run_dir, {"status": status, "reason": reason, "updated": time.time()})
+    except (OSError, RunDirError):
         pass  # a folder that cannot be written keeps its status; the next pump tries again
 
 
 def _reap() -> None:
     for key, proc in list(_CHILDREN.items()):
         if proc.poll() is not None:
-            del _CHILDREN[key]
+            _CHILDREN.pop(key, None)  # another thread (a second page view) may have reaped it already
 
 
 def children() -> dict[str, subprocess.Popen]:
@@ -241,8 +245,11 @@ def cancel(run_dir: Path) -> bool:
         status = read_status(run_dir)
         if not status or status["status"] != QUEUED:
             return False
-        write_json(run_dir / STATUS, {**status, "status": CANCELLED, "reason": "cancelled before it started",
-                                      "updated": time.time()})
+        try:
+            _write_status(run_dir, {**status, "status": CANCELLED, "reason": "cancelled before it started",
+                                    "updated": time.time()})
+        except RunDirError:
+            return False
     return True
 
 
@@ -255,7 +262,10 @@ def to_front(run_dir: Path) -> bool:
             return False
         first = read_status(line[0]) or {}
         order = first.get("order") if isinstance(first.get("order"), (int, float)) else time.time()
-        write_json(run_dir / STATUS, {**(read_status(run_dir) or {}), "order": order - 1, "updated": time.time()})
+        try:
+            _write_status(run_dir, {**(read_status(run_dir) or {}), "order": order - 1, "updated": time.time()})
+        except RunDirError:
+            return False
     pump(run_dir.parent)
     return True
 
