@@ -48,6 +48,7 @@ def make_run(root: Path, i: int, rng: random.Random, log_kib: int) -> Path:
     epochs = rng.randint(1, 6)
     base = recipe_for(recipe, model)
     changed = base if rng.random() < 0.7 else RECIPES[recipe].__class__(**{**base.to_dict(), "epochs": epochs})
+    epochs = min(epochs, changed.epochs)  # only +1 epoch trains past a recipe, and that is no longer its experiment
     config = {**TrainConfig(model=model, recipe_name=recipe, recipe=changed, seed=i).to_dict(),
               "argv": ["train", "--model", model]}
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() - i * 3600))
