@@ -137,21 +137,22 @@ def test_delete_asks_for_yes_then_removes_only_that_run(runs, capsys):
 
 
 def test_a_live_or_queued_run_is_never_deleted(tmp_path, capsys):
-    # not the default runs folder: every command line call starts what the queue there can start
+    from test_queue import enqueue, free, occupy  # every call pumps this queue: a real queued run, kept waiting
+
     root = tmp_path / "other"
-    live = write_run(root, A, "residual", 1000, status="running")  # this process is its trainer
-    queued = write_run(root, B, "residual", 1000)
-    write_json(queued / STATUS, {"status": "queued", "reason": ""})
-    ended = write_run(root, C, "inception", 1000)
-    code, out, err = cli(capsys, "delete", A, "--yes", "--runs-dir", str(root))
-    assert code == 1 and "running: stop it first" in err
-    code, out, err = cli(capsys, "delete", B, "--yes", "--runs-dir", str(root))
-    assert code == 1 and "queued: cancel it first" in err
-    code, out, err = cli(capsys, "delete", C, B, "--yes", "--runs-dir", str(root))
-    assert code == 1 and "Nothing was deleted" in err
-    assert live.is_dir() and queued.is_dir() and ended.is_dir()
-    write_json(queued / STATUS, {"status": "cancelled", "reason": "cancelled before it started"})
-    assert cli(capsys, "delete", B, "--yes", "--runs-dir", str(root))[0] == 0 and not queued.exists()
+    live, holder = write_run(root, A, "residual", 1000, status="running"), occupy(root)  # this process trains A
+    try:
+        queued, ended = enqueue(root)[0], write_run(root, C, "inception", 1000)
+        assert "running: stop it first" in cli(capsys, "delete", A, "--yes", "--runs-dir", str(root))[2]
+        code, out, err = cli(capsys, "delete", queued.name, "--yes", "--runs-dir", str(root))
+        assert code == 1 and "queued: cancel it first" in err
+        code, out, err = cli(capsys, "delete", C, queued.name, "--yes", "--runs-dir", str(root))
+        assert code == 1 and "Nothing was deleted" in err
+        assert live.is_dir() and queued.is_dir() and ended.is_dir()
+        write_json(queued / STATUS, {"status": "cancelled", "reason": "cancelled before it started"})
+        assert cli(capsys, "delete", queued.name, "--yes", "--runs-dir", str(root))[0] == 0 and not queued.exists()
+    finally:
+        free(holder)
 
 
 def test_a_run_deleted_by_hand_between_listing_and_acting(runs, capsys):
