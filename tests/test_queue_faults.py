@@ -54,12 +54,18 @@ def _failing_writes(monkeypatch, fails):
     monkeypatch.setattr(queue, "write_json", write)
 
 
-def test_a_failed_pid_write_kills_the_child_fails_the_run_and_never_starts_it_twice(runs_dir, monkeypatch):
+def queued_with_recorded_popen(runs_dir, monkeypatch):
+    """One queued run that fits now, and a Popen that records the processes a pump makes."""
     holder = occupy(runs_dir)
     (d,) = enqueue(runs_dir)
     free(holder)
     popen = Recorder(subprocess.Popen)
     monkeypatch.setattr(subprocess, "Popen", popen)
+    return d, popen
+
+
+def test_a_failed_pid_write_kills_the_child_fails_the_run_and_never_starts_it_twice(runs_dir, monkeypatch):
+    d, popen = queued_with_recorded_popen(runs_dir, monkeypatch)
     _failing_writes(monkeypatch, lambda obj: obj.get("pid") not in (None, os.getpid()))  # the child's pid
     assert queue.pump(runs_dir) == []  # no exception reaches the caller
     assert len(popen.made) == 1 and popen.made[0].poll() is not None  # started, then killed
@@ -69,11 +75,7 @@ def test_a_failed_pid_write_kills_the_child_fails_the_run_and_never_starts_it_tw
 
 
 def test_a_status_that_cannot_be_written_starts_nothing_and_pump_does_not_raise(runs_dir, monkeypatch):
-    holder = occupy(runs_dir)
-    (d,) = enqueue(runs_dir)
-    free(holder)
-    popen = Recorder(subprocess.Popen)
-    monkeypatch.setattr(subprocess, "Popen", popen)
+    d, popen = queued_with_recorded_popen(runs_dir, monkeypatch)
     _failing_writes(monkeypatch, lambda obj: True)  # a full disk: "starting" cannot be written
     assert queue.pump(runs_dir) == [] and popen.made == []
     assert read_status(d)["status"] == "queued"  # it starts (once) when the disk has room again

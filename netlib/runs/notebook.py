@@ -98,8 +98,9 @@ def scores(run_dir: Path, status: dict) -> tuple[Optional[float], Optional[float
     return final, best, seconds
 
 
-def disk_bytes(path: Path) -> int:
-    """What a folder takes on disk (links not followed: a link costs only itself)."""
+def disk_bytes(path: Path, known: Optional[dict] = None) -> int:
+    """What a folder takes on disk (links not followed: a link costs only itself). known: {name: bytes}
+    of folders directly inside it whose size is already measured (not walked again)."""
     total = 0
     try:
         with os.scandir(path) as it:
@@ -107,7 +108,7 @@ def disk_bytes(path: Path) -> int:
                 st = e.stat(follow_symlinks=False)
                 total += st.st_blocks * 512 if hasattr(st, "st_blocks") else st.st_size
                 if stat.S_ISDIR(st.st_mode):
-                    total += disk_bytes(Path(e.path))
+                    total += known[e.name] if known and e.name in known else disk_bytes(Path(e.path))
     except OSError:
         pass
     return total
@@ -164,18 +165,7 @@ def total_bytes(runs_dir: Optional[Path] = None, rows: Optional[list[Row]] = Non
     """What the whole runs folder takes on disk, runs that are not listed included. rows: the listing
     of every run (archived too) already made, whose sizes are used instead of walking their folders again."""
     root = Path(runs_dir or default_runs_dir())
-    known = {r.name: r.bytes for r in rows or ()}
-    total = 0
-    try:
-        with os.scandir(root) as it:
-            for e in it:
-                st = e.stat(follow_symlinks=False)
-                total += st.st_blocks * 512 if hasattr(st, "st_blocks") else st.st_size
-                if stat.S_ISDIR(st.st_mode):  # a link costs only itself, as in disk_bytes
-                    total += known[e.name] if e.name in known else disk_bytes(Path(e.path))
-    except OSError:
-        pass
-    return total
+    return disk_bytes(root, {r.name: r.bytes for r in rows or ()}) if root.is_dir() else 0
 
 
 def matches(row: Row, network: str = "", status: str = "", tag: str = "", text: str = "") -> bool:
