@@ -88,6 +88,17 @@ def read_bounded(path: PathLike, limit: int) -> bytes:
         os.close(fd)
 
 
+def read_tail(path: PathLike, most: int) -> tuple[bytes, bool]:
+    """(the last `most` bytes of a regular file, whether that is the whole file); open_regular's errors."""
+    fd = open_regular(path)
+    try:
+        size = os.fstat(fd).st_size
+        os.lseek(fd, max(0, size - most), os.SEEK_SET)
+        return os.read(fd, most), size <= most
+    finally:
+        os.close(fd)
+
+
 def read_text_bounded(path: PathLike, limit: int) -> str:
     return read_bounded(path, limit).decode("utf-8", errors="replace")
 

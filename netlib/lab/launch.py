@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..bounded import open_regular
+from ..bounded import read_tail
 from ..runs.files import (LIVE_STATUSES, PROCESS_LOG, STATUS, TRAIN_STATE, UNREADABLE, RunDirError,
                           ensure_runs_dir, new_run_name)
 from ..runs import queue
@@ -196,13 +196,7 @@ def tail(path: Path, lines: int = 6, max_bytes: int = 64 * 1024) -> str:
     """The last lines of a log (at most its last max_bytes), "" when it cannot be read; a FIFO or a
     device in its place is refused, never read."""
     try:
-        fd = open_regular(path)
+        data, _ = read_tail(path, max_bytes)
     except OSError:
         return ""
-    try:
-        size = os.fstat(fd).st_size
-        os.lseek(fd, max(0, size - max_bytes), os.SEEK_SET)
-        text = os.read(fd, max_bytes).decode("utf-8", errors="replace")
-    finally:
-        os.close(fd)
-    return "\n".join(text.strip().splitlines()[-lines:])
+    return "\n".join(data.decode("utf-8", errors="replace").strip().splitlines()[-lines:])

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
-from ..bounded import FileRefused, open_regular
+from ..bounded import FileRefused, read_tail
 from .files import CONFIG, LIVE_STATUSES, METRICS, QUEUED, STATUS, UNREADABLE, WAITING_STATUSES, default_runs_dir
 from .labels import network_label, recipe_label
 from .groups import accuracy_words, group_key, group_label, partition, stats
@@ -55,16 +55,10 @@ class Row:
 def tail_epochs(path: Path, most: int = TAIL_BYTES) -> tuple[list[dict], bool]:
     """(the epoch events in the last `most` bytes of a metrics log, whether that was the whole log)."""
     try:
-        fd = open_regular(path)
+        data, whole = read_tail(path, most)
     except (FileNotFoundError, FileRefused, PermissionError):
         return [], True
-    try:
-        size = os.fstat(fd).st_size
-        os.lseek(fd, max(0, size - most), os.SEEK_SET)
-        data = os.read(fd, most)
-    finally:
-        os.close(fd)
-    lines = data.split(b"\n")[(1 if size > most else 0):]  # the first line of a tail is cut in two
+    lines = data.split(b"\n")[(0 if whole else 1):]  # the first line of a tail is cut in two
     out = []
     for line in lines:
         if b'"epoch"' not in line:
@@ -75,7 +69,7 @@ def tail_epochs(path: Path, most: int = TAIL_BYTES) -> tuple[list[dict], bool]:
             continue
         if isinstance(event, dict) and event.get("event") == "epoch":
             out.append(event)
-    return out, size <= most
+    return out, whole
 
 
 def _number(value) -> Optional[float]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..bounded import FileRefused, chunks, open_regular, read_text_bounded
+from ..bounded import FileRefused, chunks, open_regular, read_tail, read_text_bounded
 from ..safepath import is_contained
 from .files import (CHECKPOINT, CONFIG, LIVE_STATUSES, MAX_JSON_BYTES, METRICS, PROCESS_LOG, QUEUED, STARTING,
                     STATUS, UNREADABLE, WAITING_STATUSES, default_runs_dir)
@@ -133,14 +133,10 @@ def read_status(run_dir: Path) -> Optional[dict]:
 def _last_line(path: Path, max_bytes: int = 4096) -> str:
     """The last non-empty line of a log (within its last max_bytes), "" when there is none."""
     try:
-        fd = open_regular(path)
+        data, _ = read_tail(path, max_bytes)
     except OSError:
         return ""
-    try:
-        os.lseek(fd, max(0, os.fstat(fd).st_size - max_bytes), os.SEEK_SET)
-        lines = os.read(fd, max_bytes).decode("utf-8", errors="replace").strip().splitlines()
-    finally:
-        os.close(fd)
+    lines = data.decode("utf-8", errors="replace").strip().splitlines()
     return lines[-1].strip()[:300] if lines else ""
 
 
