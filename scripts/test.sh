@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up everything the tests need (Python packages, Chromium, MNIST), then run them.
+# Set up everything the tests need (Python packages, Chromium, PostgreSQL, MNIST), then run them.
 # Usage: scripts/test.sh [--fast] [extra pytest args]   (--fast: skip slow and browser tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,11 +12,16 @@ marker=()
 if [[ "${1:-}" == "--fast" ]]; then
   shift
   marker=(-m "not slow and not browser")
-elif [[ ! -x /usr/bin/chromium ]]; then
-  echo "== chromium (for the browser tests)"
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+else
+  missing=()  # Debian packages the slow tests need: chromium (browser tests), postgresql (sweep tests)
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  if (( ${#missing[@]} )); then
+    echo "== ${missing[*]} (apt)"
+    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
 fi
 
 echo "== MNIST (fetched and md5-verified by netlib)"
