@@ -13,14 +13,14 @@ from netlib.lab import launch
 from netlib.models import DESCRIPTIONS, MODELS, title
 from netlib.recipes import OPTIMIZERS, SCHEDULES, recipe_for, resolve_recipe
 from netlib.runs import labels, reader, summary
-from netlib.runs.files import FAILED_STATUSES, UNREADABLE
+from netlib.runs.files import FAILED_STATUSES, PRUNED, UNREADABLE
 from netlib.runs.reader import read_run
 from netlib.safepath import is_contained
 
 RUN_KEY = "train_run"  # the run directory this session watches
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 STATUS_ICON = {"running": ":material/progress_activity:", "paused": ":material/pause_circle:", "done": ":material/check_circle:",
-               "stopped": ":material/stop_circle:", "failed": ":material/error:",
+               "stopped": ":material/stop_circle:", "pruned": ":material/content_cut:", "failed": ":material/error:",
                "diverged": ":material/error:", "interrupted": ":material/error:", UNREADABLE: ":material/error:"}
 
 
@@ -117,8 +117,8 @@ def outcome(info) -> None:
         st.error(f"This run folder cannot be read: {info.reason}", icon=":material/error:")
     elif info.status in FAILED_STATUSES:
         st.error(f"The run {info.status}: {info.reason or 'no reason recorded'}", icon=":material/error:")
-    elif info.status == "stopped":
-        reason = (info.reason or "stopped").rstrip(".")
+    elif info.status in ("stopped", PRUNED):
+        reason = (info.reason or info.status).rstrip(".")
         kept = "The last finished epoch's checkpoint is kept." if info.has_checkpoint else \
             "No epoch had finished, so there is no checkpoint."
         st.warning(f"{reason[:1].upper()}{reason[1:]}. {kept}", icon=":material/stop_circle:")

@@ -33,6 +33,12 @@ def train_setup(args):
     return config, None, (args.data_dir, args.synthetic), writer
 
 
+def cmd_sweep(args) -> int:
+    from .sweep import run
+
+    return run(args)
+
+
 def cmd_train(args) -> int:
     from ..engine.loop import fit
     from ..engine.steering import NO_STEERING

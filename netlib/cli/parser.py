@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--data-dir", type=Path)
     _add_bench(sub.add_parser("bench", help="speed and accuracy benchmarks"))
     _add_runs(sub.add_parser("runs", help="the lab notebook: list, label, note, tag, archive, delete, prune runs"))
+    _add_sweep(sub.add_parser("sweep", help="hyperparameter sweeps (Optuna): create, work, show, list"))
     return p
 
 
@@ -168,4 +169,65 @@ def _add_runs(r: argparse.ArgumentParser) -> None:
     pr.add_argument("--older-than", type=_positive_float, metavar="DAYS", help="runs that ended over DAYS ago")
     pr.add_argument("--yes", action="store_true", help="really delete (without it: list what would go)")
     for a in acts.choices.values():
+        a.add_argument("--runs-dir", type=Path, help="the runs folder (default: $NETLIB_RUNS_DIR, else ./runs)")
+
+
+def _listed(kind):
+    """A comma-separated list of `kind` values (--lr 0.001,0.003); an empty list is refused."""
+    def parse(text: str) -> list:
+        words = [w.strip() for w in text.split(",")]
+        if not text.strip() or any(not w for w in words):
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of values, got {text!r}")
+        try:
+            return [kind(w) for w in words]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind.__name__} values, got {text!r}") from None
+    parse.__name__ = f"list of {kind.__name__}"
+    return parse
+
+
+def _lr_range(text: str) -> list:
+    low, sep, high = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return [float(low), float(high)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW:HIGH (e.g. 1e-4:1e-1), got {text!r}") from None
+
+
+def _add_sweep(s: argparse.ArgumentParser) -> None:
+    """`sweep ACTION`: each action takes --storage (default $NETLIB_OPTUNA_STORAGE, else a file in the
+    runs folder) and --runs-dir."""
+    acts = s.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    c = acts.add_parser("create", help="define a sweep: the values each train option takes")
+    c.add_argument("name")
+    c.add_argument("--model", required=True, type=_listed(str), help="network(s): " + ", ".join(MODELS))
+    for option, kind, what in (("--width", int, "Inception/Naive widths"), ("--blocks", int, "blocks per stage"),
+                               ("--recipe", str, "recipes"), ("--lr", float, "learning rates"),
+                               ("--batch-size", int, "batch sizes"), ("--epochs", int, "epoch counts"),
+                               ("--optimizer", str, "optimizers"), ("--augment", str, "on and/or off")):
+        c.add_argument(option, type=_listed(kind), help=f"{what}, comma-separated")
+    c.add_argument("--lr-range", type=_lr_range, metavar="LOW:HIGH", help="learning rate on a log scale (random, tpe)")
+    c.add_argument("--seeds", dest="seed", type=_listed(int), help="seeds, comma-separated (default 0)")
+    c.add_argument("--limit", type=_positive_int, help="train on the first N training images")
+    c.add_argument("--synthetic", type=_positive_int, metavar="N", help="N synthetic digits (tests, demos)")
+    c.add_argument("--threads", type=_positive_int, help="CPU threads per trial (default: all; the queue's slots)")
+    c.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto: each worker's own")
+    c.add_argument("--trials", type=int, help="how many trials (grid: at most its points; default all of them)")
+    c.add_argument("--sampler", default="grid", choices=["grid", "random", "tpe"])
+    c.add_argument("--prune", default="none", choices=["none", "median", "halving"],
+                   help="stop trials whose per-epoch test accuracy falls behind")
+    c.add_argument("--json", action="store_true")
+    w = acts.add_parser("work", help="take the sweep's trials until none is left (start one per machine, or more)")
+    w.add_argument("name")
+    w.add_argument("--trials", type=_positive_int, help="stop after N trials")
+    sh = acts.add_parser("show", help="every trial: parameters, state, accuracy, run folder; the best")
+    sh.add_argument("name")
+    sh.add_argument("--json", action="store_true", help="one JSON object per trial, then {\"best\": ...}")
+    ls = acts.add_parser("list", help="the sweeps in the storage")
+    ls.add_argument("--json", action="store_true")
+    for a in acts.choices.values():
+        a.add_argument("--storage", metavar="URL", help="postgresql://user:password@host/db for many machines "
+                       "(default: $NETLIB_OPTUNA_STORAGE, else a journal file in the runs folder)")
         a.add_argument("--runs-dir", type=Path, help="the runs folder (default: $NETLIB_RUNS_DIR, else ./runs)")

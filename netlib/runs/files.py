@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..bounded import not_a_folder
 from ..checkpoint import atomic_write
+from ..safepath import inside
 
 CONFIG, METRICS, STATUS, CHECKPOINT, STOP, CONTROL, TRAIN_STATE, EXTEND_LOCK, PROCESS_LOG = (
     "config.json", "metrics.jsonl", "status.json", "checkpoint.pt", "STOP", "control.json",
@@ -20,7 +21,8 @@ WAITING_STATUSES = (QUEUED, STARTING)  # in line for CPU slots, or its process i
 UNREADABLE = "unreadable"  # a reader's status for a run whose files are not regular files (or too big)
 FAILED_STATUSES = ("failed", "diverged", "interrupted", UNREADABLE, CANCELLED)  # ended without a usable result
 # Over: no process works on the run and none will (queued and starting runs are still to come).
-ENDED_STATUSES = ("done", "stopped", *FAILED_STATUSES)
+PRUNED = "pruned"  # a sweep's trial stopped early: its accuracy per epoch was behind the other trials'
+ENDED_STATUSES = ("done", "stopped", PRUNED, *FAILED_STATUSES)
 QUEUED_FILE, QUEUE_LOCK = "queued.json", ".queue.lock"  # a queued run's command; the runs folder's lock
 MAX_JSON_BYTES = 1 << 20  # config.json, status.json, control.json: a few hundred bytes each
 RUNS_ENV = "NETLIB_RUNS_DIR"
@@ -63,3 +65,18 @@ def ensure_runs_dir(root: Path) -> Path:
     except OSError as e:
         raise RunDirError(f"cannot write to the runs folder {root}: {e.strerror or e}") from e
     return root
+
+
+def claim_run_dir(root: Path, name: str) -> Path:
+    """A fresh folder root/name (or name-2, name-3, ...), claimed with mkdir: two launches in the same
+    second never share one."""
+    run_dir, n = inside(root, name), 1
+    while True:
+        try:
+            run_dir.mkdir()
+            return run_dir
+        except FileExistsError:
+            n += 1
+            run_dir = inside(root, f"{name}-{n}")
+        except OSError as e:
+            raise RunDirError(f"cannot write to the runs folder {root}: {e.strerror or e}") from e

@@ -21,11 +21,10 @@ from typing import Optional
 import netlib as _package
 
 from ..bounded import FileRefused
-from ..safepath import inside
 from .files import (CANCELLED, LIVE_STATUSES, PROCESS_LOG, QUEUE_LOCK, QUEUED, QUEUED_FILE, STARTING, STATUS,
-                    CONFIG, RunDirError, default_runs_dir, ensure_runs_dir, write_json)
+                    CONFIG, RunDirError, claim_run_dir, default_runs_dir, ensure_runs_dir, write_json)
 from .command import QueueRefused, argv_from_options, options_from_argv
-from .processes import start_time
+from .processes import same_process, start_time
 from .reader import queue_order, read_json, read_status, run_index
 from .slots import DEFAULT_GPU_SLOTS, GPU_SLOTS_ENV, SLOTS_ENV, cpu_slots, gpu_slots, need  # noqa: F401
 
@@ -61,24 +60,11 @@ def _locked(root: Path):
         os.close(fd)
 
 
-def claim_run_dir(root: Path, name: str) -> Path:
-    """A fresh folder root/name (or name-2, name-3, ...), claimed with mkdir: two launches in the same
-    second never share one."""
-    run_dir, n = inside(root, name), 1
-    while True:
-        try:
-            run_dir.mkdir()
-            return run_dir
-        except FileExistsError:
-            n += 1
-            run_dir = inside(root, f"{name}-{n}")
-        except OSError as e:
-            raise RunDirError(f"cannot write to the runs folder {root}: {e.strerror or e}") from e
-
-
-def submit(runs_dir: Path, runs: list[Submission]) -> list[Path]:
+def submit(runs_dir: Path, runs: list[Submission], worker: Optional[tuple] = None) -> list[Path]:
     """Enqueue runs together (in this order, none of another submitter's between them), then pump once.
-    QueueRefused before anything is written if a run's options would not be run."""
+    QueueRefused before anything is written if a run's options would not be run. worker (pid, start
+    time): a process that trains the runs itself when their turn comes (a sweep worker): the pump then
+    marks them "starting" with its pid instead of starting a training process."""
     root = ensure_runs_dir(runs_dir)
     argvs = [argv_from_options(s.options) for s in runs]
     for argv in argvs:
@@ -91,7 +77,8 @@ def submit(runs_dir: Path, runs: list[Submission]) -> list[Path]:
                 made.append(claim_run_dir(root, s.name))
                 command = ["train", *argv, "--run-dir", str(made[-1]), "--quiet"]
                 write_json(made[-1] / CONFIG, {**s.config, "argv": command})
-                write_json(made[-1] / QUEUED_FILE, {"argv": argv, "submitted": now})
+                write_json(made[-1] / QUEUED_FILE, {"argv": argv, "submitted": now,
+                                                    **({"worker": list(worker)} if worker else {})})
                 # the status last: until it is there, the folder is no run and no pump looks at it
                 write_json(made[-1] / STATUS, {"status": QUEUED, "reason": "", "order": now + i * 1e-6,
                                                "submitted": now, "updated": now})
@@ -139,14 +126,14 @@ def _pump(root: Path, index: Optional[list], started: list) -> None:
                 cpu, gpu = cpu + c, gpu + g
         for entry in sorted((e for e in entries if e.status == QUEUED), key=lambda e: e.queue_position):
             try:
-                options = _command(entry.dir)
+                options, worker = _command(entry.dir)
             except QueueRefused as e:
                 _set_status(entry.dir, "failed", f"refused to start from the queue: {e}")
                 continue
             c, g = need(options.get("threads"), options.get("device", "cpu"))
             if cpu + c > cpu_slots() or gpu + g > gpu_slots():
                 break
-            if _start(entry.dir, options):
+            if _claimed(entry.dir, worker) if worker else _start(entry.dir, options):
                 cpu, gpu = cpu + c, gpu + g
                 started.append(entry.dir)
 
@@ -158,14 +145,31 @@ def _fail_unlisted(root: Path, listed: set) -> None:
             _set_status(d, "failed", f"refused to start from the queue: its {CONFIG} is missing or unreadable")
 
 
-def _command(run_dir: Path) -> dict:
+def _command(run_dir: Path) -> tuple[dict, Optional[list]]:
+    """(train's options, the worker that trains the run itself or None) of a queued run."""
     try:
         data = read_json(run_dir / QUEUED_FILE)
     except FileRefused as e:
         raise QueueRefused(str(e)) from None
     if data is None:
         raise QueueRefused(f"{QUEUED_FILE} is missing or not a JSON object")
-    return options_from_argv(data.get("argv"))
+    worker = data.get("worker")
+    if worker is not None and not (isinstance(worker, list) and len(worker) == 2 and isinstance(worker[0], int)):
+        raise QueueRefused(f"{QUEUED_FILE}: its worker is not [pid, start time]")
+    return options_from_argv(data.get("argv")), worker
+
+
+def _claimed(run_dir: Path, worker: list) -> bool:
+    """A run its own worker trains: "starting" with the worker's pid (it starts when it sees it)."""
+    if not same_process(*worker):
+        _set_status(run_dir, "failed", f"its sweep worker (process {worker[0]}) ended before the run's turn")
+        return False
+    try:
+        _write_status(run_dir, {"status": STARTING, "reason": "", "pid": worker[0], "started": worker[1],
+                                "updated": time.time()})
+        return True
+    except (OSError, RunDirError):
+        return False
 
 
 def _start(run_dir: Path, options: dict) -> bool:
@@ -270,6 +274,10 @@ def to_front(run_dir: Path) -> bool:
     return True
 
 
+def queued(runs_dir: Optional[Path] = None) -> list[Path]:
+    return queue_order(Path(runs_dir or default_runs_dir()))  # the queued runs, first in line first
+
+
 def position(run_dir: Path) -> Optional[int]:
     """The run's place in line (1 = next to start), None when it is not queued."""
     run_dir = Path(run_dir)
@@ -277,6 +285,3 @@ def position(run_dir: Path) -> Optional[int]:
     return names.index(run_dir.name) + 1 if run_dir.name in names else None
 
 
-def queued(runs_dir: Optional[Path] = None) -> list[Path]:
-    """The queued runs, first in line first."""
-    return queue_order(Path(runs_dir or default_runs_dir()))

@@ -1,0 +1,197 @@
+"""A sweep's Optuna study: create it (every trial enqueued, so workers anywhere take disjoint ones), load
+it, list its trials as rows, and fail the trials whose worker is gone (then retry them once)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from datetime import datetime
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..runs.processes import same_process
+from .space import AXES, SpaceError, SweepSpec, check
+from .storage import StorageError, retry_lost
+
+SPEC_ATTR = "netlib_sweep"  # the study's user attribute holding its SweepSpec
+METRIC = "test accuracy (%)"
+HOST = socket.gethostname()
+NO_WORKER_AFTER_S = 120.0  # a running trial no worker has claimed (killed between taking and claiming)
+
+
+@dataclass
+class TrialRow:
+    """One trial as the Sweep page, `sweep show` and the Runs page read it."""
+
+    number: int
+    state: str  # WAITING, RUNNING, COMPLETE, PRUNED, FAIL
+    params: dict
+    value: Optional[float]
+    run: Optional[str] = None  # the run folder's name
+    runs_dir: Optional[str] = None  # where it is, on `host`
+    host: Optional[str] = None
+    reason: str = ""
+    epochs: dict = field(default_factory=dict)  # epoch -> test accuracy (%) reported so far
+    seconds: Optional[float] = None
+    retry_of: Optional[int] = None
+
+    @property
+    def here(self) -> bool:
+        """Is the trial's run folder on this machine?"""
+        return self.host == HOST and bool(self.run)
+
+    def to_dict(self) -> dict:
+        return {"number": self.number, "state": self.state, "params": self.params, "value": self.value,
+                "run": self.run, "runs_dir": self.runs_dir, "host": self.host, "reason": self.reason,
+                "epochs": {str(k): v for k, v in sorted(self.epochs.items())}, "seconds": self.seconds,
+                "retry_of": self.retry_of}
+
+
+def create(spec: SweepSpec, storage) -> "object":
+    """A new study for spec, every trial enqueued; SpaceError if the name is taken or the spec is bad."""
+    import optuna
+
+    check(spec)
+    if _exists(storage, spec.name):
+        raise SpaceError(f"a sweep named {spec.name!r} already exists there (sweep show {spec.name})")
+    study = optuna.create_study(study_name=spec.name, storage=storage, direction="maximize")
+    study.set_metric_names([METRIC])
+    study.set_user_attr(SPEC_ATTR, spec.to_dict())
+    points = spec.grid()[:spec.total_trials()] if spec.sampler == "grid" else [{}] * spec.total_trials()
+    for params in points:  # random and TPE: empty placeholders, their sampler fills them when taken
+        study.enqueue_trial(params, skip_if_exists=False)
+    return study
+
+
+def load(name: str, storage, with_sampler: bool = False):
+    """(study, spec) of an existing sweep; SpaceError when there is none of that name."""
+    import optuna
+
+    if not _exists(storage, name):
+        raise SpaceError(f"no sweep named {name!r} there (sweep list shows the sweeps)")
+    try:
+        study = optuna.load_study(study_name=name, storage=storage)
+        spec = SweepSpec.from_dict(study.user_attrs.get(SPEC_ATTR) or {})
+    except (KeyError, TypeError, ValueError) as e:
+        raise StorageError(f"sweep {name!r} cannot be read: {e}") from None
+    if with_sampler:
+        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler(spec), pruner=pruner(spec))
+    return study, spec
+
+
+def _exists(storage, name: str) -> bool:
+    try:
+        storage.get_study_id_from_name(name)
+        return True
+    except KeyError:
+        return False
+
+
+def sampler(spec: SweepSpec):
+    import optuna
+
+    if spec.sampler == "tpe":
+        return optuna.samplers.TPESampler(n_startup_trials=min(10, max(2, spec.total_trials() // 3)))
+    return optuna.samplers.RandomSampler()  # a grid's trials are all enqueued: nothing is left to sample
+
+
+def pruner(spec: SweepSpec):
+    """Pruning on per-epoch test accuracy: from the first epoch, once two trials have finished."""
+    import optuna
+
+    if spec.prune == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
+    if spec.prune == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=2)
+    return optuna.pruners.NopPruner()
+
+
+def rows(study) -> list[TrialRow]:
+    """Every trial, in number order."""
+    out = []
+    for t in study.get_trials(deepcopy=False):
+        a = t.user_attrs
+        start, end = t.datetime_start, t.datetime_complete or datetime.now()
+        seconds = (end - start).total_seconds() if start else None
+        out.append(TrialRow(t.number, t.state.name, {k: t.params[k] for k in AXES if k in t.params}, t.value,
+                            a.get("run"), a.get("runs_dir"), a.get("host"), a.get("reason", ""),
+                            dict(t.intermediate_values), seconds, a.get("retry_of")))
+    return out
+
+
+def best(study) -> Optional[TrialRow]:
+    done = [r for r in rows(study) if r.state == "COMPLETE" and r.value is not None]
+    return max(done, key=lambda r: (r.value, -r.number)) if done else None
+
+
+def progress(study) -> dict:
+    """{state: count} of the trials that count (a lost trial that was retried counts as its retry)."""
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.user_attrs.get("retry_of") for t in trials}
+    counts: dict = {}
+    for t in trials:
+        if t.number not in retried:
+            counts[t.state.name] = counts.get(t.state.name, 0) + 1
+    return counts
+
+
+def take(study):
+    """The next enqueued trial, now RUNNING and this caller's; None when none is left (workers on many
+    machines pop from the same list: each trial goes to exactly one of them)."""
+    import optuna
+
+    trial_id = study._pop_waiting_trial_id()  # Optuna's own atomic pop (Study.ask uses it)
+    return None if trial_id is None else optuna.Trial(study, trial_id)
+
+
+def reap_lost(study) -> list[int]:
+    """Fail the running trials whose worker is gone, and retry each once: a worker on this machine by its
+    process, one elsewhere by Optuna's heartbeat (database storage). The trial numbers failed here."""
+    import optuna
+    from optuna.trial import TrialState
+
+    failed = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        a = t.user_attrs
+        gone = a.get("host") == HOST and not same_process(a.get("pid"), a.get("pid_started"))
+        unclaimed = "host" not in a and t.datetime_start and time.time() - t.datetime_start.timestamp() > NO_WORKER_AFTER_S
+        if gone or unclaimed:
+            who = f"its worker (process {a.get('pid')} on {HOST}) ended" if gone else "no worker claimed it"
+            if _fail(study, t, f"{who} mid-trial"):
+                failed.append(t.number)
+    try:
+        optuna.storages.fail_stale_trials(study)  # database storage: heartbeats; calls retry_lost
+    except Exception:  # noqa: BLE001  a storage hiccup: the next look tries again
+        pass
+    return failed
+
+
+def _fail(study, t, reason: str) -> bool:
+    import optuna
+    from optuna.trial import TrialState
+
+    storage = study._storage
+    try:
+        storage.set_trial_user_attr(t._trial_id, "reason", reason)
+        if not storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
+            return False
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False  # its worker finished it meanwhile
+    retry_lost(study, storage.get_trial(t._trial_id))
+    return True
+
+
+def list_sweeps(storage) -> list[dict]:
+    """Every sweep in a storage: name, trial counts, best value, its spec."""
+    import optuna
+
+    out = []
+    for s in optuna.get_all_study_summaries(storage, include_best_trial=True):
+        spec = s.user_attrs.get(SPEC_ATTR)
+        if spec is None:
+            continue  # a study some other tool made: not a sweep
+        best_value = s.best_trial.value if s.best_trial is not None else None
+        out.append({"name": s.study_name, "trials": s.n_trials, "best": best_value,
+                    "created": s.datetime_start.isoformat(timespec="seconds") if s.datetime_start else None,
+                    "spec": spec})
+    return out

@@ -1,0 +1,171 @@
+"""A sweep worker: takes the sweep's trials one at a time until none is left. Each trial is a run that
+waits its turn in the run queue like any other, then trains in this process (torch and MNIST stay
+loaded between trials) and reports every epoch's test accuracy to the study; a pruned run ends "pruned"."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from ..runs import queue
+from ..runs.files import ENDED_STATUSES, PRUNED, STARTING, new_run_name
+from ..runs.processes import start_time
+from ..runs.reader import read_status
+from . import trials as T
+from .space import SweepSpec
+from .storage import describe, heartbeat_s, retry_lost
+
+POLL_S = 0.1  # how often a trial waiting in line looks at its run's status
+PUMP_EVERY_S = 2.0  # and starts the queue itself, in case no other process does
+_DATA: dict = {}  # (device, synthetic) -> Dataset: loaded once per worker
+
+
+def work(study, spec: SweepSpec, runs_dir: Path, storage_url: Optional[str], max_trials: Optional[int] = None,
+         should_stop: Callable[[], bool] = lambda: False, on_trial: Callable[[T.TrialRow], None] = lambda r: None) -> int:
+    """Take trials until none is left, max_trials are finished or should_stop(); the number finished."""
+    done = 0
+    while not should_stop() and (max_trials is None or done < max_trials):
+        T.reap_lost(study)
+        trial = T.take(study)
+        if trial is None:
+            break
+        run_trial(study, spec, trial, Path(runs_dir), storage_url, should_stop)
+        done += 1
+        on_trial(next(r for r in T.rows(study) if r.number == trial.number))
+    return done
+
+
+def suggest(trial, spec: SweepSpec) -> dict:
+    """The trial's parameters (an enqueued grid point's are fixed; the sampler draws the others)."""
+    params = {}
+    for axis, values in spec.axes().items():
+        if axis == "lr" and spec.lr_range:
+            params[axis] = trial.suggest_float("lr", values[0], values[1], log=True)
+        else:
+            params[axis] = trial.suggest_categorical(axis, values)
+    return params
+
+
+def run_trial(study, spec: SweepSpec, trial, runs_dir: Path, storage_url: Optional[str],
+              should_stop: Callable[[], bool] = lambda: False) -> str:
+    """One trial from start to its state in the study; the run's final status."""
+    from optuna.trial import TrialState
+
+    from ..engine.setup import train_config
+
+    pid = os.getpid()
+    for key, value in (("host", T.HOST), ("pid", pid), ("pid_started", start_time(pid)),
+                       ("runs_dir", str(Path(runs_dir).resolve()))):
+        trial.set_user_attr(key, value)
+    beat = _Heartbeat(study, trial)
+    try:
+        options = spec.options(suggest(trial, spec))
+        config = train_config(options)
+        options["device"] = config.device
+        sweep = {"name": spec.name, "trial": trial.number, "storage": describe(storage_url, runs_dir)}
+        submission = queue.Submission(new_run_name(config.model, f"sweep-{spec.name}-t{trial.number}"),
+                                      options, {**config.to_dict(), "sweep": sweep})
+        run_dir = queue.submit(runs_dir, [submission], worker=(pid, start_time(pid)))[0]
+        trial.set_user_attr("run", run_dir.name)
+        status, reason, value = _train_when_started(run_dir, config, options.get("synthetic"), sweep, trial,
+                                                     should_stop)
+    except Exception as e:  # noqa: BLE001  a trial that cannot run is a failed trial, never a lost worker
+        status, reason, value = "failed", str(e).splitlines()[0] if str(e) else type(e).__name__, None
+    finally:
+        beat.stop()
+    trial.set_user_attr("status", status)
+    if reason:
+        trial.set_user_attr("reason", reason)
+    if status == "done" and value is not None:
+        study.tell(trial, round(100 * value, 4))
+    else:
+        study.tell(trial, state=TrialState.PRUNED if status == PRUNED else TrialState.FAIL)
+    if status in ("stopped", "cancelled") and should_stop():  # the worker was stopped, not the trial
+        trial.set_user_attr("reason", "its worker was stopped mid-trial")
+        retry_lost(study, study._storage.get_trial(trial._trial_id))
+    return status
+
+
+def _train_when_started(run_dir: Path, config, synthetic, sweep: dict, trial, should_stop) -> tuple:
+    """(status, reason, final test accuracy): waits for the queue to give this worker the run's slots."""
+    last_pump = time.monotonic()
+    while True:
+        status = read_status(run_dir) or {}
+        if status.get("status") == STARTING and status.get("pid") == os.getpid():
+            break
+        if status.get("status") in ENDED_STATUSES:
+            return status["status"], status.get("reason") or "it ended before it started", None
+        if should_stop():
+            queue.cancel(run_dir)
+            return "cancelled", "the worker was stopped before the run started", None
+        if time.monotonic() - last_pump > PUMP_EVERY_S:
+            queue.pump(run_dir.parent)
+            last_pump = time.monotonic()
+        time.sleep(POLL_S)
+    try:
+        return _train(run_dir, config, synthetic, sweep, trial, should_stop)
+    finally:
+        queue.pump(run_dir.parent)  # this run's slots are free
+
+
+def _train(run_dir: Path, config, synthetic, sweep: dict, trial, should_stop) -> tuple:
+    from ..data import load_dataset
+    from ..engine.loop import fit
+    from ..runs.writer import RunWriter
+
+    writer = RunWriter(run_dir, {**config.to_dict(), "argv": ["sweep", "work", sweep["name"]], "sweep": sweep})
+    pruned: dict = {}
+
+    def listen(event: dict) -> None:
+        if event["event"] == "epoch":
+            trial.report(round(100 * event["test_acc"], 4), event["epoch"])
+            if event["epoch"] < config.recipe.epochs and trial.should_prune():
+                pruned.update(epoch=event["epoch"], acc=event["test_acc"])
+        elif event["event"] == "end" and pruned and event["status"] == "stopped":
+            event = {**event, "status": PRUNED, "reason": f"pruned by the sweep after epoch {pruned['epoch']}: "
+                     f"test accuracy {100 * pruned['acc']:.2f}% was behind the other trials at that epoch"}
+        writer.on_event(event)
+
+    try:
+        key = (config.device, synthetic)
+        data = _DATA.get(key) or _DATA.setdefault(key, load_dataset(config.device, None, synthetic))
+        result = fit(config, data, on_event=listen,
+                     should_stop=lambda: bool(pruned) or should_stop() or writer.should_stop(),
+                     on_checkpoint=writer.save, steer=writer.steering, on_train_state=writer.save_train_state)
+    except BaseException as e:
+        writer.fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        raise
+    finally:
+        writer.close()
+    status = PRUNED if pruned and result["status"] == "stopped" else result["status"]
+    return status, (read_status(run_dir) or {}).get("reason", ""), result.get("test_acc")
+
+
+class _Heartbeat:
+    """Optuna's sign of life for a trial in a database storage, every heartbeat interval, in a thread."""
+
+    def __init__(self, study, trial):
+        from optuna.storages._heartbeat import is_heartbeat_enabled
+
+        self._done = threading.Event()
+        self._thread = None
+        storage = study._storage
+        if is_heartbeat_enabled(storage):
+            storage.record_heartbeat(trial._trial_id)
+            self._thread = threading.Thread(target=self._beat, args=(storage, trial._trial_id), daemon=True)
+            self._thread.start()
+
+    def _beat(self, storage, trial_id: int) -> None:
+        while not self._done.wait(heartbeat_s()):
+            try:
+                storage.record_heartbeat(trial_id)
+            except Exception:  # noqa: BLE001  a missed beat; three in a row fail the trial (and retry it)
+                pass
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
