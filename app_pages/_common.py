@@ -43,6 +43,8 @@ PAGES = (
              "Train two networks at once, overlay runs, watch gradients flow (or vanish)."),
     PageInfo("app_pages/runs.py", "Runs", ":material/folder_open:",
              "The lab notebook: find, label, annotate, tag, archive and delete runs."),
+    PageInfo("app_pages/sweep.py", "Sweep", ":material/tune:",
+             "Search a space of options with Optuna: many trials, live, with Optuna's figures."),
     PageInfo("app_pages/inspect.py", "Inspect", ":material/layers:",
              "Layer-by-layer shapes and costs, and the feature maps of a digit."),
     PageInfo("app_pages/results.py", "Results", ":material/grading:",

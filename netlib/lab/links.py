@@ -73,6 +73,7 @@ PAGES: dict[str, PageLinks] = {
         Param("read", "results_read", Choice(tuple(range(10)), optional=True)))),
     "draw": PageLinks("", tuple(Param(m, f"draw_ckpt_{m}", Checkpoint(m), 0) for m in DRAW_MODELS)),
     "runs": PageLinks(),  # the notebook's filters and selection stay out of links
+    "sweep": PageLinks(),  # the sweep and its form stay out of links
     "lessons": PageLinks("", (Param("lesson", "lesson", Lesson()),)),
 }
 

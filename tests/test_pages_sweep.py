@@ -1,0 +1,160 @@
+"""The Sweep page under AppTest (the form, refusals, a tiny grid run to the end, Optuna's figures) and its
+logic in netlib.lab.sweeps (the form's spec, the estimate from measured speeds, the trial table)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from netlib.charts import sweep as sweep_charts
+from netlib.lab import launch
+from netlib.lab import sweeps as lab
+from netlib.runs.reader import run_index
+from netlib.sweeps import trials as T
+from netlib.sweeps import workers
+from netlib.sweeps.space import SpaceError, SweepSpec
+from netlib.sweeps.storage import STORAGE_ENV, open_storage
+from netlib.sweeps.worker import work
+from support import assert_clean, fresh_app, open_app, write_run
+
+PAGE = "app_pages/sweep.py"
+
+
+@pytest.fixture
+def lab_app(runs_dir, monkeypatch):
+    fresh_app(monkeypatch)
+    monkeypatch.delenv(STORAGE_ENV, raising=False)
+    return runs_dir
+
+
+def errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+# ---------------------------------------------------------------- the page
+def test_the_page_renders_with_no_sweeps(lab_app):
+    at = open_app(PAGE)
+    assert_clean(at)
+    assert at.title[0].value == "Sweep"
+    assert any("No sweeps yet" in i.value for i in at.info)
+    assert any("Sweeps are stored in the file" in c.value for c in at.caption)
+    text = " ".join(m.value for m in at.markdown)
+    assert "2 trials" in text and "No measured speed for Residual" in text  # nothing typed in: no run yet
+
+
+def test_the_form_refuses_an_empty_list_and_a_bad_name(lab_app):
+    at = open_app(PAGE)
+    at.text_input(key="sweep_lr").set_value("").run()
+    assert errors(at) == ["learning rates: the list is empty; give at least one (such as 0.001, 0.003, or "
+                          "choose each recipe's own)"]
+    assert not [b for b in at.button if b.key == "sweep_start"]  # nothing to start
+    at.text_input(key="sweep_lr").set_value("0.01, fast").run()
+    assert errors(at) == ["learning rates: 'fast' is not a number"]
+    at.text_input(key="sweep_lr").set_value("0.01")
+    at.text_input(key="sweep_new_name").set_value("../evil").run()
+    assert len(errors(at)) == 1 and "sweep name '../evil' refused" in errors(at)[0]
+    assert not at.exception
+
+
+@pytest.mark.parametrize("url, said", [("postgresql://lab:secret@127.0.0.1:1/sweeps", "cannot reach"),
+                                       ("not a url", "is not a database URL")])
+def test_an_unusable_storage_is_one_line_without_its_password(lab_app, monkeypatch, url, said):
+    monkeypatch.setenv(STORAGE_ENV, url)
+    at = open_app(PAGE)
+    assert not at.exception
+    assert len(at.error) == 1 and said in at.error[0].value and "secret" not in at.error[0].value
+    assert "\n" not in at.error[0].value.strip()
+
+
+def test_a_tiny_grid_runs_to_the_end_with_its_table_and_figures(lab_app, monkeypatch):
+    monkeypatch.setenv(launch.SYNTHETIC_ENV, "128")
+    started = []
+    monkeypatch.setattr(workers, "start", lambda *a: started.append(a) or SimpleNamespace(pid=1, poll=lambda: 0))
+    at = open_app(PAGE)
+    at.text_input(key="sweep_new_name").set_value("tiny")
+    at.text_input(key="sweep_lr").set_value("0.01, 0.03")
+    at.text_input(key="sweep_batch").set_value("16, 32")
+    at.text_input(key="sweep_epochs").set_value("1")
+    at.number_input(key="sweep_threads").set_value(1).run()
+    assert_clean(at)
+    assert any("4 trials" in m.value for m in at.markdown)
+    at.button(key="sweep_start").click().run()
+    assert_clean(at)
+    assert started == [(lab_app, "tiny", None)]  # one worker asked for, on this sweep, default storage
+    assert any("4 trials waiting and no worker" in i.value for i in at.info)  # the fake one ended at once
+
+    study, spec = T.load("tiny", open_storage(None, lab_app), with_sampler=True)
+    assert spec.synthetic == 128 and spec.threads == 1
+    assert work(study, spec, lab_app, None) == 4  # the worker, in this process
+    at.run()
+    assert_clean(at)
+    table = at.dataframe[0].value
+    assert list(table["State"]) == ["complete"] * 4 and table["Accuracy"].notna().all()
+    assert table["Best so far"].iloc[-1] == pytest.approx(table["Accuracy"].max())
+    assert list(table["Where"]) == ["here"] * 4 and table["Run"].str.contains("/train?run=", regex=False).all()
+    assert any("4 of 4 trials finished" in (p.proto.text or "") for p in at.get("progress"))
+    shown = {c.key for c in at.get("plotly_chart")}
+    assert {f"sweep_fig_{k}" for k, _, _ in sweep_charts.FIGURES} <= shown
+    best = T.best(study)
+    assert any(f"Best trial: {best.number}" in m.value for m in at.markdown)
+    at.button(key="sweep_open_compare").click().run()
+    assert at.session_state["compare_runs"] == [best.run]
+
+
+# ---------------------------------------------------------------- the logic
+def form(**changes) -> dict:
+    return {"name": "s1", "model": ["residual"], "recipe": ["fast"], "lr_mode": "list", "lr": "0.01, 0.02",
+            "seed": "0", "epochs": "2", "limit": 1000, "sampler": "grid", "prune": "none", **changes}
+
+
+def test_the_form_becomes_a_checked_spec():
+    spec = lab.build_spec(form(batch_size="32 64", augment=["on", "off"]))
+    assert spec.lr == [0.01, 0.02] and spec.batch_size == [32, 64] and spec.total_trials() == 8
+    assert lab.build_spec(form(lr_mode="recipe")).lr == []
+    assert lab.build_spec(form(lr_mode="range", lr_low=1e-3, lr_high=1e-1, sampler="tpe", trials=5)).lr_range == [1e-3, 1e-1]
+    for bad, said in ((form(lr=""), "learning rates: the list is empty"), (form(seed=" "), "seeds: the list is empty"),
+                      (form(epochs="1.5"), "epochs: '1.5' is not a whole number"), (form(name="a/b"), "refused"),
+                      (form(lr_mode="range", lr_low=0.1, lr_high=0.01, sampler="random"), "upside down"),
+                      (form(recipe=[]), "recipes: the list is empty")):
+        with pytest.raises(SpaceError, match=said):
+            lab.build_spec(bad)
+    assert lab.threads_per_trial(0, 3, cores=8) == 2 and lab.threads_per_trial(0, 0, cores=8) == 8
+    assert lab.threads_per_trial(3, 2, cores=8) == 3
+
+
+def test_the_estimate_comes_from_measured_runs_only(runs_dir):
+    # each fake run: 1 epoch of 5,000 images in 5.0 s -> 1 ms per image
+    write_run(runs_dir, "20260101-000001-residual-fast-001", "residual", 1000)
+    write_run(runs_dir, "20260101-000002-residual-fast-002", "residual", 1000)
+    write_run(runs_dir, "20260101-000003-residual-fast-003", "residual", 1000, status="failed")
+    write_run(runs_dir, "20260101-000004-residual-fast-004", "residual", 1000, device="cuda")
+    write_run(runs_dir, "20260101-000005-residual-fast-005", "residual", 1000, model_kwargs={"blocks": 3})
+    entries = run_index(runs_dir)
+    est = lab.estimate(lab.build_spec(form()), entries, "cpu")  # 2 trials x 2 epochs x 1,000 images x 1 ms
+    assert est.seconds == pytest.approx(4.0) and [(s.title, s.runs) for s in est.speeds] == [("Residual", 2)]
+    text = lab.estimate_text(est, "cpu")
+    assert "**4 s** for 2 trials" in text and "from 2 runs of Residual on this machine (cpu)" in text
+    deep = lab.estimate(lab.build_spec(form(blocks="1, 3")), entries, "cpu")
+    assert [(s.title, s.runs) for s in deep.speeds] == [("Residual", 2), ("Residual ×3", 1)]
+    sampled = lab.estimate(lab.build_spec(form(sampler="random", trials=5, prune="median")), entries, "cpu")
+    assert sampled.seconds == pytest.approx(10.0) and "at most" in lab.estimate_text(sampled, "cpu")
+    none = lab.estimate(lab.build_spec(form(model=["residual", "naive"])), entries, "cpu")
+    assert none.seconds is None and none.missing == ["Naive Inception"]
+    assert lab.estimate_text(none, "cpu").startswith("No measured speed for Naive Inception on this machine")
+    assert lab.estimate(lab.build_spec(form()), entries, "cuda").seconds == pytest.approx(4.0)
+
+
+def test_the_trial_table_says_where_each_run_is(runs_dir):
+    run = write_run(runs_dir, "20260101-000001-residual-fast-001", "residual", 1000)
+    rows = [T.TrialRow(0, "COMPLETE", {"lr": 0.01}, 90.0, run.name, str(runs_dir.resolve()), T.HOST),
+            T.TrialRow(1, "RUNNING", {"lr": 0.02}, None, "x", "/elsewhere/runs", "gpu-box", epochs={1: 50.0, 2: 70.0}),
+            T.TrialRow(2, "COMPLETE", {"lr": 0.03}, 95.0, "y", "/elsewhere/runs", "gpu-box", retry_of=1),
+            T.TrialRow(3, "WAITING", {}, None)]
+    table = lab.trial_table(rows, ["lr"], runs_dir, "http://lab:8501")
+    assert [r["Best so far"] for r in table] == [90.0, 90.0, 95.0, 95.0]
+    assert [r["Where"] for r in table] == ["here", "on gpu-box", "on gpu-box", ""]
+    assert table[0]["Run"] == f"http://lab:8501/train?run={run.name}" and table[1]["Run"] is None
+    assert table[1]["Accuracy"] == 70.0 and table[1]["Epoch"] == 2 and "retry of trial 1" in table[2]["Note"]
+    assert lab.best_checkpoint(rows[0], runs_dir) is None  # write_run saves no checkpoint
+    assert lab.finished({"COMPLETE": 2, "RUNNING": 1, "WAITING": 1, "PRUNED": 1}) == (3, 5)
