@@ -30,6 +30,7 @@ COLUMNS = {
         help="a group of runs that differ only in seed: its final accuracy over the finished seeds, with the "
              "band (min to max for 2 seeds, ± the standard deviation from 3)"),
     "Tags": st.column_config.ListColumn(),
+    "Sweep": st.column_config.TextColumn(help="the sweep this run is a trial of (the Sweep page)"),
     "Size": st.column_config.NumberColumn(format="%.1f MiB", help="what the run's folder takes on disk"),
 }
 
@@ -61,7 +62,8 @@ def table_row(r: notebook.Row) -> dict:
             "Final acc": None if r.final_acc is None else 100 * r.final_acc,
             "Best acc": None if r.best_acc is None else 100 * r.best_acc, "Epochs": r.epochs,
             "Training": None if r.seconds is None else r.seconds / 60, "Started": r.started, "Over seeds": "",
-            "Tags": list(r.meta.tags), "Notes": f"⚠ {r.meta.problem}" if r.meta.problem else first_line(r.meta.notes),
+            "Tags": list(r.meta.tags), "Sweep": r.sweep,
+            "Notes": f"⚠ {r.meta.problem}" if r.meta.problem else first_line(r.meta.notes),
             "Archived": r.archived, "Size": r.bytes / 2**20, "Run": r.name}
 
 
@@ -85,7 +87,8 @@ def group_row(rows: list) -> dict:
             "Best acc": None if g["best"] is None else 100 * g["best"],
             "Final acc": None if g["final_mean"] is None else 100 * g["final_mean"], "Over seeds": g["words"],
             "Epochs": min(r.epochs for r in rows), "Notes": "", "Size": sum(r.bytes for r in rows) / 2**20,
-            "Tags": sorted({t for r in rows for t in r.meta.tags}), "Run": ", ".join(r.name for r in rows)}
+            "Tags": sorted({t for r in rows for t in r.meta.tags}), "Run": ", ".join(r.name for r in rows),
+            "Sweep": ", ".join(sorted({r.sweep.split(" · ")[0] for r in rows if r.sweep}))}
     seconds = [r.seconds for r in rows if r.seconds is not None]
     line["Training"] = sum(seconds) / len(seconds) / 60 if seconds else None
     return line

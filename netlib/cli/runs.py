@@ -35,7 +35,7 @@ def row_json(r: Row) -> dict:
             "recipe": r.recipe, "status": r.status, "queue_position": r.queue_position, "test_acc": r.final_acc,
             "best_test_acc": r.best_acc, "epochs": r.epochs, "seconds": r.seconds,
             "started": r.started.isoformat(timespec="seconds") if r.started else None, "tags": list(r.meta.tags),
-            "notes": r.meta.notes, "archived": r.meta.archived, "meta_problem": r.meta.problem or None,
+            "sweep": r.sweep or None, "notes": r.meta.notes, "archived": r.meta.archived, "meta_problem": r.meta.problem or None,
             "bytes": r.bytes}
 
 
@@ -56,7 +56,7 @@ def cmd_list(root: Path, args) -> int:
             print(json.dumps(row_json(r)))
     else:
         for r in rows:
-            extra = " · ".join(p for p in (r.meta.problem, " ".join(f"#{t}" for t in r.meta.tags),
+            extra = " · ".join(p for p in (r.meta.problem, " ".join(f"#{t}" for t in r.meta.tags), r.sweep,
                                            "archived" if r.archived else "") if p)
             label = f"  {r.meta.label!r}" if r.meta.label else ""
             print(_plain(f"{r.name}{label}") + "\n    " + _plain(

@@ -42,6 +42,7 @@ class Row:
     group: str = ""  # groups.group_key of its config: runs that differ only in seed share it
     seed: int = 0
     extended: bool = False  # trained further by +1 epoch: no longer its recipe's experiment, so not grouped
+    sweep: str = ""  # "lr-grid · trial 3": a trial of that sweep (netlib/sweeps)
 
     @property
     def label(self) -> str:
@@ -141,12 +142,18 @@ def make_row(entry) -> Row:
     except (TypeError, ValueError, AttributeError, KeyError):  # a hand-edited config.json: still listed
         row.network = row.recipe = "?"
     status = getattr(entry, "status_json", None) or {}  # as run_index read it: not read twice
-    row.extended = was_extended(config, status)
+    row.extended, row.sweep = was_extended(config, status), sweep_text(config)
     row.final_acc, row.best_acc, row.seconds = scores(d, status)
     epoch = status.get("epoch")
     row.epochs = epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else 0
     row.queue_position = entry.queue_position  # run_index numbers the queue's line (None: not queued)
     return row
+
+
+def sweep_text(config: dict) -> str:
+    sweep = config.get("sweep")
+    ok = isinstance(sweep, dict) and isinstance(sweep.get("name"), str) and isinstance(sweep.get("trial"), int)
+    return f"{sweep['name'][:64]} · trial {sweep['trial']}" if ok else ""
 
 
 def notebook_rows(runs_dir: Optional[Path] = None, include_archived: bool = False) -> list[Row]:
@@ -168,7 +175,7 @@ def matches(row: Row, network: str = "", status: str = "", tag: str = "", text: 
         return False
     if not text:
         return True
-    hay = " ".join([row.label, row.name, row.network, row.recipe, row.status, row.meta.notes, *row.meta.tags])
+    hay = " ".join([row.label, row.name, row.network, row.recipe, row.status, row.sweep, row.meta.notes, *row.meta.tags])
     return text.lower() in hay.lower()
 
 

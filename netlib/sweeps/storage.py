@@ -91,6 +91,7 @@ def _journal(runs_dir: Path):
 def _database(url: str, scheme: str):
     from optuna.storages import RDBStorage
 
+    given = url
     if scheme in ("postgresql", "postgres"):
         # psycopg (version 3) is the driver this project installs; SQLAlchemy's plain name means psycopg2
         url = re.sub(r"^postgres(ql)?(\+[a-z0-9]+)?://", "postgresql+psycopg://", url)
@@ -100,7 +101,7 @@ def _database(url: str, scheme: str):
         return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=beat, grace_period=3 * beat,
                           heartbeat_stale_trial_callback=retry_lost)
     except Exception as e:  # noqa: BLE001  SQLAlchemy's errors for a host, a password, a missing driver
-        raise StorageError(f"cannot reach the sweep storage {hide_password(url)}: {_first_line(e)}") from None
+        raise StorageError(f"cannot reach the sweep storage {hide_password(given)}: {_first_line(e)}") from None
 
 
 def _first_line(e: Exception) -> str:
@@ -109,11 +110,10 @@ def _first_line(e: Exception) -> str:
 
 
 def retry_lost(study, trial) -> None:
-    """Enqueue a lost trial again with the same parameters, at most MAX_RETRY times per original."""
+    """Enqueue a lost trial again with the same parameters, at most MAX_RETRY times per original. (The
+    lost trial has finished as failed and cannot be changed: the retry carries why.)"""
     retries = int(trial.user_attrs.get("retries", 0))
-    if retries >= MAX_RETRY:
-        return
-    study._storage.set_trial_user_attr(trial._trial_id, "reason", trial.user_attrs.get("reason")
-                                       or "its worker stopped sending heartbeats")
-    study.enqueue_trial(dict(trial.params), user_attrs={"retry_of": trial.number, "retries": retries + 1},
-                        skip_if_exists=False)
+    if retries < MAX_RETRY:
+        study.enqueue_trial(dict(trial.params), skip_if_exists=False, user_attrs={
+            "retry_of": trial.number, "retries": retries + 1,
+            "lost": trial.user_attrs.get("reason") or "its worker stopped sending heartbeats"})

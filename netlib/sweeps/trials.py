@@ -108,15 +108,25 @@ def pruner(spec: SweepSpec):
 
 def rows(study) -> list[TrialRow]:
     """Every trial, in number order."""
-    out = []
-    for t in study.get_trials(deepcopy=False):
+    out, trials = [], study.get_trials(deepcopy=False)
+    lost = {t.user_attrs.get("retry_of"): (t.number, t.user_attrs.get("lost", "")) for t in trials}
+    for t in trials:
         a = t.user_attrs
         start, end = t.datetime_start, t.datetime_complete or datetime.now()
         seconds = (end - start).total_seconds() if start else None
         out.append(TrialRow(t.number, t.state.name, {k: t.params[k] for k in AXES if k in t.params}, t.value,
-                            a.get("run"), a.get("runs_dir"), a.get("host"), a.get("reason", ""),
+                            a.get("run"), a.get("runs_dir"), a.get("host"), _reason(t, lost),
                             dict(t.intermediate_values), seconds, a.get("retry_of")))
     return out
+
+
+def _reason(t, lost: dict) -> str:
+    """Why a trial ended as it did; a lost one says which trial runs it again."""
+    reason = t.user_attrs.get("reason", "")
+    if t.number in lost:
+        again, why = lost[t.number]
+        reason = f"{reason or why}; retried as trial {again}"
+    return reason
 
 
 def best(study) -> Optional[TrialRow]:

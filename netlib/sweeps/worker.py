@@ -76,15 +76,15 @@ def run_trial(study, spec: SweepSpec, trial, runs_dir: Path, storage_url: Option
         status, reason, value = "failed", str(e).splitlines()[0] if str(e) else type(e).__name__, None
     finally:
         beat.stop()
+    lost = status in ("stopped", "cancelled") and should_stop()  # the worker was stopped, not the trial
     trial.set_user_attr("status", status)
-    if reason:
-        trial.set_user_attr("reason", reason)
+    if reason or lost:
+        trial.set_user_attr("reason", "its worker was stopped mid-trial" if lost else reason)
     if status == "done" and value is not None:
         study.tell(trial, round(100 * value, 4))
     else:
         study.tell(trial, state=TrialState.PRUNED if status == PRUNED else TrialState.FAIL)
-    if status in ("stopped", "cancelled") and should_stop():  # the worker was stopped, not the trial
-        trial.set_user_attr("reason", "its worker was stopped mid-trial")
+    if lost:
         retry_lost(study, study._storage.get_trial(trial._trial_id))
     return status
 
