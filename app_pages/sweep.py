@@ -42,8 +42,10 @@ def sweep_header(spec, counts: dict) -> None:
 
 def worker_line(spec, counts: dict, url) -> None:
     """Who takes the trials on this machine; a button to start a worker when trials wait and none is here."""
-    here = lab.workers_here(runs_dir(), spec.name)
+    here = lab.workers_here(runs_dir(), spec.name)  # polled even when done: ended workers are reaped
     waiting = counts.get("WAITING", 0)
+    if not (waiting or counts.get("RUNNING")):
+        return  # nothing left to take: a worker still exiting is no news
     if here:
         st.caption(f"{here} worker{'s' if here != 1 else ''} on this machine {'are' if here != 1 else 'is'} "
                    "taking its trials.")
