@@ -84,6 +84,9 @@ def test_a_tiny_grid_runs_to_the_end_with_its_table_and_figures(lab_app, monkeyp
     assert started == [(lab_app, "tiny", None)]  # one worker asked for, on this sweep, default storage
     assert any("4 trials waiting and no worker" in i.value for i in at.info)  # the fake one ended at once
 
+    at.button(key="sweep_start_worker").click().run()  # a sweep left without a worker goes on
+    assert len(started) == 2 and not at.exception
+
     study, spec = T.load("tiny", open_storage(None, lab_app), with_sampler=True)
     assert spec.synthetic == 128 and spec.threads == 1
     assert work(study, spec, lab_app, None) == 4  # the worker, in this process
@@ -98,6 +101,7 @@ def test_a_tiny_grid_runs_to_the_end_with_its_table_and_figures(lab_app, monkeyp
     assert {f"sweep_fig_{k}" for k, _, _ in sweep_charts.FIGURES} <= shown
     best = T.best(study)
     assert any(f"Best trial: {best.number}" in m.value for m in at.markdown)
+    assert not at.button(key="sweep_open_draw").disabled and not at.button(key="sweep_open_results").disabled
     at.button(key="sweep_open_compare").click().run()
     assert at.session_state["compare_runs"] == [best.run]
 
@@ -158,3 +162,26 @@ def test_the_trial_table_says_where_each_run_is(runs_dir):
     assert table[1]["Accuracy"] == 70.0 and table[1]["Epoch"] == 2 and "retry of trial 1" in table[2]["Note"]
     assert lab.best_checkpoint(rows[0], runs_dir) is None  # write_run saves no checkpoint
     assert lab.finished({"COMPLETE": 2, "RUNNING": 1, "WAITING": 1, "PRUNED": 1}) == (3, 5)
+
+
+def test_optunas_figures_wait_for_what_they_need():
+    import optuna
+
+    study = optuna.create_study(direction="maximize")
+    assert {k: sweep_charts.figure(study, k)[1] for k in ("history", "intermediate")} == {
+        "history": "No trial has finished yet.", "intermediate": "No trial has finished an epoch yet."}
+    study.enqueue_trial({"lr": 0.01})
+    trial = study.ask()
+    trial.suggest_categorical("lr", [0.01, 0.03])
+    trial.report(50.0, 1)
+    study.tell(trial, 60.0)
+    fig, note = sweep_charts.figure(study, "history")
+    assert note is None and fig.layout.template.layout.font.family.startswith("Inter")  # the lab's style
+    assert sweep_charts.figure(study, "importance") == (None, "Importances need at least 2 finished trials.")
+    study.enqueue_trial({"lr": 0.01})
+    trial = study.ask()
+    trial.suggest_categorical("lr", [0.01, 0.03])
+    study.tell(trial, 70.0)
+    assert sweep_charts.figure(study, "importance")[1] == ("Importances need a parameter that differs between "
+                                                           "the finished trials.")
+    assert all(sweep_charts.figure(study, k)[0] is not None for k in ("parallel", "slice", "intermediate"))
