@@ -12,6 +12,7 @@ from netlib.lab import catalogue
 from netlib.lab import sweeps as lab
 from netlib.models import SHOWCASE, title
 from netlib.runs import reader
+from netlib.runs.meta import escape_markdown
 from netlib.sweeps import trials as T
 from netlib.sweeps.storage import StorageError, describe, open_storage, storage_url
 
@@ -55,7 +56,7 @@ def worker_line(spec, counts: dict, url) -> None:
     last = lab.worker_log_line(runs_dir(), spec.name)
     st.info(f"{waiting} trial{'s' if waiting != 1 else ''} waiting and no worker on this machine. Start one "
             f"here, or on any machine that reaches the storage: `python -m netlib sweep work {spec.name}`."
-            + (f" The last worker here wrote: “{last}”" if last else ""), icon=":material/hourglass_empty:")
+            + (f" The last worker here wrote: “{escape_markdown(last)}”" if last else ""), icon=":material/hourglass_empty:")
     if st.button("Start a worker here", icon=":material/play_arrow:", key="sweep_start_worker"):
         lab.start_workers(runs_dir(), spec.name, url, 1)
         st.rerun(scope="fragment")

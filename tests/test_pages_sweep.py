@@ -106,6 +106,31 @@ def test_a_tiny_grid_runs_to_the_end_with_its_table_and_figures(lab_app, monkeyp
     assert at.session_state["compare_runs"] == [best.run]
 
 
+def test_a_sampled_sweep_with_a_learning_rate_range_and_pruning(lab_app, monkeypatch):
+    monkeypatch.setenv(launch.SYNTHETIC_ENV, "96")
+    at = open_app(PAGE)
+    at.text_input(key="sweep_new_name").set_value("ranged")
+    at.radio(key="sweep_lr_mode").set_value("range").run()
+    assert errors(at) and "use --sampler random or tpe" in errors(at)[0]  # a grid needs a list
+    at.selectbox(key="sweep_sampler").set_value("tpe")
+    at.selectbox(key="sweep_prune").set_value("median")
+    at.number_input(key="sweep_trials").set_value(3)
+    at.number_input(key="sweep_workers").set_value(0)
+    at.number_input(key="sweep_threads").set_value(1)
+    at.text_input(key="sweep_epochs").set_value("2").run()
+    assert_clean(at)
+    assert any("3 trials" in m.value for m in at.markdown)
+    at.button(key="sweep_start").click().run()
+    assert any("no worker here" in s.value for s in at.success)
+    study, spec = T.load("ranged", open_storage(None, lab_app), with_sampler=True)
+    assert work(study, spec, lab_app, None) == 3
+    at.run()
+    assert_clean(at)
+    table = at.dataframe[0].value
+    assert set(table["State"]) <= {"complete", "pruned"} and table["lr"].between(*spec.lr_range).all()
+    assert "sweep_fig_history" in {c.key for c in at.get("plotly_chart")}
+
+
 # ---------------------------------------------------------------- the logic
 def form(**changes) -> dict:
     return {"name": "s1", "model": ["residual"], "recipe": ["fast"], "lr_mode": "list", "lr": "0.01, 0.02",
