@@ -41,7 +41,7 @@ def run(args) -> int:
 def _create(args, storage, runs_dir: Path, url, spec: SweepSpec) -> int:
     T.create(spec, storage)
     axes = " × ".join(f"{k} ({len(v) if k != 'lr' or not spec.lr_range else 'log range'})"
-                      for k, v in spec.axes().items()) or "nothing varies"
+                      for k, v in spec.axes().items()) or "one setting (nothing varies)"
     where = describe(url, runs_dir)
     if args.json:
         print(json.dumps({"sweep": spec.name, "trials": spec.total_trials(), "storage": where, "spec": spec.to_dict()}))
@@ -63,7 +63,11 @@ def _work(args, storage, runs_dir: Path, url) -> int:
         print(f"trial {row.number}: {row.state.lower()} {value}  {_params(row.params)}  run {row.run}", flush=True)
 
     with _signals_stop(stop), workers.registered(runs_dir, spec.name, describe(url, runs_dir)):
-        done = work(study, spec, runs_dir, url, args.trials, stop.is_set, report)
+        try:
+            done = work(study, spec, runs_dir, url, args.trials, stop.is_set, report)
+        except ValueError as e:  # this machine cannot train the sweep (--device cuda without a GPU)
+            print(f"netlib: error: {e}", file=sys.stderr)
+            return 1
     left = T.progress(study).get("WAITING", 0)
     print(f"this worker finished {done} trial(s); {left} left in the sweep"
           + (" (stopped)" if stop.is_set() else ""), flush=True)

@@ -20,12 +20,14 @@ from .storage import describe, heartbeat_s, retry_lost
 
 POLL_S = 0.1  # how often a trial waiting in line looks at its run's status
 PUMP_EVERY_S = 2.0  # and starts the queue itself, in case no other process does
-_DATA: dict = {}  # (device, synthetic) -> Dataset: loaded once per worker
+_DATA: dict = {}  # (device, synthetic) -> Dataset
 
 
 def work(study, spec: SweepSpec, runs_dir: Path, storage_url: Optional[str], max_trials: Optional[int] = None,
          should_stop: Callable[[], bool] = lambda: False, on_trial: Callable[[T.TrialRow], None] = lambda r: None) -> int:
     """Take trials until none is left, max_trials are finished or should_stop(); the number finished."""
+    if T.progress(study).get("WAITING"):
+        _dataset(spec.device, spec.synthetic)  # once per worker, before a trial's clock starts
     done = 0
     while not should_stop() and (max_trials is None or done < max_trials):
         T.reap_lost(study)
@@ -112,7 +114,6 @@ def _train_when_started(run_dir: Path, config, synthetic, sweep: dict, trial, sh
 
 
 def _train(run_dir: Path, config, synthetic, sweep: dict, trial, should_stop) -> tuple:
-    from ..data import load_dataset
     from ..engine.loop import fit
     from ..runs.writer import RunWriter
 
@@ -130,8 +131,7 @@ def _train(run_dir: Path, config, synthetic, sweep: dict, trial, should_stop) ->
         writer.on_event(event)
 
     try:
-        key = (config.device, synthetic)
-        data = _DATA.get(key) or _DATA.setdefault(key, load_dataset(config.device, None, synthetic))
+        data = _dataset(config.device, synthetic)
         result = fit(config, data, on_event=listen,
                      should_stop=lambda: bool(pruned) or should_stop() or writer.should_stop(),
                      on_checkpoint=writer.save, steer=writer.steering, on_train_state=writer.save_train_state)
@@ -142,6 +142,17 @@ def _train(run_dir: Path, config, synthetic, sweep: dict, trial, should_stop) ->
         writer.close()
     status = PRUNED if pruned and result["status"] == "stopped" else result["status"]
     return status, (read_status(run_dir) or {}).get("reason", ""), result.get("test_acc")
+
+
+def _dataset(device: str, synthetic: Optional[int]):
+    """MNIST (or N synthetic digits) on the device, loaded once per worker."""
+    from ..data import load_dataset
+    from ..engine.loop import resolve_device
+
+    key = (str(resolve_device(device)), synthetic)
+    if key not in _DATA:
+        _DATA[key] = load_dataset(key[0], None, synthetic)
+    return _DATA[key]
 
 
 class _Heartbeat:
