@@ -88,8 +88,7 @@ _PLOT_JS = """key => {
 }"""
 
 
-@pytest.mark.browser
-@pytest.mark.slow
+@pytest.mark.browser  # about 25 s: no real MNIST, four one-second trials
 def test_a_tiny_grid_from_the_form_to_optunas_figures(server, page):
     open_page(page, server, "sweep", "Sweep")
     expect(page.get_by_text("No sweeps yet")).to_be_visible()
