@@ -106,8 +106,9 @@ def test_two_workers_on_two_machines_share_a_grid(postgres_url, tmp_path):
         taken[where[0]] += 1
     assert sum(f"trial {r['number']}: complete" in "".join(logs) for r in rows) == 4
     assert best["best"]["number"] == max(rows, key=lambda r: (r["value"], -r["number"]))["number"]
-    # each worker's first trial loads its data (seconds); the other worker has long started by then
-    assert all(taken.values()), f"one machine took every trial: {taken}"
+    # Not asserted: that each machine took some. Both load their data before taking a trial, then a trial
+    # takes 0.4-2 s: a worker that starts 3 s late (a busy 2-core machine) may find the grid done.
+    print(f"trials per machine: {list(taken.values())}")
 
 
 def wait_for(find, timeout: float, what: str):
