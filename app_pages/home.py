@@ -89,8 +89,9 @@ def one_by_one_story() -> str:
 
 def links() -> None:
     st.subheader("Where to go")
-    cols = st.columns(len([p for p in PAGES if p.blurb]))
     items = [(p.path, p.title, p.icon, p.blurb) for p in PAGES if p.blurb]
+    per_row = 4  # eight pages in one row left each caption a word wide
+    cols = [c for i in range(0, len(items), per_row) for c in st.columns(per_row)]
     for col, (path, label, icon, text) in zip(cols, items):
         with col.container(border=True):
             st.page_link(path, label=f"**{label}**", icon=icon)

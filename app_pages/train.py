@@ -7,6 +7,7 @@ import streamlit as st
 from app_pages import _links as links
 from app_pages import _train_parts as parts
 from app_pages import _queue
+from app_pages._sweep_parts import SELECTED as SWEEP_SELECTED
 from app_pages._common import chart, device_label, guarded, model_cost, pct, runs_dir, shape_inputs
 from netlib.charts import style, training
 from netlib.lab import launch
@@ -14,6 +15,7 @@ from netlib.models import DESCRIPTIONS, MODELS, title
 from netlib.recipes import OPTIMIZERS, SCHEDULES, recipe_for, resolve_recipe
 from netlib.runs import labels, reader, summary
 from netlib.runs.files import FAILED_STATUSES, PRUNED, UNREADABLE
+from netlib.runs.notebook import sweep_text
 from netlib.runs.reader import read_run
 from netlib.safepath import is_contained
 
@@ -109,6 +111,11 @@ def run_header(info) -> None:
     more = f" · +{extra} epoch{'s' if extra != 1 else ''}" if extra else ""
     st.markdown(f"**{labels.network_label(c)}** · {labels.recipe_label(c)} recipe{more} · "
                 f"`{info.name}` · {info.status}")
+    sweep = sweep_text(c)
+    if sweep and st.button(f"Sweep {sweep}", icon=":material/tune:", key="train_open_sweep", type="tertiary",
+                           help="this run is a trial of that sweep: open it on the Sweep page"):
+        st.session_state[SWEEP_SELECTED] = c["sweep"]["name"]
+        st.switch_page("app_pages/sweep.py")
 
 
 def outcome(info) -> None:

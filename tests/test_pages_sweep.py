@@ -105,6 +105,15 @@ def test_a_tiny_grid_runs_to_the_end_with_its_table_and_figures(lab_app, monkeyp
     at.button(key="sweep_open_compare").click().run()
     assert at.session_state["compare_runs"] == [best.run]
 
+    train = open_app("app_pages/train.py")  # the run names its trial, and opens the sweep
+    train.session_state["train_run"] = str(lab_app / best.run)
+    train.run()
+    assert_clean(train)
+    button = train.button(key="train_open_sweep")
+    assert button.label == f"Sweep tiny · trial {best.number}"
+    button.click().run()
+    assert train.session_state["sweep_name"] == "tiny" and train.title[0].value == "Sweep"
+
 
 def test_a_sampled_sweep_with_a_learning_rate_range_and_pruning(lab_app, monkeypatch):
     monkeypatch.setenv(launch.SYNTHETIC_ENV, "96")

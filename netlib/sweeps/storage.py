@@ -114,6 +114,8 @@ def retry_lost(study, trial) -> None:
     lost trial has finished as failed and cannot be changed: the retry carries why.)"""
     retries = int(trial.user_attrs.get("retries", 0))
     if retries < MAX_RETRY:
-        study.enqueue_trial(dict(trial.params), skip_if_exists=False, user_attrs={
+        # the enqueued parameters: a trial lost before it drew its own still has its grid point there
+        params = trial.system_attrs.get("fixed_params") or trial.params
+        study.enqueue_trial(dict(params), skip_if_exists=False, user_attrs={
             "retry_of": trial.number, "retries": retries + 1,
             "lost": trial.user_attrs.get("reason") or "its worker stopped sending heartbeats"})
