@@ -27,7 +27,7 @@ def work(study, spec: SweepSpec, runs_dir: Path, storage_url: Optional[str], max
          should_stop: Callable[[], bool] = lambda: False, on_trial: Callable[[T.TrialRow], None] = lambda r: None) -> int:
     """Take trials until none is left, max_trials are finished or should_stop(); the number finished."""
     if T.progress(study).get("WAITING"):
-        _dataset(spec.device, spec.synthetic)  # once per worker, before a trial's clock starts
+        _warm_up(spec)
     done = 0
     while not should_stop() and (max_trials is None or done < max_trials):
         T.reap_lost(study)
@@ -142,6 +142,15 @@ def _train(run_dir: Path, config, synthetic, sweep: dict, trial, should_stop) ->
         writer.close()
     status = PRUNED if pruned and result["status"] == "stopped" else result["status"]
     return status, (read_status(run_dir) or {}).get("reason", ""), result.get("test_acc")
+
+
+def _warm_up(spec: SweepSpec) -> None:
+    """What every trial needs, loaded once per worker before a trial's clock starts: the data, and the
+    module torch loads when a process makes its first optimizer (torch._dynamo, about 2 s here)."""
+    import torch
+
+    _dataset(spec.device, spec.synthetic)
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
 
 
 def _dataset(device: str, synthetic: Optional[int]):
