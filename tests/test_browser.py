@@ -124,27 +124,7 @@ def server(tmp_path_factory):
             raise AssertionError(f"streamlit did not serve within 60 s; see {log}:\n{log.read_text()[-3000:]}")
         yield Server(url, runs, started, log)
     finally:
-        # Training processes run in sessions of their own (they must survive a page reload): stop them
-        # first, then the server's process group.
-        kids = _children(proc.pid)
-        for pid in kids:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=20)
-        deadline = time.monotonic() + 10
-        while any(_alive(p) for p in kids) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not [p for p in kids if _alive(p)], "training processes outlived the server"
+        assert not stop_server(proc), "training processes outlived the server"
 
 
 @pytest.fixture(scope="module")
@@ -187,6 +167,31 @@ def benign(text: str, url: str) -> bool:
     if re.fullmatch(r"https?://[^/]+/[^/]+/_stcore/(health|host-config)", url) and "404" in text:
         return True
     return url.startswith("https://fonts.gstatic.com/s/i/") and "ERR_NAME_NOT_RESOLVED" in text
+
+
+def stop_server(proc: subprocess.Popen) -> list[int]:
+    """Stop a `streamlit run` and what it started; the pids still alive after 10 s. Training processes
+    and sweep workers run in sessions of their own (they must survive a page reload): they go first,
+    then the server's process group."""
+    kids = _children(proc.pid)
+    for pid in kids:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in kids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return [p for p in kids if _alive(p)]
 
 
 def shot(page, name: str, full_page: bool = True) -> None:

@@ -69,6 +69,6 @@ def test_prune_leaves_out_runs_it_cannot_read(runs_dir):
 def test_one_list_of_ended_statuses():
     from app_pages import _train_parts
 
-    assert set(ENDED_STATUSES) == {"done", "stopped", "failed", "diverged", "interrupted", "unreadable", "cancelled"}
+    assert set(ENDED_STATUSES) == {"done", "stopped", "failed", "diverged", "interrupted", "unreadable", "cancelled", "pruned"}
     assert _train_parts.ENDED is ENDED_STATUSES
     assert "queued" not in ENDED_STATUSES and "starting" not in ENDED_STATUSES and "running" not in ENDED_STATUSES

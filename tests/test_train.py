@@ -33,7 +33,7 @@ def _kinds(events):
 def test_overfits_one_small_batch(model, make_dataset, make_config):
     small = make_dataset(64, 10)
     one_batch = Dataset(small.train_x, small.train_y, small.train_x, small.train_y)  # test on the same 64
-    config = make_config(model, optimizer="adam", lr=3e-3, batch_size=64, epochs=25)
+    config = make_config(model, optimizer="adam", lr=3e-3, batch_size=64, epochs=40)  # 25 left plain at 63/64 on seed 0
     end, events = _run(config, one_batch)
     last = [e for e in events if e["event"] == "epoch"][-1]
     assert end["status"] == "done"
