@@ -3,6 +3,7 @@ logic in netlib.lab.sweeps (the form's spec, the estimate from measured speeds, 
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -162,25 +163,38 @@ def test_the_form_becomes_a_checked_spec():
 
 
 def test_the_estimate_comes_from_measured_runs_only(runs_dir):
-    # each fake run: 1 epoch of 5,000 images in 5.0 s -> 1 ms per image
+    def sform(**changes):
+        return form(**{"limit": 5000, **changes})
+
+    # each fake run: 1 epoch of 5,000 images in 5.0 s -> 1 ms per image; the sweeps train on 5,000 too
     write_run(runs_dir, "20260101-000001-residual-fast-001", "residual", 1000)
     write_run(runs_dir, "20260101-000002-residual-fast-002", "residual", 1000)
     write_run(runs_dir, "20260101-000003-residual-fast-003", "residual", 1000, status="failed")
     write_run(runs_dir, "20260101-000004-residual-fast-004", "residual", 1000, device="cuda")
     write_run(runs_dir, "20260101-000005-residual-fast-005", "residual", 1000, model_kwargs={"blocks": 3})
     entries = run_index(runs_dir)
-    est = lab.estimate(lab.build_spec(form()), entries, "cpu")  # 2 trials x 2 epochs x 1,000 images x 1 ms
-    assert est.seconds == pytest.approx(4.0) and [(s.title, s.runs) for s in est.speeds] == [("Residual", 2)]
+    est = lab.estimate(lab.build_spec(sform()), entries, "cpu")  # 2 trials x 2 epochs x 5,000 images x 1 ms
+    assert est.seconds == pytest.approx(20.0) and [(s.title, s.runs) for s in est.speeds] == [("Residual", 2)]
     text = lab.estimate_text(est, "cpu")
-    assert "**4 s** for 2 trials" in text and "from 2 runs of Residual on this machine (cpu)" in text
-    deep = lab.estimate(lab.build_spec(form(blocks="1, 3")), entries, "cpu")
+    assert "**20 s** for 2 trials" in text and "from 2 runs of Residual at 5,000 images per epoch on this machine (cpu)" in text
+    deep = lab.estimate(lab.build_spec(sform(blocks="1, 3")), entries, "cpu")
     assert [(s.title, s.runs) for s in deep.speeds] == [("Residual", 2), ("Residual ×3", 1)]
-    sampled = lab.estimate(lab.build_spec(form(sampler="random", trials=5, prune="median")), entries, "cpu")
-    assert sampled.seconds == pytest.approx(10.0) and "at most" in lab.estimate_text(sampled, "cpu")
-    none = lab.estimate(lab.build_spec(form(model=["residual", "naive"])), entries, "cpu")
+    sampled = lab.estimate(lab.build_spec(sform(sampler="random", trials=5, prune="median")), entries, "cpu")
+    assert sampled.seconds == pytest.approx(50.0) and "at most" in lab.estimate_text(sampled, "cpu")
+    none = lab.estimate(lab.build_spec(sform(model=["residual", "naive"])), entries, "cpu")
     assert none.seconds is None and none.missing == ["Naive Inception"]
     assert lab.estimate_text(none, "cpu").startswith("No measured speed for Naive Inception on this machine")
-    assert lab.estimate(lab.build_spec(form()), entries, "cuda").seconds == pytest.approx(4.0)
+    assert lab.estimate(lab.build_spec(sform()), entries, "cuda").seconds == pytest.approx(20.0)
+    other = lab.estimate(lab.build_spec(form(limit=2000)), entries, "cpu")  # a test pass costs the same at any limit
+    assert other.seconds is None and "at 2,000 training images per epoch" in lab.estimate_text(other, "cpu")
+    # a random search over a space far larger than its trials (1.28 million points): estimated at once,
+    # from its networks and epoch counts only (every point listed took minutes)
+    huge = sform(sampler="random", trials=3, lr="0.001 0.002 0.003 0.004 0.005 0.006 0.007 0.008",
+                 batch_size="16 24 32 40 48 56 64 72", seed=" ".join(map(str, range(5000))), augment=["on", "off"],
+                 optimizer=["sgd", "adam"])
+    began = time.monotonic()
+    assert lab.estimate(lab.build_spec(huge), entries, "cpu").seconds == pytest.approx(30.0)
+    assert time.monotonic() - began < 10
 
 
 def test_the_trial_table_says_where_each_run_is(runs_dir):

@@ -67,6 +67,13 @@ def test_a_grid_runs_each_point_once_as_a_run_of_the_queue(runs_dir):
     again = netlib("sweep", "work", "g4")  # nothing left: a second worker ends at once, runs nothing
     assert again.returncode == 0 and "finished 0 trial(s)" in again.stdout
     assert len(list(runs_dir.glob("*-sweep-g4-*"))) == 4
+    first = runs_dir / trials[0]["run"]  # a trial's run trains further like any run, on its own data
+    more = netlib("train", "--extend", str(first), "--epochs", "1")
+    assert more.returncode == 0, more.stderr
+    extended = read_run(first)
+    assert extended.status == "done" and len(extended.epochs) == 3
+    starts = [json.loads(line) for line in (first / "metrics.jsonl").read_text().splitlines() if '"start"' in line]
+    assert [e["samples"] for e in starts if e["event"] == "start"] == [256, 256]  # not MNIST's 60,000
 
 
 @pytest.mark.slow

@@ -168,8 +168,9 @@ def test_a_trial_on_a_machine_that_stops_beating_fails_after_the_grace_period(po
     study, spec = T.load("far", storage, with_sampler=True)
     trial = T.take(study)  # what a worker elsewhere does, up to its first heartbeat; then it goes silent
     params = suggest(trial, spec)
-    for key, value in (("host", "another-machine"), ("pid", 1), ("run", "far-run")):
-        trial.set_user_attr(key, value)
+    trial.set_user_attr(T.WORKER_ATTR, {"host": "another-machine", "machine": "another-machine/42", "pid": 1,
+                                        "started": 1, "runs_dir": "/far/runs"})
+    trial.set_user_attr("run", "far-run")
     study._storage.record_heartbeat(trial._trial_id)
     silent_since = time.monotonic()
     rows, _ = show("far", postgres_url)

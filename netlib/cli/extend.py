@@ -8,7 +8,7 @@ from typing import Optional
 
 from ..bounded import FileRefused, check_folder, read_bounded
 from ..runs.files import CONFIG, LIVE_STATUSES, TRAIN_STATE, RunDirError
-from .parser import build_parser
+from .parser import UsageError, build_parser
 
 MAX_TRAIN_STATE_BYTES = 256 << 20  # weights, their average and the optimizer's moments: ~4x a checkpoint
 
@@ -45,10 +45,22 @@ def extend_setup(args):
                          model_kwargs=saved.get("model_kwargs", {}), seed=saved.get("seed", 0),
                          device=str(device), threads=args.threads or saved.get("threads"),
                          limit=saved.get("limit"), record_grads=saved.get("record_grads", True))
-    # The original data: the same --synthetic / --data-dir the run was started with.
-    first = build_parser().parse_args(saved.get("argv") or ["train", "--model", saved["model"]])
+    data_dir, synthetic = _first_data(saved)
     writer = RunWriter(run_dir, saved, extending=True)
-    return config, state, (args.data_dir or first.data_dir, first.synthetic), writer
+    return config, state, (args.data_dir or data_dir, synthetic), writer
+
+
+def _first_data(saved: dict) -> tuple:
+    """The original data: the --data-dir and --synthetic of the train command that made the run (MNIST,
+    when its config.json holds no train command: edited by hand, or written by an older version)."""
+    argv = saved.get("argv")
+    if not (isinstance(argv, list) and argv[:1] == ["train"] and all(isinstance(a, str) for a in argv)):
+        return None, None
+    try:
+        first = build_parser().parse_args(argv)
+    except UsageError:  # a damaged command
+        return None, None
+    return getattr(first, "data_dir", None), getattr(first, "synthetic", None)
 
 
 def _ended_run(run_dir: Path) -> tuple[dict, Optional[dict]]:

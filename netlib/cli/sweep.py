@@ -12,7 +12,7 @@ from pathlib import Path
 from ..runs.files import default_runs_dir
 from ..sweeps import trials as T
 from ..sweeps.space import SpaceError, SweepSpec, check, check_name
-from ..sweeps.storage import StorageError, describe, open_storage, storage_url
+from ..sweeps.storage import StorageError, describe, open_storage, storage_failure, storage_url
 from .parser import UsageError
 
 SPEC_OPTIONS = ("model", "width", "blocks", "recipe", "lr", "lr_range", "batch_size", "epochs", "optimizer",
@@ -35,6 +35,12 @@ def run(args) -> int:
         raise UsageError(str(e)) from None
     except StorageError as e:
         print(f"netlib: error: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001  only the storage's own failures are answered here
+        why = storage_failure(e)
+        if why is None:
+            raise
+        print(f"netlib: error: the sweeps in {describe(url, runs_dir)} cannot be used: {why}", file=sys.stderr)
         return 1
 
 

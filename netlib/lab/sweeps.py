@@ -3,6 +3,7 @@ measured speeds, the workers this server starts, and the trial table's rows."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from ..sweeps.space import MNIST_TRAIN, SpaceError, SweepSpec, check
 from .launch import SYNTHETIC_ENV
 
 MEASURED = ("done", PRUNED)  # runs whose clock covers whole epochs (a stopped run's may end mid-epoch)
+COST_AXES = ("model", "width", "blocks", "recipe", "epochs")  # what sets a trial's training time here
 HEAD_BYTES = 64 << 10  # the metrics log's first line, its start event, is far shorter
 _STARTED: dict = {}  # (sweep, pid) -> Popen of the workers this server started: polled so none is a zombie
 
@@ -104,6 +106,7 @@ class Estimate:
     missing: list = field(default_factory=list)  # networks (titles) without a measured speed
     sampled: bool = False  # random / TPE: the space's mean trial times the trials
     pruning: bool = False  # pruned trials end early: the figure is the most it takes
+    images: int = MNIST_TRAIN  # training images per epoch, of the sweep and of the runs it is based on
 
 
 def _network_key(model: str, kwargs: Optional[dict]) -> tuple:
@@ -136,8 +139,9 @@ def _images_per_epoch(run_dir: Path) -> Optional[int]:
     return samples if isinstance(samples, int) and not isinstance(samples, bool) and samples > 0 else None
 
 
-def measured_speeds(entries: list, device: str) -> dict:
-    """{network key: Speed} from the finished runs in the runs folder that trained on `device`."""
+def measured_speeds(entries: list, device: str, images_per_epoch: Optional[int] = None) -> dict:
+    """{network key: Speed} from the finished runs in the runs folder that trained on `device` (on
+    images_per_epoch training images, when given: each epoch's test pass costs the same at any --limit)."""
     out: dict = {}
     for e in entries:
         status, config = e.status_json or {}, e.config or {}
@@ -147,7 +151,7 @@ def measured_speeds(entries: list, device: str) -> dict:
         if not isinstance(elapsed, (int, float)) or not isinstance(epochs, int) or elapsed <= 0 or epochs < 1:
             continue
         images = _images_per_epoch(e.dir)
-        if images is None:
+        if images is None or images_per_epoch not in (None, images):
             continue
         kwargs = config.get("model_kwargs") or {}
         speed = out.setdefault(_network_key(config["model"], kwargs), Speed(network_title(config["model"], kwargs)))
@@ -159,10 +163,15 @@ def measured_speeds(entries: list, device: str) -> dict:
 
 def estimate(spec: SweepSpec, entries: list, device: str) -> Estimate:
     """The sweep's training time, the trials' measured times added up: epochs x images x seconds per
-    image of each trial's network (a grid: its points; random and TPE: the space's mean per trial)."""
-    speeds = measured_speeds(entries, device)
+    image of each trial's network, from runs on as many images per epoch (a grid: its points; random and
+    TPE: the mean over the networks and epoch counts of the space, whatever else varies)."""
     images = min(n for n in (spec.limit, spec.synthetic, MNIST_TRAIN) if n)
-    points = spec.grid()[:spec.total_trials()] if spec.sampler == "grid" else spec.grid()
+    speeds = measured_speeds(entries, device, images)
+    if spec.sampler == "grid":
+        points = spec.grid()[:spec.total_trials()]
+    else:  # only what sets a trial's cost: the whole space can be far larger than its trials
+        axes = {a: v for a, v in spec.axes().items() if a in COST_AXES}
+        points = [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
     costs, used, missing = [], {}, {}
     for point in points:
         o = spec.options(point)
@@ -178,7 +187,7 @@ def estimate(spec: SweepSpec, entries: list, device: str) -> Estimate:
     if not missing and costs:
         seconds = sum(costs) / len(costs) * spec.total_trials() if sampled else sum(costs)
     return Estimate(seconds, spec.total_trials(), list(used.values()), list(missing.values()), sampled,
-                    spec.prune != "none")
+                    spec.prune != "none", images)
 
 
 def duration(seconds: float) -> str:
@@ -194,14 +203,16 @@ def estimate_text(est: Estimate, device: str) -> str:
     """The estimate in one markdown paragraph, with what it is based on, or why there is none yet."""
     if est.missing:
         names = " or ".join(est.missing)
-        return (f"No measured speed for {names} on this machine ({device}) yet: the estimate appears once a "
-                "run of it has finished here (its first trial, or a run from the Train page).")
+        return (f"No measured speed for {names} on this machine ({device}) at {est.images:,} training images "
+                "per epoch yet: the estimate appears once a run of it has finished here (its first trial, or "
+                "a run from the Train page).")
     basis = ", ".join(f"{s.runs} run{'s' if s.runs != 1 else ''} of {s.title}" for s in est.speeds)
     how = "at most " if est.pruning else ""
     mean = " (the space's mean trial, times the trials)" if est.sampled else ""
-    return (f"Estimated training time: **{how}{duration(est.seconds)}** for {est.trials} trial"
-            f"{'s' if est.trials != 1 else ''}{mean}, from {basis} on this machine ({device}). Workers side by "
-            "side share it" + ("; pruned trials end early." if est.pruning else "."))
+    return (f"Estimated training time, one trial after another: **{how}{duration(est.seconds)}** for "
+            f"{est.trials} trial{'s' if est.trials != 1 else ''}{mean}, from {basis} at {est.images:,} images "
+            f"per epoch on this machine ({device}). Workers side by side divide it only as far as the cores "
+            "allow" + ("; pruned trials end early." if est.pruning else "."))
 
 
 # ---------------------------------------------------------------- workers on this machine

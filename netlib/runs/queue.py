@@ -21,8 +21,8 @@ from typing import Optional
 import netlib as _package
 
 from ..bounded import FileRefused
-from .files import (CANCELLED, LIVE_STATUSES, PROCESS_LOG, QUEUE_LOCK, QUEUED, QUEUED_FILE, STARTING, STATUS,
-                    CONFIG, RunDirError, claim_run_dir, default_runs_dir, ensure_runs_dir, write_json)
+from .files import (CANCELLED, ENDED_STATUSES, LIVE_STATUSES, PROCESS_LOG, QUEUE_LOCK, QUEUED, QUEUED_FILE,
+                    STARTING, STATUS, CONFIG, RunDirError, claim_run_dir, default_runs_dir, ensure_runs_dir, write_json)
 from .command import QueueRefused, argv_from_options, options_from_argv
 from .processes import same_process, start_time
 from .reader import queue_order, read_json, read_status, run_index
@@ -255,6 +255,14 @@ def cancel(run_dir: Path) -> bool:
         except RunDirError:
             return False
     return True
+
+
+def end_claimed(run_dir: Path, reason: str) -> None:
+    """A worker's own run that it could not train: "failed", unless it has ended already (a run left
+    "starting" under a live worker's pid would hold its slots for as long as the worker lives)."""
+    status = read_status(run_dir)
+    if status is None or status["status"] not in ENDED_STATUSES:
+        _set_status(run_dir, "failed", reason)
 
 
 def to_front(run_dir: Path) -> bool:

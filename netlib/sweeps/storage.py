@@ -12,6 +12,7 @@ from typing import Optional
 
 STORAGE_ENV = "NETLIB_OPTUNA_STORAGE"
 HEARTBEAT_ENV = "NETLIB_SWEEP_HEARTBEAT_S"
+HEARTBEAT_ATTR = "netlib_heartbeat_s"  # the study's interval, set when it is created: workers and reapers agree
 JOURNAL = Path(".sweeps") / "journal.log"  # under the runs folder
 DEFAULT_HEARTBEAT_S = 10  # a database worker's sign of life; its trial fails after 3 missed beats
 MAX_RETRY = 1  # a trial whose worker was lost runs once more (a trial that fails on its own does not)
@@ -39,8 +40,10 @@ def storage_url(given: Optional[str]) -> Optional[str]:
 
 
 def hide_password(url: str) -> str:
-    """The URL as it may be shown: 'postgresql://sweeps:***@db/lab'."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", str(url))
+    """The URL (or a message holding one) as it may be shown: 'postgresql://sweeps:***@db/lab', with a
+    password in its query hidden too. Over-hiding is the safe side: up to the last '@' of the word goes."""
+    text = re.sub(r"(\w://[^:/@\s]*:)\S*@", r"\1***@", str(url))
+    return re.sub(r"([?&][^=&\s]*pass[^=&\s]*=)[^&\s]*", r"\1***", text, flags=re.IGNORECASE)
 
 
 def describe(url: Optional[str], runs_dir: Path) -> str:
@@ -49,11 +52,19 @@ def describe(url: Optional[str], runs_dir: Path) -> str:
 
 
 def heartbeat_s() -> int:
+    """The heartbeat interval a new sweep records: $NETLIB_SWEEP_HEARTBEAT_S, else 10 s."""
     try:
         value = int(os.environ.get(HEARTBEAT_ENV, ""))
     except ValueError:
         return DEFAULT_HEARTBEAT_S
     return value if 1 <= value <= 3600 else DEFAULT_HEARTBEAT_S
+
+
+def use_heartbeat(storage, seconds) -> None:
+    """Beat and judge silence by the study's own interval (a worker's environment may differ from the
+    page's): a trial is stale after 3 missed beats."""
+    if getattr(storage, "heartbeat_interval", None) and isinstance(seconds, int) and 1 <= seconds <= 3600:
+        storage.heartbeat_interval, storage.grace_period = seconds, 3 * seconds
 
 
 def open_storage(url: Optional[str], runs_dir: Path):
@@ -102,6 +113,19 @@ def _database(url: str, scheme: str):
                           heartbeat_stale_trial_callback=retry_lost)
     except Exception as e:  # noqa: BLE001  SQLAlchemy's errors for a host, a password, a missing driver
         raise StorageError(f"cannot reach the sweep storage {hide_password(given)}: {_first_line(e)}") from None
+
+
+def storage_failure(e: BaseException) -> Optional[str]:
+    """One line on a storage that failed mid-way (the database went away, a damaged journal file), or
+    None for an error of another kind."""
+    import json
+
+    import optuna
+
+    kind = type(e).__module__.split(".", 1)[0]
+    if isinstance(e, (optuna.exceptions.OptunaError, json.JSONDecodeError)) or kind in ("sqlalchemy", "psycopg"):
+        return _first_line(e)
+    return None
 
 
 def _first_line(e: Exception) -> str:

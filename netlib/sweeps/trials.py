@@ -3,19 +3,21 @@ it, list its trials as rows, and fail the trials whose worker is gone (then retr
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..runs.processes import same_process
+from ..runs.processes import same_process, start_time
 from .space import AXES, SpaceError, SweepSpec, check
-from .storage import StorageError, retry_lost
+from .storage import HEARTBEAT_ATTR, StorageError, heartbeat_s, retry_lost, use_heartbeat
 
 SPEC_ATTR = "netlib_sweep"  # the study's user attribute holding its SweepSpec
 METRIC = "test accuracy (%)"
 HOST = socket.gethostname()
+WORKER_ATTR = "worker"  # a trial's user attribute: who trains it, written once, in one piece
 NO_WORKER_AFTER_S = 120.0  # a running trial no worker has claimed (killed between taking and claiming)
 
 
@@ -34,32 +36,52 @@ class TrialRow:
     epochs: dict = field(default_factory=dict)  # epoch -> test accuracy (%) reported so far
     seconds: Optional[float] = None
     retry_of: Optional[int] = None
+    machine: Optional[str] = None  # the host name and machine id: two machines can share a host name
 
     @property
     def here(self) -> bool:
         """Is the trial's run folder on this machine?"""
-        return self.host == HOST and bool(self.run)
+        return bool(self.run) and (self.machine == MACHINE if self.machine else self.host == HOST)
 
     def to_dict(self) -> dict:
         return {"number": self.number, "state": self.state, "params": self.params, "value": self.value,
                 "run": self.run, "runs_dir": self.runs_dir, "host": self.host, "reason": self.reason,
                 "epochs": {str(k): v for k, v in sorted(self.epochs.items())}, "seconds": self.seconds,
-                "retry_of": self.retry_of}
+                "retry_of": self.retry_of, "machine": self.machine}
+
+
+def _machine_id() -> str:
+    """This machine as a trial records it: its host name and, where there is one, its machine id."""
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            with open(path) as f:
+                return f"{HOST}/{f.read(64).strip()[:16]}"
+        except OSError:
+            continue
+    return HOST
+
+
+MACHINE = _machine_id()
 
 
 def create(spec: SweepSpec, storage) -> "object":
-    """A new study for spec, every trial enqueued; SpaceError if the name is taken or the spec is bad."""
+    """A new study for spec, every trial enqueued; SpaceError if the name is taken or the spec is bad.
+    The spec is written last: a study without it is still being made, and no worker takes its trials."""
     import optuna
 
     check(spec)
     if _exists(storage, spec.name):
         raise SpaceError(f"a sweep named {spec.name!r} already exists there (sweep show {spec.name})")
-    study = optuna.create_study(study_name=spec.name, storage=storage, direction="maximize")
+    try:
+        study = optuna.create_study(study_name=spec.name, storage=storage, direction="maximize")
+    except optuna.exceptions.DuplicatedStudyError:  # made by someone else since the look above
+        raise SpaceError(f"a sweep named {spec.name!r} already exists there (sweep show {spec.name})") from None
     study.set_metric_names([METRIC])
-    study.set_user_attr(SPEC_ATTR, spec.to_dict())
+    study.set_user_attr(HEARTBEAT_ATTR, heartbeat_s())
     points = spec.grid()[:spec.total_trials()] if spec.sampler == "grid" else [{}] * spec.total_trials()
     for params in points:  # random and TPE: empty placeholders, their sampler fills them when taken
         study.enqueue_trial(params, skip_if_exists=False)
+    study.set_user_attr(SPEC_ATTR, spec.to_dict())
     return study
 
 
@@ -69,11 +91,15 @@ def load(name: str, storage, with_sampler: bool = False):
 
     if not _exists(storage, name):
         raise SpaceError(f"no sweep named {name!r} there (sweep list shows the sweeps)")
+    study = optuna.load_study(study_name=name, storage=storage)
+    attrs = study.user_attrs
+    if SPEC_ATTR not in attrs:
+        raise SpaceError(f"{name!r} there is not a sweep, or one still being created (sweep list shows the sweeps)")
     try:
-        study = optuna.load_study(study_name=name, storage=storage)
-        spec = SweepSpec.from_dict(study.user_attrs.get(SPEC_ATTR) or {})
+        spec = SweepSpec.from_dict(attrs[SPEC_ATTR])
     except (KeyError, TypeError, ValueError) as e:
         raise StorageError(f"sweep {name!r} cannot be read: {e}") from None
+    use_heartbeat(storage, attrs.get(HEARTBEAT_ATTR))
     if with_sampler:
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler(spec), pruner=pruner(spec))
     return study, spec
@@ -111,13 +137,26 @@ def rows(study) -> list[TrialRow]:
     out, trials = [], study.get_trials(deepcopy=False)
     lost = {t.user_attrs.get("retry_of"): (t.number, t.user_attrs.get("lost", "")) for t in trials}
     for t in trials:
-        a = t.user_attrs
+        a, w = t.user_attrs, worker_of(t)
         start, end = t.datetime_start, t.datetime_complete or datetime.now()
         seconds = (end - start).total_seconds() if start else None
         out.append(TrialRow(t.number, t.state.name, {k: t.params[k] for k in AXES if k in t.params}, t.value,
-                            a.get("run"), a.get("runs_dir"), a.get("host"), _reason(t, lost),
-                            dict(t.intermediate_values), seconds, a.get("retry_of")))
+                            a.get("run"), w.get("runs_dir"), w.get("host"), _reason(t, lost),
+                            dict(t.intermediate_values), seconds, a.get("retry_of"), w.get("machine")))
     return out
+
+
+def claim(trial, runs_dir) -> None:
+    """Record who trains the trial, in one write: a reaper never sees half of it."""
+    pid = os.getpid()
+    trial.set_user_attr(WORKER_ATTR, {"host": HOST, "machine": MACHINE, "pid": pid, "started": start_time(pid),
+                                      "runs_dir": str(runs_dir)})
+
+
+def worker_of(t) -> dict:
+    """The trial's worker record ({} before one claimed it)."""
+    w = t.user_attrs.get(WORKER_ATTR)
+    return w if isinstance(w, dict) else {}
 
 
 def _reason(t, lost: dict) -> str:
@@ -162,11 +201,11 @@ def reap_lost(study) -> list[int]:
 
     failed = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        a = t.user_attrs
-        gone = a.get("host") == HOST and not same_process(a.get("pid"), a.get("pid_started"))
-        unclaimed = "host" not in a and t.datetime_start and time.time() - t.datetime_start.timestamp() > NO_WORKER_AFTER_S
+        w = worker_of(t)
+        gone = w.get("machine") == MACHINE and not same_process(w.get("pid"), w.get("started"))
+        unclaimed = not w and t.datetime_start and time.time() - t.datetime_start.timestamp() > NO_WORKER_AFTER_S
         if gone or unclaimed:
-            who = f"its worker (process {a.get('pid')} on {HOST}) ended" if gone else "no worker claimed it"
+            who = f"its worker (process {w.get('pid')} on {HOST}) ended" if gone else "no worker claimed it"
             if _fail(study, t, f"{who} mid-trial"):
                 failed.append(t.number)
     try:

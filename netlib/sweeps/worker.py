@@ -11,14 +11,15 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..runs import queue
-from ..runs.files import ENDED_STATUSES, PRUNED, STARTING, new_run_name
+from ..runs.files import CONFIG, ENDED_STATUSES, PRUNED, STARTING, new_run_name
 from ..runs.processes import start_time
-from ..runs.reader import read_status
+from ..runs.reader import read_json, read_status
 from . import trials as T
 from .space import SweepSpec
-from .storage import describe, heartbeat_s, retry_lost
+from .storage import describe, retry_lost
 
 POLL_S = 0.1  # how often a trial waiting in line looks at its run's status
+NO_STATUS_S = 30.0  # a claimed run whose status cannot be read this long has been deleted or broken
 PUMP_EVERY_S = 2.0  # and starts the queue itself, in case no other process does
 _DATA: dict = {}  # (device, synthetic) -> Dataset
 
@@ -54,15 +55,17 @@ def suggest(trial, spec: SweepSpec) -> dict:
 def run_trial(study, spec: SweepSpec, trial, runs_dir: Path, storage_url: Optional[str],
               should_stop: Callable[[], bool] = lambda: False) -> str:
     """One trial from start to its state in the study; the run's final status."""
-    from optuna.trial import TrialState
+    from optuna.exceptions import UpdateFinishedTrialError
 
     from ..engine.setup import train_config
 
     pid = os.getpid()
-    for key, value in (("host", T.HOST), ("pid", pid), ("pid_started", start_time(pid)),
-                       ("runs_dir", str(Path(runs_dir).resolve()))):
-        trial.set_user_attr(key, value)
+    try:
+        T.claim(trial, Path(runs_dir).resolve())
+    except UpdateFinishedTrialError:
+        return "failed"  # ended meanwhile by a reaper that took it for lost: its retry runs it
     beat = _Heartbeat(study, trial)
+    run_dir = None
     try:
         options = spec.options(suggest(trial, spec))
         config = train_config(options)
@@ -76,26 +79,43 @@ def run_trial(study, spec: SweepSpec, trial, runs_dir: Path, storage_url: Option
                                                      should_stop)
     except Exception as e:  # noqa: BLE001  a trial that cannot run is a failed trial, never a lost worker
         status, reason, value = "failed", str(e).splitlines()[0] if str(e) else type(e).__name__, None
+        if run_dir is not None:
+            queue.end_claimed(run_dir, reason)  # never left "starting" under this live worker's pid
     finally:
         beat.stop()
     lost = status in ("stopped", "cancelled") and should_stop()  # the worker was stopped, not the trial
-    trial.set_user_attr("status", status)
-    if reason or lost:
-        trial.set_user_attr("reason", "its worker was stopped mid-trial" if lost else reason)
+    _finish(study, trial, status, "its worker was stopped mid-trial" if lost else reason, value, lost)
+    return status
+
+
+def _finish(study, trial, status: str, reason: str, value, lost: bool) -> None:
+    """The trial's end in the study; one a reaper ended meanwhile (taken for lost) is left as it is."""
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+
+    try:
+        trial.set_user_attr("status", status)
+        if reason:
+            trial.set_user_attr("reason", reason)
+    except UpdateFinishedTrialError:
+        return
     if status == "done" and value is not None:
-        study.tell(trial, round(100 * value, 4))
+        study.tell(trial, round(100 * value, 4), skip_if_finished=True)
     else:
-        study.tell(trial, state=TrialState.PRUNED if status == PRUNED else TrialState.FAIL)
+        study.tell(trial, state=TrialState.PRUNED if status == PRUNED else TrialState.FAIL, skip_if_finished=True)
     if lost:
         retry_lost(study, study._storage.get_trial(trial._trial_id))
-    return status
 
 
 def _train_when_started(run_dir: Path, config, synthetic, sweep: dict, trial, should_stop) -> tuple:
     """(status, reason, final test accuracy): waits for the queue to give this worker the run's slots."""
-    last_pump = time.monotonic()
+    last_pump = last_seen = time.monotonic()
     while True:
         status = read_status(run_dir) or {}
+        if status:
+            last_seen = time.monotonic()
+        elif not run_dir.is_dir() or time.monotonic() - last_seen > NO_STATUS_S:
+            return "failed", "its run folder was deleted, or its status cannot be read", None
         if status.get("status") == STARTING and status.get("pid") == os.getpid():
             break
         if status.get("status") in ENDED_STATUSES:
@@ -117,14 +137,17 @@ def _train(run_dir: Path, config, synthetic, sweep: dict, trial, should_stop) ->
     from ..engine.loop import fit
     from ..runs.writer import RunWriter
 
-    writer = RunWriter(run_dir, {**config.to_dict(), "argv": ["sweep", "work", sweep["name"]], "sweep": sweep})
+    # the queue's own train command for this run (with its data options): `train --extend` reads it
+    argv = (read_json(run_dir / CONFIG) or {}).get("argv")
+    writer = RunWriter(run_dir, {**config.to_dict(), "argv": argv, "sweep": sweep})
     pruned: dict = {}
 
     def listen(event: dict) -> None:
-        if event["event"] == "epoch":
-            trial.report(round(100 * event["test_acc"], 4), event["epoch"])
-            if event["epoch"] < config.recipe.epochs and trial.should_prune():
-                pruned.update(epoch=event["epoch"], acc=event["test_acc"])
+        if event["event"] == "epoch" and not pruned:
+            _report(trial, event, config.recipe.epochs, pruned)
+        elif event["event"] == "end" and pruned.get("ended") and event["status"] == "stopped":
+            event = {**event, "reason": "the sweep had already ended this trial (its worker was taken for "
+                     "lost); its retry trains these parameters again"}
         elif event["event"] == "end" and pruned and event["status"] == "stopped":
             event = {**event, "status": PRUNED, "reason": f"pruned by the sweep after epoch {pruned['epoch']}: "
                      f"test accuracy {100 * pruned['acc']:.2f}% was behind the other trials at that epoch"}
@@ -140,8 +163,23 @@ def _train(run_dir: Path, config, synthetic, sweep: dict, trial, should_stop) ->
         raise
     finally:
         writer.close()
-    status = PRUNED if pruned and result["status"] == "stopped" else result["status"]
+    status = PRUNED if pruned and not pruned.get("ended") and result["status"] == "stopped" else result["status"]
     return status, (read_status(run_dir) or {}).get("reason", ""), result.get("test_acc")
+
+
+def _report(trial, event: dict, epochs: int, pruned: dict) -> None:
+    """An epoch's test accuracy to the study, and its verdict. A storage that fails a moment costs this
+    epoch's point, not the run; a trial the study has ended meanwhile (taken for lost) stops training."""
+    from optuna.exceptions import UpdateFinishedTrialError
+
+    try:
+        trial.report(round(100 * event["test_acc"], 4), event["epoch"])
+        if event["epoch"] < epochs and trial.should_prune():
+            pruned.update(epoch=event["epoch"], acc=event["test_acc"])
+    except UpdateFinishedTrialError:
+        pruned.update(epoch=event["epoch"], acc=event["test_acc"], ended=True)
+    except Exception:  # noqa: BLE001  a storage hiccup
+        pass
 
 
 def _warm_up(spec: SweepSpec) -> None:
@@ -175,11 +213,12 @@ class _Heartbeat:
         storage = study._storage
         if is_heartbeat_enabled(storage):
             storage.record_heartbeat(trial._trial_id)
-            self._thread = threading.Thread(target=self._beat, args=(storage, trial._trial_id), daemon=True)
+            every = storage.get_heartbeat_interval()  # the study's own (trials.load sets it)
+            self._thread = threading.Thread(target=self._beat, args=(storage, trial._trial_id, every), daemon=True)
             self._thread.start()
 
-    def _beat(self, storage, trial_id: int) -> None:
-        while not self._done.wait(heartbeat_s()):
+    def _beat(self, storage, trial_id: int, every: int) -> None:
+        while not self._done.wait(every):
             try:
                 storage.record_heartbeat(trial_id)
             except Exception:  # noqa: BLE001  a missed beat; three in a row fail the trial (and retry it)
