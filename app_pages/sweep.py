@@ -19,7 +19,7 @@ from netlib.sweeps.storage import StorageError, describe, open_storage, storage_
 REFRESH_S = 2.0  # as Train: redrawing every second costs the trials' training noticeably on a small machine
 COLUMNS = {
     "Accuracy": st.column_config.NumberColumn("Accuracy", format="%.2f%%",
-                                              help="test accuracy: the final one, or the last epoch's while it trains"),
+                                              help="test accuracy: the final one; else the last epoch's (while it trains, or where it was pruned or failed)"),
     "Best so far": st.column_config.NumberColumn(format="%.2f%%", help="the best final accuracy up to this trial"),
     "Time": st.column_config.NumberColumn(format="%.0f s", help="from the trial's start to its end (or now)"),
     "Run": st.column_config.LinkColumn(display_text=r"run=(.*)$", help="opens the run on the Train page"),

@@ -35,8 +35,12 @@ def quiet_optuna() -> None:
 
 
 def storage_url(given: Optional[str]) -> Optional[str]:
-    """--storage, else $NETLIB_OPTUNA_STORAGE, else None (the journal file under the runs folder)."""
-    return given or os.environ.get(STORAGE_ENV) or None
+    """--storage, else $NETLIB_OPTUNA_STORAGE, else None (the journal file under the runs folder). A
+    relative SQLite path is made absolute here: the workers this process starts may run elsewhere."""
+    url = given or os.environ.get(STORAGE_ENV) or None
+    if url and url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
+        url = "sqlite:///" + os.path.abspath(url[len("sqlite:///"):])
+    return url
 
 
 def hide_password(url: str) -> str:

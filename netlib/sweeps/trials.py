@@ -240,7 +240,11 @@ def list_sweeps(storage) -> list[dict]:
         if spec is None:
             continue  # a study some other tool made: not a sweep
         best_value = s.best_trial.value if s.best_trial is not None else None
-        out.append({"name": s.study_name, "trials": s.n_trials, "best": best_value,
+        try:
+            trials = SweepSpec.from_dict(spec).total_trials()  # a retried trial counts once
+        except (KeyError, TypeError, ValueError):
+            trials = s.n_trials
+        out.append({"name": s.study_name, "trials": trials, "best": best_value,
                     "created": s.datetime_start.isoformat(timespec="seconds") if s.datetime_start else None,
                     "spec": spec})
     return out
