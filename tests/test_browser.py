@@ -15,6 +15,7 @@ Screenshots of every step go to artifacts/browser/ (scripts/refresh_screenshots.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -91,23 +92,31 @@ def _alive(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """`streamlit run app.py` on a free port with a fresh runs folder; stopped, with its runs, at the end."""
+    """`streamlit run app.py` on a free port with a fresh runs folder; stopped, with its runs, at the end.
+    Real MNIST (NETLIB_LAB_SYNTHETIC unset) and the shipped checkpoints."""
+    with serving(tmp_path_factory, "server", {launch.SYNTHETIC_ENV: None, catalogue.CHECKPOINT_DIR_ENV: None}) as (
+            server, proc):
+        yield server
+        assert not stop_server(proc), "training processes outlived the server"
+
+
+@contextlib.contextmanager
+def serving(tmp_path_factory, name: str, changes: dict):
+    """(Server, its process): `streamlit run app.py` on a free port with a fresh runs folder and the
+    environment's changes (None: unset), once it serves; stopped at the end. Its log: ARTIFACTS/NAME.log."""
     if not CHROMIUM.exists():
         pytest.skip("needs Debian's chromium at /usr/bin/chromium")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    runs = tmp_path_factory.mktemp("browser") / "runs"
-    port = _free_port()
-    env = {**os.environ, "NETLIB_RUNS_DIR": str(runs), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    env.pop(launch.SYNTHETIC_ENV, None)  # real MNIST (set it only to try the suite without MNIST)
-    env.pop(catalogue.CHECKPOINT_DIR_ENV, None)
-    log = ARTIFACTS / "server.log"
-    t0 = time.perf_counter()
+    runs = tmp_path_factory.mktemp(name) / "runs"
+    env = {**os.environ, "NETLIB_RUNS_DIR": str(runs), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", **changes}
+    env = {k: v for k, v in env.items() if v is not None}
+    port, t0, log = _free_port(), time.perf_counter(), ARTIFACTS / f"{name}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)  # its own process group: stopped as a whole below
+            start_new_session=True)  # its own process group: stopped as a whole
     url = f"http://localhost:{port}"
     started = None
     try:
@@ -122,9 +131,9 @@ def server(tmp_path_factory):
                 time.sleep(0.25)
         if started is None:
             raise AssertionError(f"streamlit did not serve within 60 s; see {log}:\n{log.read_text()[-3000:]}")
-        yield Server(url, runs, started, log)
+        yield Server(url, runs, started, log), proc
     finally:
-        assert not stop_server(proc), "training processes outlived the server"
+        stop_server(proc)  # a second stop finds nothing left: the caller's check has run
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,6 @@ set, so the trials train on a few synthetic digits; test_browser.py's browser an
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -20,8 +14,8 @@ from playwright.sync_api import expect  # noqa: E402
 
 from netlib.lab import launch  # noqa: E402
 from netlib.sweeps.storage import STORAGE_ENV  # noqa: E402
-from test_browser import (APP, ARTIFACTS, CHROMIUM, REPO, Server, _free_port, assert_clean, browser,  # noqa: E402
-                          open_page, page, shot, stop_server, wait_idle, wait_until)  # noqa: F401
+from test_browser import (assert_clean, browser, open_page, page, serving,  # noqa: E402
+                          shot, wait_idle, wait_until)  # noqa: F401
 
 SYNTHETIC = 128  # training digits per trial: a trial is about a second of training
 
@@ -29,34 +23,9 @@ SYNTHETIC = 128  # training digits per trial: a trial is about a second of train
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """test_browser's server, with the trials on synthetic digits; its sweep workers stopped at the end."""
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    runs = tmp_path_factory.mktemp("browser_sweep") / "runs"
-    port, log = _free_port(), ARTIFACTS / "server_sweep.log"
-    env = {**os.environ, "NETLIB_RUNS_DIR": str(runs), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1",
-           launch.SYNTHETIC_ENV: str(SYNTHETIC)}
-    env.pop(STORAGE_ENV, None)
-    t0 = time.perf_counter()
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
-                                 "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-    url = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise AssertionError(f"streamlit did not serve within 60 s; see {log}") from None
-                time.sleep(0.25)
-        yield Server(url, runs, time.perf_counter() - t0, log)
-    finally:
-        stop_server(proc)  # and the sweep workers it started
+    with serving(tmp_path_factory, "server_sweep", {launch.SYNTHETIC_ENV: str(SYNTHETIC), STORAGE_ENV: None}) as (
+            server, _):
+        yield server
 
 
 def fill(page, label: str, value) -> None:
