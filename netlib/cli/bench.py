@@ -1,4 +1,5 @@
-"""Benchmarks: engine speed against the seed loop, accuracy, gradient-norm cost, shipped checkpoints on drawn digits."""
+"""Benchmarks: engine speed against the seed loop, accuracy, gradient-norm cost, shipped checkpoints on drawn
+and uploaded digits (bench_uploads.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..engine.loop import BATCH_EVENT_EVERY, TrainConfig, fit, resolve_device
 from ..engine.state import grad_layers
 from ..models import build_model
 from ..recipes import resolve_recipe
+from .bench_uploads import UPLOADS_HEADER, bench_uploads, uploads_row
 from .parser import UsageError
 
 
@@ -215,8 +217,10 @@ def _grad_norm_ms(name: str, repeats: int = 200) -> float:
 
 def run(args) -> int:
     results = {"speed": bench_speed, "drawn": bench_drawn, "accuracy": bench_accuracy,
-               "grads": bench_grads, "widths": bench_widths}[args.what](args)
+               "grads": bench_grads, "widths": bench_widths, "uploads": bench_uploads}[args.what](args)
     machine = f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+    if args.what == "uploads" and not args.json:
+        print(UPLOADS_HEADER)
     for r in results:
         if args.json:
             print(json.dumps({**r, "machine": machine}))
@@ -231,6 +235,8 @@ def run(args) -> int:
             print(f"{r['model']:<10} width {r['width']:>3}  {r['macs'] / 1e6:>6.2f} M mult-adds  "
                   f"{r['seconds_per_epoch']:>6.1f} s per epoch ({r['samples_per_s']:,} samples/s, median of "
                   f"{r['repeats']})  test acc {100 * r['test_acc']:.2f}%")
+        elif args.what == "uploads":
+            print(uploads_row(r))
         elif args.what == "accuracy":
             print(f"{r['model']:<10} {r['recipe']} recipe, mean of {r['seeds']} seeds, test acc by epoch: "
                   + " ".join(f"{100 * a:.2f}" for a in r["mean_test_acc_by_epoch"])

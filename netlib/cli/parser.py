@@ -126,7 +126,8 @@ def _add_shape(p: argparse.ArgumentParser) -> None:
 
 
 def _add_bench(b: argparse.ArgumentParser) -> None:
-    b.add_argument("what", nargs="?", default="speed", choices=["speed", "drawn", "accuracy", "grads", "widths"])
+    b.add_argument("what", nargs="?", default="speed",
+                   choices=["speed", "drawn", "accuracy", "grads", "widths", "uploads"])
     b.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     b.add_argument("--batches", type=_positive_int, default=300,
                    help="timed batches per measurement (speed)")
@@ -138,7 +139,13 @@ def _add_bench(b: argparse.ArgumentParser) -> None:
     b.add_argument("--widths", type=_positive_int, nargs="+", default=[DEFAULT_WIDTH, 64],
                    help="(widths) Inception and Naive at these widths: seconds per epoch")
     b.add_argument("--per-digit", type=_positive_int, default=100, help="drawn digits per class")
-    b.add_argument("--checkpoint-dir", type=Path, help="(drawn) default: checkpoints/ in the project")
+    b.add_argument("--checkpoint-dir", type=Path, help="(drawn, uploads) default: checkpoints/ in the project")
+    b.add_argument("--category", type=_listed(str),
+                   help="(uploads) comma-separated: tight, photo, lowres, strokes (default all)")
+    b.add_argument("--limit", type=_positive_int, help="(uploads) tight: the first N test digits (default all 10,000)")
+    b.add_argument("--per-category", type=_positive_int, default=1000,
+                   help="(uploads) photo, lowres, strokes: uploads of each (default 1,000)")
+    b.add_argument("--seed", type=int, default=1234, help="(uploads) the renderers' seed")
     b.add_argument("--data-dir", type=Path)
     b.add_argument("--json", action="store_true")
 
