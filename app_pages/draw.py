@@ -6,9 +6,9 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from app_pages import _links as links
+from app_pages import _upload_parts as upload_parts
 from app_pages._common import chart, checkpoint_picker, guarded, load_model, runs_dir
 from netlib.analysis.explain import BRANCH_HELP, METHODS, doubt, explain
-from netlib.analysis.images import load_image
 from netlib.analysis.predict import probabilities
 from netlib.analysis.preprocess import BLANK_HINT, prepare
 from netlib.charts import digits, style
@@ -18,6 +18,7 @@ from netlib.runs import reader
 
 CANVAS = 280
 LAST_DRAWN = "last_drawn"  # read by the Inspect page
+CANVAS_EMPTY = BLANK_HINT + " Use the mouse on the black square, or upload an image."
 
 
 def canvas_key() -> str:
@@ -37,16 +38,6 @@ def drawing_input():
     return result.image_data
 
 
-def upload_input():
-    up = st.file_uploader("An image of one digit (PNG, JPEG, GIF, BMP, WebP)",
-                          type=["png", "jpg", "jpeg", "gif", "bmp", "webp"], key="upload")
-    if up is None:
-        return None
-    image = load_image(up.getvalue())
-    st.image(image, caption=up.name, width=CANVAS)
-    return image
-
-
 def answer(model: str, probs: list[float], column) -> None:
     """One network's reading: the digit, its confidence, the ten probability bars."""
     best = max(range(10), key=lambda d: probs[d])
@@ -56,8 +47,9 @@ def answer(model: str, probs: list[float], column) -> None:
         chart(digits.probability_figure(probs, style.model_color(model)), key=f"probs_{model}")
 
 
-def predictions(image) -> None:
-    """Preview of what the networks see, then both networks' answers side by side."""
+def predictions(image, upload: upload_parts.Upload | None = None, empty: str = CANVAS_EMPTY) -> None:
+    """Both networks' answers side by side, then what the networks see (for an upload: the ink found
+    too); `empty`: the hint while there is no image."""
     runs = reader.run_index(runs_dir())
     picks = {}
     for model, col in zip(SHOWCASE, st.columns(2)):
@@ -65,16 +57,18 @@ def predictions(image) -> None:
             picks[model] = checkpoint_picker(model, runs, key=f"draw_ckpt_{model}",
                                              label=f"{model.capitalize()} checkpoint")
     if image is None:
-        st.info(BLANK_HINT + " Use the mouse on the black square, or upload an image.", icon=":material/draw:")
+        st.info(empty, icon=":material/draw:")
         return
     nets = {m: load_model(c.path)[0] for m, c in picks.items() if c is not None}
-    t0 = time.perf_counter()
-    prepared = prepare(image)
-    if prepared.blank:
-        st.info(prepared.hint or BLANK_HINT, icon=":material/draw:")
-        return
-    if prepared.scribble:  # a scribble or a blob: no digit to read, so no confident answer either
-        st.warning(prepared.hint, icon=":material/gesture:")
+    t0 = time.perf_counter() - (upload.seconds if upload else 0.0)
+    prepared = upload.prepared if upload else prepare(image)  # an upload comes prepared as the person set it
+    if prepared.blank or prepared.scribble:
+        if prepared.blank:
+            st.info(prepared.hint or BLANK_HINT, icon=":material/draw:")
+        else:  # a scribble or a blob: no digit to read, so no confident answer either
+            st.warning(prepared.hint, icon=":material/gesture:")
+        if upload:
+            upload_parts.what_it_found(upload)
         return
     probs = {m: probabilities(net, prepared.tensor)[0].tolist() for m, net in nets.items()}
     ms = 1000 * (time.perf_counter() - t0)
@@ -83,16 +77,25 @@ def predictions(image) -> None:
         st.warning(note, icon=":material/help:")
     for (model, p), col in zip(probs.items(), st.columns(2)):
         answer(model, p, col)
+    footnote = (f"preprocessing + {len(nets)} prediction(s): {ms:.0f} ms on the server · the Inspect "
+                "page can show this digit's feature maps")
+    if upload:
+        upload_parts.what_it_found(upload, footnote)
+    else:
+        seen(prepared.preview, footnote)
+    if nets:
+        explanation(prepared.tensor, prepared.preview, nets)
+
+
+def seen(preview, footnote: str) -> None:
+    """What the networks see of a drawing, and how long reading it took."""
     with st.container(border=True):
         a, b = st.columns([1, 2], vertical_alignment="center")
         with a:
-            chart(digits.digit_figure(prepared.preview, height=170), key="preview")
+            chart(digits.digit_figure(preview, height=170), key="preview")
         b.markdown("**What the networks see**: your digit cropped, scaled to fit 20 x 20 pixels and "
                    "centred by its centre of mass in 28 x 28, as MNIST's digits were.")
-        b.caption(f"preprocessing + {len(nets)} prediction(s): {ms:.0f} ms on the server · the Inspect "
-                  "page can show this digit's feature maps")
-    if nets:
-        explanation(prepared.tensor, prepared.preview, nets)
+        b.caption(footnote)
 
 
 def explanation(tensor, preview, nets: dict) -> None:
@@ -125,9 +128,10 @@ def main() -> None:
     with left:
         mode = st.radio("Input", ["Draw", "Upload an image"], horizontal=True, key="draw_mode",
                         label_visibility="collapsed")
-        image = guarded(drawing_input)() if mode == "Draw" else guarded(upload_input)()
+        upload = None if mode == "Draw" else guarded(upload_parts.upload_input)()
+        image = guarded(drawing_input)() if mode == "Draw" else upload and upload.image
     with right:
-        guarded(predictions)(image)
+        guarded(predictions)(image, upload, CANVAS_EMPTY if mode == "Draw" else upload_parts.WAITING)
 
 
 links.run("draw", main)
