@@ -20,7 +20,7 @@ from PIL import Image
 from netlib.models import build_model
 from netlib.analysis.predict import predict_image, probabilities
 from netlib.analysis.images import ImageError, load_image
-from netlib.analysis.preprocess import BLANK_HINT, prepare
+from netlib.analysis.preprocess import BLANK_HINT, NO_CONTRAST_HINT, prepare
 
 # A few seconds per test by default; NETLIB_FUZZ_EXAMPLES=2000 for a longer hunt.
 SETTINGS = settings(deadline=None, max_examples=int(os.environ.get("NETLIB_FUZZ_EXAMPLES", "60")),
@@ -34,7 +34,7 @@ def check_prepared(p) -> None:
     """The contract every caller (Draw page, CLI, Inspect) relies on."""
     assert p.preview.shape == (28, 28) and p.preview.dtype == np.uint8
     if p.blank:
-        assert p.tensor is None and p.hint == BLANK_HINT and not p.preview.any()
+        assert p.tensor is None and p.hint in (BLANK_HINT, NO_CONTRAST_HINT) and not p.preview.any()
         return
     assert p.tensor.shape == (1, 1, 28, 28) and p.tensor.dtype == torch.float32
     assert torch.isfinite(p.tensor).all()

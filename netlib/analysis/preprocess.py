@@ -9,11 +9,13 @@ import torch
 from PIL import Image
 
 from ..data import MEAN, STD
-from .images import ImageError, as_float_array, to_standard_mode
+from .images import ImageError, to_standard_mode
+from .ink import block_size, ink_map, ink_pixels, read_ink, smooth_blocks  # noqa: F401  ink_map: the preprocessing's public first step
 
 # Inputs larger than this are downscaled before anything else: a digit that fits a 20x20 box loses
 # nothing at 1024 px, and it keeps a 4096x4096 image well under a second.
 WORK_SIDE = 1024
+FOUND_SIDE = 280  # the ink map as the Draw page shows it, beside the upload
 BOX = 20  # MNIST fit each digit into a 20x20 box ...
 SIZE = 28  # ... inside a 28x28 field, centre of mass at the centre.
 # Thinnest stroke kept, in pixels of the 20 px box. MNIST's strokes are about 2-3 px wide there; a
@@ -22,6 +24,7 @@ MIN_STROKE = 2.0
 BLANK_MAX_INK = 0.1  # below this nothing was drawn
 BLANK_MIN_INK = 0.0002  # ... or fewer ink pixels than this fraction of the image (a stray dot)
 BLANK_HINT = "Draw a digit: the canvas is empty."
+NO_CONTRAST_HINT = "No digit in this image: it has no visible contrast (a blank page, or one flat colour)."
 # Not one digit (tests/test_explain.py checks both on drawn digits, MNIST and random scribbles):
 # a scribble crosses itself, so lines across it meet many strokes, and it fills its box; a dot or
 # blob is one "stroke" as wide as it is long. Scores: MNIST's 10,000 test digits at most 1.46 (one
@@ -48,61 +51,23 @@ class Prepared:
     bbox: tuple[int, int, int, int] | None = None  # ink box in input pixels: (left, top, right, bottom)
     hint: str = ""  # a message for the user, e.g. "draw a digit"
     scribble: bool = False  # not one digit (a scribble, a dot, a blob): the hint says which
+    dark_ink: bool = False  # the ink was darker than its background (and was inverted)
+    found: np.ndarray | None = None  # uint8, the ink map as found (longer side at most FOUND_SIDE px)
 
 
-def _luminance(rgb: np.ndarray) -> np.ndarray:
-    return rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-
-
-def ink_map(image: Image.Image | np.ndarray) -> np.ndarray:
-    """Float32 HxW in [0, 1], ink high, whatever the input's polarity or alpha."""
-    a = as_float_array(image)
-    if a.ndim == 2:
-        gray, alpha = a, None
-    elif a.shape[2] == 2:
-        gray, alpha = a[:, :, 0], a[:, :, 1]
-    else:
-        gray = _luminance(a[:, :, :3])
-        alpha = a[:, :, 3] if a.shape[2] == 4 else None
-
-    if alpha is not None and alpha.min() < 0.99:
-        # Transparent background (the Draw canvas): RGB there is all zero, so luminance means nothing.
-        opaque = gray[alpha >= 0.9]
-        if opaque.size == 0:
-            opaque = gray[alpha > 0.0]
-        if opaque.size == 0 or np.percentile(opaque, 95) - np.percentile(opaque, 5) < 0.2:
-            return np.ascontiguousarray(alpha, dtype=np.float32)  # one ink colour: ink is alpha
-        # Visible content of several shades (a cut-out scan): polarity among the visible pixels.
-        light_paper = np.median(opaque) > 0.5
-        return (alpha * ((1.0 - gray) if light_paper else gray)).astype(np.float32)
-
-    # Opaque: the background is the majority (ink rarely covers half an image); where that is
-    # ambiguous, the border decides. Dark ink on light paper is inverted.
-    sample = gray[:: max(1, gray.shape[0] // 256), :: max(1, gray.shape[1] // 256)]
-    bg = float(np.median(sample))
-    if 0.35 < bg < 0.65:
-        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-        bg = float(np.median(border))
-    if bg > 0.5:
-        gray, sample, bg = 1.0 - gray, 1.0 - sample, 1.0 - bg
-    # Bring the background to exactly 0 like MNIST's: paper in a photo is grey and grainy, not black,
-    # so cut at its level plus 3 robust standard deviations of its grain (0 for a clean canvas).
-    floor = bg + 3.0 * 1.4826 * float(np.median(np.abs(sample - bg)))
-    return np.clip((gray - floor) / max(1.0 - floor, 1e-6), 0.0, 1.0).astype(np.float32)
-
-
-def _work_ink(image: Image.Image | np.ndarray) -> tuple[np.ndarray, int]:
-    """Ink map of the input, downscaled by an integer factor k to about WORK_SIDE when very large."""
+def _work_ink(image: Image.Image | np.ndarray, dark_ink: bool | None = None) -> tuple[np.ndarray, int, bool]:
+    """(ink map, k, dark ink?) of the input, downscaled by an integer factor k to about WORK_SIDE when
+    very large."""
     if isinstance(image, np.ndarray) and image.ndim not in (2, 3):
         raise ImageError(f"Expected an HxW, HxWx3 or HxWx4 image, got shape {image.shape}.")
     if not isinstance(image, (Image.Image, np.ndarray)):
         raise ImageError(f"Expected a PIL image or a numpy array, got {type(image).__name__}.")
     k = -(-max(_hw(image)) // WORK_SIDE)  # ceil
     if k <= 1:
-        return ink_map(image), 1
+        return _with_k(read_ink(image, dark_ink), 1)
     # Shrink first (Pillow's reduce is a fast box average), then convert: far less to convert.
     if isinstance(image, Image.Image):
-        return ink_map(to_standard_mode(image).reduce(k)), k
+        return _with_k(read_ink(to_standard_mode(image).reduce(k), dark_ink), k)
     a = image if image.ndim == 3 else image[:, :, None]
     channels = []
     for c in range(a.shape[2]):
@@ -112,7 +77,11 @@ def _work_ink(image: Image.Image | np.ndarray) -> tuple[np.ndarray, int]:
         elif band.dtype != np.uint8:
             band = band.astype(np.float32)  # 'F' keeps the array's own scale for ink_map to read
         channels.append(np.asarray(Image.fromarray(band).reduce(k)))
-    return ink_map(np.stack(channels, axis=2)), k
+    return _with_k(read_ink(np.stack(channels, axis=2), dark_ink), k)
+
+
+def _with_k(ink_and_polarity: tuple, k: int) -> tuple[np.ndarray, int, bool]:
+    return ink_and_polarity[0], k, ink_and_polarity[1]
 
 
 def _stroke_width(a: np.ndarray) -> float:
@@ -165,31 +134,47 @@ def _not_a_digit(on: np.ndarray, crop: np.ndarray) -> str:
     return SCRIBBLE_HINT if runs + fill / SCRIBBLE_FILL > SCRIBBLE_SCORE else ""
 
 
-def _blank(ink_fraction: float = 0.0) -> Prepared:
-    return Prepared(None, np.zeros((SIZE, SIZE), np.uint8), True, ink_fraction, None, BLANK_HINT)
+def _blank(ink_fraction: float, hint: str, dark_ink: bool, found: np.ndarray) -> Prepared:
+    return Prepared(None, np.zeros((SIZE, SIZE), np.uint8), True, ink_fraction, None, hint, dark_ink=dark_ink,
+                    found=found)
 
 
-def prepare(image: Image.Image | np.ndarray) -> Prepared:
-    """The MNIST recipe: ink map -> blank? -> crop -> longer side 20 px -> 28x28 by centre of mass."""
-    ink, k = _work_ink(image)
+def prepare(image: Image.Image | np.ndarray, dark_ink: bool | None = None,
+            box: tuple[int, int, int, int] | None = None) -> Prepared:
+    """The MNIST recipe: ink map -> blank? -> crop -> longer side 20 px -> 28x28 by centre of mass.
+    dark_ink: the ink's polarity when the person knows better (None: decided from the image); box:
+    (left, top, right, bottom) in input pixels, the part of the image that holds the digit."""
+    image, (dx, dy) = _within(image, box)
+    ink, k, dark = _work_ink(image, dark_ink)
+    hint = BLANK_HINT if _transparent(image) else NO_CONTRAST_HINT
     peak = float(ink.max())
     if peak < BLANK_MAX_INK:
-        return _blank()
-    on = ink > 0.15 * peak  # low enough to keep anti-aliased edges, high enough to drop faint noise
+        return _blank(0.0, hint, dark, _found_view(np.zeros_like(ink)))
+    on = ink_pixels(ink)
+    ink = np.where(on, ink, np.float32(0.0))
+    found = _found_view(ink)
     n_on = int(np.count_nonzero(on))
     ink_fraction = n_on / on.size
     if n_on < max(4, BLANK_MIN_INK * on.size):
-        return _blank(ink_fraction)
+        return _blank(ink_fraction, hint, dark, found)
 
     rows, cols = np.flatnonzero(on.any(axis=1)), np.flatnonzero(on.any(axis=0))
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    crop = np.where(on[top:bottom, left:right], ink[top:bottom, left:right], 0.0).astype(np.float32)
+    crop = ink[top:bottom, left:right]
     not_digit = _not_a_digit(on[top:bottom, left:right], crop)
+    side = block_size(crop)
+    preview = _field(_thicken(smooth_blocks(crop, side) if side > 1 else crop))
+    # The tensor comes from the uint8 preview, so the network sees exactly what the UI shows.
+    tensor = torch.from_numpy((preview.astype(np.float32) / 255.0 - MEAN) / STD).reshape(1, 1, SIZE, SIZE)
+    h, w = _hw(image)
+    bbox = (int(left * k) + dx, int(top * k) + dy, int(min(right * k, w)) + dx, int(min(bottom * k, h)) + dy)
+    return Prepared(tensor, preview, False, ink_fraction, bbox, not_digit, bool(not_digit), dark, found)
 
-    crop = _thicken(crop)
 
-    # Longer side -> 20 px, aspect kept. BOX averages exactly the covered area when shrinking (the
-    # anti-aliasing that gave MNIST its grey edges); BILINEAR when enlarging avoids blocky pixels.
+def _field(crop: np.ndarray) -> np.ndarray:
+    """uint8 28x28: the crop's longer side at 20 px, its centre of mass at the centre, as MNIST's."""
+    # BOX averages exactly the covered area when shrinking (the anti-aliasing that gave MNIST its grey
+    # edges); BILINEAR when enlarging avoids blocky pixels.
     h, w = crop.shape
     s = BOX / max(h, w)
     nh, nw = max(1, round(h * s)), max(1, round(w * s))
@@ -198,9 +183,7 @@ def prepare(image: Image.Image | np.ndarray) -> Prepared:
     patch = np.clip(patch, 0.0, None)
     # MNIST strokes saturate at 255; a thin or faint line averaged down would otherwise look pale.
     patch /= max(float(patch.max()), 1e-6)
-
-    # Place the patch so its centre of mass (row, col) lands on (14, 14), whole pixels, clamped so no
-    # ink falls off the 28x28 field.
+    # Whole pixels, clamped so no ink falls off the 28x28 field.
     mass = float(patch.sum())
     cy = float((patch.sum(axis=1) * np.arange(nh)).sum() / mass)
     cx = float((patch.sum(axis=0) * np.arange(nw)).sum() / mass)
@@ -208,13 +191,35 @@ def prepare(image: Image.Image | np.ndarray) -> Prepared:
     x0 = int(np.clip(round(SIZE / 2 - cx), 0, SIZE - nw))
     field = np.zeros((SIZE, SIZE), np.float32)
     field[y0 : y0 + nh, x0 : x0 + nw] = patch
+    return np.clip(field * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
-    preview = np.clip(field * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    # The tensor comes from the uint8 preview, so the network sees exactly what the UI shows.
-    tensor = torch.from_numpy((preview.astype(np.float32) / 255.0 - MEAN) / STD).reshape(1, 1, SIZE, SIZE)
+
+def _within(image, box) -> tuple[Image.Image | np.ndarray, tuple[int, int]]:
+    """The part of the image inside box (clamped to the image; at least 2x2 px), and its offset."""
+    if box is None:
+        return image, (0, 0)
     h, w = _hw(image)
-    bbox = (int(left * k), int(top * k), int(min(right * k, w)), int(min(bottom * k, h)))
-    return Prepared(tensor, preview, False, ink_fraction, bbox, not_digit, bool(not_digit))
+    left, top = int(np.clip(box[0], 0, w - 1)), int(np.clip(box[1], 0, h - 1))
+    right, bottom = int(np.clip(box[2], left + 1, w)), int(np.clip(box[3], top + 1, h))
+    if isinstance(image, Image.Image):
+        return image.crop((left, top, right, bottom)), (left, top)
+    return image[top:bottom, left:right], (left, top)
+
+
+def _transparent(image) -> bool:
+    """Has the image an alpha channel (the Draw canvas does)?"""
+    if isinstance(image, Image.Image):
+        return image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    return image.ndim == 3 and image.shape[2] in (2, 4)
+
+
+def _found_view(ink: np.ndarray) -> np.ndarray:
+    """The ink map as found, small enough to show beside the image (uint8, ink white)."""
+    h, w = ink.shape
+    f = min(1.0, FOUND_SIDE / max(h, w))
+    small = ink if f == 1.0 else np.asarray(Image.fromarray(ink, "F").resize(
+        (max(1, round(w * f)), max(1, round(h * f))), Image.Resampling.BOX), dtype=np.float32)
+    return np.clip(small * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 def _hw(image: Image.Image | np.ndarray) -> tuple[int, int]:
