@@ -19,6 +19,9 @@ class Recipe:
     augment: bool = True  # light random affine: drawn digits are rarely as tidy as MNIST's
     label_smoothing: float = 0.0
     ema: float = 0.995  # >0: evaluate and save an exponential moving average of the weights (decay)
+    # Uploaded digits (thick/thin pens, blur, low resolution, irregular hands): the probability each of
+    # the four degradations in engine/augment.degrade is applied to a training digit, after the affine.
+    degrade: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,6 +52,12 @@ DEFAULT_RECIPE = "fast"
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "onecycle")
+
+
+def recorded_values(recipe):
+    """A recipe dict as a run recorded it, with the fields added since filled in with their defaults (what
+    it trained with), so an older run compares equal to a newer one trained alike; a non-dict as given."""
+    return {**Recipe().to_dict(), **recipe} if isinstance(recipe, dict) else recipe
 
 
 def recipe_for(name: str, model: Optional[str] = None) -> Recipe:
@@ -86,3 +95,5 @@ def validate_recipe(r: Recipe) -> None:
         raise ValueError(f"ema decay must be in [0, 1), got {r.ema}")
     if not 0 <= r.weight_decay < 1:
         raise ValueError(f"weight decay must be in [0, 1), got {r.weight_decay}")
+    if not 0 <= r.degrade <= 1:
+        raise ValueError(f"degrade must be a probability in [0, 1], got {r.degrade}")

@@ -38,6 +38,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value <= 1:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"must be a probability between 0 and 1, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m netlib", description="The MNIST network lab's engine.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -90,6 +100,9 @@ def _add_train(t: argparse.ArgumentParser) -> None:
     t.add_argument("--optimizer", choices=OPTIMIZERS)
     t.add_argument("--schedule", choices=SCHEDULES)
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
+    t.add_argument("--degrade", type=_probability, metavar="P",
+                   help="degrade each training digit like an upload with probability P per kind: thick or "
+                        "thin pen, blur, low resolution, elastic distortion (default: the recipe's, 0)")
     t.add_argument("--limit", type=_positive_int, help="train on the first N training images")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])

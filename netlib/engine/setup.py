@@ -11,7 +11,7 @@ def train_config(options: dict) -> TrainConfig:
     """The run a `train` command line asks for, with its device resolved (auto -> cpu or cuda).
 
     options: the parser's names (model, recipe, epochs, batch_size, lr, optimizer, schedule, augment,
-    blocks, width, seed, device, threads, limit, record_grads); missing ones take the defaults.
+    degrade, blocks, width, seed, device, threads, limit, record_grads); missing ones take the defaults.
     ValueError with a one-line reason for values that cannot train.
     """
     o = options
@@ -27,7 +27,7 @@ def train_config(options: dict) -> TrainConfig:
     recipe_name = o.get("recipe") or DEFAULT_RECIPE
     recipe = resolve_recipe(recipe_name, model, epochs=o.get("epochs"), batch_size=o.get("batch_size"),
                             lr=o.get("lr"), optimizer=o.get("optimizer"), schedule=o.get("schedule"),
-                            augment=o.get("augment"))
+                            augment=o.get("augment"), degrade=o.get("degrade"))
     return TrainConfig(model=model, recipe_name=recipe_name, recipe=recipe, model_kwargs=kwargs,
                        seed=int(o.get("seed") or 0), device=str(device), threads=o.get("threads"),
                        limit=o.get("limit"), record_grads=o.get("record_grads", True))

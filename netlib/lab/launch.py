@@ -36,7 +36,7 @@ def train_args(model: str, recipe: str, overrides: Optional[dict] = None, limit:
                                       int(width) if model in WIDTH_MODELS else None).items():
         args += [f"--{option}", str(value)]
     flags = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr",
-             "optimizer": "--optimizer", "schedule": "--schedule"}
+             "optimizer": "--optimizer", "schedule": "--schedule", "degrade": "--degrade"}
     for key, value in (overrides or {}).items():
         if value is None:
             continue

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from ..names import DEFAULT_WIDTH
+from ..recipes import recorded_values
 from ..runs.files import LIVE_STATUSES
 from ..runs.reader import RunEntry, RunInfo, read_run
 from .lessons import INCEPTION, NAIVE, PRESETS, SAME_SPEED
@@ -76,7 +77,7 @@ def run_width(config: dict) -> int:
 
 
 # What two runs must share for their speeds to be compared, read from each run's config.json.
-LIKE_CONFIG = {"recipe": lambda c: c.get("recipe"), "training images": lambda c: c.get("limit"),
+LIKE_CONFIG = {"recipe": lambda c: recorded_values(c.get("recipe")), "training images": lambda c: c.get("limit"),
                "device": lambda c: c.get("device"), "width": run_width}
 
 

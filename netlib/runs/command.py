@@ -11,7 +11,7 @@ MAX_ARGV = 64
 # --extend, --data-dir): whoever can write a queued.json can only ask for training in that run's folder.
 OPTIONS = {"--model": str, "--recipe": str, "--epochs": int, "--batch-size": int, "--lr": float,
            "--optimizer": str, "--schedule": str, "--limit": int, "--seed": int, "--device": str,
-           "--threads": int, "--blocks": int, "--width": int, "--synthetic": int}
+           "--threads": int, "--blocks": int, "--width": int, "--synthetic": int, "--degrade": float}
 FLAGS = {"--augment": ("augment", True), "--no-augment": ("augment", False), "--no-grads": ("record_grads", False)}
 # A value is a plain word or a number: never an option (a leading '--'), a path or a shell word.
 _VALUE = re.compile(r"[A-Za-z0-9_.+][A-Za-z0-9_.+-]{0,39}|-[0-9][0-9.e+-]{0,30}")

@@ -7,6 +7,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
+from ..recipes import recorded_values
 from .files import UNREADABLE
 from .labels import network_label, recipe_label
 from .reader import RunInfo
@@ -35,6 +36,7 @@ def synthetic_digits(config: dict) -> Optional[int]:
 def group_key(config: dict) -> str:
     """The same string for two configs that differ in nothing but the seed (and threads, argv, name)."""
     key = {f: config.get(f) for f in KEY_FIELDS}
+    key["recipe"] = recorded_values(key["recipe"])  # a run from before a recipe field: its default
     key["synthetic"] = synthetic_digits(config)
     return json.dumps(key, sort_keys=True, default=str)
 
