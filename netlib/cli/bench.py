@@ -15,7 +15,7 @@ from ..engine.loop import BATCH_EVENT_EVERY, TrainConfig, fit, resolve_device
 from ..engine.state import grad_layers
 from ..models import build_model
 from ..recipes import resolve_recipe
-from .bench_uploads import UPLOADS_HEADER, bench_uploads, uploads_row
+from .bench_uploads import UPLOADS_HEADER, bench_uploads, shipped_models, uploads_row
 from .parser import UsageError
 
 
@@ -75,13 +75,10 @@ def bench_speed(args) -> list[dict]:
 def bench_drawn(args) -> list[dict]:
     from ..analysis.predict import predict_image
     from ..analysis.strokes import drawn_digit_set
-    from ..checkpoint import load_checkpoint
-    from ..lab.catalogue import PROJECT_ROOT
 
     digits = drawn_digit_set(n_per_digit=args.per_digit, seed=1234)
     results = []
-    for name in args.models:
-        model, meta = load_checkpoint((args.checkpoint_dir or PROJECT_ROOT / "checkpoints") / f"{name}.pt", expect_model=name)
+    for name, model in shipped_models(args, "drawn").items():  # without --models: the shipped networks
         correct, by_polarity, wrong = 0, {}, []
         t0 = time.perf_counter()
         for image, label, style in digits:

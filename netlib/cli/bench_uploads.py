@@ -45,7 +45,7 @@ def bench_uploads(args) -> list[dict]:
     if args.threads:
         torch.set_num_threads(args.threads)
     categories = _categories(args.category)
-    models = _shipped_models(args)
+    models = shipped_models(args)
     images, labels = (t.numpy() for t in load_mnist(False, args.data_dir))
     results = []
     for category in categories:
@@ -105,7 +105,7 @@ def _categories(chosen: list[str] | None) -> list[str]:
     return list(dict.fromkeys(chosen)) if chosen else list(CATEGORIES)
 
 
-def _shipped_models(args) -> dict:
+def shipped_models(args, bench: str = "uploads") -> dict:
     """name -> model for the networks in --models that have a checkpoint. Without --models that is
     residual and inception, the shipped ones (naive and plain ship none); a network asked for by name
     without a checkpoint is skipped with a note."""
@@ -119,7 +119,7 @@ def _shipped_models(args) -> dict:
     if not found:
         raise UsageError(f"no checkpoint for {', '.join(args.models)} in {folder}")
     if missing and args.models != list(MODELS):  # not the default list: the user named them
-        print(f"bench uploads: no checkpoint for {', '.join(missing)} in {folder}: skipped", file=sys.stderr)
+        print(f"bench {bench}: no checkpoint for {', '.join(missing)} in {folder}: skipped", file=sys.stderr)
     return {name: load_checkpoint(path, expect_model=name)[0] for name, path in found.items()}
 
 
