@@ -89,3 +89,15 @@ def tiny_checkpoint(tmp_path_factory, make_dataset, make_config) -> Path:
                     {"test_acc": end["test_acc"], "epochs": end["epochs_completed"]},
                     extra={"recipe_name": config.recipe_name})
     return path
+
+
+@pytest.fixture
+def fresh_lab(tmp_path, monkeypatch):
+    """For AppTest pages: a fresh runs directory and empty Streamlit caches (they outlive AppTest instances)."""
+    from support import fresh_app
+
+    fresh_app(monkeypatch)
+    monkeypatch.setenv("NETLIB_RUNS_DIR", str(tmp_path / "runs"))
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)  # the app sets 1 thread for its server process (this process here)

@@ -9,26 +9,20 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from netlib.analysis import explain
 from netlib.analysis.preprocess import BLOB_HINT, SCRIBBLE_HINT
 from netlib.analysis.strokes import Style, draw_paths, render
-from support import SHIPPED, assert_clean, charts, fresh_app, open_app
+from support import SHIPPED, assert_clean, charts, open_app
 
 pytestmark = pytest.mark.skipif(not all(p.is_file() for p in SHIPPED), reason="shipped checkpoints not present")
 
 
 @pytest.fixture(autouse=True)
-def lab(tmp_path, monkeypatch):
-    """A fresh runs directory and empty Streamlit caches (they outlive AppTest instances)."""
-    fresh_app(monkeypatch)
-    monkeypatch.setenv("NETLIB_RUNS_DIR", str(tmp_path / "runs"))
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)  # the app sets 1 thread for its server process (this process here)
+def lab(fresh_lab):
+    """Every test here: a fresh runs directory and empty Streamlit caches."""
 
 
 def draw_page() -> AppTest:

@@ -8,13 +8,12 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from app_pages import _upload_parts as parts
 from netlib.analysis.preprocess import BLANK_HINT, NO_CONTRAST_HINT, SCRIBBLE_HINT
-from support import SHIPPED, assert_clean, charts, fresh_app, open_app
+from support import SHIPPED, assert_clean, charts, open_app
 
 W, H = 240, 200
 SEVEN_BOX = (45, 25, 165, 185)  # around the 7 below, in pixels; the right quarter holds no ink
@@ -91,16 +90,6 @@ def test_the_upload_shows_the_inks_box_and_the_crop_dimmed():
 pages = pytest.mark.skipif(not all(p.is_file() for p in SHIPPED), reason="shipped checkpoints not present")
 
 
-@pytest.fixture
-def lab(tmp_path, monkeypatch):
-    """A fresh runs directory and empty Streamlit caches (they outlive AppTest instances)."""
-    fresh_app(monkeypatch)
-    monkeypatch.setenv("NETLIB_RUNS_DIR", str(tmp_path / "runs"))
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)  # the app sets 1 thread for its server process (this process here)
-
-
 def uploaded(img: Image.Image, name: str = "seven.png") -> AppTest:
     at = open_app("app_pages/draw.py")
     at.radio(key="draw_mode").set_value("Upload an image").run()
@@ -123,7 +112,7 @@ def preview(at: AppTest) -> list:
 
 
 @pages
-def test_the_page_reads_an_upload_and_shows_the_ink_it_found(lab):
+def test_the_page_reads_an_upload_and_shows_the_ink_it_found(fresh_lab):
     at = uploaded(seven())
     assert_clean(at)
     assert readings(at) == {"Inception reads": "7", "Residual reads": "7"}
@@ -136,7 +125,7 @@ def test_the_page_reads_an_upload_and_shows_the_ink_it_found(lab):
 
 
 @pages
-def test_the_other_ink_colour_changes_the_reading_and_reset_puts_it_back(lab):
+def test_the_other_ink_colour_changes_the_reading_and_reset_puts_it_back(fresh_lab):
     at = uploaded(seven())
     before = preview(at)
     control(at.segmented_control, "Ink colour").set_value("light").run()
@@ -150,7 +139,7 @@ def test_the_other_ink_colour_changes_the_reading_and_reset_puts_it_back(lab):
 
 
 @pages
-def test_a_crop_without_the_digit_gets_the_image_hint_and_one_around_it_reads_it(lab):
+def test_a_crop_without_the_digit_gets_the_image_hint_and_one_around_it_reads_it(fresh_lab):
     at = uploaded(seven())
     control(at.slider, "Crop, left to right").set_value((75, 100)).run()
     assert_clean(at)
@@ -163,7 +152,7 @@ def test_a_crop_without_the_digit_gets_the_image_hint_and_one_around_it_reads_it
 
 
 @pages
-def test_a_new_file_starts_from_the_automatic_reading(lab):
+def test_a_new_file_starts_from_the_automatic_reading(fresh_lab):
     at = uploaded(seven())
     control(at.segmented_control, "Ink colour").set_value("light").run()
     control(at.slider, "Crop, left to right").set_value((75, 100)).run()
@@ -177,7 +166,7 @@ def test_a_new_file_starts_from_the_automatic_reading(lab):
 
 
 @pages
-def test_an_empty_upload_gets_the_image_hint_not_the_canvas_one(lab):
+def test_an_empty_upload_gets_the_image_hint_not_the_canvas_one(fresh_lab):
     at = uploaded(Image.new("RGBA", (W, H), (0, 0, 0, 0)), "empty.png")
     assert_clean(at)
     assert [i.value for i in at.info] == [NO_CONTRAST_HINT] and not at.metric
@@ -186,7 +175,7 @@ def test_an_empty_upload_gets_the_image_hint_not_the_canvas_one(lab):
 
 
 @pages
-def test_no_upload_yet_asks_for_an_image(lab):
+def test_no_upload_yet_asks_for_an_image(fresh_lab):
     at = open_app("app_pages/draw.py")
     at.radio(key="draw_mode").set_value("Upload an image").run()
     assert_clean(at)
