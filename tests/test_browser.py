@@ -522,7 +522,7 @@ def layer_shapes(page, layer: str, timeout: float = 30) -> dict[str, str]:
     """The layer table's 'output shape' column by layer name, once `layer` is in it."""
     deadline = time.monotonic() + timeout
     while True:
-        shapes = {row[0]: row[2] for row in table_rows(page) if len(row) > 2}
+        shapes = {row[0]: row[2] for row in table_rows(page) if len(row) > 2 and row[2] is not None}
         if layer in shapes or time.monotonic() > deadline:
             return shapes
         page.wait_for_timeout(250)
@@ -664,12 +664,17 @@ def test_compare_train_both(server, page):
     shot(page, "compare")
 
 
-def table_rows(page) -> list[list[str]]:
-    """The first st.dataframe's body cells, from the grid's accessible table (it draws on a canvas)."""
+def table_rows(page) -> list[list]:
+    """The first st.dataframe's body cells, from the grid's accessible table (it draws on a canvas). Each
+    cell sits at its aria-colindex: a column the grid has not rendered yet is a None, never a shift."""
     return page.evaluate(
         """() => {
             const grid = document.querySelector('[data-testid="stDataFrame"] table[role=grid]');
             if (!grid) return [];
-            return [...grid.querySelectorAll('tr')].map(
-                tr => [...tr.querySelectorAll('td')].map(td => td.textContent.trim())).filter(r => r.length);
+            const at = (td, i) => { const c = parseInt(td.getAttribute('aria-colindex')); return isNaN(c) ? i : c; };
+            const rows = [...grid.querySelectorAll('tr')].map(tr => [...tr.querySelectorAll('td')]).filter(r => r.length);
+            const first = Math.min(...rows.map(r => at(r[0], 0)));
+            return rows.map(r => { const out = [];
+                r.forEach((td, i) => { out[at(td, i + first) - first] = td.textContent.trim(); });
+                return Array.from(out, v => v === undefined ? null : v); });
         }""")
