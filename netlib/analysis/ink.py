@@ -93,7 +93,8 @@ def _on_paper(gray: np.ndarray, dark_ink: Optional[bool]) -> tuple[np.ndarray, b
     darker = small < threshold
     if dark_ink is None:
         dark_ink = _ink_score(darker) < _ink_score(~darker)
-    paper_mask = ~_grow(darker if dark_ink else ~darker)  # not next to ink: an edge's grey is no paper
+    ink_tone = darker if dark_ink else ~darker
+    paper_mask = ~_spread(_spread(ink_tone, 1, 0), 1, 1)  # not next to ink: an edge's grey is no paper
     if paper_mask.sum() < 16:  # nearly all one tone: the whole small copy is the paper's sample
         paper_mask = np.ones_like(paper_mask)
     coef = _fit(small, paper_mask)
@@ -124,16 +125,6 @@ def _grain(depth: np.ndarray, paper_mask: np.ndarray) -> float:
     on_paper = paper_mask[(ys * h // H)[:, None], (xs * w // W)[None, :]]
     values = depth[::step, ::step][on_paper]
     return 1.4826 * float(np.median(np.abs(values - np.median(values)))) if values.size else 0.0
-
-
-def _grow(mask: np.ndarray) -> np.ndarray:
-    """The mask and its 8 neighbours."""
-    out = mask.copy()
-    p = np.pad(mask, 1)
-    for dy in (0, 1, 2):
-        for dx in (0, 1, 2):
-            out |= p[dy:dy + mask.shape[0], dx:dx + mask.shape[1]]
-    return out
 
 
 def _ink_score(mask: np.ndarray) -> float:
