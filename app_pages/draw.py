@@ -18,7 +18,7 @@ from netlib.runs import reader
 
 CANVAS = 280
 LAST_DRAWN = "last_drawn"  # read by the Inspect page
-CANVAS_EMPTY = BLANK_HINT + " Use the mouse on the black square, or upload an image."
+CANVAS_EMPTY = BLANK_HINT + " Draw on the black square with the mouse or a finger, or upload an image."
 
 
 def canvas_key() -> str:
@@ -28,6 +28,11 @@ def canvas_key() -> str:
 def drawing_input():
     """The canvas with its brush slider and Clear button; the RGBA array, or None when untouched."""
     width = st.slider("Brush width", 6, 40, 18, key="brush")
+    # The canvas is CANVAS px wide in any column. From ~640 px wide (where columns stop stacking), a
+    # tablet's 768 among them, to ~1,400 px with the sidebar open, its column was narrower, and the
+    # component hid the canvas's right part behind a scrollbar, out of a finger's reach. Its column is
+    # kept at least as wide as the canvas (the answers move below it where both do not fit).
+    st.html(f'<style>[data-testid="stColumn"]:has([class*="st-key-canvas_"]) {{ min-width: {CANVAS}px }}</style>')
     result = st_canvas(stroke_width=width, stroke_color="#FFFFFF", background_color="#000000",
                        height=CANVAS, width=CANVAS, drawing_mode="freedraw", return_image_data=True,
                        update_streamlit=True, key=canvas_key())

@@ -87,6 +87,7 @@ def settings(busy: bool) -> None:
                                            "in seed land apart (Compare draws them as one band)")
             devices = ["auto", "cpu"] + (["cuda"] if device_label().startswith("cuda") else [])
             device = st.selectbox("Device", devices, key="device")
+        parts.device_caption(model, recipe, overrides, device, limit)
         try:
             r = resolve_recipe(recipe, model, **overrides)
             if limit and r.batch_size > limit:

@@ -103,7 +103,7 @@ def bench_accuracy(args) -> list[dict]:
     data = load_dataset(device, args.data_dir)
     results = []
     for name in args.models:
-        recipe = resolve_recipe(args.recipe, name, epochs=args.epochs)
+        recipe = resolve_recipe(args.recipe, name, device=str(device), epochs=args.epochs)  # as `train` on it
         curves, to99, totals = [], [], []
         for seed in range(args.seeds):
             epochs = []
@@ -138,7 +138,7 @@ def bench_grads(args) -> list[dict]:
     data = load_dataset(device, args.data_dir)
     results = []
     for name in args.models:
-        recipe = resolve_recipe(args.recipe, name, epochs=1)
+        recipe = resolve_recipe(args.recipe, name, device=str(device), epochs=1)
         rates = {True: [], False: []}
         for _ in range(args.seeds):
             for record in (False, True):
@@ -161,7 +161,7 @@ def bench_grads(args) -> list[dict]:
 
 def bench_widths(args) -> list[dict]:
     """Inception against Naive at each --widths: training seconds of one epoch of the recipe (the fast
-    recipe's batch of 128 by default) and test accuracy, the pair alternating, the median of --seeds."""
+    recipe's batch on the device: 128 on the CPU) and test accuracy, the pair alternating, the median of --seeds."""
     from statistics import median
 
     from ..analysis.inspection import model_cost
@@ -179,7 +179,7 @@ def bench_widths(args) -> list[dict]:
         got: dict[str, list] = {"inception": [], "naive": []}
         for seed in range(args.seeds):
             for name in got:
-                recipe = resolve_recipe(args.recipe, name, epochs=1)
+                recipe = resolve_recipe(args.recipe, name, device=str(device), epochs=1)
                 events = []
                 fit(TrainConfig(model=name, recipe_name=args.recipe, recipe=recipe, seed=seed,
                                 model_kwargs=shape_kwargs(name, width=width), device=str(device),

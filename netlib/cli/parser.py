@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..models import DEFAULT_WIDTH, DEPTH_MODELS, DESCRIPTIONS, MAX_WIDTH, MODELS, WIDTH_MODELS
-from ..recipes import DEFAULT_RECIPE, OPTIMIZERS, RECIPES, SCHEDULES
+from ..recipes import DEFAULT_RECIPE, DEVICE_BATCH, OPTIMIZERS, RECIPES, SCHEDULES
 
 
 class UsageError(Exception):
@@ -92,11 +92,14 @@ def _add_train(t: argparse.ArgumentParser) -> None:
     t.add_argument("--extend", type=Path, metavar="RUN_DIR",
                    help="train a finished run further from its last epoch (--epochs more, default 1; "
                         "--lr sets the constant rate, default the run's last)")
+    on_cuda = "; ".join(f"{name} on {dev.upper()}: batch {b}, its rate scaled by sqrt({b}/its batch)"
+                        for name, per in DEVICE_BATCH.items() for dev, b in per.items())
     t.add_argument("--recipe", default=DEFAULT_RECIPE, choices=list(RECIPES),
-                   help=f"hyperparameter recipe (default {DEFAULT_RECIPE})")
+                   help=f"hyperparameter recipe (default {DEFAULT_RECIPE}; {on_cuda}, "
+                        "unless --batch-size or --lr is given)")
     t.add_argument("--epochs", type=_positive_int)
-    t.add_argument("--batch-size", type=_positive_int)
-    t.add_argument("--lr", type=_positive_float)
+    t.add_argument("--batch-size", type=_positive_int, help="default: the recipe's on the device")
+    t.add_argument("--lr", type=_positive_float, help="default: the recipe's on the device")
     t.add_argument("--optimizer", choices=OPTIMIZERS)
     t.add_argument("--schedule", choices=SCHEDULES)
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
@@ -105,7 +108,8 @@ def _add_train(t: argparse.ArgumentParser) -> None:
                         "thin pen, blur, low resolution, elastic distortion (default: the recipe's, 0)")
     t.add_argument("--limit", type=_positive_int, help="train on the first N training images")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="auto: cuda when a CUDA GPU is available, else cpu")
     t.add_argument("--threads", type=_positive_int)
     t.add_argument("--data-dir", type=Path)
     t.add_argument("--run-dir", type=Path, help="write config, metrics, status and checkpoint here")

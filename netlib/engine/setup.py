@@ -25,7 +25,11 @@ def train_config(options: dict) -> TrainConfig:
     device = resolve_device(o.get("device") or "auto")
     kwargs = shape_kwargs(model, o.get("blocks"), o.get("width"))
     recipe_name = o.get("recipe") or DEFAULT_RECIPE
-    recipe = resolve_recipe(recipe_name, model, epochs=o.get("epochs"), batch_size=o.get("batch_size"),
+    # On CUDA the default recipe takes its device batch (recipes.DEVICE_BATCH) unless a batch size or
+    # rate is given; the config records the values used, so a run says what it trained with.
+    images = [n for n in (o.get("limit"), o.get("synthetic")) if n]  # the device batch never exceeds them
+    recipe = resolve_recipe(recipe_name, model, device=str(device), limit=min(images) if images else None,
+                            epochs=o.get("epochs"), batch_size=o.get("batch_size"),
                             lr=o.get("lr"), optimizer=o.get("optimizer"), schedule=o.get("schedule"),
                             augment=o.get("augment"), degrade=o.get("degrade"))
     return TrainConfig(model=model, recipe_name=recipe_name, recipe=recipe, model_kwargs=kwargs,

@@ -51,6 +51,29 @@ def train_args(model: str, recipe: str, overrides: Optional[dict] = None, limit:
     return args
 
 
+def device_note(model: str, recipe: str, overrides: Optional[dict], device: str, limit: Optional[int] = None) -> str:
+    """What a run started with these settings trains with on `device` (auto resolved here): its batch and
+    rate, and why (the recipe's CUDA batch, the person's own values, or the recipe as it is)."""
+    from ..engine.loop import resolve_device
+    from ..recipes import DEVICE_BATCH, recipe_for, resolve_recipe
+
+    try:
+        where = resolve_device(device).type
+    except ValueError as e:
+        return str(e)
+    chosen = {k: v for k, v in (overrides or {}).items() if v is not None}
+    r = resolve_recipe(recipe, model, device=where, limit=limit, **chosen)
+    words = f"On {where}: batch {r.batch_size}, {'peak ' if r.schedule == 'onecycle' else ''}lr {r.lr:g}"
+    base = recipe_for(recipe, model)
+    if (r.batch_size, r.lr) != (base.batch_size, base.lr) and "batch_size" not in chosen and "lr" not in chosen:
+        capped = " (capped by the training images)" if r.batch_size < DEVICE_BATCH[recipe][where] else ""
+        return (f"{words}: the {recipe} recipe's {where.upper()} batch{capped} instead of {base.batch_size}, its "
+                "rate scaled by the square root of the batch ratio (not yet measured on a GPU).")
+    if recipe in DEVICE_BATCH and ("batch_size" in chosen or "lr" in chosen):
+        return f"{words}: your own values (on CUDA, the {recipe} recipe alone takes a bigger batch)."
+    return f"{words}, as the recipe says."
+
+
 def start_run(run_dir: Path, args: list[str], threads: Optional[int] = None) -> subprocess.Popen:
     """Launch `python -m netlib train ARGS --run-dir DIR` as its own process (docs/design.md)."""
     run_dir = Path(run_dir)
