@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,7 +17,7 @@ from netlib.engine import setup
 from netlib.lab import launch
 from netlib.recipes import DEVICE_BATCH, RECIPES, recipe_for, resolve_recipe, scaled_batch
 
-REPO_ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent
 CUDA_BATCH = DEVICE_BATCH["fast"]["cuda"]
 
 
@@ -153,3 +154,18 @@ def test_bench_gpu_dry_run_walks_every_step_on_the_cpu():
     steered = controls["steered_run"]
     assert (steered["status"], steered["exit"], steered["held_while_paused"]) == ("stopped", 0, True)
     assert summary["predict_evaluate"]["same_answers_as_cpu"] == summary["predict_evaluate"]["of"]
+
+
+def test_the_train_page_shows_the_batch_on_the_chosen_device(fresh_lab):
+    """The page's caption under the settings: the recipe as it applies on the device picked."""
+    from support import open_app
+
+    at = open_app("app_pages/train.py")
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    if torch.cuda.is_available():
+        assert any(c.startswith(f"On cuda: batch {CUDA_BATCH}") for c in captions), captions
+    else:
+        assert "On cpu: batch 128, peak lr 0.003, as the recipe says." in captions  # Inception, fast
+        at.selectbox(key="model").set_value("residual").run()
+        assert "On cpu: batch 128, peak lr 0.005, as the recipe says." in [c.value for c in at.caption]
