@@ -122,3 +122,18 @@ def test_blocks_are_found_only_in_an_enlarged_small_image():
     drawn = Image.new("F", (200, 200), 0.0)
     ImageDraw.Draw(drawn).line([(40, 30), (170, 40), (90, 180)], fill=1.0, width=14)  # aliased, no blocks
     assert block_size(np.asarray(drawn)) == 1
+
+
+def test_blocks_are_found_in_a_narrow_digit_at_any_enlargement():
+    """A "1" one or two blocks wide has too few edges across to tell its grid: the edges down decide."""
+    fine = Image.new("F", (48, 80), 0.0)
+    ImageDraw.Draw(fine).line([(26, 6), (22, 74)], fill=1.0, width=6)  # a steep stroke ...
+    small = np.asarray(fine.reduce(8))  # ... stored at 6 x 10 px: grey where it crosses a pixel's edge
+    for factor in (4, 9, 13):
+        assert block_size(np.kron(small, np.ones((factor, factor), np.float32))) == factor
+    for side in (97, 151):  # non-integer enlargements: blocks of two sizes, one pixel apart
+        big = np.asarray(Image.fromarray(small).resize((round(side * 0.6), side), Image.Resampling.NEAREST))
+        assert abs(block_size(big) - side / 10) < 1
+    thin = Image.new("F", (60, 200), 0.0)
+    ImageDraw.Draw(thin).line([(30, 20), (26, 180)], fill=1.0, width=9)  # a drawn 1: no blocks
+    assert block_size(np.asarray(thin)) == 1

@@ -187,16 +187,30 @@ def block_size(ink: np.ndarray) -> int:
     screenshot blown up: nearest-neighbour), or 1. Its values then change only on a few grid lines,
     the same in every row and every column, one block apart; a drawing's edges wander."""
     across, down = _grid_step(ink), _grid_step(ink.T)
-    return across if across > 2 and abs(across - down) <= 1 else 1
+    if across is None or down is None:  # a narrow digit (a "1") has too few edges one way to tell
+        step = across or down or 1
+    elif across > down:
+        step = down if _multiple(across, down) else 1
+    else:
+        step = across if _multiple(down, across) else 1
+    return step if step > 2 else 1
 
 
-def _grid_step(a: np.ndarray) -> int:
+def _multiple(big: int, small: int) -> bool:
+    """Is big one, two or more blocks of side small (one pixel of rounding per block allowed)? A gap
+    between edges along a stroke two blocks wide is two blocks."""
+    n = max(1, round(big / max(small, 1)))
+    return abs(big - n * small) <= n
+
+
+def _grid_step(a: np.ndarray) -> int | None:
     """Along the rows: the usual gap between the columns where the value changes, when nearly all the
-    changes fall on a few columns that many rows share; else 1."""
+    changes fall on a few columns that many rows share; 1 when they do not; None when there are too
+    few changes to tell."""
     rows, cols = np.nonzero(np.abs(np.diff(a, axis=1)) > 0.02)
     gaps = (cols[1:] - cols[:-1])[rows[1:] == rows[:-1]]
     if gaps.size < 20:
-        return 1
+        return None
     step = int(np.argmax(np.bincount(gaps)))
     if step < 3:
         return 1

@@ -10,9 +10,11 @@ from .preprocess import prepare
 
 @torch.no_grad()
 def probabilities(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Softmax over the 10 digits for a batch N x 1 x 28 x 28 (model in eval mode)."""
+    """Softmax over the 10 digits for a batch N x 1 x 28 x 28 (model in eval mode), on the CPU whatever
+    device the model is on (the input is moved to it)."""
     model.eval()
-    return torch.softmax(model(x).float(), dim=1)
+    device = next(model.parameters()).device
+    return torch.softmax(model(x.to(device)).float(), dim=1).cpu()
 
 
 UNSURE_BELOW = 0.6  # a top probability under this is reported as unsure (the Draw page's threshold)
