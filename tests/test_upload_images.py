@@ -137,3 +137,13 @@ def test_cli_chooses_categories_and_prints_json(capsys):
     assert [(r["category"], r["images"]) for r in rows] == [("lowres", 2)] * 2 + [("tight", 2)] * 2
     assert netlib_cli.main(["bench", "uploads", "--category", "tight,fax"]) == 2
     assert "fax" in capsys.readouterr().err
+
+
+def test_low_resolution_is_also_tallied_by_the_size_it_was_stored_at(mnist):
+    args = build_parser().parse_args(["bench", "uploads", "--category", "lowres", "--per-category", "24"])
+    for r in bench_uploads(args):
+        bands = [v for v in r["by_variant"] if v.startswith("stored at")]
+        assert bands and all(b in ("stored at 8-10 px", "stored at 11-13 px", "stored at 14-16 px") for b in bands)
+        assert [b for b in ("stored at 8-10 px", "stored at 11-13 px", "stored at 14-16 px") if b in bands] == bands
+        methods = [v for v in r["by_variant"] if not v.startswith("stored at")]
+        assert methods and all(v.startswith(("nearest", "bilinear")) for v in methods)

@@ -11,6 +11,7 @@ import torch
 
 from .parser import UsageError
 
+NATIVE_BANDS = ((8, 10), (11, 13), (14, 16))  # low resolution: the sides a digit is stored at, grouped
 CHUNK = 128  # prepared digits read by the networks at once: batched reads, modest memory
 
 
@@ -25,16 +26,18 @@ class _Tally:
     not_a_digit: int = 0
     by_variant: dict = field(default_factory=dict)  # variant -> [correct, images]
 
-    def add(self, variant: str, label: int, top: int | None, blank: bool, scribble: bool) -> None:
+    def add(self, variants: tuple[str, ...], label: int, top: int | None, blank: bool, scribble: bool) -> None:
+        """One answer; variants: the sub-kinds it counts in (each tallied on its own)."""
         claimed = None if blank or scribble else top
         self.images += 1
         self.correct += claimed == label
         self.top_correct += top == label
         self.empty += blank
         self.not_a_digit += scribble
-        hits = self.by_variant.setdefault(variant, [0, 0])
-        hits[0] += claimed == label
-        hits[1] += 1
+        for variant in variants:
+            hits = self.by_variant.setdefault(variant, [0, 0])
+            hits[0] += claimed == label
+            hits[1] += 1
 
 
 def bench_uploads(args) -> list[dict]:
@@ -83,7 +86,16 @@ def _read_chunk(chunk: list, models: dict, tallies: dict, seconds: dict) -> None
             for i, top in zip(live, probabilities(model, batch).argmax(dim=1).tolist()):
                 tops[i] = top
         for d, p, top in zip(chunk, prepared, tops):
-            tallies[name].add(d.variant, d.label, top, p.blank, p.scribble)
+            tallies[name].add(_variants(d), d.label, top, p.blank, p.scribble)
+
+
+def _variants(d) -> tuple[str, ...]:
+    """The upload's variant, and for a low-resolution one also the band of sizes it was stored at: a digit
+    stored at 8 px is about 6 px tall, near the edge of legible."""
+    if not d.native_px:
+        return (d.variant,)
+    band = next(b for b in NATIVE_BANDS if d.native_px <= b[1])
+    return d.variant, f"stored at {band[0]}-{band[1]} px"
 
 
 def _result(category: str, model: str, t: _Tally, seconds: dict, seed: int) -> dict:
@@ -91,9 +103,15 @@ def _result(category: str, model: str, t: _Tally, seconds: dict, seed: int) -> d
     return {"category": category, "model": model, "images": t.images, "seed": seed,
             "accuracy": round(t.correct / n, 4), "empty": round(t.empty / n, 4),
             "not_a_digit": round(t.not_a_digit / n, 4), "top_answer_accuracy": round(t.top_correct / n, 4),
-            "by_variant": {v: round(c / k, 4) for v, (c, k) in sorted(t.by_variant.items())},
+            "by_variant": {v: round(c / k, 4) for v, (c, k) in sorted(t.by_variant.items(), key=_variant_order)},
             "ms_render": round(1000 * seconds["render"] / n, 2),
             "ms_prepare": round(1000 * seconds["prepare"] / n, 2)}
+
+
+def _variant_order(item) -> tuple:
+    """Variants by name, then the size bands smallest first ("8-10" before "11-13")."""
+    name = item[0]
+    return name.startswith("stored at"), len(name), name
 
 
 def _categories(chosen: list[str] | None) -> list[str]:
