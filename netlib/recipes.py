@@ -21,8 +21,9 @@ class Recipe:
     label_smoothing: float = 0.0
     ema: float = 0.995  # >0: evaluate and save an exponential moving average of the weights (decay)
     # Uploaded digits (thick/thin pens, blur, low resolution, irregular hands): the probability each of
-    # the four degradations in engine/augment.degrade is applied to a training digit, after the affine.
-    degrade: float = 0.0
+    # the four degradations in engine/augment.degrade is applied to a training digit, after the affine:
+    # one number for all four, or per kind as "lowres=0.25,blur=0.1" (kinds not named: 0).
+    degrade: float | str = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,6 +62,45 @@ DEFAULT_RECIPE = "fast"
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "onecycle")
+
+
+DEGRADATIONS = ("thickness", "blur", "lowres", "elastic")  # engine/augment.degrade's keywords
+
+
+def parse_degrade(text: str) -> float | str:
+    """`--degrade`'s value: a probability for every kind, or "kind=P,..." in a canonical order; ValueError
+    with a one-line reason otherwise."""
+    text = str(text).strip()
+    try:
+        value = float(text)
+    except ValueError:
+        probs = degrade_probabilities(text)
+        return ",".join(f"{k}={probs[k]:g}" for k in DEGRADATIONS if probs[k] > 0) or 0.0
+    degrade_probabilities(value)
+    return value
+
+
+def degrade_probabilities(value: float | str) -> dict[str, float]:
+    """kind -> probability for a recipe's degrade (a number: every kind; "kind=P,...": those named)."""
+    if isinstance(value, str) and "=" in value:
+        probs = dict.fromkeys(DEGRADATIONS, 0.0)
+        for part in value.split(","):
+            kind, _, p = part.partition("=")
+            if kind.strip() not in probs:
+                raise ValueError(f"unknown degradation {kind.strip()!r}: choose from {', '.join(DEGRADATIONS)}")
+            probs[kind.strip()] = _probability(p, kind.strip())
+        return probs
+    return dict.fromkeys(DEGRADATIONS, _probability(value, "degrade"))
+
+
+def _probability(text, name: str) -> float:
+    try:
+        p = float(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a probability in [0, 1], got {text!r}") from None
+    if not 0 <= p <= 1:  # NaN fails this too
+        raise ValueError(f"{name} must be a probability in [0, 1], got {text}")
+    return p
 
 
 def recorded_values(recipe):
@@ -131,5 +171,4 @@ def validate_recipe(r: Recipe) -> None:
         raise ValueError(f"ema decay must be in [0, 1), got {r.ema}")
     if not 0 <= r.weight_decay < 1:
         raise ValueError(f"weight decay must be in [0, 1), got {r.weight_decay}")
-    if not 0 <= r.degrade <= 1:
-        raise ValueError(f"degrade must be a probability in [0, 1], got {r.degrade}")
+    degrade_probabilities(r.degrade)

@@ -245,3 +245,47 @@ def test_a_queued_run_keeps_its_degrade():
     options = options_from_argv(["--model", "residual", "--degrade", "0.5"])
     assert options["degrade"] == 0.5
     assert options_from_argv(argv_from_options(options)) == options
+
+
+# ---------------------------------------------------------------- per kind
+def test_per_kind_degrade_parses_to_one_canonical_spelling():
+    from netlib.recipes import degrade_probabilities, parse_degrade
+
+    assert parse_degrade("0.25") == 0.25
+    assert parse_degrade(" lowres=0.25, blur=0.1 ") == parse_degrade("blur=0.1,lowres=0.25") == "blur=0.1,lowres=0.25"
+    assert parse_degrade("lowres=0") == 0.0  # nothing left to apply
+    assert degrade_probabilities("blur=0.1,lowres=0.25") == {"thickness": 0.0, "blur": 0.1, "lowres": 0.25,
+                                                             "elastic": 0.0}
+    assert degrade_probabilities(0.3) == dict.fromkeys(("thickness", "blur", "lowres", "elastic"), 0.3)
+    for bad, why in (("fog=0.1", "unknown degradation 'fog'"), ("blur=2", "blur must be a probability"),
+                     ("blur=x", "blur must be"), ("1.5", "degrade must be"), ("nan", "degrade must be")):
+        with pytest.raises(ValueError, match=why):
+            parse_degrade(bad)
+    with pytest.raises(ValueError, match="lowres"):
+        resolve_recipe("fast", degrade="lowres=3")
+
+
+def test_per_kind_degrade_applies_only_the_kinds_named(make_dataset, monkeypatch, make_config):
+    import netlib.engine.loop as loop
+
+    seen = []
+    monkeypatch.setattr(loop, "degrade", lambda x, gen, **probs: seen.append(probs) or x)
+    loop.fit(make_config(batch_size=32, degrade="lowres=0.2,elastic=0.1", seed=3), make_dataset(64, 20),
+             on_event=lambda e: None)
+    assert seen and all(p == {"thickness": 0.0, "blur": 0.0, "lowres": 0.2, "elastic": 0.1} for p in seen)
+
+
+def test_per_kind_degrade_through_the_cli_and_the_queue(tmp_path, capsys):
+    from netlib.cli.main import main
+    from netlib.runs.command import argv_from_options, options_from_argv
+
+    run = tmp_path / "run"
+    code = main(["train", "--model", "residual", "--degrade", "lowres=0.25,blur=0.1", "--synthetic", "64",
+                 "--epochs", "1", "--batch-size", "32", "--device", "cpu", "--run-dir", str(run), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    assert json.loads((run / "config.json").read_text())["recipe"]["degrade"] == "blur=0.1,lowres=0.25"
+    options = options_from_argv(["--model", "residual", "--degrade", "lowres=0.25,blur=0.1"])
+    assert options["degrade"] == "blur=0.1,lowres=0.25"
+    assert options_from_argv(argv_from_options(options)) == options
+    assert main(["train", "--model", "residual", "--degrade", "fog=0.1"]) == 2
+    assert "unknown degradation" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..models import DEFAULT_WIDTH, DEPTH_MODELS, DESCRIPTIONS, MAX_WIDTH, MODELS, WIDTH_MODELS
-from ..recipes import DEFAULT_RECIPE, DEVICE_BATCH, OPTIMIZERS, RECIPES, SCHEDULES
+from ..recipes import DEFAULT_RECIPE, DEVICE_BATCH, OPTIMIZERS, RECIPES, SCHEDULES, parse_degrade
 
 
 class UsageError(Exception):
@@ -38,14 +38,11 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _probability(text: str) -> float:
+def _degrade(text: str) -> float | str:
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value <= 1:  # NaN fails this too
-        raise argparse.ArgumentTypeError(f"must be a probability between 0 and 1, got {text}")
-    return value
+        return parse_degrade(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,9 +100,10 @@ def _add_train(t: argparse.ArgumentParser) -> None:
     t.add_argument("--optimizer", choices=OPTIMIZERS)
     t.add_argument("--schedule", choices=SCHEDULES)
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
-    t.add_argument("--degrade", type=_probability, metavar="P",
+    t.add_argument("--degrade", type=_degrade, metavar="P",
                    help="degrade each training digit like an upload with probability P per kind: thick or "
-                        "thin pen, blur, low resolution, elastic distortion (default: the recipe's, 0)")
+                        "thin pen, blur, low resolution, elastic distortion; or per kind, e.g. "
+                        "lowres=0.25,blur=0.1 (kinds: thickness, blur, lowres, elastic; default: the recipe's, 0)")
     t.add_argument("--limit", type=_positive_int, help="train on the first N training images")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],

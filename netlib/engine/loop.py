@@ -18,7 +18,7 @@ from torch import nn
 
 from ..data import Dataset
 from ..models import build_model
-from ..recipes import Recipe
+from ..recipes import Recipe, degrade_probabilities
 from .augment import degrade, random_affine
 from .optim import WeightAverage, make_optimizer, make_scheduler
 from .state import grad_layers, load_train_state, train_state
@@ -198,9 +198,8 @@ class _Training:
         (no host sync per batch: it matters on CUDA)."""
         if self.recipe.augment:
             xb = random_affine(xb, self.gen)
-        if self.recipe.degrade > 0:
-            p = self.recipe.degrade
-            xb = degrade(xb, self.gen, thickness=p, blur=p, lowres=p, elastic=p)
+        if self.recipe.degrade:
+            xb = degrade(xb, self.gen, **degrade_probabilities(self.recipe.degrade))
         if self.channels_last:
             xb = xb.contiguous(memory_format=torch.channels_last)
         out = self.model(xb)

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import re
 
+from ..recipes import parse_degrade
+
 MAX_ARGV = 64
 
 # The only options a queued run may carry, with their types. No path options (--run-dir, --save,
 # --extend, --data-dir): whoever can write a queued.json can only ask for training in that run's folder.
 OPTIONS = {"--model": str, "--recipe": str, "--epochs": int, "--batch-size": int, "--lr": float,
            "--optimizer": str, "--schedule": str, "--limit": int, "--seed": int, "--device": str,
-           "--threads": int, "--blocks": int, "--width": int, "--synthetic": int, "--degrade": float}
+           "--threads": int, "--blocks": int, "--width": int, "--synthetic": int, "--degrade": parse_degrade}
+_KINDS = {int: "int", float: "float", str: "str", parse_degrade: "a probability or kind=P,..."}
 FLAGS = {"--augment": ("augment", True), "--no-augment": ("augment", False), "--no-grads": ("record_grads", False)}
 # A value is a plain word or a number: never an option (a leading '--'), a path or a shell word.
-_VALUE = re.compile(r"[A-Za-z0-9_.+][A-Za-z0-9_.+-]{0,39}|-[0-9][0-9.e+-]{0,30}")
+_VALUE = re.compile(r"[A-Za-z0-9_.+][A-Za-z0-9_.+=,-]{0,79}|-[0-9][0-9.e+-]{0,30}")  # "=,": --degrade lowres=0.2
 
 
 class QueueRefused(ValueError):
@@ -40,7 +43,7 @@ def options_from_argv(argv) -> dict:
         try:
             out[word[2:].replace("-", "_")] = OPTIONS[word](text)
         except ValueError:
-            raise QueueRefused(f"{word} {text!r}: expected {OPTIONS[word].__name__}") from None
+            raise QueueRefused(f"{word} {text!r}: expected {_KINDS.get(OPTIONS[word], 'a value')}") from None
         i += 2
     if not out.get("model"):
         raise QueueRefused("its command names no --model")
@@ -53,7 +56,7 @@ def argv_from_options(options: dict) -> list[str]:
     for flag, kind in OPTIONS.items():
         value = options.get(flag[2:].replace("-", "_"))
         if value is not None:
-            argv += [flag, f"{value:.8g}" if kind is float else str(value)]
+            argv += [flag, f"{value:.8g}" if isinstance(value, float) else str(value)]
     if options.get("augment") is not None:
         argv.append("--augment" if options["augment"] else "--no-augment")
     if options.get("record_grads") is False:
