@@ -1,12 +1,22 @@
-"""Compare's parts: runs and groups of seeds as chart series, the table, and the seed-noise verdict."""
+"""Compare's parts: runs and groups of seeds as chart series, the table, the seed-noise verdict, and
+the live parts (progress every 1 s, charts every 2 s) of runs that stream."""
+
+import math
+from pathlib import Path
 
 import streamlit as st
 
-from app_pages._common import model_cost, pct
-from netlib.charts import style
+from app_pages._common import chart, guarded, model_cost, pct, runs_dir
+from netlib.charts import style, training
+from netlib.lab import launch
 from netlib.models import DEFAULT_WIDTH, MODELS
 from netlib.runs import groups, labels, summary
-from netlib.runs.files import LIVE_STATUSES
+from netlib.runs.files import LIVE_STATUSES, WAITING_STATUSES
+from netlib.runs.reader import read_run, read_status
+
+# As on Train: progress at most 1 s old, charts at most 2 s; the browser redrawing charts is what
+# watching costs the runs on shared cores (scripts/bench_ui_overhead.py).
+PROGRESS_S, CHARTS_S = 1.0, 2.0
 
 
 def series(runs: list) -> list[dict]:
@@ -86,3 +96,55 @@ def verdict(found: list) -> None:
     v = groups.compare_groups(*found)
     icon = {"noise": ":material/blur_on:", "ahead": ":material/trending_up:"}.get(v.kind, ":material/info:")
     st.markdown(f"{icon} {v.sentence}")  # not st.info: the page's info boxes say what it is waiting for
+
+
+# ---------------------------------------------------------------- runs that stream
+def read_runs(names: list[str]) -> list:
+    return [r for r in (read_run(runs_dir() / n) for n in names) if r is not None]
+
+
+def pair_waiting(pair: list[Path]) -> bool:
+    """Is a run of this session's last pair still to start (launched, queued or starting)?"""
+    return any(read_status(d) is None and not launch.pending(d).failed or
+               (read_status(d) or {}).get("status") in WAITING_STATUSES for d in pair)
+
+
+def overlay_state(runs: list) -> tuple:
+    """What the page shows outside its timers that a run can change (its status: the Stop button, a
+    failure): when it changes, the whole page is redrawn."""
+    return tuple((r.name, r.status) for r in runs)
+
+
+def progress_line(live: list) -> None:
+    if live:
+        seeds = len({r.config.get("seed") for r in live}) > 1  # repeats: say which seed is where
+        st.caption(" · ".join(r.config.get("model", "?") + (f" seed {r.config.get('seed')}" if seeds else "")
+                              + f": {summary.progress(r).text}" for r in live))
+
+
+def live_progress(names: list[str], state: tuple) -> None:
+    @st.fragment(run_every=PROGRESS_S)
+    def tick() -> None:
+        guarded(_tick)(names, state)  # inside: a timer rerun calls the fragment itself
+
+    tick()
+
+
+def _tick(names: list[str], state: tuple) -> None:
+    runs = read_runs(names)
+    if overlay_state(runs) != state:
+        st.rerun()  # a run ended, failed or paused: the rest of the page shows it
+    progress_line([r for r in runs if r.live])
+
+
+def heatmaps(with_grads: list) -> None:
+    """Each run's layer-by-layer heatmap (the first four), on one colour scale."""
+    shown = with_grads[:4]
+    norms = [g for r in shown for b in r.batches for g in (b.get("grad_norm") or []) if g]
+    zrange = (math.log10(min(norms)), math.log10(max(norms))) if norms else None
+    cols = st.columns(min(2, len(shown)))
+    for i, info in enumerate(shown):
+        fig = training.grad_flow_figure(info.batches, info.start.get("grad_layers", []),
+                                        title=labels.short_label(info.name, info.config), zrange=zrange)
+        with cols[i % len(cols)]:
+            chart(fig, key=f"grad_{info.name}")

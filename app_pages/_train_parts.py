@@ -1,10 +1,12 @@
-"""The Train page's parts: steering a live run, +1 epoch, and repeats of a run over several seeds."""
+"""The Train page's parts: a live run's progress and charts, steering, +1 epoch, repeats over seeds."""
 
+import time
 from pathlib import Path
 
 import streamlit as st
 
-from app_pages._common import runs_dir
+from app_pages._common import chart, guarded, runs_dir
+from netlib.charts import style, training
 from netlib.lab import launch, steering
 from netlib.runs import groups, summary
 from netlib.runs.control import read_control
@@ -13,6 +15,10 @@ from netlib.runs.reader import read_run, read_status
 
 GROUP_KEY = "train_group"  # the run directories of this session's last start, one per seed
 MAX_REPEATS = 5
+# A watched run's progress is at most 1 s old and its charts at most 2 s: the browser redrawing the
+# charts is what a watched run costs on shared cores (scripts/bench_ui_overhead.py), so only the
+# progress bar ticks every second, and the rest of the page is redrawn only when what it shows changes.
+PROGRESS_S, CHARTS_S = 1.0, 2.0
 
 
 def start_runs(model: str, recipe: str, overrides: dict, limit, seed: int, device: str, blocks: int, width: int,
@@ -138,3 +144,74 @@ def extend_controls(info) -> None:
         launch.extend(info.dir, 1, lr)
         st.rerun()
 
+
+# ---------------------------------------------------------------- a live run: progress and charts
+def page_state(info) -> tuple:
+    """What the Train page shows of a live run besides its progress and charts (status, epochs done,
+    pause/rate/stop asked): when it changes, the whole page is redrawn."""
+    control = read_control(info.dir)
+    return (info.status, len(info.epochs), bool(control.get("paused")), control.get("lr"),
+            steering.stopping(info.dir))
+
+
+def progress_bar(info) -> None:
+    prog = summary.progress(info)
+    st.progress(prog.fraction, text=prog.text if info.status == "running" else f"{info.status} · {prog.text}")
+
+
+def live_progress(run_dir: Path, state: tuple, others: bool) -> None:
+    """The progress bar (and the other seeds' line) alone, every second; the page once its state moved on."""
+    @st.fragment(run_every=PROGRESS_S)
+    def tick() -> None:
+        guarded(_tick)(run_dir, state, others)  # inside: a timer rerun calls the fragment itself
+
+    tick()
+
+
+def _tick(run_dir: Path, state: tuple, others: bool) -> None:
+    info = read_run(run_dir)
+    if info is None or page_state(info) != state:
+        st.rerun()  # paused, an epoch ended, the run ended...: the rest of the page shows it
+    progress_bar(info)
+    repeats_line(run_dir, others)
+
+
+def figures(info, smoothing: float):
+    """The loss, accuracy and gradient figures. Rebuilt when the run, its status or the smoothing
+    changed, or when new events arrived and the last build is about CHARTS_S old (a whole-page
+    redraw in between, at an epoch's end say, reuses them: the charts stay under 2 s old)."""
+    key = (info.name, info.status, smoothing)
+    cached = st.session_state.get("_train_figures")
+    fresh = cached is not None and cached[0] == key and (
+        cached[1] == len(info.events) or time.monotonic() - cached[2] < CHARTS_S - 0.1)
+    if not fresh:
+        color = style.model_color(info.config.get("model", ""))
+        changes = [e for e in info.events if e.get("event") == "lr_change"]
+        loss = training.loss_figure(info.batches, info.epochs, smoothing, color)
+        acc = training.accuracy_figure(info.batches, info.epochs, smoothing, color)
+        cached = (key, len(info.events), time.monotonic(), training.mark_lr_changes(loss, changes),
+                  training.mark_lr_changes(acc, changes),
+                  training.grad_flow_figure(info.batches, info.start.get("grad_layers", [])))
+        st.session_state["_train_figures"] = cached
+    return cached[3:]
+
+
+def charts(info, smoothing: float) -> None:
+    loss, acc, grads = figures(info, smoothing)
+    left, right = st.columns(2)
+    with left:
+        chart(loss, key="loss_chart")
+    with right:
+        chart(acc, key="acc_chart")
+    chart(grads, key="grad_chart")
+
+
+def live_charts(run_dir: Path, smoothing: float) -> None:
+    """The charts of a live run, redrawn every 2 s on their own."""
+    @st.fragment(run_every=CHARTS_S)
+    def draw() -> None:
+        info = guarded(read_run)(run_dir)
+        if info is not None:
+            guarded(charts)(info, smoothing)
+
+    draw()

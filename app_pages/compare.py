@@ -1,19 +1,19 @@
 """Compare: train both networks at once, overlay any saved runs, and tabulate speed and accuracy."""
 
-import math
 from pathlib import Path
 
 import streamlit as st
 
 from app_pages import _links as links
 from app_pages import _queue
-from app_pages._compare_parts import group_series, series, table, verdict
+from app_pages._compare_parts import (CHARTS_S, group_series, heatmaps, live_progress, overlay_state,
+                                      pair_waiting, progress_line, read_runs, series, table, verdict)
 from app_pages._common import chart, checkpoint_meta, guarded, model_cost, pct, runs_dir, shape_inputs
 from netlib.charts import training
 from netlib.lab import catalogue, launch, steering
 from netlib.models import DEFAULT_WIDTH, MODELS, SHOWCASE, title
 from netlib.recipes import DEFAULT_RECIPE, MODEL_ADJUSTMENTS, RECIPES
-from netlib.runs import groups, labels, reader, summary
+from netlib.runs import groups, labels, reader
 from netlib.runs.files import CANCELLED, FAILED_STATUSES, LIVE_STATUSES, WAITING_STATUSES
 from netlib.runs.reader import read_run
 
@@ -103,8 +103,10 @@ def networks_table() -> None:
                  column_config={"parameters": st.column_config.NumberColumn(format="localized")})
 
 
-def overlay(names: list[str], polling: bool) -> None:
-    runs = [r for r in (read_run(runs_dir() / n) for n in names) if r is not None]
+def overlay(names: list[str], polling: bool, stream: bool = False) -> None:
+    """The chosen runs overlaid. stream (live runs, drawn outside any timer): the progress line redraws
+    every 1 s, the charts, verdict and table every 2 s, the rest when a run's status changes."""
+    runs = read_runs(names)
     pair = [Path(d) for d in st.session_state.get(PAIR_KEY, [])]
     waiting = [launch.pending(d) for d in pair if read_run(d) is None]
     for p in waiting:
@@ -121,22 +123,40 @@ def overlay(names: list[str], polling: bool) -> None:
         elif info.status in FAILED_STATUSES:
             st.error(f"{info.name} {info.status}: {info.reason}", icon=":material/error:")
     live = [r for r in runs if r.live]
-    if live:
-        seeds = len({r.config.get("seed") for r in live}) > 1  # repeats: say which seed is where
-        st.caption(" · ".join(r.config.get("model", "?") + (f" seed {r.config.get('seed')}" if seeds else "")
-                              + f": {summary.progress(r).text}" for r in live))
+    if stream:
+        live_progress(names, overlay_state(runs))
+    else:
+        progress_line(live)
     axis = st.radio("x axis", ["epoch", "time"], horizontal=True, key="cmp_axis",
                     format_func=lambda a: "epochs" if a == "epoch" else "wall time")
-    found = groups.group_runs(runs)
-    chart(training.compare_figure(group_series(found, axis), axis), key="compare_chart")
-    verdict(found)
-    table(found)
-    gradient_flow(runs)
+    if stream:
+        live_section(names, axis)
+    else:
+        section(runs, axis)
     if live and st.button("Stop these runs", icon=":material/stop:", key="cmp_stop"):
         for r in live:
             steering.stop(r.dir)
     if polling and not live and not pending:
         st.rerun()
+
+
+def section(runs: list, axis: str) -> None:
+    """The overlay chart, the verdict, the table and the gradient flow of the chosen runs."""
+    found = groups.group_runs(runs)
+    chart(training.compare_figure(group_series(found, axis), axis), key="compare_chart")
+    verdict(found)
+    table(found)
+    gradient_flow(runs)
+
+
+def live_section(names: list[str], axis: str) -> None:
+    """section() on its own timer while runs stream: the charts at most 2 s old (one fragment: each
+    fragment run costs the browser a redraw of its own, measured, so the charts share one)."""
+    @st.fragment(run_every=CHARTS_S)
+    def draw() -> None:
+        guarded(section)(read_runs(names), axis)
+
+    draw()
 
 
 def gradient_flow(runs: list) -> None:
@@ -151,15 +171,7 @@ def gradient_flow(runs: list) -> None:
                "layers learn. A Residual block adds its input back, so the gradient has a path of "
                "factor 1 around every block.")
     with st.expander("Layer by layer (one heatmap per run, same colour scale)"):
-        shown = with_grads[:4]
-        norms = [g for r in shown for b in r.batches for g in (b.get("grad_norm") or []) if g]
-        zrange = (math.log10(min(norms)), math.log10(max(norms))) if norms else None
-        cols = st.columns(min(2, len(shown)))
-        for i, info in enumerate(shown):
-            fig = training.grad_flow_figure(info.batches, info.start.get("grad_layers", []),
-                                          title=labels.short_label(info.name, info.config), zrange=zrange)
-            with cols[i % len(cols)]:
-                chart(fig, key=f"grad_{info.name}")
+        heatmaps(with_grads)
 
 
 def main() -> None:
@@ -177,12 +189,14 @@ def main() -> None:
     chosen = pick_runs(entries)
     names = [e.name for e in chosen]
     polling = pair_live or any(e.live for e in chosen)
+    if any(e.live for e in chosen) and not pair_waiting(pair):  # streaming: its parts keep their own timers
+        guarded(overlay)(names, polling, stream=True)
+    else:
+        @st.fragment(run_every=CHARTS_S if polling else None)  # starting or queued: small, every 2 s
+        def view() -> None:
+            guarded(overlay)(names, polling)
 
-    @st.fragment(run_every=2.0 if polling else None)  # as Train: 1 s redraws cost the runs ~35%
-    def view() -> None:
-        guarded(overlay)(names, polling)
-
-    view()
+        view()
     with st.expander("The networks and the shipped checkpoints"):
         guarded(networks_table)()
 

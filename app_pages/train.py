@@ -8,12 +8,11 @@ from app_pages import _links as links
 from app_pages import _train_parts as parts
 from app_pages import _queue
 from app_pages._sweep_parts import SELECTED as SWEEP_SELECTED
-from app_pages._common import chart, device_label, guarded, model_cost, pct, runs_dir, shape_inputs
-from netlib.charts import style, training
+from app_pages._common import device_label, guarded, model_cost, pct, runs_dir, shape_inputs
 from netlib.lab import launch
 from netlib.models import DESCRIPTIONS, MODELS, title
 from netlib.recipes import OPTIMIZERS, SCHEDULES, recipe_for, resolve_recipe
-from netlib.runs import labels, reader, summary
+from netlib.runs import labels, reader
 from netlib.runs.files import FAILED_STATUSES, PRUNED, UNREADABLE
 from netlib.runs.notebook import sweep_text
 from netlib.runs.reader import read_run
@@ -145,23 +144,9 @@ def run_summary_panel(info) -> None:
     c4.metric("samples/s (last epoch)", f"{ep[-1]['samples_per_s']:,.0f}" if ep else "—")
 
 
-def figures(info, smoothing: float):
-    """The loss and accuracy figures, rebuilt only when new events arrived or the smoothing changed
-    (the live view redraws every 2 s; events arrive every 10 batches)."""
-    key = (info.name, len(info.events), smoothing)
-    cached = st.session_state.get("_train_figures")
-    if cached is None or cached[0] != key:
-        color = style.model_color(info.config.get("model", ""))
-        changes = [e for e in info.events if e.get("event") == "lr_change"]
-        cached = (key, training.mark_lr_changes(training.loss_figure(info.batches, info.epochs, smoothing, color), changes),
-                  training.mark_lr_changes(training.accuracy_figure(info.batches, info.epochs, smoothing, color), changes),
-                  training.grad_flow_figure(info.batches, info.start.get("grad_layers", [])))
-        st.session_state["_train_figures"] = cached
-    return cached[1], cached[2], cached[3]
-
-
-def run_view(run_dir: Path, polling: bool, others: bool = False) -> None:
-    """Everything about the watched run; redrawn every 2 s while it is live."""
+def run_view(run_dir: Path, polling: bool, others: bool = False, stream: bool = False) -> None:
+    """Everything about the watched run. stream (a live run, drawn outside any timer): only its progress
+    (every 1 s) and its charts (every 2 s) redraw; the rest when what it shows changes (page_state)."""
     info = read_run(run_dir)
     if info is None:
         p = launch.pending(run_dir)
@@ -180,8 +165,10 @@ def run_view(run_dir: Path, polling: bool, others: bool = False) -> None:
     run_header(info)
     if _queue.handles(info):  # queued, starting or cancelled: its place in line and Cancel, no charts yet
         return _queue.waiting_panel(info, polling)
-    prog = summary.progress(info)
-    st.progress(prog.fraction, text=prog.text if info.status == "running" else f"{info.status} · {prog.text}")
+    if stream:
+        parts.live_progress(run_dir, parts.page_state(info), others)
+    else:
+        parts.progress_bar(info)
     if starting:
         st.info("Starting one more epoch from the run's last checkpoint...", icon=":material/hourglass_top:")
     elif info.live:
@@ -193,23 +180,18 @@ def run_view(run_dir: Path, polling: bool, others: bool = False) -> None:
         outcome(info)
         parts.extend_controls(info)
     run_summary_panel(info)
-    parts.repeats_line(run_dir, others)
+    if not stream:
+        parts.repeats_line(run_dir, others)
     smoothing = st.slider("Smoothing of the per-batch curves", 0.0, 0.99, 0.6, 0.01, key="smoothing")
-    loss, acc, grads = figures(info, smoothing)
-    left, right = st.columns(2)
-    with left:
-        chart(loss, key="loss_chart")
-    with right:
-        chart(acc, key="acc_chart")
-    chart(grads, key="grad_chart")
+    if stream:
+        parts.live_charts(run_dir, smoothing)
+    else:
+        parts.charts(info, smoothing)
     st.caption("Gradient flow: each row is a layer (input at the bottom), each column a moment of "
                "training; bright = large gradient. A dark band along the bottom rows means the first "
                "layers barely learn: the vanishing gradient that skip connections prevent.")
     if polling and not info.live and not starting:
         st.rerun()  # the run ended: redraw the whole page once, without the timer
-
-
-LIVE_REFRESH_S = 2.0
 
 
 def live_view(run_dir: Path | None) -> None:
@@ -218,10 +200,13 @@ def live_view(run_dir: Path | None) -> None:
         return
     polling = is_live(run_dir)
     others = parts.repeats_live(run_dir)  # the other seeds: their line stays live while they train
+    info = read_run(run_dir) if polling else None
+    if info is not None and info.live and not _queue.handles(info) and not launch.extension_starting(run_dir):
+        guarded(run_view)(run_dir, polling, others, stream=True)  # its parts keep their own timers
+        return
 
-    # 2 s, not 1 s: with the browser on the same 2 cores, redrawing both charts every second cost
-    # the run ~35% of its throughput, every 2 s ~12% (scripts/bench_ui_overhead.py).
-    @st.fragment(run_every=LIVE_REFRESH_S if polling or others else None)
+    # Starting, queued, or only other seeds live: the whole view is small, redrawn every 2 s.
+    @st.fragment(run_every=parts.CHARTS_S if polling or others else None)
     def view() -> None:
         guarded(run_view)(run_dir, polling, others)
 

@@ -420,7 +420,7 @@ def test_gradient_heatmap_is_log10_with_the_input_layer_first_and_gaps_for_missi
                {"epoch": 1, "batch": 20, "batches": 20, "grad_norm": [None, 1.0, 100.0]}]
     heat = grad_flow_figure(batches, ["conv1", "conv2", "fc"]).data[0]
     assert list(heat.y) == ["conv1", "conv2", "fc"]  # Plotly draws the first category at the bottom
-    assert list(heat.x) == [0.0, 0.5, 1.0]  # bin edges: each report covers the batches since the last
+    assert (heat.x0, heat.dx) == (0.25, 0.5)  # even columns: each report covers the batches since the last
     assert heat.z[0][0] == pytest.approx(-6) and heat.z[2][1] == pytest.approx(2)
     assert heat.z[0][1] != heat.z[0][1]  # NaN: a gap, not a made-up value
     assert grad_flow_figure([], ["conv1"]).data == ()

@@ -10,7 +10,8 @@ from plotly.subplots import make_subplots
 
 from .style import COLORS, TEMPLATE, UIREVISION, figure, line_figure
 
-MAX_POINTS = 1000  # per trace: live charts are redrawn every 2 s
+MAX_POINTS = 400  # per trace: live charts are redrawn every 2 s (min/max keep its shape at this width)
+MAX_COLUMNS = 200  # of the gradient heatmap
 
 
 # ---------------------------------------------------------------- series helpers
@@ -24,14 +25,23 @@ def smooth(values: Sequence[float], weight: float) -> list[float]:
     return out
 
 
-def downsample(xs: Sequence, ys: Sequence, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """At most max_points evenly spaced points, always keeping the last one, as float arrays
-    (Plotly validates arrays far faster than lists: this runs every 2 s for a live run)."""
+def decimate(xs: Sequence, ys: Sequence, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most max_points (>= 4) points of a series, in x order, as float32 arrays: the first and the
+    last point always, and of the points between, split into (max_points - 2) // 2 equal runs, each
+    run's lowest and highest. A spike or a dip survives (an even thinning would drop it), and the
+    browser draws and the websocket carries a bounded series however long the run."""
     xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
-    if len(xs) <= max_points:
-        return xs, ys
-    idx = np.unique(np.linspace(0, len(xs) - 1, max_points).round().astype(int))
-    return xs[idx], ys[idx]
+    n = len(xs)
+    if n <= max_points:
+        return xs.astype(np.float32), ys.astype(np.float32)
+    runs = max(1, (max(max_points, 4) - 2) // 2)
+    inner = np.arange(1, n - 1)
+    run = (np.arange(n - 2) * runs) // (n - 2)  # the run of each inner point: equal runs, in order
+    order = inner[np.lexsort((ys[inner], run))]  # by run, then by value (a NaN sorts last)
+    ends = np.cumsum(np.bincount(run, minlength=runs))
+    starts = ends - np.bincount(run, minlength=runs)
+    keep = np.unique(np.concatenate(([0, n - 1], order[starts], order[ends - 1])))
+    return xs[keep].astype(np.float32), ys[keep].astype(np.float32)
 
 
 def event_position(e: dict) -> float:
@@ -78,10 +88,10 @@ def loss_figure(batches: Sequence[dict], epochs: Sequence[dict], smoothing: floa
     xs = batch_positions(batches, epochs)
     raw = [b["loss"] for b in batches]
     if batches:
-        rx, ry = downsample(xs, raw)
+        rx, ry = decimate(xs, raw)
         fig.add_scatter(x=rx, y=ry, mode="lines", name="batch loss", line=dict(color=COLORS["raw"], width=1),
                         hoverinfo="skip", showlegend=False)
-        sx, sy = downsample(xs, smooth(raw, smoothing))
+        sx, sy = decimate(xs, smooth(raw, smoothing))
         fig.add_scatter(x=sx, y=sy, mode="lines", name="train (smoothed)", line=dict(color=color, width=2),
                         hovertemplate="%{y:.4f}")
     if epochs:
@@ -103,7 +113,7 @@ def accuracy_figure(batches: Sequence[dict], epochs: Sequence[dict], smoothing: 
     fig = line_figure("Accuracy (%)")
     if batches:
         xs = batch_positions(batches, epochs)
-        sx, sy = downsample(xs, smooth([100 * b["acc"] for b in batches], smoothing))
+        sx, sy = decimate(xs, smooth([100 * b["acc"] for b in batches], smoothing))
         fig.add_scatter(x=sx, y=sy, mode="lines", name="train (running)", line=dict(color=color, width=2),
                         hovertemplate="%{y:.2f}%")
     if epochs:
@@ -141,7 +151,7 @@ def compare_figure(series: Sequence[dict], axis: str = "epoch", smoothing: float
                             legendgroup=s["label"], line=dict(color=s["color"], width=2),
                             hovertemplate=s["label"] + "<br>%{x:.3g}: %{y:.2f}%<extra></extra>", row=1, col=1)
         if bt:
-            bx, by = downsample(batch_positions(bt, ep, axis), smooth([b["loss"] for b in bt], smoothing), 500)
+            bx, by = decimate(batch_positions(bt, ep, axis), smooth([b["loss"] for b in bt], smoothing), 500)
             fig.add_scatter(x=bx, y=by, mode="lines", name=s["label"], legendgroup=s["label"],
                             showlegend=not ep, line=dict(color=s["color"], width=2),
                             hovertemplate=s["label"] + "<br>%{x:.3g}: %{y:.4f}<extra></extra>", row=1, col=2)
@@ -178,7 +188,7 @@ def _add_group(fig: go.Figure, s: dict, axis: str, smoothing: float) -> float:
     for i, run in enumerate(s.get("runs", [])):
         if run["batches"]:
             ys = smooth([e["loss"] for e in run["batches"]], smoothing)
-            bx, by = downsample(batch_positions(run["batches"], run["epochs"], axis), ys, 300)
+            bx, by = decimate(batch_positions(run["batches"], run["epochs"], axis), ys, 300)
             fig.add_scatter(x=bx, y=by, mode="lines", name=label, legendgroup=label,
                             showlegend=not b["x"] and i == 0, line=dict(color=color, width=1), opacity=0.6,
                             hovertemplate=label + "<br>%{x:.3g}: %{y:.4f}<extra></extra>", row=1, col=2)
@@ -197,6 +207,34 @@ def grad_series(batches: Sequence[dict], layer: int = 0) -> tuple[list[float], l
     return xs, ys
 
 
+def grad_columns(rows: Sequence[dict], max_columns: int = MAX_COLUMNS) -> tuple[float, np.ndarray]:
+    """The heatmap's cells: (column width in epochs, z) with z[layer][column] the log10 gradient norm.
+
+    Columns are evenly spaced from 0, as wide as the widest report (each report stands for the training
+    since the previous one; an epoch's last is shorter), so none is empty; or, once there would be more than max_columns, as wide as 2, 4, 8... reports, a
+    cell then being the mean log10 (geometric mean) of its reports. The width only ever doubles, so
+    the columns already drawn keep their place while a run streams. NaN where nothing was recorded.
+    """
+    xs = np.array([event_position(b) for b in rows], dtype=np.float64)
+    gaps = np.diff(np.concatenate(([0.0], xs)))
+    dx = float(gaps.max()) if gaps.max() > 0 else 1.0  # the widest report: no column is left empty
+    while xs[-1] / dx > max_columns:
+        dx *= 2
+    columns = max(1, int(np.ceil(xs[-1] / dx - 1e-9)))
+    col = np.clip(np.ceil(xs / dx - 1e-9).astype(int) - 1, 0, columns - 1)  # a report ends its column
+    with np.errstate(divide="ignore", invalid="ignore"):
+        norms = np.array([[g if g else np.nan for g in b["grad_norm"]] for b in rows], dtype=np.float64)
+        logs = np.log10(norms)
+    sums = np.zeros((columns, logs.shape[1]))
+    counts = np.zeros((columns, logs.shape[1]))
+    seen = np.isfinite(logs)
+    np.add.at(sums, col, np.where(seen, logs, 0.0))
+    np.add.at(counts, col, seen)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (sums / counts).T
+    return dx, z.astype(np.float32)
+
+
 def grad_flow_figure(batches: Sequence[dict], layers: Sequence[str], title: str = "",
                      zrange: Optional[tuple[float, float]] = None, height: Optional[int] = None) -> go.Figure:
     """Every layer's gradient norm over training as a heatmap: layers up the y axis (input at the
@@ -212,17 +250,12 @@ def grad_flow_figure(batches: Sequence[dict], layers: Sequence[str], title: str 
         fig.update_yaxes(visible=False)
         return fig
     fig = figure(title, height or 90 + 22 * max(len(layers), 4))
-    keep = np.unique(np.linspace(0, len(rows) - 1, min(len(rows), 400)).round().astype(int))
-    rows = [rows[i] for i in keep]
-    # Bin edges (one more than the columns): each report stands for the training since the previous one,
-    # so a single early report is a narrow column from 0, not a unit-wide cell around it.
-    xs = [0.0] + [event_position(b) for b in rows]
-    z = np.array([[g if g else np.nan for g in b["grad_norm"]] for b in rows], dtype=np.float64).T
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.log10(z)
+    dx, z = grad_columns(rows)
     lo, hi = zrange or (float(np.nanmin(z)), float(np.nanmax(z)))
-    fig.add_heatmap(x=xs, y=list(layers), z=z, colorscale="Viridis", zmin=lo, zmax=hi,
-                    colorbar=dict(title=dict(text="log10", side="right"), thickness=12),
+    # Evenly spaced columns (x0, dx) let Plotly paint one pixel per cell and scale the image; uneven
+    # bin edges made it paint every cell at screen size and PNG-encode the result on every refresh.
+    fig.add_heatmap(x0=dx / 2, dx=dx, y=list(layers), z=z, colorscale="Viridis", zmin=lo, zmax=hi,
+                    zsmooth="fast", colorbar=dict(title=dict(text="log10", side="right"), thickness=12),
                     hovertemplate="%{y}<br>‖grad‖ = 10^%{z:.2f}<extra></extra>")
     fig.update_layout(hovermode="closest", margin=dict(l=120, r=16, t=40, b=40))
     fig.update_xaxes(title="epoch", showgrid=False)
