@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-PAGES = {"train": "/train", "compare": "/compare"}
+PAGES = {"train": "/train", "compare": "/compare?run={name}"}  # Compare overlays the watched run alone
 
 
 # ---------------------------------------------------------------- runs
@@ -146,7 +146,7 @@ def watched(browser, port: int, page_name: str, run_dir: Path, model: str, args)
     received = [0]
     page.on("websocket", lambda ws: ws.on("framereceived", lambda data: received.__setitem__(
         0, received[0] + len(data if isinstance(data, (bytes, bytearray)) else data.encode()))))
-    page.goto(f"http://localhost:{port}{PAGES[page_name]}", timeout=60000)
+    page.goto(f"http://localhost:{port}{PAGES[page_name].format(name=run_dir.name)}", timeout=60000)
     cdp = page.context.new_cdp_session(page)
     cdp.send("Performance.enable")
     try:  # attached: the page shows the run's charts
