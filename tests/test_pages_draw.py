@@ -100,3 +100,24 @@ def test_an_unsure_answer_gets_a_plain_warning(monkeypatch):
     assert len(notes) == 1 and "Inception is not sure:" in notes[0] and "Residual is not sure:" in notes[0]
     assert "— maybe 4 or " in notes[0]
     assert {m.value for m in at.metric} == {"4"}  # the answers stay, with the warning above them
+
+
+def test_each_checkpoint_is_loaded_once_for_every_session_and_stroke(monkeypatch):
+    """Issue 14, many visitors: the networks are shared by all sessions (st.cache_resource), in eval mode,
+    not loaded per session or per rerun."""
+    import netlib.checkpoint
+
+    loads = []
+    real = netlib.checkpoint.load_checkpoint
+    monkeypatch.setattr(netlib.checkpoint, "load_checkpoint",
+                        lambda path, *a, **k: loads.append(path) or real(path, *a, **k))
+    first, second = draw_page(), draw_page()  # two visitors: two sessions of one server process
+    for digit in (3, 7):
+        for at in (first, second):
+            draw(at, render(digit, Style(box=0.7, width=18, polarity="transparent")))
+            assert_clean(at)
+            assert {m.value for m in at.metric} == {str(digit)}
+    assert sorted(p.name for p in loads) == ["inception.pt", "residual.pt"]
+    from app_pages._common import load_model
+
+    assert not any(load_model(p)[0].training for p in SHIPPED)  # shared read-only: eval mode

@@ -8,7 +8,12 @@ from typing import Optional, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import COLORS, figure
+from .style import COLORS, built, figure
+
+# The axes of a pixel-exact image: hidden, square pixels, row 0 at the top.
+PIXELS = {"xaxis": {"visible": False, "constrain": "domain"},
+          "yaxis": {"visible": False, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
+          "hovermode": "closest"}
 
 
 # ---------------------------------------------------------------- predictions
@@ -17,16 +22,15 @@ def probability_figure(probs: Sequence[float], color: str = COLORS["train"], tit
     """Ten bars, one per digit, the most likely one in full colour."""
     probs = [float(p) for p in probs]
     best = int(np.argmax(probs)) if probs and max(probs) > 0 else -1
-    colors = [color if i == best else "#CBD5E1" for i in range(len(probs))]
-    fig = figure(title, height)
-    fig.add_bar(x=[str(i) for i in range(len(probs))], y=[100 * p for p in probs], marker_color=colors,
-                text=[f"{100 * p:.0f}%" if p >= 0.01 else "" for p in probs], textposition="outside",
-                cliponaxis=False, hovertemplate="digit %{x}: %{y:.2f}%<extra></extra>")
-    fig.update_layout(hovermode="closest", showlegend=False, bargap=0.25,
-                      margin=dict(l=40, r=8, t=40 if title else 16, b=36))
-    fig.update_xaxes(title="digit", type="category", showgrid=False)
-    fig.update_yaxes(title="probability (%)", range=[0, 112], dtick=25)
-    return fig
+    bars = {"type": "bar", "x": [str(i) for i in range(len(probs))], "y": [100 * p for p in probs],
+            "marker": {"color": [color if i == best else "#CBD5E1" for i in range(len(probs))]},
+            "text": [f"{100 * p:.0f}%" if p >= 0.01 else "" for p in probs], "textposition": "outside",
+            "cliponaxis": False, "hovertemplate": "digit %{x}: %{y:.2f}%<extra></extra>"}
+    return built([bars], {"hovermode": "closest", "showlegend": False, "bargap": 0.25,
+                          "margin": dict(l=40, r=8, t=40 if title else 16, b=36),
+                          "xaxis": {"title": {"text": "digit"}, "type": "category", "showgrid": False},
+                          "yaxis": {"title": {"text": "probability (%)"}, "range": [0, 112], "dtick": 25}},
+                 title, height)
 
 
 # ---------------------------------------------------------------- feature maps
@@ -118,10 +122,6 @@ def _vector_figure(v: np.ndarray, title: str) -> go.Figure:
 
 def digit_figure(image: np.ndarray, title: str = "", height: int = 220) -> go.Figure:
     """A 28x28 grey image, pixel-exact, white ink on black."""
-    fig = figure(title, height)
-    fig.add_heatmap(z=np.asarray(image, dtype=np.float32), colorscale="gray", showscale=False,
-                    hovertemplate="row %{y}, col %{x}: %{z:.0f}<extra></extra>")
-    fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
-    fig.update_layout(hovermode="closest", margin=dict(l=4, r=4, t=32 if title else 4, b=4))
-    return fig
+    image = {"type": "heatmap", "z": np.asarray(image, dtype=np.float32), "colorscale": "gray", "showscale": False,
+             "hovertemplate": "row %{y}, col %{x}: %{z:.0f}<extra></extra>"}
+    return built([image], {**PIXELS, "margin": dict(l=4, r=4, t=32 if title else 4, b=4)}, title, height)

@@ -7,7 +7,8 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import TEMPLATE, UIREVISION, model_color
+from .digits import PIXELS
+from .style import built, model_color
 from ..analysis.explain import BRANCH_NAMES, BranchStrength
 
 # Zero is see-through, so the grey digit shows wherever a pixel did not matter.
@@ -30,38 +31,31 @@ def saliency_figure(preview: np.ndarray, saliency: np.ndarray, signed: bool, tit
     counted = np.abs(s[s != 0])
     peak = float(np.percentile(counted, 97)) if counted.size else 0.0
     peak = peak or float(np.abs(s).max()) or 1.0
-    fig = go.Figure()
-    fig.update_layout(template=TEMPLATE, title=title, height=height, uirevision=UIREVISION)
     # The digit dimmed to a dark grey, so both red and blue stay readable on it.
-    fig.add_heatmap(z=np.asarray(preview, dtype=np.float32), colorscale="gray", zmin=0, zmax=2.5 * 255,
-                    showscale=False, hoverinfo="skip", name="digit")
+    digit = {"type": "heatmap", "z": np.asarray(preview, dtype=np.float32), "colorscale": "gray", "zmin": 0,
+             "zmax": 2.5 * 255, "showscale": False, "hoverinfo": "skip", "name": "digit"}
     share = s / (float(np.abs(s).max()) or 1.0)
-    fig.add_heatmap(z=s, customdata=share, colorscale=SIGNED if signed else POSITIVE,
-                    zmin=-peak if signed else 0.0, zmax=peak, showscale=False,
-                    zsmooth=False if signed else "best",  # pixels are pixels; a 4 x 4 grid is not
-                    name="gradient x input" if signed else "Grad-CAM",
-                    hovertemplate="row %{y}, col %{x}: %{customdata:.0%} of the strongest<extra></extra>")
-    fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
-    fig.update_layout(hovermode="closest", margin=dict(l=4, r=4, t=32 if title else 4, b=4))
-    return fig
+    overlay = {"type": "heatmap", "z": s, "customdata": share, "colorscale": SIGNED if signed else POSITIVE,
+               "zmin": -peak if signed else 0.0, "zmax": peak, "showscale": False,
+               "zsmooth": False if signed else "best",  # pixels are pixels; a 4 x 4 grid is not
+               "name": "gradient x input" if signed else "Grad-CAM",
+               "hovertemplate": "row %{y}, col %{x}: %{customdata:.0%} of the strongest<extra></extra>"}
+    return built([digit, overlay], {**PIXELS, "margin": dict(l=4, r=4, t=32 if title else 4, b=4)}, title, height)
 
 
 def branch_figure(blocks: Sequence[BranchStrength], height: int = 260) -> go.Figure:
     """Grouped bars: each Inception block's four branches, as a share of the block's response."""
-    fig = go.Figure()
-    fig.update_layout(template=TEMPLATE, height=height, uirevision=UIREVISION)
     shades = [model_color("inception"), "#A5B4FC", "#312E81"]
-    for i, b in enumerate(blocks):
-        fig.add_bar(x=list(BRANCH_NAMES), y=[100 * v for v in b.share], name=f"{b.block} ({b.size} x {b.size})",
-                    marker_color=shades[i % len(shades)], customdata=list(b.strength),
-                    text=[f"{100 * v:.0f}%" for v in b.share], textposition="outside", cliponaxis=False,
-                    hovertemplate="%{x} branch: %{y:.0f}% of the block (mean change %{customdata:.3f})"
-                                  "<extra>" + b.block + "</extra>")
+    bars = [{"type": "bar", "x": list(BRANCH_NAMES), "y": [100 * v for v in b.share],
+             "name": f"{b.block} ({b.size} x {b.size})", "marker": {"color": shades[i % len(shades)]},
+             "customdata": list(b.strength), "text": [f"{100 * v:.0f}%" for v in b.share], "textposition": "outside",
+             "cliponaxis": False,
+             "hovertemplate": "%{x} branch: %{y:.0f}% of the block (mean change %{customdata:.3f})"
+                              "<extra>" + b.block + "</extra>"} for i, b in enumerate(blocks)]
     top = max((100 * v for b in blocks for v in b.share), default=50.0)
-    fig.update_layout(hovermode="closest", barmode="group", bargap=0.25, showlegend=True,
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, xanchor="left"),
-                      margin=dict(l=48, r=8, t=36, b=36))
-    fig.update_xaxes(title="branch", type="category", showgrid=False)
-    fig.update_yaxes(title="share of the block (%)", range=[0, max(50.0, top * 1.2)])
-    return fig
+    return built(bars, {"legend": dict(orientation="h", yanchor="bottom", y=1.02, x=0, xanchor="left"),
+                        "margin": dict(l=48, r=8, t=36, b=36), "hovermode": "closest", "barmode": "group",
+                        "bargap": 0.25, "showlegend": True,
+                        "xaxis": {"title": {"text": "branch"}, "type": "category", "showgrid": False},
+                        "yaxis": {"title": {"text": "share of the block (%)"}, "range": [0, max(50.0, top * 1.2)]}},
+                 None, height)
