@@ -26,6 +26,9 @@ from pathlib import Path
 
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _load_stats import window_rate  # noqa: E402  a sibling script's module, shared with bench_load
+
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -49,34 +52,14 @@ def events(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
 
 
-def wall_times(evs: list[dict]) -> list[tuple[float, dict]]:
-    """(wall clock, event) of each batch event: the run's start time, plus the previous epoch's end
-    (its evaluation included), plus the seconds into its own epoch."""
-    start = next(e["time"] for e in evs if e["event"] == "start")
-    ends, out = {e["epoch"]: e["elapsed"] for e in evs if e["event"] == "epoch"}, []
-    for e in evs:
-        if e["event"] == "batch":
-            out.append((start + ends.get(e["epoch"] - 1, 0.0) + e["seconds"], e))
-    return out
-
-
 def steady_rate(evs: list[dict], since: float = 0.0) -> float:
-    """Samples per second of training (evaluation excluded) between the first and the last batch event
-    of each epoch that are on or after wall clock `since`: the same rule headless and watched, and the
-    first report of each epoch (warm-up, or the page still loading) is a start line, not a sample."""
-    by_epoch: dict[int, list[dict]] = {}
-    for t, e in wall_times(evs):
-        if t >= since:
-            by_epoch.setdefault(e["epoch"], []).append(e)
-    samples = seconds = 0.0
-    for chunk in by_epoch.values():
-        if len(chunk) >= 2:
-            samples += chunk[-1]["samples"] - chunk[0]["samples"]
-            seconds += chunk[-1]["seconds"] - chunk[0]["seconds"]
-    if seconds <= 0:  # too small a run for two reports in one epoch: the epochs' own figure
-        rates = [e["samples_per_s"] for e in evs if e["event"] == "epoch"]
-        return sum(rates) / len(rates)
-    return samples / seconds
+    """Samples per second of training (evaluation excluded) from wall clock `since` on: the same rule
+    headless and watched (scripts/_load_stats.window_rate: each epoch's first and last batch report in the
+    window, so an epoch's first report, warm-up or the page still loading, is a start line, not a sample)."""
+    rate = window_rate(evs, since=since)["rate"]
+    if rate is None:
+        raise RuntimeError("no training to measure in the window: a longer run (--limit, --epochs) is needed")
+    return rate
 
 
 def wait_live(run_dir: Path, proc: subprocess.Popen, timeout: float = 120.0) -> None:

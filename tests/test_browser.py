@@ -399,6 +399,18 @@ def reading(page, model: str):
     return page.get_by_test_id("stMetric").filter(has_text=f"{model} reads")
 
 
+def misreadings(page, digit: int) -> dict:
+    """{(digit, network): what it shows} for each network that does not come to read `digit`."""
+    wrong = {}
+    for model in ("Inception", "Residual"):
+        value = reading(page, model).get_by_test_id("stMetricValue")
+        try:  # a multi-stroke digit is read after each stroke: wait for the whole digit's answer
+            expect(value).to_have_text(str(digit), timeout=20_000)
+        except AssertionError:
+            wrong[(digit, model)] = value.inner_text() if value.count() else None
+    return wrong
+
+
 def write_untrained_run(runs: Path, model: str) -> str:
     """A finished run whose checkpoint holds untrained (seeded random) weights: a checkpoint to switch to."""
     from support import untrained_run
@@ -418,12 +430,7 @@ def test_draw_digits_with_the_mouse(server, page):
         misread = {}
         for digit, style in DIGIT_STYLES.items():
             draw(page, digit, style)
-            for model in ("Inception", "Residual"):
-                value = reading(page, model).get_by_test_id("stMetricValue")
-                try:  # a multi-stroke digit is read after each stroke: wait for the whole digit's answer
-                    expect(value).to_have_text(str(digit), timeout=20_000)
-                except AssertionError:
-                    misread[(digit, model)] = value.inner_text() if value.count() else None
+            misread.update(misreadings(page, digit))
             wait_idle(page)
             assert_clean(page, f"draw {digit}")
             shot(page, f"draw_{digit}", full_page=False)

@@ -16,7 +16,7 @@ from playwright.sync_api import expect  # noqa: E402
 
 from netlib.analysis.strokes import digit_paths  # noqa: E402
 from test_browser import (CANVAS_PX, DIGIT_STYLES, SHIPPED, assert_clean, benign, browser, canvas,  # noqa: E402,F401
-                          open_page, reading, server, shot, wait_idle)
+                          misreadings, open_page, server, shot, wait_idle)
 
 SCREENS = {"phone": {"width": 390, "height": 844}, "tablet": {"width": 768, "height": 1024}}
 TOUCH_DIGITS = (1, 4, 7)  # one stroke, then the two-stroke forms of 4 and 7 (DIGIT_STYLES' variants)
@@ -99,12 +99,7 @@ def test_draw_digits_by_touch(server, touch):
     misread = {}
     for digit in TOUCH_DIGITS:
         draw_by_touch(tab, cdp, digit)
-        for model in ("Inception", "Residual"):
-            value = reading(tab, model).get_by_test_id("stMetricValue")
-            try:  # a two-stroke digit is read after each stroke: wait for the whole digit's answer
-                expect(value).to_have_text(str(digit), timeout=20_000)
-            except AssertionError:
-                misread[(digit, model)] = value.inner_text() if value.count() else None
+        misread.update(misreadings(tab, digit))
         wait_idle(tab)
         assert_clean(tab, f"{screen}: touch-drawn {digit}")
         fits(tab, f"{screen}: Draw with an answer")
