@@ -110,29 +110,31 @@ def gaussian_blur(x: torch.Tensor, gen: torch.Generator, p: float = 1.0, sigma=(
 
 @functools.lru_cache(maxsize=16)
 def _lowres_operators(sides: tuple, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    """(len(sides) * 2) x 28 x 28: per side, the 1-D map "area down to the side, then up to 28"
-    (nearest, then bilinear). Both steps are separable, so an image X becomes M X M^T exactly as
-    F.interpolate would make it; one batched matmul then serves every side at once."""
+    """len(sides) x 28 x 28: per side, the 1-D map "area down to the side, then bilinear up to 28". Both
+    steps are separable, so an image X becomes M X M^T exactly as F.interpolate would make it; one
+    batched matmul then serves every side at once."""
     eye = torch.eye(SIDE, dtype=torch.float64).unsqueeze(1)  # 28 signals of length 28: e_i
     ops = []
     for side in sides:
         down = F.interpolate(eye, size=side, mode="area")
-        for mode in ("nearest-exact", "linear"):  # nearest-exact: centred, as PIL's (torch's "nearest" shifts)
-            kw = {} if mode == "nearest-exact" else {"align_corners": False}
-            up = F.interpolate(down, size=SIDE, mode=mode, **kw)  # row i: M e_i, i.e. column i of M
-            ops.append(up[:, 0, :].T)
+        up = F.interpolate(down, size=SIDE, mode="linear", align_corners=False)  # row i: M e_i, column i of M
+        ops.append(up[:, 0, :].T)
     return torch.stack(ops).to(device=device, dtype=dtype)
 
 
 def low_resolution(x: torch.Tensor, gen: torch.Generator, p: float = 1.0, sides=(8, 16)) -> torch.Tensor:
     """A digit stored small and enlarged: per sample, area-downsampled to a side drawn in `sides`
-    (inclusive) and scaled back up to 28, nearest or bilinear at random."""
+    (inclusive) and scaled back up to 28, bilinear.
+
+    Bilinear only: an upload enlarged without smoothing (nearest) has its blocks smoothed away by the
+    preprocessing (analysis/ink.smooth_blocks) before a network sees it, so blocky training digits would
+    teach a look no upload has (README, "Uploaded digits", has the measurements)."""
     choices = tuple(range(sides[0], sides[1] + 1))
 
     def transform(ink, gen):
         n = ink.shape[0]
         ops = _lowres_operators(choices, ink.device, ink.dtype)
-        which = torch.randint(0, len(ops), (n,), generator=gen, device=ink.device)  # side and mode
+        which = torch.randint(0, len(ops), (n,), generator=gen, device=ink.device)  # the side
         m = ops[which]  # n x 28 x 28
         return (m @ ink[:, 0] @ m.transpose(1, 2)).unsqueeze(1)
     return _on_share(x, gen, p, transform)
