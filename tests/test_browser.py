@@ -405,9 +405,11 @@ def misreadings(page, digit: int) -> dict:
     for model in ("Inception", "Residual"):
         value = reading(page, model).get_by_test_id("stMetricValue")
         try:  # a multi-stroke digit is read after each stroke: wait for the whole digit's answer
-            expect(value).to_have_text(str(digit), timeout=20_000)
+            expect(value).to_have_text(str(digit), timeout=45_000)  # a loaded 2-core CI machine is slow
         except AssertionError:
-            wrong[(digit, model)] = value.inner_text() if value.count() else None
+            shown = value.inner_text() if value.count() else None
+            if shown != str(digit):  # the answer came just after the wait: right, only late
+                wrong[(digit, model)] = shown
     return wrong
 
 
