@@ -129,6 +129,7 @@ class _Training:
             torch.set_flush_denormal(True)
         torch.manual_seed(config.seed)
         self.gen = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.degrade = degrade_probabilities(r.degrade) if r.degrade else None  # parsed once, not per batch
         self.channels_last = config.channels_last and self.device.type == "cpu"
         self.model = build_model(config.model, **config.model_kwargs).to(self.device)
         if self.channels_last:
@@ -198,8 +199,8 @@ class _Training:
         (no host sync per batch: it matters on CUDA)."""
         if self.recipe.augment:
             xb = random_affine(xb, self.gen)
-        if self.recipe.degrade:
-            xb = degrade(xb, self.gen, **degrade_probabilities(self.recipe.degrade))
+        if self.degrade:
+            xb = degrade(xb, self.gen, **self.degrade)
         if self.channels_last:
             xb = xb.contiguous(memory_format=torch.channels_last)
         out = self.model(xb)
