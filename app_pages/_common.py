@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from app_pages._evaluations import MNIST_SOURCE, warm_shipped
 from netlib.analysis import inspection
 from netlib.analysis.cost import crossover_width
 from netlib.charts import style
 from netlib.lab import catalogue
 from netlib.lab.lessons import LESSONS
-from netlib.models import REDUCE
+from netlib.models import MODELS, REDUCE
 from netlib.names import DEFAULT_WIDTH, DEPTH_MODELS, MAX_BLOCKS, MAX_WIDTH, WIDTH_MODELS, shape_kwargs
 from netlib.runs.files import default_runs_dir
 
@@ -182,7 +183,7 @@ def test_digits():
         from netlib.data import load_mnist
 
         x, y = load_mnist(False)
-        return x.numpy(), y.numpy(), "MNIST test set"
+        return x.numpy(), y.numpy(), MNIST_SOURCE
     except Exception:  # no MNIST here (offline fresh install): digits drawn by netlib.analysis.strokes instead
         log.exception("MNIST test set unavailable; using drawn digits")
         from netlib.analysis.preprocess import prepare
@@ -223,6 +224,7 @@ def setup_server() -> None:
     import torch
 
     torch.set_num_threads(1)
+    warm_shipped(MODELS)  # Results' first visitor finds the shipped checkpoints' evaluations ready
 
 
 @st.cache_resource(show_spinner=False)

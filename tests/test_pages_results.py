@@ -68,7 +68,7 @@ def test_results_shows_where_a_shipped_checkpoint_fails(model):
     assert sum(int(v or 0) for row in counts for v in row) == 10_000
     assert len(found["results_per_class"]["data"][0]["x"]) == 10
     shown = gallery_buttons(at)
-    assert len(shown) == min(30, wrong) and len(set(shown)) == len(shown)
+    assert 6 <= len(shown) <= 30 and len(set(shown)) == len(shown)  # a first page of the misread digits
     assert len(at.get("image")) == len(shown)  # the digits' pictures
     assert at.get("image")[0].captions == [f"test digit #{shown[0]}"]
     assert any("true" in m.value and "→ read" in m.value for m in at.markdown)
@@ -90,6 +90,19 @@ def test_gallery_filters_by_true_digit_and_reading():
     at.selectbox(key="results_read").set_value(9).run()  # a 9 read as 9 is no mistake
     assert not gallery_buttons(at)
     assert any("No misread" in i.value for i in at.info)
+
+
+@needs_shipped
+def test_show_more_adds_the_next_mistakes_in_order():
+    at = open_page("app_pages/results.py")
+    first = gallery_buttons(at)
+    at.button(key="results_more").click().run()
+    assert_clean(at)
+    more = gallery_buttons(at)
+    assert len(more) == 2 * len(first) and more[:len(first)] == first  # the same first ones, then the next
+    wrong = int(at.metric[1].value.split()[0].replace(",", ""))
+    assert wrong > len(more)  # so the button is still offered, for as many again
+    assert at.button(key="results_more").label == f"Show {len(first)} more"
 
 
 @needs_shipped
@@ -147,7 +160,7 @@ def test_results_for_a_finished_run_offers_its_checkpoint_and_metrics(monkeypatc
     at.radio(key="results_model").set_value("inception").run()
     assert_clean(at)
     assert "results_confusion" in charts(at)
-    assert len(gallery_buttons(at)) == 30  # random weights misread almost everything
+    assert len(gallery_buttons(at)) == 12  # random weights misread almost everything: a full first page
     names = [d.proto.label for d in at.get("download_button")]
     assert any(f"{run.name}.pt" in n for n in names) and any(f"{run.name}.metrics.jsonl" in n for n in names)
 
