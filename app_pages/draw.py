@@ -32,10 +32,15 @@ def drawing_input():
     # tablet's 768 among them, to ~1,400 px with the sidebar open, its column was narrower, and the
     # component hid the canvas's right part behind a scrollbar, out of a finger's reach. Its column is
     # kept at least as wide as the canvas (the answers move below it where both do not fit).
-    st.html(f'<style>[data-testid="stColumn"]:has([class*="st-key-canvas_"]) {{ min-width: {CANVAS}px }}</style>')
     result = st_canvas(stroke_width=width, stroke_color="#FFFFFF", background_color="#000000",
                        height=CANVAS, width=CANVAS, drawing_mode="freedraw", return_image_data=True,
                        update_streamlit=True, key=canvas_key())
+    # Hidden: how many strokes the answers on the page were computed from, so a browser test or benchmark
+    # knows an answer is its last stroke's even when a loaded browser paints a whole rerun at once.
+    strokes = len((result.json_data or {}).get("objects") or [])
+    st.html(f'<style>[data-testid="stColumn"]:has([class*="st-key-canvas_"]) {{ min-width: {CANVAS}px }}'
+            '[data-testid="stElementContainer"]:has(.drawn-strokes) { display: none }</style>'
+            f'<span class="drawn-strokes" data-strokes="{strokes}"></span>')
     if st.button("Clear", icon=":material/ink_eraser:", key="clear"):
         st.session_state["canvas_n"] += 1  # a new key is a new, empty canvas
         st.session_state.pop(LAST_DRAWN, None)

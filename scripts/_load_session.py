@@ -24,11 +24,12 @@ MODELS = ("Inception", "Residual")  # the Draw page's metrics: "<Model> reads"
 CONTENT = ('[data-testid="stMain"] .js-plotly-plot, [data-testid="stMain"] [data-testid="stDataFrame"], '
            '[data-testid="stMain"] [data-testid="stTable"]')
 
-# In the page: a stroke's mouse-up time, then the first moment after it that the answer is new. Streamlit
-# marks every element stale (data-stale="true") once a rerun is requested and un-marks each as the new run
-# sends it again, so "new" is: the answer was stale after the mouse-up, and now both networks' metrics
-# are fresh (or, for a drawing with a hint instead of an answer, a fresh alert once the run is over).
-# Both times are the page's own clock: what a person at that browser would see, whatever the load.
+# In the page: a stroke's mouse-up time, then the first moment after it that the answer is new: the Draw
+# page's hidden marker (.drawn-strokes) counts the strokes drawn so far, not stale, and both networks'
+# metrics are fresh (or, for a drawing with a hint instead of an answer, a fresh alert once the run is
+# over). Streamlit marks an element stale (data-stale="true") while a rerun has not yet sent it again;
+# a loaded browser may paint a whole rerun at once and never show that, which the stroke count does not
+# need. Both times are the page's own clock: what a person at that browser would see, whatever the load.
 OBSERVER_JS = r"""() => {
   if (window.__bench) return;
   const b = window.__bench = {armed: null, results: {}};
@@ -45,14 +46,19 @@ OBSERVER_JS = r"""() => {
     if (!running && !metrics.length && alerts.some(e => !stale(e))) return 'fresh';
     return 'stale';
   };
+  const counted = n => { const m = main().querySelector('.drawn-strokes');
+                         return !!m && !stale(m) && m.getAttribute('data-strokes') === String(n); };
   const check = () => {
     const a = b.armed;
     if (!a || a.up === null) return;
     const s = state();
-    if (a.stale === null) { if (s === 'stale') a.stale = performance.now(); return; }
-    if (s === 'fresh') { b.results[a.id] = {up: a.up, stale: a.stale, shown: performance.now()}; b.armed = null; }
+    if (a.stale === null && s === 'stale') a.stale = performance.now();
+    if (s === 'fresh' && counted(a.strokes)) {
+      b.results[a.id] = {up: a.up, stale: a.stale, shown: performance.now()};
+      b.armed = null;
+    }
   };
-  window.__benchArm = id => { b.armed = {id, up: null, stale: null}; };
+  window.__benchArm = (id, strokes) => { b.armed = {id, strokes, up: null, stale: null}; };
   document.addEventListener('mouseup', () => { if (b.armed && b.armed.up === null) b.armed.up = performance.now(); }, true);
   new MutationObserver(check).observe(document.body, {subtree: true, childList: true, attributes: true,
     attributeFilter: ['data-stale', 'data-test-script-state']});
@@ -136,7 +142,7 @@ async def draw_digit(s: Session, digit: int, rng: random.Random, timeout_s: floa
     strokes = digit_paths(digit, DIGIT_STYLES[digit], rng=np.random.default_rng(digit))
     for k, stroke in enumerate(strokes):
         sid = f"{stats.digits}.{k}"
-        await page.evaluate("id => window.__benchArm(id)", sid)
+        await page.evaluate("([id, n]) => window.__benchArm(id, n)", [sid, k + 1])
         await page.mouse.move(box["x"] + stroke[0][0] * sx, box["y"] + stroke[0][1] * sy)
         await page.mouse.down()
         for x, y in stroke[1:]:
@@ -146,11 +152,13 @@ async def draw_digit(s: Session, digit: int, rng: random.Random, timeout_s: floa
             got = await (await page.wait_for_function("id => window.__bench.results[id]", arg=sid,
                                                       polling=50, timeout=timeout_s * 1000)).json_value()
         except Exception:  # noqa: BLE001
-            stats.error("timeout", f"no new answer within {timeout_s:.0f} s of a stroke of a {digit}")
+            stats.error("timeout", f"no new answer within {timeout_s:.0f} s of stroke {k + 1} of "
+                                   f"{len(strokes)} of a {digit}")
             await page.evaluate("() => { window.__bench.armed = null; }")
             continue
         stats.latencies_ms.append(got["shown"] - got["up"])
-        stats.rerun_ms.append(got["stale"] - got["up"])
+        if got["stale"] is not None:  # not seen when the browser painted the whole rerun at once
+            stats.rerun_ms.append(got["stale"] - got["up"])
         if k < len(strokes) - 1:
             await asyncio.sleep(rng.uniform(0.05, 0.3))  # the pen lifted between strokes
     stats.digits += 1

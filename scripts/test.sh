@@ -28,4 +28,4 @@ echo "== MNIST (fetched and md5-verified by netlib)"
 python3 -m netlib data
 
 echo "== tests"
-python3 -m pytest "${marker[@]}" "$@"
+python3 -m pytest --durations=15 "${marker[@]}" "$@"
