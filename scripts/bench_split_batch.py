@@ -168,10 +168,11 @@ def samples_per_s(way, name: str, data, batches: int) -> float:
     return batches * BATCH / (time.perf_counter() - t0)
 
 
-def weight_difference(name: str, data, steps: int = 5) -> float:
-    """Largest weight difference after `steps` steps the whole way and the split way (summation order only)."""
+def weight_difference(name: str, data, steps: int = 5, way=None) -> float:
+    """Largest weight difference after `steps` steps the whole way and a split way (default: 2 processes);
+    the same update, so only the order of float sums differs."""
     weights = []
-    for way in (whole, split_processes):
+    for way in (whole, way or split_processes):
         model, opt = _setup(name)
         way(model, opt, _batches(data, steps))
         weights.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
