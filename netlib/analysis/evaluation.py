@@ -126,12 +126,14 @@ def evaluate(model: nn.Module, images, labels, batch_size: int = BATCH, top_k: i
     return summarize(labels, probs, time.perf_counter() - t0, top_k)
 
 
-def evaluate_checkpoint(path: Path, data_dir=None, batch_size: int = BATCH) -> tuple[Evaluation, dict]:
-    """(evaluation on MNIST's 10,000 test digits, checkpoint metadata) for a checkpoint file."""
+def evaluate_checkpoint(path: Path, data_dir=None, batch_size: int = BATCH,
+                        device="cpu") -> tuple[Evaluation, dict]:
+    """(evaluation on MNIST's 10,000 test digits, checkpoint metadata) for a checkpoint file, run on `device`."""
     from ..checkpoint import load_checkpoint
     from ..data import load_mnist
 
     model, meta = load_checkpoint(Path(path))
+    model = model.to(device)
     images, labels = load_mnist(False, data_dir)
     return evaluate(model, images, labels.numpy(), batch_size), meta
 

@@ -181,12 +181,24 @@ def cmd_summary(args) -> int:
     return 0
 
 
+def _device(name: str):
+    """--device resolved (auto -> cuda or cpu); cuda asked for on a machine without one is a usage error."""
+    from ..engine.loop import resolve_device
+
+    try:
+        return resolve_device(name)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
 def cmd_predict(args) -> int:
     from ..analysis.images import ImageError, load_image
     from ..analysis.predict import predict_image
     from ..checkpoint import load_checkpoint
 
+    device = _device(args.device)
     model, meta = load_checkpoint(args.checkpoint)
+    model = model.to(device)
     status = 0
     for path in args.images:
         try:
@@ -214,7 +226,7 @@ def cmd_evaluate(args) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    ev, meta = evaluate_checkpoint(args.checkpoint, args.data_dir)
+    ev, meta = evaluate_checkpoint(args.checkpoint, args.data_dir, device=_device(args.device))
     if args.json:
         print(json.dumps({"checkpoint": str(args.checkpoint), "model": meta["model"], **ev.to_dict()}))
     else:

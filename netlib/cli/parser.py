@@ -9,6 +9,9 @@ from ..models import DEFAULT_WIDTH, DEPTH_MODELS, DESCRIPTIONS, MAX_WIDTH, MODEL
 from ..recipes import DEFAULT_RECIPE, DEVICE_BATCH, OPTIMIZERS, RECIPES, SCHEDULES, parse_degrade
 
 
+DEVICE_HELP = "where the network runs: auto (cuda when a CUDA GPU is there, else cpu), cpu or cuda"
+
+
 class UsageError(Exception):
     """Bad arguments: reported as one line, exit status 2."""
 
@@ -59,12 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="read digits from image files with a checkpoint")
     pr.add_argument("--checkpoint", required=True, type=Path)
     pr.add_argument("images", nargs="+", type=Path)
+    pr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help=DEVICE_HELP)
     pr.add_argument("--json", action="store_true")
 
     ev = sub.add_parser("evaluate", help="a checkpoint on MNIST's test set: accuracy, per digit, confusion matrix")
     ev.add_argument("--checkpoint", required=True, type=Path)
     ev.add_argument("--data-dir", type=Path)
     ev.add_argument("--threads", type=_positive_int)
+    ev.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help=DEVICE_HELP)
     ev.add_argument("--json", action="store_true", help="one JSON object")
 
     le = sub.add_parser("lesion", help="remove one residual block at a time (Residual, Plain): test accuracy without it")
