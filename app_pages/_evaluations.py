@@ -24,6 +24,7 @@ MAX_KEPT = 16  # evaluations kept (a few KB of arrays each, plus the 10,000 x 3 
 
 _lock = threading.Lock()
 _kept: "OrderedDict[tuple, Future]" = OrderedDict()
+_warm_started = False  # once per process: clearing Streamlit's caches reruns setup_server, not this
 
 
 def shared(key: tuple, compute: Callable[[], Evaluation]) -> Evaluation:
@@ -76,8 +77,13 @@ def key(path: Path, source: str) -> tuple:
 
 
 def warm_shipped(models) -> threading.Thread | None:
-    """Evaluate the shipped checkpoints of `models` on MNIST's test set in the background (None: no MNIST
-    here yet; Results then evaluates on demand)."""
+    """Evaluate the shipped checkpoints of `models` on MNIST's test set in the background, once per process
+    (None: started before, or no MNIST here yet; Results then evaluates on demand)."""
+    global _warm_started
+    with _lock:
+        if _warm_started:
+            return None
+        _warm_started = True
     from netlib.checkpoint import load_checkpoint
     from netlib.data import load_mnist
     from netlib.mnist import FILES, default_data_dir, raw_dir

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 from app_pages import _evaluations as ev
 from netlib.analysis.evaluation import evaluate
@@ -14,8 +15,9 @@ from netlib.models import build_model
 
 
 @pytest.fixture(autouse=True)
-def empty_memo():
+def empty_memo(monkeypatch):
     ev._kept.clear()
+    monkeypatch.setattr(ev, "_warm_started", False)
     yield
     ev._kept.clear()
 
@@ -73,8 +75,6 @@ def test_warm_evaluates_the_shipped_checkpoints(monkeypatch, tmp_path):
     and it equals the page's own evaluation."""
     images = np.random.default_rng(0).integers(0, 255, (40, 28, 28), dtype=np.uint8)
     labels = np.arange(40) % 10
-    import torch
-
     import netlib.data
     import netlib.mnist
     monkeypatch.setattr(netlib.data, "load_mnist", lambda train, data_dir=None: (torch.from_numpy(images),
@@ -97,6 +97,23 @@ def test_warm_evaluates_the_shipped_checkpoints(monkeypatch, tmp_path):
     warmed = ev.shared(key, lambda: pytest.fail("computed again"))
     own = evaluate(model, images, labels)
     assert warmed.accuracy == own.accuracy and np.array_equal(warmed.confusion, own.confusion)
+
+
+def test_warm_starts_once_per_process(monkeypatch, tmp_path):
+    """Tests and a cleared cache rerun setup_server; the warm-up (seconds of a core) must not run again."""
+    import netlib.mnist
+    raw = netlib.mnist.raw_dir(tmp_path)
+    raw.mkdir(parents=True)
+    for name in netlib.mnist.FILES:
+        (raw / name).write_bytes(b"")
+    monkeypatch.setenv(netlib.mnist.DIR_ENV, str(tmp_path))
+    monkeypatch.setattr(ev.catalogue, "shipped_checkpoint", lambda m: tmp_path / "none.pt")  # nothing to do
+    import netlib.data
+    monkeypatch.setattr(netlib.data, "load_mnist", lambda train, data_dir=None: (torch.zeros(1, 28, 28), torch.zeros(1)))
+    first = ev.warm_shipped(["residual"])
+    assert first is not None
+    first.join(5)
+    assert ev.warm_shipped(["residual"]) is None
 
 
 def test_warm_does_nothing_without_mnist_files(monkeypatch, tmp_path):
