@@ -50,11 +50,11 @@ def shared(key: tuple, compute: Callable[[], Evaluation]) -> Evaluation:
     return future.result()
 
 
-def warm(jobs: list[tuple[tuple, Callable[[], Evaluation]]]) -> threading.Thread:
-    """Compute each (key, compute) in a daemon thread, in order; a failure is logged, not raised (the page
-    that asks later computes it again and shows its own message)."""
+def warm(jobs: Callable[[], list[tuple[tuple, Callable[[], Evaluation]]]]) -> threading.Thread:
+    """In a daemon thread, list the (key, compute) jobs and compute each in order; a failure is logged, not
+    raised (the page that asks later computes it again and shows its own message)."""
     def run() -> None:
-        for key, compute in jobs:
+        for key, compute in jobs():
             try:
                 shared(key, compute)
             except Exception:  # noqa: BLE001
@@ -91,12 +91,15 @@ def warm_shipped(models) -> threading.Thread | None:
     raw = raw_dir(default_data_dir())
     if not all((raw / name).is_file() for name in FILES):  # a fetch is the pages' to do, with its progress shown
         return None
-    try:
-        images, labels = load_mnist(False)
-    except Exception:  # noqa: BLE001 - files that fail their check: the page says so when asked
-        log.exception("MNIST test set unavailable; no evaluation warmed")
-        return None
-    images, labels = images.numpy(), labels.numpy()
-    paths = [p for p in map(catalogue.shipped_checkpoint, models) if p.is_file()]
-    return warm([(key(p, MNIST_SOURCE), lambda p=p: evaluate(load_checkpoint(p)[0], images, labels))
-                 for p in paths])
+
+    def jobs() -> list:  # in the thread: verifying and reading MNIST is not start-up's work
+        try:
+            images, labels = load_mnist(False)
+        except Exception:  # noqa: BLE001 - files that fail their check: the page says so when asked
+            log.exception("MNIST test set unavailable; no evaluation warmed")
+            return []
+        images, labels = images.numpy(), labels.numpy()
+        paths = [p for p in map(catalogue.shipped_checkpoint, models) if p.is_file()]
+        return [(key(p, MNIST_SOURCE), lambda p=p: evaluate(load_checkpoint(p)[0], images, labels)) for p in paths]
+
+    return warm(jobs)
