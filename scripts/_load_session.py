@@ -13,7 +13,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]  # netlib, and the browser tests' way of drawing
-from test_browser import CANVAS_PX, CHROMIUM_ARGS, DIGIT_STYLES, benign  # noqa: E402  (one way to draw)
+from browser_server import CHROMIUM_ARGS, benign  # noqa: E402
+from browser_helpers import CANVAS_PX, DIGIT_STYLES  # noqa: E402  (one way to draw)
 
 from netlib.analysis.preprocess import BLANK_HINT  # noqa: E402
 from netlib.analysis.strokes import digit_paths  # noqa: E402
@@ -134,7 +135,7 @@ async def draw_session(s: Session, digits: int, seed: int, timeout_s: float) -> 
 
 
 async def draw_digit(s: Session, digit: int, rng: random.Random, timeout_s: float) -> None:
-    """Draw `digit` as tests/test_browser.py does; time each stroke's answer; check the page and reading."""
+    """Draw `digit` as tests/test_browser_draw.py does; time each stroke's answer; check the page and reading."""
     page, stats = s.page, s.stats
     c = page.locator("canvas.upper-canvas").last
     box = await c.bounding_box()

@@ -8,7 +8,7 @@ and Inspect in a new session (cold: the server's first visitor there; fresh: a n
 that visitor, its browser cache warm), then the
 same run training in the server's runs folder (watched on the Train page by one more session unless
 --no-watch) while, for each N, N Playwright contexts (async: they act at once) each draw
---digits-per-session digits stroke by stroke (tests/test_browser.py's strokes), reading each answer.
+--digits-per-session digits stroke by stroke (tests/test_browser_draw.py's strokes), reading each answer.
 Per N: p50/p95/max ms from a stroke's mouse-up to the new answer shown (the page's own clock; includes
 the canvas component's 200 ms debounce), errors (timeouts, exceptions or errors shown, console and page
 errors, no reading shown), digits read otherwise than drawn, the server's CPU (its process tree; cores

@@ -16,6 +16,7 @@ from netlib.runs.reader import RunInfo
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 SHIPPED = [catalogue.shipped_checkpoint(m) for m in ("inception", "residual")]
+SHIPPED_BY_MODEL = dict(zip(("inception", "residual"), SHIPPED))
 
 
 def fresh_app(monkeypatch) -> None:

@@ -1,7 +1,7 @@
 """A link that opens a view, in a real browser: a view set in one browser context, its URL opened in a fresh
 one (another session, no shared state) shows the same view; a hostile link opens with one warning.
 
-Uses test_browser.py's server (`streamlit run app.py` on a free port, a fresh runs folder) and Chromium.
+Uses browser_server.py's server (`streamlit run app.py` on a free port, a fresh runs folder) and Chromium.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import pytest
 sync_api = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect  # noqa: E402
 
-from test_browser import browser, page, server, assert_clean, open_page, set_number, wait_idle  # noqa: E402,F401,F811
+from browser_server import browser, page, server  # noqa: E402,F401,F811  (the fixtures)
+from browser_helpers import assert_clean, open_page, set_number, wait_idle  # noqa: E402
 
 
 def network(tab, name: str):

@@ -1,7 +1,7 @@
 """The Runs page (the lab notebook) in a real browser: tick a run in the table and label it, filter by tag,
 delete one after the confirmation, and cancel a queued run.
 
-Uses test_browser.py's server (`streamlit run app.py` on a free port, a fresh runs folder) and Chromium.
+Uses browser_server.py's server (`streamlit run app.py` on a free port, a fresh runs folder) and Chromium.
 The table is Streamlit's canvas grid: a row is ticked by clicking its row marker, at the row's height.
 """
 
@@ -16,7 +16,8 @@ from netlib.runs import manage  # noqa: E402
 from netlib.runs.meta import read_meta  # noqa: E402
 from netlib.runs.reader import read_status  # noqa: E402
 from support import write_run  # noqa: E402
-from test_browser import browser, page, server, assert_clean, open_page, shot, wait_idle  # noqa: E402,F401,F811
+from browser_server import browser, page, server  # noqa: E402,F401,F811  (the fixtures)
+from browser_helpers import assert_clean, open_page, shot, wait_idle  # noqa: E402
 from test_queue import enqueue, free, occupy  # noqa: E402
 
 A, B, C = "20260101-000001-residual-fast-001", "20260101-000002-residual-fast-002", "20260101-000003-inception-fast-003"

@@ -2,7 +2,7 @@
 page's own worker finish every trial, and see Optuna's parallel-coordinates figure.
 
 A server of its own (`streamlit run app.py` on a free port, a fresh runs folder) with NETLIB_LAB_SYNTHETIC
-set, so the trials train on a few synthetic digits; test_browser.py's browser and tab fixtures use it.
+set, so the trials train on a few synthetic digits; browser_server.py's browser and tab fixtures use it.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from playwright.sync_api import expect  # noqa: E402
 
 from netlib.lab import launch  # noqa: E402
 from netlib.sweeps.storage import STORAGE_ENV  # noqa: E402
-from test_browser import (assert_clean, browser, open_page, page, serving,  # noqa: E402
-                          shot, wait_idle, wait_until)  # noqa: F401
+from browser_server import browser, page, serving  # noqa: E402,F401
+from browser_helpers import assert_clean, open_page, shot, wait_idle, wait_until  # noqa: E402,F401
 
 SYNTHETIC = 128  # training digits per trial: a trial is about a second of training
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """test_browser's server, with the trials on synthetic digits; its sweep workers stopped at the end."""
+    """browser_server's server, with the trials on synthetic digits; its sweep workers stopped at the end."""
     with serving(tmp_path_factory, "server_sweep", {launch.SYNTHETIC_ENV: str(SYNTHETIC), STORAGE_ENV: None}) as (
             server, _):
         yield server

@@ -2,7 +2,7 @@
 and a tablet's (768 px) draws digits on the Draw page with real touch events and gets them read; every
 page fits the width (no sideways scroll, every control inside the screen) and the navigation opens.
 
-Uses test_browser.py's server (`streamlit run app.py`, shipped checkpoints) and Chromium. Screenshots of
+Uses browser_server.py's server (`streamlit run app.py`, shipped checkpoints) and Chromium. Screenshots of
 the Draw page go to artifacts/browser/draw_phone.png and draw_tablet.png (scripts/refresh_screenshots.sh).
 """
 
@@ -15,8 +15,9 @@ sync_api = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect  # noqa: E402
 
 from netlib.analysis.strokes import digit_paths  # noqa: E402
-from test_browser import (CANVAS_PX, DIGIT_STYLES, SHIPPED, assert_clean, benign, browser, canvas,  # noqa: E402,F401
-                          misreadings, open_page, server, shot, wait_idle)
+from browser_server import benign, browser, server  # noqa: E402,F401
+from browser_helpers import (CANVAS_PX, DIGIT_STYLES, SHIPPED, assert_clean, canvas, misreadings,  # noqa: E402,F401
+                             open_page, shot, wait_idle)
 
 SCREENS = {"phone": {"width": 390, "height": 844}, "tablet": {"width": 768, "height": 1024}}
 TOUCH_DIGITS = (1, 4, 7)  # one stroke, then the two-stroke forms of 4 and 7 (DIGIT_STYLES' variants)

@@ -2,7 +2,7 @@
 library reads them (and rightly), the ink found and the 28 x 28 are shown, and forcing the wrong ink colour
 changes the answer until Reset.
 
-Uses test_browser.py's server (`streamlit run app.py`, the shipped checkpoints) and Chromium; the uploads
+Uses browser_server.py's server (`streamlit run app.py`, the shipped checkpoints) and Chromium; the uploads
 are made by the benchmark's own renderers (netlib/analysis/photos.py), seeded.
 """
 
@@ -22,7 +22,8 @@ from netlib.analysis.preprocess import prepare  # noqa: E402
 from netlib.checkpoint import load_checkpoint  # noqa: E402
 from netlib.data import load_mnist  # noqa: E402
 from netlib.lab.catalogue import shipped_checkpoint  # noqa: E402
-from test_browser import SHIPPED, assert_clean, browser, open_page, page, reading, server, shot, wait_idle  # noqa: E402,F401,F811
+from browser_server import browser, page, server  # noqa: E402,F401,F811  (the fixtures)
+from browser_helpers import SHIPPED, assert_clean, open_page, reading, shot, wait_idle  # noqa: E402
 
 MODELS = ("residual", "inception")
 

@@ -1,9 +1,10 @@
-"""Tests for `python -m netlib ...`: real subprocesses from the repo root, plus netlib.cli.main in-process.
+"""Tests for `python -m netlib ...`: real subprocesses from the repo root, plus netlib.cli.main in-process
+where a test needs this module's trained checkpoint.
 
 Each subprocess pays 2-4 s for importing torch on the shared machine. So the independent subprocess
-commands of this module run concurrently once (module fixture `cli`), each test checks one result, and
-the matrix of argument errors calls netlib.cli.main(argv) in-process (what __main__ runs), with a
-few of its cases also run end to end as subprocesses.
+commands of this module run concurrently once (module fixture `cli`) and each test checks one result;
+every test that needs them stays in this module, so they run once. The matrix of argument errors runs
+in-process in test_cli_inprocess.py, with a few of its cases also run end to end here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import random
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -19,35 +19,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-from netlib.cli import main as netlib_cli
 from netlib.checkpoint import CheckpointError, load_checkpoint
 from netlib.data import load_mnist
 from netlib.mnist import default_data_dir, raw_dir
+from cli_support import BAD_ARGS, END_TO_END, _assert_one_line_usage_error, _json_lines, _main
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 180
-
-# name -> (argv after `python -m netlib`, a word the one-line error must contain)
-BAD_ARGS = {
-    "lr-negative": (["train", "--model", "residual", "--epochs", "1", "--lr", "-1"], "--lr"),
-    "lr-not-a-number": (["train", "--model", "residual", "--epochs", "1", "--lr", "abc"], "--lr"),
-    "epochs-0": (["train", "--model", "residual", "--epochs", "0"], "--epochs"),
-    "batch-size-0": (["train", "--model", "residual", "--epochs", "1", "--batch-size", "0"], "--batch-size"),
-    "unknown-model": (["train", "--model", "vgg", "--epochs", "1"], "vgg"),
-    "unknown-recipe": (["train", "--model", "residual", "--epochs", "1", "--recipe", "nope"], "nope"),
-    "limit-0": (["train", "--model", "residual", "--epochs", "1", "--limit", "0"], "--limit"),
-    "limit-over-training-set": (["train", "--model", "residual", "--epochs", "1", "--limit", "100000"], "--limit"),
-    "batch-size-over-training-set": (["train", "--model", "residual", "--epochs", "1", "--batch-size", "100000"],
-                                     "batch size"),
-    "device-cuda-without-gpu": (["train", "--model", "residual", "--epochs", "1", "--device", "cuda"], "cuda"),
-    "no-command": ([], "command"),
-}
-# Run in-process too would be wrong for this one: it loads MNIST and installs a SIGTERM handler first.
-SUBPROCESS_ONLY = {"limit-over-training-set"}
-END_TO_END = {"limit-over-training-set", "lr-not-a-number"}
 
 
 def _env(runs_dir: Path) -> dict:
@@ -63,10 +43,6 @@ def _run_all(commands: dict, env: dict, workers: int = 3) -> dict:
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {name: pool.submit(_run, args, env) for name, args in commands.items()}
         return {name: f.result() for name, f in futures.items()}
-
-
-def _json_lines(text: str) -> list:
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def _usable_checkpoint(path: Path) -> bool:
@@ -129,31 +105,7 @@ def predicted(trained_checkpoint, digit_images, workdir) -> subprocess.Completed
                 _env(workdir / "runs"))
 
 
-def _main(argv: list, capsys) -> tuple[int, str, str]:
-    code = netlib_cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _assert_one_line_usage_error(code: int, out: str, err: str, word: str) -> None:
-    lines = err.strip().splitlines()
-    assert code == 2, err
-    assert "Traceback" not in err
-    assert len(lines) == 1, err
-    assert lines[0].startswith("netlib: error:")
-    assert word in lines[0]
-    assert out == ""
-
-
 # ---------------------------------------------------------------- argument errors
-@pytest.mark.parametrize("case", sorted(set(BAD_ARGS) - SUBPROCESS_ONLY))
-def test_bad_arguments_exit_2_with_one_line(case, capsys):
-    if case == "device-cuda-without-gpu" and torch.cuda.is_available():
-        pytest.skip("a CUDA GPU is present, so --device cuda is not an error here")
-    args, word = BAD_ARGS[case]
-    _assert_one_line_usage_error(*_main(args, capsys), word)
-
-
 @pytest.mark.parametrize("case", sorted(END_TO_END))
 def test_bad_arguments_exit_2_with_one_line_end_to_end(case, cli):
     result = cli[f"bad:{case}"]
@@ -211,14 +163,6 @@ def test_summary_json_inception_shapes(cli):
     assert rows["fc"]["output_shape"] == [1, 10]
 
 
-def test_summary_json_residual_shapes(capsys):
-    code, out, err = _main(["summary", "--model", "residual", "--json"], capsys)
-    assert code == 0, err
-    rows = {row["name"]: row for row in _json_lines(out)}
-    assert rows["rblock1"]["output_shape"] == [1, 16, 12, 12]
-    assert rows["flatten"]["output_shape"] == [1, 512]
-
-
 def test_summary_json_rows_carry_params_and_macs(cli):
     top = [r for r in _summary(cli, "inception").values() if r["depth"] == 0]
     assert sum(r["params"] for r in top) == 97_298
@@ -241,21 +185,6 @@ def test_predict_with_a_garbage_checkpoint_fails_in_one_line(cli):
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("netlib: error:")
     assert result.stdout == ""
-
-
-@pytest.mark.parametrize("garbage", ["random-bytes", "empty", "truncated"])
-def test_predict_with_other_garbage_checkpoints_fails_in_one_line(garbage, tmp_path, tiny_checkpoint, capsys):
-    path = tmp_path / f"{garbage}.pt"
-    if garbage == "random-bytes":
-        path.write_bytes(random.Random(0).randbytes(4096))
-    elif garbage == "empty":
-        path.write_bytes(b"")
-    else:
-        path.write_bytes(tiny_checkpoint.read_bytes()[:1000])
-    code, out, err = _main(["predict", "--checkpoint", path, tmp_path / "x.png"], capsys)
-    lines = err.strip().splitlines()
-    assert code == 1 and out == ""
-    assert len(lines) == 1 and lines[0].startswith("netlib: error:"), err
 
 
 def test_predict_json_prints_one_object_per_image(predicted, digit_images):

@@ -10,7 +10,7 @@ from netlib.analysis import cost
 from netlib.lab import catalogue, launch, lesson_runs, lessons, seed_dip
 from netlib.runs.reader import read_run, run_index
 from support import assert_clean, charts, open_app, write_run, write_seed
-from test_pages import lab, wait_for  # noqa: F401  (lab: fresh runs folder and caches; kills runs left over)
+from pages_support import lab, wait_for  # noqa: F401  (lab: fresh runs folder and caches; kills runs left over)
 
 
 # ---------------------------------------------------------------- the page, lesson by lesson

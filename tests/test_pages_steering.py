@@ -9,7 +9,8 @@ from netlib.charts.style import COLORS
 from netlib.lab import catalogue, launch
 from netlib.runs.control import read_control
 from netlib.runs.reader import list_runs, read_run
-from test_pages import assert_clean, charts, lab, open_page, start_tiny_run, values, wait_for  # noqa: F401
+from support import assert_clean, charts
+from pages_support import lab, open_page, start_tiny_run, values, wait_for  # noqa: F401
 
 
 def train_pair(at, runs, pair: str, limit: int, recipe: str = "", **sizes):

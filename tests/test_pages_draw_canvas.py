@@ -1,0 +1,95 @@
+"""The Draw page's canvas and upload under streamlit.testing (AppTest): an empty canvas's hint, an injected
+digit read by both networks, Clear, an uploaded image, and a bad upload or broken checkpoint as a message.
+The explanations and hints on a drawing are in test_pages_draw.py."""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from netlib.lab import catalogue
+from netlib.analysis.strokes import Style, render
+from support import SHIPPED, assert_clean, charts
+from pages_support import fake_run, lab, open_page  # noqa: F401  (lab: autouse, a fresh runs folder and caches)
+
+
+def digit_data_url(digit: int) -> str:
+    """A canvas-like PNG (transparent background, white ink) of a clearly drawn digit."""
+    img = render(digit, Style(box=0.7, width=18, polarity="transparent"))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+# ---------------------------------------------------------------- draw
+def test_draw_empty_canvas_gets_a_hint_not_a_prediction():
+    at = open_page("app_pages/draw.py")
+    assert_clean(at)
+    assert any("Draw a digit" in i.value for i in at.info)
+    assert not at.metric
+
+
+def draw_on_canvas(at: AppTest, url: str) -> AppTest:
+    key = f"canvas_{at.session_state['canvas_n']}"
+    at.session_state[key] = {"drawing": {"raw": {"objects": []}, "data": url}}
+    return at.run()
+
+
+@pytest.mark.skipif(not all(p.is_file() for p in SHIPPED), reason="shipped checkpoints not present")
+@pytest.mark.parametrize("digit", [3, 7])
+def test_draw_predicts_an_injected_digit(digit):
+    at = open_page("app_pages/draw.py")
+    t0 = time.perf_counter()
+    draw_on_canvas(at, digit_data_url(digit))
+    elapsed = time.perf_counter() - t0
+    assert_clean(at)
+    answers = {m.label: m.value for m in at.metric}
+    assert answers == {"Inception reads": str(digit), "Residual reads": str(digit)}, answers
+    assert {"probs_inception", "probs_residual", "preview"} <= set(charts(at))
+    assert at.session_state["last_drawn"].shape == (28, 28)
+    assert elapsed < 10
+
+
+def test_draw_clear_gives_a_fresh_canvas():
+    at = open_page("app_pages/draw.py")
+    draw_on_canvas(at, digit_data_url(1))
+    at.button(key="clear").click().run()
+    assert at.session_state["canvas_n"] == 1
+    assert any("Draw a digit" in i.value for i in at.info)
+
+
+@pytest.mark.skipif(not all(p.is_file() for p in SHIPPED), reason="shipped checkpoints not present")
+def test_draw_reads_an_uploaded_image():
+    img = render(4, Style(polarity="dark_on_light", width=20)).convert("RGB")
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=92)
+    at = open_page("app_pages/draw.py")
+    at.radio(key="draw_mode").set_value("Upload an image").run()
+    at.file_uploader(key="upload").upload("four.jpg", buf.getvalue(), "image/jpeg")
+    at.run()
+    assert_clean(at)
+    assert {m.value for m in at.metric} == {"4"}
+
+
+def test_draw_bad_upload_is_a_message_not_a_traceback():
+    at = open_page("app_pages/draw.py")
+    at.radio(key="draw_mode").set_value("Upload an image").run()
+    at.file_uploader(key="upload").upload("notes.png", b"this is not a png", "image/png")
+    at.run()
+    assert not at.exception
+    assert "not an image" in at.error[0].value
+
+
+def test_draw_broken_checkpoint_is_a_message_not_a_traceback(lab, monkeypatch):
+    monkeypatch.setenv(catalogue.CHECKPOINT_DIR_ENV, str(lab / "no-shipped"))
+    run = fake_run(lab, "20250101-000000-residual-fast-001", accs=(0.9,), checkpoint=True)
+    (run / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    at = open_page("app_pages/draw.py")
+    draw_on_canvas(at, digit_data_url(2))
+    assert not at.exception
+    assert any(e.value.startswith("checkpoint.pt:") for e in at.error), [e.value for e in at.error]
+    assert any("No trained inception checkpoint" in w.value for w in at.warning)
