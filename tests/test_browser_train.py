@@ -62,10 +62,15 @@ def test_train_watch_reload_finish_and_stop(server, page):
     assert_clean(page, "train, done")
     shot(page, "train_done")
 
-    # a long run, stopped: the reload began a fresh session, so the settings are the defaults again
-    # (fast recipe, 5 epochs of all 60,000 images)
-    expect(page.get_by_test_id("stRadio").filter(has_text="Recipe").locator("input[type=radio]").first).to_be_checked()
     known.add(run.name)
+    steer_and_stop_a_long_run(page, server, known)
+
+
+def steer_and_stop_a_long_run(page, server, known: set[str]) -> None:
+    """A long run from the Train page: paused, given a new learning rate while paused, resumed, stopped."""
+    # the reload before began a fresh session, so the settings are the defaults again (fast recipe,
+    # 5 epochs of all 60,000 images)
+    expect(page.get_by_test_id("stRadio").filter(has_text="Recipe").locator("input[type=radio]").first).to_be_checked()
     page.get_by_role("button", name="Start training").click()
     long_run = new_runs(server, known, 1)[0]
 
