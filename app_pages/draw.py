@@ -21,8 +21,20 @@ LAST_DRAWN = "last_drawn"  # read by the Inspect page
 CANVAS_EMPTY = BLANK_HINT + " Draw on the black square with the mouse or a finger, or upload an image."
 
 
-def canvas_key() -> str:
-    return f"canvas_{st.session_state.setdefault('canvas_n', 0)}"
+CLEARED = "canvas_cleared"  # the drawing the canvas still reported when Clear was pressed
+
+
+def drawing_id(result) -> int:
+    return hash((repr(result.json_data), result.image_bytes))
+
+
+def drawn_since_clear(result) -> bool:
+    """False while the canvas still reports the drawing that Clear emptied: the component empties itself
+    when its new initial drawing arrives and then reports the empty canvas, a rerun later."""
+    if st.session_state.get(CLEARED) == drawing_id(result):
+        return False
+    st.session_state.pop(CLEARED, None)
+    return True
 
 
 def drawing_input():
@@ -32,20 +44,25 @@ def drawing_input():
     # tablet's 768 among them, to ~1,400 px with the sidebar open, its column was narrower, and the
     # component hid the canvas's right part behind a scrollbar, out of a finger's reach. Its column is
     # kept at least as wide as the canvas (the answers move below it where both do not fit).
+    # Clear hands the same canvas a new, empty initial drawing, and it empties itself in place. (A new key
+    # mounted a new canvas instead, and on a loaded browser a stroke drawn while it mounted was lost.)
+    clears = st.session_state.setdefault("canvas_clears", 0)
     result = st_canvas(stroke_width=width, stroke_color="#FFFFFF", background_color="#000000",
                        height=CANVAS, width=CANVAS, drawing_mode="freedraw", return_image_data=True,
-                       update_streamlit=True, key=canvas_key())
+                       update_streamlit=True, initial_drawing={"objects": [], "clears": clears}, key="canvas")
+    fresh = drawn_since_clear(result)
     # Hidden: how many strokes the answers on the page were computed from, so a browser test or benchmark
     # knows an answer is its last stroke's even when a loaded browser paints a whole rerun at once.
-    strokes = len((result.json_data or {}).get("objects") or [])
-    st.html(f'<style>[data-testid="stColumn"]:has([class*="st-key-canvas_"]) {{ min-width: {CANVAS}px }}'
+    strokes = len((result.json_data or {}).get("objects") or []) if fresh else 0
+    st.html(f'<style>[data-testid="stColumn"]:has(.st-key-canvas) {{ min-width: {CANVAS}px }}'
             '[data-testid="stElementContainer"]:has(.drawn-strokes) { display: none }</style>'
             f'<span class="drawn-strokes" data-strokes="{strokes}"></span>')
     if st.button("Clear", icon=":material/ink_eraser:", key="clear"):
-        st.session_state["canvas_n"] += 1  # a new key is a new, empty canvas
+        st.session_state["canvas_clears"] += 1
+        st.session_state[CLEARED] = drawing_id(result)
         st.session_state.pop(LAST_DRAWN, None)
         st.rerun()
-    return result.image_data
+    return result.image_data if fresh else None
 
 
 def answer(model: str, probs: list[float], column) -> None:
