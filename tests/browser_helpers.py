@@ -210,11 +210,14 @@ def misreadings(page, digit: int) -> dict:
 
 
 def table_rows(page) -> list[list]:
-    """The first st.dataframe's body cells, from the grid's accessible table (it draws on a canvas). Each
-    cell sits at its aria-colindex: a column the grid has not rendered yet is a None, never a shift."""
+    """The first st.dataframe's body cells, from the grid's accessible table (it draws on a canvas); none
+    while that grid has not drawn it yet. Each cell sits at its aria-colindex: a column the grid has not
+    rendered yet is a None, never a shift."""
     return page.evaluate(
         """() => {
-            const grid = document.querySelector('[data-testid="stDataFrame"] table[role=grid]');
+            // the first grid's own table: a later grid's may be drawn sooner, and is not the one asked for
+            const frame = document.querySelector('[data-testid="stDataFrame"]');
+            const grid = frame && frame.querySelector('table[role=grid]');
             if (!grid) return [];
             const at = (td, i) => { const c = parseInt(td.getAttribute('aria-colindex')); return isNaN(c) ? i : c; };
             const rows = [...grid.querySelectorAll('tr')].map(tr => [...tr.querySelectorAll('td')]).filter(r => r.length);
