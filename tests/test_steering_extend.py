@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from netlib.runs.files import TRAIN_STATE
 from netlib.runs.reader import read_status
 from netlib.runs.writer import RunWriter
 from netlib.engine.loop import fit
@@ -119,3 +120,18 @@ def test_extending_a_run_without_train_state_is_refused(tmp_path, capsys):
     assert main(["train", "--extend", str(writer.dir)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "train state" in err[0]
+
+
+@pytest.mark.parametrize("content", [b"", b"\0" * 4096, b"not a torch file\n"])
+def test_extending_a_run_with_a_damaged_train_state_exits_1_in_one_line(content, tmp_path, capsys):
+    """A damaged train_state.pt is an unusable file like a damaged checkpoint (exit 1), whatever its size:
+    a growing file read before it passes the size bound must end the same way as one read after."""
+    from netlib.cli.main import main
+
+    writer = RunWriter(tmp_path / "r", {"model": "residual", "recipe_name": "fast", "recipe": {}})
+    writer.on_event({"event": "end", "status": "stopped", "reason": "stopped by request"})
+    writer.close()
+    (writer.dir / TRAIN_STATE).write_bytes(content)
+    assert main(["train", "--extend", str(writer.dir)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("netlib: error: cannot read") and TRAIN_STATE in err[0], err
