@@ -1,11 +1,12 @@
 """Benchmark: many visitors at once. N browser sessions draw digits on the Draw page of one server while a run trains.
 
 Usage: python scripts/bench_load.py [--sessions 1,5,10] [--digits-per-session 5] [--train | --no-train]
-                                    [--watch | --no-watch] [--model residual] [--limit 60000]
+                                    [--watch | --no-watch] [--model residual] [--limit 60000] [--no-floor]
 One `streamlit run app.py` (a free port, a fresh NETLIB_RUNS_DIR, headless). First the training run alone
 (`python -m netlib train`, no server: the headless figure), then the server: the first render of Results
 and Inspect in a new session (cold: the server's first visitor there; fresh: a new visitor; cached: a new tab of
-that visitor, its browser cache warm), then the
+that visitor, its browser cache warm) and, unless --no-floor, of a minimal one-chart page on a server of
+its own (scripts/_load_floor_app.py: what the browser and framework cost before the lab adds anything), then the
 same run training in the server's runs folder (watched on the Train page by one more session unless
 --no-watch) while, for each N, N Playwright contexts (async: they act at once) each draw
 --digits-per-session digits stroke by stroke (tests/test_browser_draw.py's strokes), reading each answer.
@@ -47,11 +48,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(runs: Path) -> tuple[subprocess.Popen, str]:
+def start_server(runs: Path, script: str = "app.py") -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "NETLIB_RUNS_DIR": str(runs), "PYTHONUNBUFFERED": "1"}
-    log = open(runs.parent / "server.log", "wb")  # noqa: SIM115 - open for the server's lifetime
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+    log = open(runs.parent / f"server-{Path(script).stem}.log", "wb")  # noqa: SIM115 - open while it runs
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
                                "--server.headless", "true", "--browser.gatherUsageStats", "false"],
                               cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                               start_new_session=True)  # its own process group: stopped as a whole
@@ -61,7 +62,7 @@ def start_server(runs: Path) -> tuple[subprocess.Popen, str]:
                 return server, f"http://localhost:{port}"
         except OSError:
             time.sleep(0.25)
-    raise SystemExit(f"streamlit did not start; see {runs.parent / 'server.log'}")
+    raise SystemExit(f"streamlit did not start; see {log.name}")
 
 
 def start_run(run_dir: Path, args, epochs: int) -> subprocess.Popen:
@@ -118,19 +119,33 @@ async def one_n(browser, url: str, n: int, usage: Usage, args) -> dict:
             "error_notes": [note for s in stats for note in s.notes][:10], **used}
 
 
-async def first_renders(browser, url: str, timeout: float) -> list[dict]:
+async def first_renders(browser, url: str, timeout: float, pages=RENDER_PAGES) -> list[dict]:
     """Each page three times, each a new session: the server's first visitor there (cold), a new
     visitor (fresh: a new browser context, so the app's scripts are downloaded again) and a returning
     one (cached: a new tab in the fresh visitor's context)."""
-    out = []
-    for path, title in RENDER_PAGES:
+    out, context = [], None
+    for path, title in pages:
         for kind in ("cold", "fresh", "cached"):
             got, context = await ls.first_render(browser, url, path, title, timeout,
                                                  context if kind == "cached" else None)
-            out.append({"kind": kind, **got})
+            out.append({"kind": kind, **got, "page": path or title.lower()})
             if kind != "fresh":
                 await context.close()
     return out
+
+
+async def floor_renders(browser, runs: Path, timeout: float) -> list[dict]:
+    """The same three visits to scripts/_load_floor_app.py on a server of its own: the framework's floor."""
+    server, url = start_server(runs, "scripts/_load_floor_app.py")
+    try:
+        context, page = await ls.new_page(browser, timeout)  # the first page load compiles the script
+        await page.goto(url)
+        await page.locator(ls.CONTENT).first.wait_for(state="visible", timeout=120_000)
+        await context.close()
+        return await first_renders(browser, url, timeout, pages=(("", "Floor"),))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
 
 
 async def bench(url: str, server: subprocess.Popen, runs: Path, args, headless: dict | None) -> tuple[list, list, dict]:
@@ -144,6 +159,8 @@ async def bench(url: str, server: subprocess.Popen, runs: Path, args, headless: 
         await warm.wait_for_selector("text=Device", timeout=120_000)
         await warm_ctx.close()
         renders = await first_renders(browser, url, args.timeout)
+        if args.floor:
+            renders += await floor_renders(browser, runs, args.timeout)
         try:
             if args.train:
                 train = start_run(run_dir, args, epochs=1000)  # the most allowed: stopped when the sessions are done
@@ -175,7 +192,8 @@ async def bench(url: str, server: subprocess.Popen, runs: Path, args, headless: 
 
 def report(results: list[dict], renders: list[dict], headless: dict, args) -> None:
     fmt = lambda v, f="{:.0f}": "—" if v is None else f.format(v)  # noqa: E731
-    print("\nFirst render in a fresh session (s from goto; target <= 3 s):")
+    print("\nFirst render in a fresh session (s from goto; target <= 3 s; floor: a minimal page with one "
+          "chart, scripts/_load_floor_app.py):")
     print(f"{'page':8s} {'visit':6s} {'heading':>8s} {'content':>8s} {'idle':>6s} errors")
     for r in renders:
         print(f"{r['page']:8s} {r['kind']:6s} {fmt(r.get('heading_s'), '{:.2f}'):>8s} "
@@ -219,6 +237,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=60000, help="training images per epoch")
     p.add_argument("--headless-epochs", type=int, default=1)
     p.add_argument("--timeout", type=float, default=30.0, help="seconds a session waits for an answer")
+    p.add_argument("--floor", action=argparse.BooleanOptionalAction, default=True,
+                   help="also time the first render of a minimal one-chart Streamlit page (default on)")
     return p.parse_args()
 
 

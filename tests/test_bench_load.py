@@ -50,3 +50,13 @@ def test_window_rate_counts_the_reports_inside_the_window_only():
 def test_share_of_nothing_is_none():
     assert share(50.0, 100.0) == 0.5
     assert share(None, 100.0) is None and share(50.0, None) is None and share(50.0, 0.0) is None
+
+
+def test_the_floor_page_is_a_title_a_metric_and_one_chart():
+    """scripts/_load_floor_app.py, the first-render floor bench_load.py times: it must run and hold the one chart."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "scripts" / "_load_floor_app.py")).run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Floor"] and len(at.metric) == 1
+    assert len(at.get("plotly_chart")) == 1
