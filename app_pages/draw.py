@@ -21,6 +21,7 @@ LAST_DRAWN = "last_drawn"  # read by the Inspect page
 CANVAS_EMPTY = BLANK_HINT + " Draw on the black square with the mouse or a finger, or upload an image."
 
 
+CLEARS = "canvas_clears"  # how many times Clear was pressed: a new number is a new, empty initial drawing
 CLEARED = "canvas_cleared"  # the drawing the canvas still reported when Clear was pressed
 
 
@@ -31,9 +32,12 @@ def drawing_id(result) -> int:
 def drawn_since_clear(result) -> bool:
     """False while the canvas still reports the drawing that Clear emptied: the component empties itself
     when its new initial drawing arrives and then reports the empty canvas, a rerun later."""
-    if st.session_state.get(CLEARED) == drawing_id(result):
+    cleared = st.session_state.get(CLEARED)
+    if cleared is None:  # the usual case: no Clear waiting for the canvas, nothing to hash on each stroke
+        return True
+    if cleared == drawing_id(result):
         return False
-    st.session_state.pop(CLEARED, None)
+    del st.session_state[CLEARED]
     return True
 
 
@@ -46,7 +50,7 @@ def drawing_input():
     # kept at least as wide as the canvas (the answers move below it where both do not fit).
     # Clear hands the same canvas a new, empty initial drawing, and it empties itself in place. (A new key
     # mounted a new canvas instead, and on a loaded browser a stroke drawn while it mounted was lost.)
-    clears = st.session_state.setdefault("canvas_clears", 0)
+    clears = st.session_state.setdefault(CLEARS, 0)
     result = st_canvas(stroke_width=width, stroke_color="#FFFFFF", background_color="#000000",
                        height=CANVAS, width=CANVAS, drawing_mode="freedraw", return_image_data=True,
                        update_streamlit=True, initial_drawing={"objects": [], "clears": clears}, key="canvas")
@@ -58,7 +62,7 @@ def drawing_input():
             '[data-testid="stElementContainer"]:has(.drawn-strokes) { display: none }</style>'
             f'<span class="drawn-strokes" data-strokes="{strokes}"></span>')
     if st.button("Clear", icon=":material/ink_eraser:", key="clear"):
-        st.session_state["canvas_clears"] += 1
+        st.session_state[CLEARS] += 1
         st.session_state[CLEARED] = drawing_id(result)
         st.session_state.pop(LAST_DRAWN, None)
         st.rerun()

@@ -65,6 +65,11 @@ def start_server(runs: Path, script: str = "app.py") -> tuple[subprocess.Popen, 
     raise SystemExit(f"streamlit did not start; see {log.name}")
 
 
+def stop_server(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)  # the whole process group start_server began
+    server.wait(30)
+
+
 def start_run(run_dir: Path, args, epochs: int) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "netlib", "train", "--model", args.model, "--limit", str(args.limit),
            "--epochs", str(epochs), "--run-dir", str(run_dir), "--quiet"]
@@ -144,8 +149,7 @@ async def floor_renders(browser, runs: Path, timeout: float) -> list[dict]:
         await context.close()
         return await first_renders(browser, url, timeout, pages=(("", "Floor"),))
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
+        stop_server(server)
 
 
 async def bench(url: str, server: subprocess.Popen, runs: Path, args, headless: dict | None) -> tuple[list, list, dict]:
@@ -253,8 +257,7 @@ def main() -> None:
     try:
         results, renders, headless = asyncio.run(bench(url, server, runs, args, headless))
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
+        stop_server(server)
     report(results, renders, headless, args)
     print(f"(runs and the server log: {runs.parent})")
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+sys.path.insert(0, str(SCRIPTS))
 from _load_stats import latency_summary, percentile, share, window_rate  # noqa: E402
 
 
@@ -56,7 +57,7 @@ def test_the_floor_page_is_a_title_a_metric_and_one_chart():
     """scripts/_load_floor_app.py, the first-render floor bench_load.py times: it must run and hold the one chart."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "scripts" / "_load_floor_app.py")).run()
+    at = AppTest.from_file(str(SCRIPTS / "_load_floor_app.py")).run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Floor"] and len(at.metric) == 1
     assert len(at.get("plotly_chart")) == 1
