@@ -99,18 +99,25 @@ def cmd_archive(root: Path, args) -> int:
 
 
 def cmd_delete(root: Path, args) -> int:
-    """Every name is checked before anything goes: one refused run and nothing is deleted."""
-    paths = [manage.run_dir(root, n) for n in args.names]
+    """Every name is checked before anything goes: one refused run and nothing is deleted. A name that
+    is a link in the runs folder removes that link only (links first: a run's removal takes its links)."""
+    paths = sorted((manage.run_dir(root, n, link_ok=True) for n in args.names), key=lambda p: not p.is_symlink())
     refused = [why for why in map(manage.why_kept, paths) if why]
     if refused:
         raise manage.RunRefused("; ".join(refused) + ". Nothing was deleted")
     if not args.yes:
         for p in paths:
-            print(_plain(f"would delete {p}"))
+            print(_plain(f"would remove the link {p} (to {manage.link_target(p)}, which stays)" if p.is_symlink()
+                         else f"would delete {p}"))
         print("nothing deleted: add --yes to delete", file=sys.stderr)
         return 1
-    freed = sum(manage.delete(root, n) for n in args.names)
-    print(f"deleted {len(paths)} run{'s' if len(paths) != 1 else ''}, {size_text(freed)} freed")
+    links = sum(p.is_symlink() for p in paths)
+    freed = sum(manage.delete(root, p.name) for p in paths)
+    runs = len(paths) - links
+    said = [f"deleted {runs} run{'s' if runs != 1 else ''}" if runs else "",
+            f"removed {links} link{'s' if links != 1 else ''} (what {'they lead' if links != 1 else 'it leads'} to stays)"
+            if links else ""]
+    print(f"{' and '.join(w for w in said if w)}, {size_text(freed)} freed")
     return 0
 
 

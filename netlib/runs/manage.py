@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Iterable, Optional
 
-from ..safepath import UnsafePath, inside
+from ..safepath import UnsafePath, inside, is_contained
 from .files import CONFIG, ENDED_STATUSES, LIVE_STATUSES, PROCESS_LOG, QUEUED, STATUS, UNREADABLE
 from .meta import META, Meta, clean_label, clean_notes, clean_tag, clean_tags, read_meta, write_meta
 from .notebook import Row, disk_bytes, notebook_rows
@@ -29,9 +29,11 @@ def shown(name) -> str:
     return repr(text[:60] + ("…" if len(text) > 60 else ""))
 
 
-def run_dir(runs_dir: Path, name: str) -> Path:
+def run_dir(runs_dir: Path, name: str, link_ok: bool = False) -> Path:
     """The folder of run `name`: a plain folder name directly inside runs_dir (UnsafePath otherwise, and
-    nothing is touched), that exists and holds a run (RunRefused otherwise)."""
+    nothing is touched), that exists and holds a run (RunRefused otherwise). Only real folders are runs:
+    a link in runs_dir is refused (edits name the run itself), or with link_ok returned as the link
+    (delete removes it, and only it)."""
     root = Path(runs_dir)
     if not isinstance(name, str):
         raise UnsafePath("a run name must be text")
@@ -40,6 +42,11 @@ def run_dir(runs_dir: Path, name: str) -> Path:
     path = inside(root, name)  # NUL, absolute, '..', a link leading outside: refused
     if not os.path.lexists(path):
         raise RunRefused(f"no run named {shown(name)} in {root}")
+    if path.is_symlink():
+        if link_ok:
+            return path
+        raise RunRefused(f"{shown(name)} in {root} is a link to {shown(link_target(path))}, not a run: "
+                         "name the run itself")
     if not path.is_dir():
         raise RunRefused(f"{shown(name)} in {root} is not a run folder")
     if not any(os.path.lexists(path / f) for f in (CONFIG, STATUS, PROCESS_LOG)):
@@ -84,8 +91,17 @@ def set_archived(runs_dir: Path, name: str, archived: bool = True) -> Meta:
     return _edit(runs_dir, name, lambda m: dataclasses.replace(m, archived=bool(archived)))
 
 
+def link_target(link: Path) -> str:
+    """What a link in the runs folder leads to: the run's folder name (the whole path when elsewhere)."""
+    target = Path(os.path.realpath(link))
+    return target.name if target.parent == Path(os.path.realpath(link.parent)) else str(target)
+
+
 def why_kept(path: Path) -> Optional[str]:
-    """Why the run at path may not be deleted now (live, queued, starting), or None when it may."""
+    """Why the run at path may not be deleted now (live, queued, starting), or None when it may (a
+    link may always go: removing it leaves the run it leads to as it is)."""
+    if path.is_symlink():
+        return None
     status = read_status(path)
     name = path.name
     if status is None:
@@ -107,7 +123,7 @@ def why_kept(path: Path) -> Optional[str]:
 def delete(runs_dir: Path, name: str) -> int:
     """Remove run `name`'s folder (a link: the link only); the bytes freed. RunRefused for a run that is
     live, queued or starting, with the reason."""
-    path = run_dir(runs_dir, name)
+    path = run_dir(runs_dir, name, link_ok=True)
     reason = why_kept(path)
     if reason:
         raise RunRefused(reason)
@@ -115,17 +131,37 @@ def delete(runs_dir: Path, name: str) -> int:
 
 
 def remove(path: Path) -> int:
-    size = disk_bytes(path)
+    """Remove a run folder, or a link (the link only, 0 bytes freed: what it leads to stays); the bytes
+    freed. The links beside it that this leaves dangling (to the run, or through the link) go too."""
+    link = path.is_symlink()
+    size = 0 if link else disk_bytes(path)
+    before = leading_links(path.parent)
     try:
-        if path.is_symlink():  # a run folder that is a link: the link goes, what it points at stays
+        if link:
             path.unlink()
         else:
-            shutil.rmtree(path)  # never follows a link inside (fd-based where the system has it)
+            shutil.rmtree(path)  # never follows a link inside (fd-based; refuses a folder swapped for a link)
     except FileNotFoundError:
         raise RunRefused(f"run {path.name} is gone already (deleted meanwhile?)") from None
     except OSError as e:
         raise RunRefused(f"could not delete run {path.name} completely: {e.strerror or e}") from None
+    for other in before:
+        if not other.exists():  # it led to what was just removed
+            try:
+                other.unlink()
+            except FileNotFoundError:
+                pass
     return size
+
+
+def leading_links(root: Path) -> list[Path]:
+    """The links directly inside root that lead somewhere inside root now (other names for its runs)."""
+    try:
+        with os.scandir(root) as it:
+            links = [Path(e.path) for e in it if e.is_symlink()]
+    except OSError:
+        return []
+    return [p for p in links if p.exists() and is_contained(root, p)]
 
 
 @dataclasses.dataclass

@@ -236,13 +236,15 @@ def read_run(run_dir: Path) -> Optional[RunInfo]:
 def run_index(runs_dir: Optional[Path] = None) -> list[RunEntry]:
     """Every run under runs_dir, newest first, read from config.json and status.json only.
 
-    A run folder that is a symlink leading outside runs_dir is skipped: never read, listed or loaded.
+    Only real folders are runs: a symlink in runs_dir (to a run beside it, or leading outside) is
+    skipped, never read, listed, ranked or loaded; the run it names is listed once, under its own name.
     """
     root = Path(runs_dir or default_runs_dir())
     if not root.is_dir():
         return []
     out, line = [], []
-    for d in sorted((p for p in root.iterdir() if p.is_dir() and is_contained(root, p)), reverse=True):
+    for d in sorted((p for p in root.iterdir() if not p.is_symlink() and p.is_dir() and is_contained(root, p)),
+                    reverse=True):
         head = _head(d)
         if head is not None:
             out.append(RunEntry(d, head[0], head[1]["status"], status_json=head[1]))
