@@ -17,6 +17,7 @@ from netlib.analysis.cost import crossover_width
 from netlib.charts import style
 from netlib.lab import catalogue
 from netlib.lab.lessons import LESSONS
+from netlib.lab.link_values import checkpoint_id
 from netlib.models import MODELS, REDUCE
 from netlib.names import DEFAULT_WIDTH, DEPTH_MODELS, MAX_BLOCKS, MAX_WIDTH, WIDTH_MODELS, shape_kwargs
 from netlib.runs.files import default_runs_dir
@@ -237,12 +238,22 @@ def device_label() -> str:
 
 
 def checkpoint_picker(model: str, runs: list, key: str, label: str | None = None):
-    """A selectbox over the shipped checkpoint and the runs' checkpoints of `model`; the choice or None."""
+    """A selectbox over the shipped checkpoint and the runs' checkpoints of `model`; the choice or None.
+    Session state holds the checkpoint's id (catalogue.choice_id), not its place in the list: a run that
+    saves its first checkpoint, or one deleted, leaves the choice as it was."""
     choices = catalogue.checkpoint_choices(model, runs)
     if not choices:
         st.warning(f"No trained {model} checkpoint yet: train one on the Train page.",
                    icon=":material/info:")
         return None
-    i = st.selectbox(label or f"{model} checkpoint", range(len(choices)),
-                     format_func=lambda j: choices[j].label, key=key)
-    return choices[i if i is not None and i < len(choices) else 0]
+    by_id = {checkpoint_id(c): c for c in choices}
+    stored = st.session_state.get(key)
+    gone = stored is not None and stored not in by_id  # said once: the first one is stored from now on
+    if stored not in by_id:
+        stored = next(iter(by_id))
+    st.session_state[key] = stored  # set before the widget, so it shows this id whatever the list did
+    picked = st.selectbox(label or f"{model} checkpoint", list(by_id), format_func=lambda i: by_id[i].label,
+                          key=key)
+    if gone:
+        st.caption(f"The checkpoint you had chosen is gone; showing {by_id[stored].label}.")
+    return by_id.get(picked, by_id[stored])

@@ -30,9 +30,9 @@ def lesion_view(model: str) -> None:
     runs = reader.run_index(runs_dir())
     key = f"lesion_ckpt_{model}"
     if key not in st.session_state:  # start on the shipped ×3 checkpoint: it has depth to remove
-        i = catalogue.choice_index(catalogue.checkpoint_choices(model, runs), catalogue.lesion_checkpoint(model))
-        if i is not None:
-            st.session_state[key] = i
+        shipped = catalogue.choice_id(catalogue.checkpoint_choices(model, runs), catalogue.lesion_checkpoint(model))
+        if shipped is not None:
+            st.session_state[key] = shipped
     choice = checkpoint_picker(model, runs, key=key)
     if choice is None:
         return

@@ -152,9 +152,9 @@ def take_request() -> None:
     model = req["model"]
     st.session_state["inspect_model"] = model
     choices = catalogue.checkpoint_choices(model, reader.run_index(runs_dir()))
-    i = catalogue.choice_index(choices, req.get("checkpoint") or "")
-    if i is not None:
-        st.session_state[f"inspect_ckpt_{model}"] = i
+    picked = catalogue.choice_id(choices, req.get("checkpoint") or "")
+    if picked is not None:
+        st.session_state[f"inspect_ckpt_{model}"] = picked
     images, _, source = test_digits()
     index = req.get("index")
     if isinstance(index, (int, np.integer)) and 0 <= int(index) < len(images):

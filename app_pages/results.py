@@ -52,9 +52,9 @@ def apply_selection(runs: list) -> None:
         return
     model, path = want
     st.session_state["results_model"] = model
-    i = catalogue.choice_index(catalogue.checkpoint_choices(model, runs), path)
-    if i is not None:
-        st.session_state[f"results_ckpt_{model}"] = i
+    picked = catalogue.choice_id(catalogue.checkpoint_choices(model, runs), path)
+    if picked is not None:
+        st.session_state[f"results_ckpt_{model}"] = picked
 
 
 def report(model: str, choice) -> None:

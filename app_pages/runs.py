@@ -123,10 +123,10 @@ def open_buttons(chosen: list) -> None:
     if c.button("Open on Results", icon=":material/grading:", key="runs_open_results", disabled=not saved,
                 width="stretch", help=None if saved else "select one run that saved a checkpoint"):
         choices = catalogue.checkpoint_choices(one.model, reader.run_index(runs_dir()))
-        i = catalogue.choice_index(choices, one.dir / CHECKPOINT)
+        picked = catalogue.choice_id(choices, one.dir / CHECKPOINT)
         st.session_state["results_model"] = one.model
-        if i is not None:
-            st.session_state[f"results_ckpt_{one.model}"] = i
+        if picked is not None:
+            st.session_state[f"results_ckpt_{one.model}"] = picked
         st.switch_page("app_pages/results.py")
 
 

@@ -215,7 +215,7 @@ def test_inspect_lesion_tab_on_the_shipped_checkpoints(monkeypatch, tmp_path):
     at.radio(key="inspect_model").set_value("residual").run()
     assert_clean(at)
     picker = at.selectbox(key="lesion_ckpt_residual")
-    assert "lesion/residual-3.pt" in picker.options[picker.value]  # starts on the ×3 checkpoint
+    assert "lesion/residual-3.pt" in picker.options[picker.index]  # starts on the ×3 checkpoint
     at.button(key="lesion_run_residual").click().run(timeout=180)
     assert_clean(at)
     sentences = [m.value for m in at.markdown if "block" in m.value and "%" in m.value]
@@ -226,5 +226,5 @@ def test_inspect_lesion_tab_on_the_shipped_checkpoints(monkeypatch, tmp_path):
     assert any("with every block" in t["name"] for t in spec["data"] if t["type"] == "scatter")
     table = at.dataframe[-1].value
     assert list(table["block removed"]) == [NONE] + [f"rblock{s}.{i}" for s in (1, 2) for i in range(3)]
-    picker.set_value(0).run()  # the shipped one-block residual.pt: the note says why there is little to see
+    picker.set_value("shipped:residual.pt").run()  # one block per stage: the note says why there is little to see
     assert any("half" in i.value for i in at.info)

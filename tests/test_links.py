@@ -38,11 +38,12 @@ def context(calls: list | None = None) -> Context:
 
 VIEWS = {  # a non-default view of every page, as session state
     "train": {"model": "plain", "blocks": 3, "train_run": f"/lab/runs/{RUN}"},
-    "inspect": {"inspect_model": "inception", "inspect_width": 64, "inspect_ckpt_inception": 2,
+    "inspect": {"inspect_model": "inception", "inspect_width": 64, "inspect_ckpt_inception": "upload:mine.pt",
                 "inspect_tab": "Feature maps", "inspect_index": 1234},
     "compare": {"cmp_pair": "inception vs naive", "cmp_blocks": 5, "cmp_width": 17, "compare_runs": [OTHER, RUN]},
-    "results": {"results_model": "residual", "results_ckpt_residual": 1, "results_true": 3, "results_read": 5},
-    "draw": {"draw_ckpt_inception": 1, "draw_ckpt_residual": 1},
+    "results": {"results_model": "residual", "results_ckpt_residual": f"run:{RUN}", "results_true": 3,
+                "results_read": 5},
+    "draw": {"draw_ckpt_inception": f"run:{OTHER}", "draw_ckpt_residual": f"run:{RUN}"},
     "lessons": {"lesson": "lesion"},
 }
 
@@ -69,8 +70,8 @@ def test_the_link_names_runs_and_checkpoints_not_paths_or_indexes():
 
 def test_defaults_stay_out_of_the_link():
     ctx = context()
-    assert links.encode("inspect", {"inspect_model": "inception", "inspect_width": 10, "inspect_ckpt_inception": 0,
-                                    "inspect_tab": "Layers", "inspect_index": 0}, ctx) == {}
+    assert links.encode("inspect", {"inspect_model": "inception", "inspect_width": 10, "inspect_tab": "Layers",
+                                    "inspect_ckpt_inception": "shipped:inception.pt", "inspect_index": 0}, ctx) == {}
     assert links.encode("compare", {"cmp_pair": PAIRS[0], "cmp_blocks": 3}, ctx) == {}
     assert links.encode("results", {"results_true": None, "results_read": None}, ctx) == {}
     assert links.encode("home", {"model": "plain"}, ctx) == {}
@@ -88,17 +89,26 @@ def test_settings_that_do_not_apply_stay_out_and_are_refused():
 def test_a_checkpoint_belongs_to_the_network_of_the_link_or_of_the_session():
     ctx = context()
     assert links.parse("inspect", {"checkpoint": f"run:{RUN}"}, ctx, {"inspect_model": "residual"})[0] == {
-        "inspect_ckpt_residual": 1}
+        "inspect_ckpt_residual": f"run:{RUN}"}
     updates, messages = links.parse("inspect", {"checkpoint": f"run:{RUN}"}, ctx, {"inspect_model": "inception"})
     assert updates == {} and "not one of the Inception checkpoints" in messages[0]
+
+
+def test_a_linked_checkpoint_is_kept_by_id_when_the_list_changes():
+    updates, _ = links.parse("results", {"network": "residual", "checkpoint": f"run:{RUN}"}, context())
+    assert updates["results_ckpt_residual"] == f"run:{RUN}"  # an id, not a place in the list
+    newer = Context(checkpoints=lambda m: ["shipped:residual.pt", "run:newer", f"run:{RUN}"])
+    assert links.encode("results", updates, newer)["checkpoint"] == f"run:{RUN}"
+    assert links.encode("results", updates, Context(checkpoints=lambda m: [f"run:{RUN}"]))["checkpoint"] == f"run:{RUN}"
 
 
 def test_state_that_the_lab_does_not_list_is_left_out_of_the_link():
     ctx = context()
     assert links.encode("train", {"train_run": "/etc"}, ctx) == {}
     assert links.encode("train", {"train_run": f"/elsewhere/{RUN}"}, ctx) == {}  # same name, not the listed folder
-    assert links.encode("inspect", {"inspect_model": "residual", "inspect_ckpt_residual": 7}, ctx) == {
-        "network": "residual"}
+    for stale in ("run:gone", 1):  # a deleted run's checkpoint; a place in the list, as pickers once kept
+        assert links.encode("inspect", {"inspect_model": "residual", "inspect_ckpt_residual": stale}, ctx) == {
+            "network": "residual"}
     assert links.encode("inspect", {"inspect_index": True}, ctx) == {}
     assert links.encode("compare", {"compare_runs": ["gone", RUN, 5]}, ctx) == {"run": [RUN]}
     assert links.encode("lessons", {"lesson": "no-such-lesson"}, ctx) == {}
@@ -275,14 +285,14 @@ def test_the_lesion_tab_keeps_its_checkpoint_in_the_link(monkeypatch):
 
     fresh_app(monkeypatch)
     choices = catalogue.checkpoint_choices("residual", [])
-    shipped3 = catalogue.choice_index(choices, catalogue.lesion_checkpoint("residual"))
+    shipped3 = catalogue.choice_id(choices, catalogue.lesion_checkpoint("residual"))
     at = open_with("inspect", {"network": "residual", "tab": "Lesion"})
     assert not at.exception and not at.warning
     assert at.session_state["lesion_ckpt_residual"] == shipped3  # the default: not written to the link
     assert "lesion" not in at.query_params
-    other = next(i for i in range(len(choices)) if i != shipped3)
+    other = next(links.checkpoint_id(c) for c in choices if links.checkpoint_id(c) != shipped3)
     at.selectbox(key="lesion_ckpt_residual").set_value(other).run()
-    assert at.query_params["lesion"] == f"shipped:{choices[other].path.name}"
+    assert at.query_params["lesion"] == other
     again = open_with("inspect", dict(at.query_params))
     assert not again.warning and again.session_state["lesion_ckpt_residual"] == other
     assert open_with("inspect", {"network": "inception", "lesion": "shipped:plain-3.pt"}).warning

@@ -57,7 +57,7 @@ def test_results_shows_where_a_shipped_checkpoint_fails(model):
     at.radio(key="results_model").set_value(model).run()
     assert_clean(at)
     assert at.title[0].value == "Results"
-    assert at.selectbox(key=f"results_ckpt_{model}").value == 0  # the shipped checkpoint
+    assert at.selectbox(key=f"results_ckpt_{model}").value == f"shipped:{model}.pt"
     metrics = {m.label: m.value for m in at.metric}
     recorded = torch.load(catalogue.shipped_checkpoint(model), weights_only=True)["metrics"]["test_acc"]
     assert metrics["test accuracy"] == f"{100 * recorded:.2f}%"
@@ -119,7 +119,7 @@ def test_inspect_button_hands_the_digit_to_inspect():
     assert_clean(at)
     assert at.title[0].value == "Inspect"
     assert at.radio(key="inspect_model").value == "residual"  # not Inspect's default (inception)
-    assert at.selectbox(key="inspect_ckpt_residual").value == 0
+    assert at.selectbox(key="inspect_ckpt_residual").value == "shipped:residual.pt"
     assert at.number_input(key="inspect_index").value == first
     assert at.session_state["inspect_tab"] == "Feature maps"
     assert "inspect_request" not in at.session_state  # read once
@@ -140,7 +140,7 @@ def test_inspect_ignores_a_request_for_a_checkpoint_it_does_not_list(lab, tmp_pa
     assert at.radio(key="inspect_model").value == "inception"
     assert at.number_input(key="inspect_index").value == 5
     if SHIPPED[0].is_file():
-        assert at.selectbox(key="inspect_ckpt_inception").value == 0  # the shipped one, not the file asked for
+        assert at.selectbox(key="inspect_ckpt_inception").value == "shipped:inception.pt"  # not the file asked for
 
 
 # ---------------------------------------------------------------- fresh install, runs, no MNIST
@@ -194,7 +194,7 @@ def test_a_good_upload_is_stored_selected_and_offered_by_every_picker(uploads, t
     assert stored.read_bytes() == tiny_checkpoint.read_bytes()
     assert any("uploaded friend-s-net.pt" in s.value for s in at.success)
     picker = at.selectbox(key="results_ckpt_residual")
-    assert picker.options[picker.value] == "uploaded friend-s-net.pt"  # selected at once
+    assert picker.value == "upload:friend-s-net.pt" and picker.options[picker.index] == "uploaded friend-s-net.pt"
     assert "results_confusion" in charts(at)
     assert any("friend-s-net.pt" in d.proto.label for d in at.get("download_button"))
 

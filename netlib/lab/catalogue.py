@@ -16,6 +16,7 @@ from ..names import LESION_BLOCKS, LESION_MODELS, lesion_file, network_title, ti
 from ..runs.files import CHECKPOINT, default_runs_dir
 from ..runs.reader import RunEntry, read_events
 from ..safepath import UnsafePath, is_contained
+from .link_values import checkpoint_id
 from .uploads import list_uploads, uploads_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the folder holding netlib/, app.py and checkpoints/
@@ -77,6 +78,13 @@ def choice_index(choices: list[CheckpointChoice], path) -> Optional[int]:
         if c.path.resolve() == wanted:
             return i
     return None
+
+
+def choice_id(choices: list[CheckpointChoice], path) -> Optional[str]:
+    """The id (link_values.checkpoint_id) of the checkpoint at `path` among choices; None if not listed.
+    Pickers keep ids, not places in the list, which change when a run saves its first checkpoint."""
+    i = choice_index(choices, path)
+    return None if i is None else checkpoint_id(choices[i])
 
 
 def checkpoint_roots() -> list[Path]:

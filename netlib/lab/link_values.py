@@ -23,8 +23,8 @@ class Context:
     """What URL values are checked against, each listing read on first use only (a page pays only for
     the parameters its link has).
 
-    runs(): {run name: run folder as listed}; checkpoints(model): the checkpoint ids of `model` in the
-    picker's order (see checkpoint_id); test_size(): digits in the test set; lessons(): lesson ids;
+    runs(): {run name: run folder as listed}; checkpoints(model): the checkpoint ids of `model` that the
+    pickers offer (see checkpoint_id); test_size(): digits in the test set; lessons(): lesson ids;
     options: {session key: the choices its widget offers} (a page's tabs, Compare's pairs).
     """
 
@@ -165,7 +165,8 @@ class RunList:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A checkpoint id in the URL (checkpoint_id); in session state its index in the picker's list."""
+    """A checkpoint id (checkpoint_id), in the URL and in session state alike: an id names the same
+    checkpoint when a run saves its first one or one is deleted, where a place in the list would not."""
     model: str = ""  # fixed (Draw's pickers); else the page's network
 
     def parse(self, text: str, ctx: Context, model: str, key: str = ""):
@@ -173,14 +174,9 @@ class Checkpoint:
         if kind not in CHECKPOINT_KINDS:
             raise Invalid("shipped:FILE, run:NAME or upload:FILE expected")
         plain_name(name)
-        ids = ctx.checkpoints(self.model or model)
-        if text not in ids:
+        if text not in ctx.checkpoints(self.model or model):
             raise Invalid(f"not one of the {TITLES.get(self.model or model, model)} checkpoints on this server")
-        return ids.index(text)
+        return text
 
     def encode(self, value, ctx: Context, model: str, key: str = ""):
-        ids = ctx.checkpoints(self.model or model)
-        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(ids)
-        return ids[value] if ok else None
-
-
+        return value if isinstance(value, str) and value in ctx.checkpoints(self.model or model) else None

@@ -50,10 +50,19 @@ def _shape(blocks_key: str, width_key: str, blocks_default: int = 1, models: boo
             Param("width", width_key, Whole(1, MAX_WIDTH), DEFAULT_WIDTH, WIDTH_MODELS if models else ()))
 
 
-def _lesion_default(ctx: Context, model: str) -> int:
-    """The Lesion tab starts on the shipped lesion checkpoint (it has depth to remove), else the first."""
-    ids = ctx.checkpoints(model)
-    return ids.index(f"shipped:{lesion_file(model)}") if f"shipped:{lesion_file(model)}" in ids else 0
+def _shipped(fixed: str = ""):
+    """The default checkpoint: the first the picker offers when that is a shipped one (shipped files do not
+    come and go while the server runs). A run's or an upload's is never left out of a link: a run saving
+    its first checkpoint, or one deleted, must not turn a link into one naming another checkpoint."""
+    def first_shipped(ctx: Context, model: str) -> Optional[str]:
+        ids = ctx.checkpoints(fixed or model)
+        return ids[0] if ids and ids[0].startswith("shipped:") else None
+    return first_shipped
+
+
+def _lesion_default(ctx: Context, model: str) -> str:
+    """The Lesion tab starts on the shipped lesion checkpoint (it has depth to remove)."""
+    return f"shipped:{lesion_file(model)}"
 
 
 PAGES: dict[str, PageLinks] = {
@@ -61,17 +70,17 @@ PAGES: dict[str, PageLinks] = {
     "train": PageLinks("model", (_network("model"), *_shape("blocks", "width"), Param("run", "train_run", Run()))),
     "inspect": PageLinks("inspect_model", (
         _network("inspect_model"), *_shape("inspect_blocks", "inspect_width"),
-        Param("checkpoint", "inspect_ckpt_{model}", Checkpoint(), 0),
+        Param("checkpoint", "inspect_ckpt_{model}", Checkpoint(), _shipped()),
         Param("tab", "inspect_tab", Choice(), FIRST), Param("digit", "inspect_index", Whole(0, size="test_size"), 0),
         Param("lesion", "lesion_ckpt_{model}", Checkpoint(), _lesion_default, LESION_MODELS))),
     # Compare's pairs are the page's own; both networks of a pair share the blocks and width settings
     "compare": PageLinks("", (Param("pair", "cmp_pair", Choice(), FIRST), *_shape("cmp_blocks", "cmp_width", 3, False),
                               Param("run", "compare_runs", RunList()))),
     "results": PageLinks("results_model", (
-        _network("results_model"), Param("checkpoint", "results_ckpt_{model}", Checkpoint(), 0),
+        _network("results_model"), Param("checkpoint", "results_ckpt_{model}", Checkpoint(), _shipped()),
         Param("true", "results_true", Choice(tuple(range(10)), optional=True)),
         Param("read", "results_read", Choice(tuple(range(10)), optional=True)))),
-    "draw": PageLinks("", tuple(Param(m, f"draw_ckpt_{m}", Checkpoint(m), 0) for m in DRAW_MODELS)),
+    "draw": PageLinks("", tuple(Param(m, f"draw_ckpt_{m}", Checkpoint(m), _shipped(m)) for m in DRAW_MODELS)),
     "runs": PageLinks(),  # the notebook's filters and selection stay out of links
     "sweep": PageLinks(),  # the sweep and its form stay out of links
     "lessons": PageLinks("", (Param("lesson", "lesson", Lesson()),)),
