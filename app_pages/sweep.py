@@ -85,7 +85,7 @@ def open_best(spec, best) -> None:
         return
     a, b, c = st.columns(3)
     choices = catalogue.checkpoint_choices(model, reader.run_index(runs_dir()))
-    i = catalogue.choice_id(choices, path)  # the pickers keep ids
+    i = catalogue.choice_index(choices, path)
     if a.button("Open on Draw", icon=":material/draw:", key="sweep_open_draw", width="stretch",
                 disabled=model not in SHOWCASE or i is None,
                 help=None if model in SHOWCASE else f"Draw shows {' and '.join(map(title, SHOWCASE))}"):
@@ -151,9 +151,10 @@ def main() -> None:
     try:
         storage = storage_for(url, str(runs_dir()))
     except StorageError as e:
-        st.error(f"The sweep storage cannot be used: {e}", icon=":material/error:")
+        st.error(f"The sweep storage cannot be used: {escape_markdown(str(e))}", icon=":material/error:")
         return
-    st.caption(f"Sweeps are stored in {describe(url, runs_dir())}" + (" ($NETLIB_OPTUNA_STORAGE)." if url else "."))
+    where = escape_markdown(describe(url, runs_dir()))  # a hidden password's '***' is no emphasis
+    st.caption(f"Sweeps are stored in {where}" + (" ($NETLIB_OPTUNA_STORAGE)." if url else "."))
     kind, text = st.session_state.pop(parts.MESSAGE, (None, None))
     if kind:
         getattr(st, kind)(text)

@@ -15,7 +15,7 @@ from netlib.runs.reader import read_status
 from netlib.sweeps import storage as S
 from netlib.sweeps import trials as T
 from netlib.sweeps.space import SpaceError, SweepSpec
-from netlib.sweeps.worker import _finish, _report
+from netlib.sweeps.worker import finish_trial, report_epoch
 
 
 def new_sweep(runs_dir, name="r", url=None, **space):
@@ -57,9 +57,9 @@ def test_a_trial_the_study_ended_under_its_worker_stops_without_an_error(runs_di
     T.claim(trial, runs_dir)
     study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)  # a reaper's verdict
     pruned: dict = {}
-    _report(trial, {"epoch": 1, "test_acc": 0.5}, 3, pruned)
+    report_epoch(trial, {"epoch": 1, "test_acc": 0.5}, 3, pruned)
     assert pruned.get("ended") is True  # training stops; the run says why
-    _finish(study, trial, "done", "", 0.9, lost=False)  # the worker's own end is dropped, not raised
+    finish_trial(study, trial, "done", "", 0.9, lost=False)  # the worker's own end is dropped, not raised
     assert states(study)[0] == "FAIL" and study.trials[0].value is None
 
 
@@ -72,9 +72,9 @@ def test_a_storage_that_fails_a_moment_costs_an_epoch_point_not_the_run(runs_dir
             raise OSError("the journal's disk is full")
 
     pruned: dict = {}
-    _report(Broken(), {"epoch": 1, "test_acc": 0.5}, 3, pruned)
+    report_epoch(Broken(), {"epoch": 1, "test_acc": 0.5}, 3, pruned)
     assert pruned == {}
-    _report(trial, {"epoch": 1, "test_acc": 0.5}, 3, pruned)
+    report_epoch(trial, {"epoch": 1, "test_acc": 0.5}, 3, pruned)
     assert study.trials[0].intermediate_values == {1: 50.0}
 
 
@@ -100,17 +100,6 @@ def test_a_study_without_its_spec_is_not_taken_for_a_sweep(runs_dir):
     assert T.list_sweeps(storage) == []
 
 
-def test_the_heartbeat_interval_is_the_studys_own(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'sweeps.db'}"
-    monkeypatch.setenv(S.HEARTBEAT_ENV, "7")
-    new_sweep(tmp_path, name="h", url=url)
-    monkeypatch.delenv(S.HEARTBEAT_ENV)
-    storage = S.open_storage(url, tmp_path)  # a page or worker without the variable: 10 s
-    assert storage.heartbeat_interval == S.DEFAULT_HEARTBEAT_S
-    T.load("h", storage)
-    assert (storage.heartbeat_interval, storage.grace_period) == (7, 21)
-
-
 def test_a_run_its_worker_could_not_train_never_stays_starting(runs_dir):
     run = runs_dir / "claimed"
     run.mkdir(parents=True)
@@ -130,6 +119,27 @@ def test_a_run_its_worker_could_not_train_never_stays_starting(runs_dir):
     ("postgresql://db/lab?user=u&password=s3cret", "postgresql://db/lab?user=u&password=***"),
     ("postgresql://db:5432/lab", "postgresql://db:5432/lab"),
     ("could not connect to postgresql://u:s3cret@h/db: refused", "could not connect to postgresql://u:***@h/db: refused"),
+    ("postgresql://user:pa ss word@host/db", "postgresql://user:***@host/db"),  # spaces
+    ("postgresql://u:p@s:s/w#r d@h:5432/lab", "postgresql://u:***@h:5432/lab"),  # '@', ':', '/', '#'
+    ("postgresql://u:%20p%40ss%3A%2F@h/lab", "postgresql://u:***@h/lab"),  # percent-escapes
+    ("postgresql://u@corp:s3 cret@h/lab", "postgresql://u@corp:***@h/lab"),  # an '@' in the user name
+    ("postgresql://:s3 cret@h/lab", "postgresql://:***@h/lab"),  # a password without a user name
+    ("postgresql://u@h:5432/lab", "postgresql://u@h:5432/lab"),
+    ("postgresql://h/lab?password=pa ss#x&sslmode=require", "postgresql://h/lab?password=***&sslmode=require"),
+    ("no connection to postgresql://u:pa ss@h/db: refused", "no connection to postgresql://u:***@h/db: refused"),
+    ("postgresql://u:first line\nsecond @ line@h/db", "postgresql://u:***@h/db"),
 ])
-def test_a_password_never_shows(url, shown):
+def test_a_password_never_shows(url, shown, tmp_path):
     assert S.hide_password(url) == shown
+    assert S.describe(url, tmp_path) == shown  # what a trial run's config.json and the Sweep page show
+
+
+@pytest.mark.parametrize("password", ["hidden1 hidden2", "hidden1@h:w/d#hidden2", "hidden1%40 hidden2",
+                                      "hidden1\nhidden2"])
+def test_a_storage_it_cannot_reach_names_it_without_its_password(tmp_path, password):
+    url = f"postgresql://sweeps:{password}@127.0.0.1:1/lab"  # nobody listens on port 1
+    with pytest.raises(S.StorageError) as e:
+        S.open_storage(url, tmp_path)
+    message = str(e.value)
+    assert "sweeps:***@127.0.0.1:1/lab" in message and len(message.splitlines()) == 1, message
+    assert "hidden" not in message, message

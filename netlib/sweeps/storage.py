@@ -14,7 +14,8 @@ STORAGE_ENV = "NETLIB_OPTUNA_STORAGE"
 HEARTBEAT_ENV = "NETLIB_SWEEP_HEARTBEAT_S"
 HEARTBEAT_ATTR = "netlib_heartbeat_s"  # the study's interval, set when it is created: workers and reapers agree
 JOURNAL = Path(".sweeps") / "journal.log"  # under the runs folder
-DEFAULT_HEARTBEAT_S = 10  # a database worker's sign of life; its trial fails after 3 missed beats
+DEFAULT_HEARTBEAT_S = 10  # a database worker's sign of life
+GRACE_BEATS = 3  # its trial fails after this many missed beats
 MAX_RETRY = 1  # a trial whose worker was lost runs once more (a trial that fails on its own does not)
 CONNECT_TIMEOUT_S = 5
 _DB_SCHEMES = ("postgresql", "postgres", "sqlite", "mysql")
@@ -43,11 +44,18 @@ def storage_url(given: Optional[str]) -> Optional[str]:
     return url
 
 
+# a URL's user info: the password runs from the ':' after the user name to the LAST '@' of the text (a
+# password may hold spaces, '@', ':', '/', '#', line breaks; over-hiding is the safe side); SQLAlchemy's own
+# parse takes a user name as anything up to a ':' or '/' (an '@' included), and so does this
+_USER_PASSWORD = re.compile(r"(\w://[^:/\r\n]*:).*@", re.DOTALL)
+# a password given in the query: its value runs to the next '&' or the line's end, spaces and '#' included
+_QUERY_PASSWORD = re.compile(r"([?&][^=&\s]*pass[^=&\s]*=)[^&\r\n]*", re.IGNORECASE)
+
+
 def hide_password(url: str) -> str:
     """The URL (or a message holding one) as it may be shown: 'postgresql://sweeps:***@db/lab', with a
-    password in its query hidden too. Over-hiding is the safe side: up to the last '@' of the word goes."""
-    text = re.sub(r"(\w://[^:/@\s]*:)\S*@", r"\1***@", str(url))
-    return re.sub(r"([?&][^=&\s]*pass[^=&\s]*=)[^&\s]*", r"\1***", text, flags=re.IGNORECASE)
+    password in its query hidden too. No parsing that a malformed URL could fail: a pattern."""
+    return _QUERY_PASSWORD.sub(r"\1***", _USER_PASSWORD.sub(r"\1***@", str(url)))
 
 
 def describe(url: Optional[str], runs_dir: Path) -> str:
@@ -64,11 +72,29 @@ def heartbeat_s() -> int:
     return value if 1 <= value <= 3600 else DEFAULT_HEARTBEAT_S
 
 
-def use_heartbeat(storage, seconds) -> None:
-    """Beat and judge silence by the study's own interval (a worker's environment may differ from the
-    page's): a trial is stale after 3 missed beats."""
-    if getattr(storage, "heartbeat_interval", None) and isinstance(seconds, int) and 1 <= seconds <= 3600:
-        storage.heartbeat_interval, storage.grace_period = seconds, 3 * seconds
+def beats(storage) -> bool:
+    """Does the storage keep heartbeats (a database does; the journal file does not)?"""
+    return callable(getattr(storage, "record_heartbeat", None))
+
+
+def heartbeat_ages(storage, trial_ids: list) -> dict:
+    """{trial id: seconds since its last heartbeat} by the database's own clock (the one the beats are
+    written with), for those of trial_ids that have beaten; {} for a storage without heartbeats. Read
+    here, not by Optuna's fail_stale_trials: that judges by the grace set on the storage object, which
+    one process (the dashboard) shares between sweeps of different intervals."""
+    import sqlalchemy as sa
+
+    engine = getattr(getattr(storage, "_backend", storage), "engine", None)  # Optuna caches a database
+    if engine is None or not trial_ids or not beats(storage):
+        return {}
+    table = sa.table("trial_heartbeats", sa.column("trial_id", sa.Integer), sa.column("heartbeat", sa.DateTime))
+    with engine.connect() as c:
+        now = c.execute(sa.select(sa.func.now())).scalar()
+        rows = c.execute(sa.select(table.c.trial_id, table.c.heartbeat)
+                         .where(table.c.trial_id.in_([int(i) for i in trial_ids]))).all()
+    # as Optuna compares them: PostgreSQL's now() has a time zone, the stored beat has none
+    now = now.replace(tzinfo=None)
+    return {trial_id: (now - beat.replace(tzinfo=None)).total_seconds() for trial_id, beat in rows}
 
 
 def open_storage(url: Optional[str], runs_dir: Path):
@@ -111,10 +137,9 @@ def _database(url: str, scheme: str):
         # psycopg (version 3) is the driver this project installs; SQLAlchemy's plain name means psycopg2
         url = re.sub(r"^postgres(ql)?(\+[a-z0-9]+)?://", "postgresql+psycopg://", url)
     kwargs = {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}} if scheme != "sqlite" else {}
-    beat = heartbeat_s()
     try:
-        return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=beat, grace_period=3 * beat,
-                          heartbeat_stale_trial_callback=retry_lost)
+        # no heartbeat settings on the storage object: each sweep beats and is judged by its own interval
+        return RDBStorage(url, engine_kwargs=kwargs)
     except Exception as e:  # noqa: BLE001  SQLAlchemy's errors for a host, a password, a missing driver
         raise StorageError(f"cannot reach the sweep storage {hide_password(given)}: {_first_line(e)}") from None
 
@@ -133,8 +158,9 @@ def storage_failure(e: BaseException) -> Optional[str]:
 
 
 def _first_line(e: Exception) -> str:
-    text = str(getattr(e, "orig", None) or e).strip().splitlines()
-    return hide_password(text[0] if text else type(e).__name__)[:300]
+    # hidden before it is cut: a password can hold a line break
+    text = hide_password(str(getattr(e, "orig", None) or e)).strip().splitlines()
+    return (text[0] if text else type(e).__name__)[:300]
 
 
 def retry_lost(study, trial) -> None:

@@ -12,7 +12,7 @@ from typing import Optional
 
 from ..runs.processes import same_process, start_time
 from .space import AXES, SpaceError, SweepSpec, check
-from .storage import HEARTBEAT_ATTR, StorageError, heartbeat_s, retry_lost, use_heartbeat
+from .storage import GRACE_BEATS, HEARTBEAT_ATTR, StorageError, heartbeat_ages, heartbeat_s, retry_lost
 
 SPEC_ATTR = "netlib_sweep"  # the study's user attribute holding its SweepSpec
 METRIC = "test accuracy (%)"
@@ -99,7 +99,6 @@ def load(name: str, storage, with_sampler: bool = False):
         spec = SweepSpec.from_dict(attrs[SPEC_ATTR])
     except (KeyError, TypeError, ValueError) as e:
         raise StorageError(f"sweep {name!r} cannot be read: {e}") from None
-    use_heartbeat(storage, attrs.get(HEARTBEAT_ATTR))
     if with_sampler:
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler(spec), pruner=pruner(spec))
     return study, spec
@@ -193,25 +192,42 @@ def take(study):
     return None if trial_id is None else optuna.Trial(study, trial_id)
 
 
+def heartbeat_of(study) -> int:
+    """The sweep's own heartbeat interval, recorded when it was created (a sweep made before it was
+    recorded: $NETLIB_SWEEP_HEARTBEAT_S, else 10 s). Its workers beat by it, its reapers judge by it."""
+    value = study.user_attrs.get(HEARTBEAT_ATTR)
+    ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 3600
+    return value if ok else heartbeat_s()
+
+
 def reap_lost(study) -> list[int]:
     """Fail the running trials whose worker is gone, and retry each once: a worker on this machine by its
-    process, one elsewhere by Optuna's heartbeat (database storage). The trial numbers failed here."""
-    import optuna
+    process, one elsewhere by its heartbeats (database storage), silent for more than GRACE_BEATS of
+    this sweep's own intervals. The trial numbers failed here."""
     from optuna.trial import TrialState
 
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    every = heartbeat_of(study)
+    try:
+        ages = heartbeat_ages(study._storage, [t._trial_id for t in running])
+    except Exception:  # noqa: BLE001  a storage hiccup: the next look tries again
+        ages = {}
     failed = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        w = worker_of(t)
+    for t in running:
+        w, age = worker_of(t), ages.get(t._trial_id)
         gone = w.get("machine") == MACHINE and not same_process(w.get("pid"), w.get("started"))
         unclaimed = not w and t.datetime_start and time.time() - t.datetime_start.timestamp() > NO_WORKER_AFTER_S
-        if gone or unclaimed:
-            who = f"its worker (process {w.get('pid')} on {HOST}) ended" if gone else "no worker claimed it"
-            if _fail(study, t, f"{who} mid-trial"):
-                failed.append(t.number)
-    try:
-        optuna.storages.fail_stale_trials(study)  # database storage: heartbeats; calls retry_lost
-    except Exception:  # noqa: BLE001  a storage hiccup: the next look tries again
-        pass
+        if gone:
+            why = f"its worker (process {w.get('pid')} on {HOST}) ended mid-trial"
+        elif unclaimed:
+            why = "no worker claimed it mid-trial"
+        elif age is not None and age > GRACE_BEATS * every:
+            why = (f"its worker stopped sending heartbeats mid-trial (the last one {age:.0f} s ago; "
+                   f"this sweep's workers beat every {every} s)")
+        else:
+            continue
+        if _fail(study, t, why):
+            failed.append(t.number)
     return failed
 
 

@@ -16,7 +16,7 @@ from ..runs.processes import start_time
 from ..runs.reader import read_json, read_status
 from . import trials as T
 from .space import SweepSpec
-from .storage import describe, retry_lost
+from .storage import beats, describe, retry_lost
 
 POLL_S = 0.1  # how often a trial waiting in line looks at its run's status
 NO_STATUS_S = 30.0  # a claimed run whose status cannot be read this long has been deleted or broken
@@ -84,11 +84,11 @@ def run_trial(study, spec: SweepSpec, trial, runs_dir: Path, storage_url: Option
     finally:
         beat.stop()
     lost = status in ("stopped", "cancelled") and should_stop()  # the worker was stopped, not the trial
-    _finish(study, trial, status, "its worker was stopped mid-trial" if lost else reason, value, lost)
+    finish_trial(study, trial, status, "its worker was stopped mid-trial" if lost else reason, value, lost)
     return status
 
 
-def _finish(study, trial, status: str, reason: str, value, lost: bool) -> None:
+def finish_trial(study, trial, status: str, reason: str, value, lost: bool) -> None:
     """The trial's end in the study; one a reaper ended meanwhile (taken for lost) is left as it is."""
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
@@ -144,7 +144,7 @@ def _train(run_dir: Path, config, synthetic, sweep: dict, trial, should_stop) ->
 
     def listen(event: dict) -> None:
         if event["event"] == "epoch" and not pruned:
-            _report(trial, event, config.recipe.epochs, pruned)
+            report_epoch(trial, event, config.recipe.epochs, pruned)
         elif event["event"] == "end" and pruned.get("ended") and event["status"] == "stopped":
             event = {**event, "reason": "the sweep had already ended this trial (its worker was taken for "
                      "lost); its retry trains these parameters again"}
@@ -167,7 +167,7 @@ def _train(run_dir: Path, config, synthetic, sweep: dict, trial, should_stop) ->
     return status, (read_status(run_dir) or {}).get("reason", ""), result.get("test_acc")
 
 
-def _report(trial, event: dict, epochs: int, pruned: dict) -> None:
+def report_epoch(trial, event: dict, epochs: int, pruned: dict) -> None:
     """An epoch's test accuracy to the study, and its verdict. A storage that fails a moment costs this
     epoch's point, not the run; a trial the study has ended meanwhile (taken for lost) stops training."""
     from optuna.exceptions import UpdateFinishedTrialError
@@ -206,14 +206,12 @@ class _Heartbeat:
     """Optuna's sign of life for a trial in a database storage, every heartbeat interval, in a thread."""
 
     def __init__(self, study, trial):
-        from optuna.storages._heartbeat import is_heartbeat_enabled
-
         self._done = threading.Event()
         self._thread = None
         storage = study._storage
-        if is_heartbeat_enabled(storage):
+        if beats(storage):
             storage.record_heartbeat(trial._trial_id)
-            every = storage.get_heartbeat_interval()  # the study's own (trials.load sets it)
+            every = T.heartbeat_of(study)  # the sweep's own: its reapers judge by the same
             self._thread = threading.Thread(target=self._beat, args=(storage, trial._trial_id, every), daemon=True)
             self._thread.start()
 
