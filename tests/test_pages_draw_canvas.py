@@ -91,6 +91,20 @@ def test_draw_bad_upload_is_a_message_not_a_traceback():
     assert "not an image" in at.error[0].value
 
 
+def test_draw_damaged_gif_upload_says_it_is_damaged():
+    from PIL import Image
+
+    frames = [Image.new("L", (16, 16), shade) for shade in (0, 128, 255)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:])
+    at = open_page("app_pages/draw.py")
+    at.radio(key="draw_mode").set_value("Upload an image").run()
+    at.file_uploader(key="upload").upload("cut.gif", buf.getvalue()[: len(buf.getvalue()) // 2], "image/gif")
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["The image is damaged or not an image Pillow can read."]
+
+
 def test_draw_broken_checkpoint_is_a_message_not_a_traceback(lab, monkeypatch):
     monkeypatch.setenv(catalogue.CHECKPOINT_DIR_ENV, str(lab / "no-shipped"))
     run = fake_run(lab, "20250101-000000-residual-fast-001", accs=(0.9,), checkpoint=True)
