@@ -9,6 +9,7 @@ import streamlit as st
 st.set_page_config(page_title="MNIST network lab", page_icon=":material/neurology:", layout="wide")
 
 from app_pages._common import PAGES, device_label, guarded, runs_dir, setup_server  # noqa: E402
+from app_pages._escape import code, literal  # noqa: E402
 from app_pages._queue import sidebar_queue  # noqa: E402
 from netlib.lab import launch  # noqa: E402
 from netlib.runs import reader  # noqa: E402  (after set_page_config, which must come first)
@@ -27,7 +28,7 @@ def sidebar() -> None:
         if not live:
             st.markdown("none right now")
         for r in live:
-            st.markdown(f":green[●] **{r.network or r.model}** · {r.recipe}  \n`{r.name}`")
+            st.markdown(f":green[●] **{literal(r.network or r.model)}** · {literal(r.recipe)}  \n{code(r.name)}")
         if live:
             st.page_link("app_pages/train.py", label="Watch on Train", icon=":material/monitoring:")
         sidebar_queue(entries)

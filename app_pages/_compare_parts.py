@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages._common import chart, guarded, model_cost, pct, runs_dir
+from app_pages._escape import literal
 from netlib.charts import style, training
 from netlib.lab import launch
 from netlib.models import DEFAULT_WIDTH, MODELS
@@ -86,7 +87,7 @@ def table(found: list) -> None:
     finished = [r for r in said if r["status"] not in LIVE_STATUSES]
     sentence = summary.cost_against_time(finished)
     if sentence:
-        st.markdown(sentence)
+        st.markdown(literal(sentence))  # it names the networks as their run folders do
 
 
 def verdict(found: list) -> None:
@@ -95,7 +96,7 @@ def verdict(found: list) -> None:
         return
     v = groups.compare_groups(*found)
     icon = {"noise": ":material/blur_on:", "ahead": ":material/trending_up:"}.get(v.kind, ":material/info:")
-    st.markdown(f"{icon} {v.sentence}")  # not st.info: the page's info boxes say what it is waiting for
+    st.markdown(f"{icon} {literal(v.sentence)}")  # not st.info: the page's info boxes say what it is waiting for
 
 
 # ---------------------------------------------------------------- runs that stream
@@ -118,8 +119,9 @@ def overlay_state(runs: list) -> tuple:
 def progress_line(live: list) -> None:
     if live:
         seeds = len({r.config.get("seed") for r in live}) > 1  # repeats: say which seed is where
-        st.caption(" · ".join(r.config.get("model", "?") + (f" seed {r.config.get('seed')}" if seeds else "")
-                              + f": {summary.progress(r).text}" for r in live))
+        parts = (str(r.config.get("model", "?")) + (f" seed {r.config.get('seed')}" if seeds else "")
+                 + f": {summary.progress(r).text}" for r in live)
+        st.caption(literal(" · ".join(parts)))  # a model name is read from the run folder
 
 
 def live_progress(names: list[str], state: tuple) -> None:

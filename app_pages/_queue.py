@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages._common import runs_dir
+from app_pages._escape import code, literal
 from netlib.lab import launch
 from netlib.runs import queue
 from netlib.runs.files import CANCELLED, QUEUED
@@ -13,8 +14,8 @@ from netlib.runs.reader import read_status
 
 
 def where(info) -> str:
-    """'queued, position 2' or 'starting' for a waiting run."""
-    return f"queued, position {info.queue_position}" if info.status == QUEUED else info.status
+    """'queued, position 2' or 'starting' for a waiting run (markdown: a status is read from the run folder)."""
+    return f"queued, position {info.queue_position}" if info.status == QUEUED else literal(info.status)
 
 
 def handles(info) -> bool:
@@ -26,7 +27,7 @@ def _no_longer_queued(run_dir: Path) -> None:
     """Say what the run is now: started, but also cancelled elsewhere, failed or deleted meanwhile."""
     status = read_status(run_dir) if run_dir.is_dir() else {"status": "deleted"}
     now = f"it is {status['status']}" if status else "it has no status"
-    st.toast(f"{run_dir.name} is no longer queued: {now}.")
+    st.toast(f"{literal(run_dir.name)} is no longer queued: {literal(now)}.")
 
 
 def cancel(run_dir: Path) -> None:
@@ -65,7 +66,7 @@ def waiting_lines(infos: list) -> list:
     waiting = [r for r in infos if r is not None and r.waiting]
     for r in waiting:
         left, right = st.columns([4, 1], vertical_alignment="center")
-        left.info(f"{r.name}: {where(r)}", icon=":material/schedule:")
+        left.info(f"{literal(r.name)}: {where(r)}", icon=":material/schedule:")
         if r.status == QUEUED:
             right.button("Cancel", icon=":material/close:", key=f"cmp_cancel_{r.name}", width="stretch",
                          on_click=cancel, args=(r.dir,))
@@ -80,8 +81,8 @@ def sidebar_queue(entries: list) -> None:
     st.caption(f"Queued ({queue.cpu_slots()} CPU slots)")
     for e in line:
         text, cancel_col, front_col = st.columns([5, 1, 1], vertical_alignment="center")
-        text.markdown(f":orange[●] {e.queue_position or '·'}. **{e.network or e.model}** · {e.recipe}  \n"
-                      f"`{e.name}` · {where(e)}")
+        text.markdown(f":orange[●] {e.queue_position or '·'}. **{literal(e.network or e.model)}** · {literal(e.recipe)}"
+                      f"  \n{code(e.name)} · {where(e)}")
         if e.status != QUEUED:
             continue
         cancel_col.button("", icon=":material/close:", key=f"sb_cancel_{e.name}", help="cancel: it never trains",

@@ -9,6 +9,7 @@ from app_pages import _queue
 from app_pages._compare_parts import (CHARTS_S, group_series, heatmaps, live_progress, overlay_state,
                                       pair_waiting, progress_line, read_runs, series, table, verdict)
 from app_pages._common import chart, checkpoint_meta, guarded, model_cost, pct, runs_dir, shape_inputs
+from app_pages._escape import literal
 from netlib.charts import training
 from netlib.lab import catalogue, launch, steering
 from netlib.models import DEFAULT_WIDTH, MODELS, SHOWCASE, title
@@ -110,7 +111,7 @@ def overlay(names: list[str], polling: bool, stream: bool = False) -> None:
     pair = [Path(d) for d in st.session_state.get(PAIR_KEY, [])]
     waiting = [launch.pending(d) for d in pair if read_run(d) is None]
     for p in waiting:
-        (st.error if p.failed else st.info)(f"{p.dir.name}: {p.message}")
+        (st.error if p.failed else st.info)(f"{literal(p.dir.name)}: {literal(p.message)}")  # the log's tail
     pending = [p for p in waiting if not p.failed] + _queue.waiting_lines([read_run(d) for d in pair])  # queued
     if polling and st.session_state.get("cmp_new_pair") and pair and not pending:
         st.rerun()  # both runs of the new pair have started: select them in the picker
@@ -119,9 +120,9 @@ def overlay(names: list[str], polling: bool, stream: bool = False) -> None:
         return
     for info in runs:
         if info.status == CANCELLED:  # a person's choice, not an error
-            st.info(f"{info.name} {info.status}: {info.reason}", icon=":material/block:")
+            st.info(f"{literal(info.name)} {info.status}: {literal(info.reason)}", icon=":material/block:")
         elif info.status in FAILED_STATUSES:
-            st.error(f"{info.name} {info.status}: {info.reason}", icon=":material/error:")
+            st.error(f"{literal(info.name)} {info.status}: {literal(info.reason)}", icon=":material/error:")
     live = [r for r in runs if r.live]
     if stream:
         live_progress(names, overlay_state(runs))

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app_pages._common import PAGES, chart, checkpoint_meta, guarded, model_cost, pct, recorded_story
+from app_pages._escape import literal
 from netlib.charts import diagrams, training
 from netlib.lab import catalogue, lessons
 from netlib.analysis import cost
@@ -58,7 +59,7 @@ def skip_story() -> None:
         depth = {"blocks": blocks} if blocks else {}
         with right:
             st.markdown(
-                f"Two runs recorded with the **{res['recipe']}** recipe: the Residual network and the same "
+                f"Two runs recorded with the **{literal(res['recipe'])}** recipe: the Residual network and the same "
                 "network without its skip connections (**Plain**), both stacked "
                 f"**{blocks or '?'} blocks per stage** "
                 f"({len(res['grad_layers'])} layers with weights).")
