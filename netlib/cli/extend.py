@@ -32,7 +32,7 @@ def extend_setup(args):
     own = saved.get("device", "auto").split(":")[0]
     if own == "cuda" and not torch.cuda.is_available():
         own = "cpu"  # trained on a GPU, extended here: the state loads onto the CPU
-    device = resolve_device(own if args.device == "auto" else args.device)
+    device = resolve_device(own if args.device in (None, "auto") else args.device)
     state = _train_state(run_dir, device)
     if args.lr:
         state["lr"] = args.lr

@@ -1,10 +1,19 @@
-"""The processes behind runs: is a pid alive, is it one of ours, and the training process's own
-watchdog that ends it when a stop request goes unanswered."""
+"""The processes behind runs: is a pid alive, is it one of ours, the lock a process holds for its
+lifetime, and the training process's own watchdog that ends it when a stop request goes unanswered.
+
+The one liveness rule: wherever a run's files name a process (status.json, queued.json, a sweep's
+worker file) they name it by (pid, start time), and same_process() alone judges it: a pid reused by a
+later process has another start time. What must exclude another process (one +1 epoch at a time) is
+an flock (HeldLock): the kernel drops it when its holder ends, however it ends.
+"""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import signal
+import stat
 import threading
 import time
 from pathlib import Path
@@ -34,9 +43,15 @@ def same_process(pid: Optional[int], started: Optional[int]) -> bool:
     return alive and (now is None or now == started)
 
 
+def this_process() -> tuple[int, Optional[int]]:
+    """(pid, start time) of this process: how a run's files name it."""
+    return os.getpid(), start_time(os.getpid())
+
+
 def _look_up(pid: Optional[int]) -> tuple[bool, Optional[list[str]]]:
     """(does the process exist and is it no zombie, its /proc/PID/stat fields or None)."""
-    if not pid:
+    # a pid read from a damaged file: not a number, or 0 / -1 / -PGID, which os.kill takes for a group
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return False, None
     try:
         os.kill(pid, 0)
@@ -61,6 +76,73 @@ def _start_time(fields: Optional[list[str]]) -> Optional[int]:
         return int(fields[19])  # field 22 of the whole line: clock ticks since boot
     except (TypeError, IndexError, ValueError):
         return None
+
+
+class HeldLock:
+    """An exclusive flock on a file, held until release() or the end of this process (a kill included:
+    the kernel drops it, so a lock file left behind holds nothing). take() never waits: it returns None
+    when another process (or another HeldLock of this one) holds it. The file may say who holds it
+    (note()); that is for people, the flock alone decides."""
+
+    def __init__(self, path: Path, fd: int):
+        self.path, self._fd = Path(path), fd
+
+    @classmethod
+    def take(cls, path: Path) -> Optional["HeldLock"]:
+        for _ in range(3):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise OSError(errno.EINVAL, "not a regular file", str(path))
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return None
+            except BaseException:
+                os.close(fd)
+                raise
+            if _names(path, fd):
+                return cls(path, fd)
+            os.close(fd)  # its holder removed the file as we opened it: lock the one now in its place
+        return None
+
+    def note(self, text: str) -> None:
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, text.encode(), 0)
+
+    def release(self, remove: bool = True) -> None:
+        """Let go; remove=True deletes the file first, while still held (so nobody locks a file that is
+        gone: take() checks the path still names what it locked)."""
+        if self._fd is None:
+            return
+        try:
+            if remove:
+                self.path.unlink(missing_ok=True)
+        finally:
+            os.close(self._fd)
+            self._fd = None
+
+
+def read_holder(path: Path) -> str:
+    """Who a lock file says holds it ("" when it cannot be read): for a refusal's message."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return ""
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        return os.pread(fd, 64, 0).decode("ascii", errors="replace").strip() if regular else ""
+    finally:
+        os.close(fd)
+
+
+def _names(path: Path, fd: int) -> bool:
+    """Does path still name the file open on fd?"""
+    try:
+        a, b = os.stat(path, follow_symlinks=False), os.fstat(fd)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 class StopWatchdog:
