@@ -11,9 +11,9 @@ from app_pages._escape import literal
 from netlib.charts import style, training
 from netlib.lab import launch
 from netlib.models import DEFAULT_WIDTH, MODELS
-from netlib.runs import groups, labels, summary
+from netlib.runs import follow, groups, labels, summary
 from netlib.runs.files import LIVE_STATUSES, WAITING_STATUSES
-from netlib.runs.reader import read_run, read_status
+from netlib.runs.reader import read_status
 
 # As on Train: progress at most 1 s old, charts at most 2 s; the browser redrawing charts is what
 # watching costs the runs on shared cores (scripts/bench_ui_overhead.py).
@@ -100,8 +100,19 @@ def verdict(found: list) -> None:
 
 
 # ---------------------------------------------------------------- runs that stream
+def watch(names: list[str], pair: list[Path]) -> None:
+    """This session watches these runs now (the chosen ones, its last pair): other runs' followers go."""
+    follow.followers(st.session_state).watch([*(runs_dir() / n for n in names), *pair])
+
+
+def followed(run_dir: Path):
+    """read_run(run_dir) of a watched run: its follower (one per session) reads only what its metrics log
+    gained since the last look, not the whole log on every tick."""
+    return follow.followers(st.session_state).read(run_dir)
+
+
 def read_runs(names: list[str]) -> list:
-    return [r for r in (read_run(runs_dir() / n) for n in names) if r is not None]
+    return [r for r in (followed(runs_dir() / n) for n in names) if r is not None]
 
 
 def pair_waiting(pair: list[Path]) -> bool:

@@ -8,10 +8,10 @@ import streamlit as st
 from app_pages._common import chart, guarded, runs_dir
 from netlib.charts import style, training
 from netlib.lab import launch, steering
-from netlib.runs import groups, summary
+from netlib.runs import follow, groups, summary
 from netlib.runs.control import read_control
 from netlib.runs.files import ENDED_STATUSES as ENDED  # anything else (running, paused, waiting) is to come
-from netlib.runs.reader import read_run, read_status
+from netlib.runs.reader import read_status
 
 GROUP_KEY = "train_group"  # the run directories of this session's last start, one per seed
 MAX_REPEATS = 5
@@ -30,10 +30,9 @@ def start_runs(model: str, recipe: str, overrides: dict, limit, seed: int, devic
     spin against each other); the queue starts as many at once as there are CPU slots.
     """
     threads = 1 if repeats > 1 else None
-    specs = [launch.RunSpec(model, recipe, launch.train_args(model, recipe, overrides, limit, seed + i, device,
-                                                             blocks, width), threads, tag)
-             for i in range(int(repeats))]
-    return [str(d) for d in launch.launch_many(runs_dir(), specs)]
+    requests = [launch.request_for(model, recipe, overrides, limit, seed + i, device, blocks, width, threads)
+                for i in range(int(repeats))]
+    return [str(d) for d in launch.launch_many(runs_dir(), requests, tag)]
 
 
 def device_caption(model: str, recipe: str, overrides: dict, device: str, limit) -> None:
@@ -47,6 +46,17 @@ def repeats_of(run_dir: Path) -> list[Path]:
     return dirs[1:] if dirs and dirs[0] == Path(run_dir) else []
 
 
+def watch(run_dir: Path | None) -> None:
+    """This session watches run_dir and its other seeds now: the followers of any other run go."""
+    follow.followers(st.session_state).watch([run_dir, *repeats_of(run_dir)] if run_dir else [])
+
+
+def followed(run_dir: Path):
+    """read_run(run_dir) of a watched run: its follower (one per session) reads only what its metrics log
+    gained since the last look, not the whole log on every tick."""
+    return follow.followers(st.session_state).read(run_dir)
+
+
 def repeats_live(run_dir: Path | None) -> bool:
     """True while another seed of the watched run is starting or training."""
     if run_dir is None:
@@ -56,7 +66,7 @@ def repeats_live(run_dir: Path | None) -> bool:
 
 
 def _seed_words(d: Path) -> str:
-    info = read_run(d)
+    info = followed(d)
     if info is None:
         p = launch.pending(d)
         return "could not start" if p.failed else "starting"
@@ -73,7 +83,7 @@ def repeats_line(run_dir: Path, polling: bool) -> None:
     if not others:
         return
     st.caption("Repeats: " + " · ".join(_seed_words(d) for d in others))
-    infos = [i for i in (read_run(d) for d in [Path(run_dir), *others]) if i is not None]
+    infos = [i for i in (followed(d) for d in [Path(run_dir), *others]) if i is not None]
     if len(infos) == len(others) + 1 and all(i.status in ENDED for i in infos):
         group = max(groups.group_runs(infos), key=lambda g: len(g.runs))
         st.markdown(f"**{group.label}**: final test accuracy {group.final_words()}. "
@@ -169,7 +179,7 @@ def live_progress(run_dir: Path, state: tuple, others: bool) -> None:
 
 
 def _tick(run_dir: Path, state: tuple, others: bool) -> None:
-    info = read_run(run_dir)
+    info = followed(run_dir)
     if info is None or page_state(info) != state:
         st.rerun()  # paused, an epoch ended, the run ended...: the rest of the page shows it
     progress_bar(info)
@@ -210,7 +220,7 @@ def live_charts(run_dir: Path, smoothing: float) -> None:
     """The charts of a live run, redrawn every 2 s on their own."""
     @st.fragment(run_every=CHARTS_S)
     def draw() -> None:
-        info = guarded(read_run)(run_dir)
+        info = guarded(followed)(run_dir)
         if info is not None:
             guarded(charts)(info, smoothing)
 

@@ -6,8 +6,8 @@ import streamlit as st
 
 from app_pages import _links as links
 from app_pages import _queue
-from app_pages._compare_parts import (CHARTS_S, group_series, heatmaps, live_progress, overlay_state,
-                                      pair_waiting, progress_line, read_runs, series, table, verdict)
+from app_pages._compare_parts import (CHARTS_S, followed, group_series, heatmaps, live_progress, overlay_state,
+                                      pair_waiting, progress_line, read_runs, series, table, verdict, watch)
 from app_pages._common import chart, checkpoint_meta, guarded, model_cost, pct, runs_dir, shape_inputs
 from app_pages._escape import literal
 from netlib.charts import training
@@ -16,7 +16,6 @@ from netlib.models import DEFAULT_WIDTH, MODELS, SHOWCASE, title
 from netlib.recipes import DEFAULT_RECIPE, MODEL_ADJUSTMENTS, RECIPES
 from netlib.runs import groups, labels, reader
 from netlib.runs.files import CANCELLED, FAILED_STATUSES, LIVE_STATUSES, WAITING_STATUSES
-from netlib.runs.reader import read_run
 
 PAIR_KEY = "compare_pair"  # the run directories of this session's last "Train both" (two per seed)
 PICK_KEY = "compare_runs"
@@ -56,10 +55,10 @@ def train_both(busy: bool) -> None:
         if st.button("Train both", type="primary", icon=":material/play_arrow:", disabled=busy,
                      key="train_both", help="both runs of the last pair are still training" if busy else None):
             # Into the run queue together (next to each other in line, one pump): seed by seed, the pair
-            specs = [launch.RunSpec(model, recipe, launch.train_args(
-                         model, recipe, {"epochs": int(epochs)}, limit or None, seed, blocks=blocks, width=width), 1)
-                     for seed in range(int(repeats)) for model in PAIRS[pair]]
-            dirs = [str(d) for d in launch.launch_many(runs_dir(), specs)]
+            requests = [launch.request_for(model, recipe, {"epochs": int(epochs)}, limit or None, seed,
+                                           blocks=blocks, width=width, threads=1)
+                        for seed in range(int(repeats)) for model in PAIRS[pair]]
+            dirs = [str(d) for d in launch.launch_many(runs_dir(), requests)]
             st.session_state[PAIR_KEY] = dirs
             st.session_state["cmp_new_pair"] = True  # select the pair once both have started
             st.rerun()
@@ -109,10 +108,10 @@ def overlay(names: list[str], polling: bool, stream: bool = False) -> None:
     every 1 s, the charts, verdict and table every 2 s, the rest when a run's status changes."""
     runs = read_runs(names)
     pair = [Path(d) for d in st.session_state.get(PAIR_KEY, [])]
-    waiting = [launch.pending(d) for d in pair if read_run(d) is None]
+    waiting = [launch.pending(d) for d in pair if followed(d) is None]
     for p in waiting:
         (st.error if p.failed else st.info)(f"{literal(p.dir.name)}: {literal(p.message)}")  # the log's tail
-    pending = [p for p in waiting if not p.failed] + _queue.waiting_lines([read_run(d) for d in pair])  # queued
+    pending = [p for p in waiting if not p.failed] + _queue.waiting_lines([followed(d) for d in pair])  # queued
     if polling and st.session_state.get("cmp_new_pair") and pair and not pending:
         st.rerun()  # both runs of the new pair have started: select them in the picker
     if not runs:
@@ -189,6 +188,7 @@ def main() -> None:
         return
     chosen = pick_runs(entries)
     names = [e.name for e in chosen]
+    watch(names, pair)
     polling = pair_live or any(e.live for e in chosen)
     if any(e.live for e in chosen) and not pair_waiting(pair):  # streaming: its parts keep their own timers
         guarded(overlay)(names, polling, stream=True)

@@ -85,7 +85,7 @@ def open_best(spec, best) -> None:
         return
     a, b, c = st.columns(3)
     choices = catalogue.checkpoint_choices(model, reader.run_index(runs_dir()))
-    i = catalogue.choice_index(choices, path)
+    i = catalogue.choice_id(choices, path)  # the pickers keep ids
     if a.button("Open on Draw", icon=":material/draw:", key="sweep_open_draw", width="stretch",
                 disabled=model not in SHOWCASE or i is None,
                 help=None if model in SHOWCASE else f"Draw shows {' and '.join(map(title, SHOWCASE))}"):

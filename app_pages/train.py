@@ -15,7 +15,6 @@ from netlib.recipes import OPTIMIZERS, SCHEDULES, recipe_for, resolve_recipe
 from netlib.runs import labels, reader
 from netlib.runs.files import FAILED_STATUSES, PRUNED, UNREADABLE
 from netlib.runs.notebook import sweep_text
-from netlib.runs.reader import read_run
 from netlib.safepath import is_contained
 
 RUN_KEY = "train_run"  # the run directory this session watches
@@ -40,7 +39,7 @@ def watched_run() -> Path | None:
 def is_live(run_dir: Path | None) -> bool:
     if run_dir is None:
         return False
-    info = read_run(run_dir)
+    info = parts.followed(run_dir)
     if info is None:  # launched, not started yet
         return not launch.pending(run_dir).failed
     return info.live or info.waiting or launch.extension_starting(run_dir)  # a queued run is seen starting
@@ -147,7 +146,7 @@ def run_summary_panel(info) -> None:
 def run_view(run_dir: Path, polling: bool, others: bool = False, stream: bool = False) -> None:
     """Everything about the watched run. stream (a live run, drawn outside any timer): only its progress
     (every 1 s) and its charts (every 2 s) redraw; the rest when what it shows changes (page_state)."""
-    info = read_run(run_dir)
+    info = parts.followed(run_dir)
     if info is None:
         p = launch.pending(run_dir)
         if p.failed:
@@ -200,7 +199,7 @@ def live_view(run_dir: Path | None) -> None:
         return
     polling = is_live(run_dir)
     others = parts.repeats_live(run_dir)  # the other seeds: their line stays live while they train
-    info = read_run(run_dir) if polling else None
+    info = parts.followed(run_dir) if polling else None
     if info is not None and info.live and not _queue.handles(info) and not launch.extension_starting(run_dir):
         guarded(run_view)(run_dir, polling, others, stream=True)  # its parts keep their own timers
         return
@@ -226,6 +225,7 @@ def idle_view() -> None:
 def main() -> None:
     st.title("Train")
     run_dir = watched_run()
+    parts.watch(run_dir)
     left, right = st.columns([1.15, 2.5], gap="large")
     with left:
         guarded(settings)(is_live(run_dir) or parts.repeats_live(run_dir))

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import io
-import os
 import pickle
 import re
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import torch
 from torch import nn
 
+from .atomic import atomic_write
 from .bounded import FileRefused, read_bounded
 from .models import MODELS, build_model
 
@@ -24,27 +23,6 @@ MAX_CHECKPOINT_BYTES = 256 * 2**20
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used, with a message fit for a person."""
-
-
-def atomic_write(path: Path, write, mode: int = 0o644) -> None:
-    """write(file) into a temporary file beside path, fsync, then rename over path.
-
-    A reader never sees a half-written file, and a crash or a full disk leaves the old one in place.
-    mode: the file's permissions (mkstemp makes 0600; a shared data folder needs others to read).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_checkpoint(path: Path, model: nn.Module, model_name: str, model_kwargs: dict,

@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from .bounded import FileRefused, check_folder, chunks, describe, open_regular, read_bounded
-from .checkpoint import atomic_write
+from .atomic import atomic_write
 
 # The canonical IDX files, as torchvision keeps them in ROOT/MNIST/raw/: name -> (md5 of the
 # uncompressed file, size in bytes).

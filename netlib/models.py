@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .names import (DEFAULT_WIDTH, DEPTH_MODELS, MAX_BLOCKS, MAX_WIDTH, TITLES, WIDTH_MODELS,  # noqa: F401
+from .names import (DESCRIPTIONS, DEFAULT_WIDTH, DEPTH_MODELS, MAX_BLOCKS, MAX_WIDTH, TITLES, WIDTH_MODELS,  # noqa: F401
                     network_title, shape_kwargs, title)
 
 
@@ -189,18 +189,6 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 # The two networks the lab is about: shipped checkpoints, Draw and Home show these. "plain" is the
 # experiment network (Residual without skips) for the gradient-flow lesson.
 SHOWCASE = ("inception", "residual")
-
-
-# One line per network for people (UI, CLI help).
-# (Sizes are left out: they depend on width and blocks; the pages show them computed.)
-DESCRIPTIONS = {
-    "inception": "GoogLeNet-style: two Inception blocks of four parallel branches",
-    "naive": "Inception without the 1x1 convs in front of its 5x5 and 3x3 branches: what those 1x1 convs "
-             "cost or save",
-    "residual": "ResNet-style: two residual blocks with skip connections",
-    "plain": "The Residual network without its skip connections (the same convolutions and parameters): "
-             "stack it deep to see gradients vanish",
-}
 
 
 def build_model(name: str, **kwargs) -> nn.Module:

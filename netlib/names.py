@@ -25,6 +25,18 @@ def lesion_file(model: str) -> str:
 TITLES = {"inception": "Inception", "naive": "Naive Inception", "residual": "Residual", "plain": "Plain"}
 
 
+# One line per network for people (UI, CLI help).
+# (Sizes are left out: they depend on width and blocks; the pages show them computed.)
+DESCRIPTIONS = {
+    "inception": "GoogLeNet-style: two Inception blocks of four parallel branches",
+    "naive": "Inception without the 1x1 convs in front of its 5x5 and 3x3 branches: what those 1x1 convs "
+             "cost or save",
+    "residual": "ResNet-style: two residual blocks with skip connections",
+    "plain": "The Residual network without its skip connections (the same convolutions and parameters): "
+             "stack it deep to see gradients vanish",
+}
+
+
 def shape_kwargs(model: str, blocks=None, width=None) -> dict:
     """The keyword arguments that size `model` ({} as published; checkpoints record them), checked:
     blocks only for DEPTH_MODELS, width only for WIDTH_MODELS. ValueError with a one-line reason."""

@@ -60,8 +60,10 @@ class Bench:
         from netlib.engine.setup import train_config
         from netlib.recipes import resolve_recipe
 
+        from netlib.request import RunRequest
+
         options = {"model": model, "device": self.device, "synthetic": self.synthetic, **options}
-        config = train_config(options)
+        config = train_config(RunRequest(**options))
         if self.dry:
             keep = {k: options.get(k) for k in ("epochs", "batch_size", "lr")}
             config.recipe = resolve_recipe(config.recipe_name, model, device="cuda", limit=self.synthetic, **keep)

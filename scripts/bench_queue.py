@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from netlib.engine.setup import train_config  # noqa: E402
+from netlib.request import RunRequest  # noqa: E402
 from netlib.runs import queue  # noqa: E402
 from netlib.runs.files import ENDED_STATUSES as ENDED  # noqa: E402
 from netlib.runs.reader import read_run, read_status  # noqa: E402
@@ -36,9 +37,10 @@ def batch(n: int, options: dict, slots: str | None, timeout: float = 1800) -> di
     else:
         os.environ[queue.SLOTS_ENV] = slots  # the training processes inherit it: their end pumps agree
     with tempfile.TemporaryDirectory(prefix="bench-queue-") as tmp:
-        config = train_config(options).to_dict()
+        req = RunRequest(**options)
+        config = train_config(req).to_dict()
         t0 = time.time()
-        dirs = queue.submit(Path(tmp), [queue.Submission("run", dict(options), config) for _ in range(n)])
+        dirs = queue.submit(Path(tmp), [queue.Submission("run", req, config) for _ in range(n)])
         while True:
             statuses = [(read_status(d) or {}).get("status") for d in dirs]
             if all(s in ENDED for s in statuses):

@@ -12,7 +12,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from netlib.lab import launch
+from netlib.runs import spawn
 from support import APP, fresh_app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,9 +49,8 @@ def app(monkeypatch, runs_dir):
     threads = torch.get_num_threads()
     yield runs_dir
     torch.set_num_threads(threads)
-    for proc in list(launch._PROCESSES.values()):
+    for proc in spawn.children().values():
         reap(proc)
-    launch.reap()
 
 
 def train_page(session: dict | None = None) -> AppTest:
@@ -65,8 +64,11 @@ def train_page(session: dict | None = None) -> AppTest:
 
 
 @pytest.fixture(autouse=True)
-def _own_process_table(monkeypatch):
-    monkeypatch.setattr(launch, "_PROCESSES", {})  # this test's launches only
+def _own_process_table():
+    """Each test's training processes end with it (they are started by the one registry, netlib.runs.spawn)."""
+    yield
+    for proc in spawn.children().values():
+        reap(proc)
 
 
 @pytest.fixture(autouse=True)

@@ -14,12 +14,11 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from netlib.lab import launch
 from netlib.models import build_model
 from netlib.recipes import RECIPES
 from netlib.runs.writer import RunWriter
 from netlib.engine.loop import TrainConfig
-from support import assert_clean, fresh_app, open_app
+from support import assert_clean, fresh_app, open_app, stop_children
 
 open_page = open_app  # the name the test_pages*.py modules call it by
 
@@ -33,11 +32,7 @@ def lab(tmp_path, monkeypatch):
     threads = torch.get_num_threads()
     yield runs
     torch.set_num_threads(threads)  # the app sets 1 thread for its server process (this process here)
-    for proc in list(launch._PROCESSES.values()):  # never leave a training process behind
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
-    launch.reap()
+    stop_children()  # never leave a training process behind
 
 
 def values(data) -> list:

@@ -19,6 +19,31 @@ SHIPPED = [catalogue.shipped_checkpoint(m) for m in ("inception", "residual")]
 SHIPPED_BY_MODEL = dict(zip(("inception", "residual"), SHIPPED))
 
 
+def start_run(run_dir: Path, args: list[str], threads: int | None = None):
+    """`python -m netlib train ARGS --run-dir DIR` as the lab starts training processes (netlib.runs.spawn)."""
+    from netlib.runs import spawn
+
+    words = [*args, "--run-dir", str(run_dir), "--quiet", *(["--threads", str(threads)] if threads else [])]
+    return spawn.start_training(Path(run_dir), words)
+
+
+def started_in(runs_dir: Path) -> list[str]:
+    """The run folders under runs_dir that this process started a training process for."""
+    from netlib.runs import spawn
+
+    return [d for d in spawn.children() if Path(d).parent == Path(runs_dir)]
+
+
+def stop_children() -> None:
+    """Never leave a training process behind: kill and reap every one this process started."""
+    from netlib.runs import spawn
+
+    for proc in spawn.children().values():
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+
+
 def fresh_app(monkeypatch) -> None:
     """Before an AppTest: real MNIST (no synthetic runs), empty Streamlit caches (they outlive AppTest
     instances)."""

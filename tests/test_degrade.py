@@ -224,10 +224,11 @@ def test_train_degrade_option_end_to_end(tmp_path, capsys):
     from netlib.cli.main import main
     from netlib.cli.parser import build_parser
     from netlib.engine.setup import train_config
+    from netlib.request import RunRequest, from_arguments
 
     args = build_parser().parse_args(["train", "--model", "residual", "--degrade", "0.5"])
-    assert train_config(vars(args)).recipe.degrade == 0.5
-    assert train_config({"model": "residual"}).recipe.degrade == 0.0
+    assert train_config(from_arguments(args)).recipe.degrade == 0.5
+    assert train_config(RunRequest(model="residual")).recipe.degrade == 0.0
     run = tmp_path / "run"
     code = main(["train", "--model", "residual", "--degrade", "0.5", "--synthetic", "64", "--epochs", "1",
                  "--batch-size", "32", "--device", "cpu", "--run-dir", str(run), "--quiet"])  # fast's 128 > 64
@@ -239,11 +240,13 @@ def test_train_degrade_option_end_to_end(tmp_path, capsys):
 
 
 def test_a_queued_run_keeps_its_degrade():
-    from netlib.runs.command import argv_from_options, options_from_argv
+    from netlib.request import RunRequest
+    from netlib.runs.command import options_from_argv
 
-    options = options_from_argv(["--model", "residual", "--degrade", "0.5"])
+    options = options_from_argv(["--model", "residual", "--degrade", "0.5"])  # queued before run requests
     assert options["degrade"] == 0.5
-    assert options_from_argv(argv_from_options(options)) == options
+    req = RunRequest(**options)
+    assert RunRequest.from_dict(req.to_dict()) == req
 
 
 # ---------------------------------------------------------------- per kind
@@ -276,7 +279,8 @@ def test_per_kind_degrade_applies_only_the_kinds_named(make_dataset, monkeypatch
 
 def test_per_kind_degrade_through_the_cli_and_the_queue(tmp_path, capsys):
     from netlib.cli.main import main
-    from netlib.runs.command import argv_from_options, options_from_argv
+    from netlib.request import RunRequest
+    from netlib.runs.command import options_from_argv
 
     run = tmp_path / "run"
     code = main(["train", "--model", "residual", "--degrade", "lowres=0.25,blur=0.1", "--synthetic", "64",
@@ -285,6 +289,6 @@ def test_per_kind_degrade_through_the_cli_and_the_queue(tmp_path, capsys):
     assert json.loads((run / "config.json").read_text())["recipe"]["degrade"] == "blur=0.1,lowres=0.25"
     options = options_from_argv(["--model", "residual", "--degrade", "lowres=0.25,blur=0.1"])
     assert options["degrade"] == "blur=0.1,lowres=0.25"
-    assert options_from_argv(argv_from_options(options)) == options
+    assert RunRequest.from_dict(RunRequest(**options).to_dict()).degrade == "blur=0.1,lowres=0.25"
     assert main(["train", "--model", "residual", "--degrade", "fog=0.1"]) == 2
     assert "unknown degradation" in capsys.readouterr().err

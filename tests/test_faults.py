@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 from netlib.lab import launch
 from netlib.runs import reader
 from netlib.checkpoint import load_checkpoint
-from netlib.lab.launch import start_run
+from support import start_run
 from netlib.runs.control import request_stop
 from netlib.runs.files import CHECKPOINT, CONFIG, METRICS, STATUS
 from netlib.runs.reader import list_runs, read_run, read_status

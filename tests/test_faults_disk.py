@@ -12,10 +12,12 @@ import time
 import pytest
 import torch
 
-import netlib.checkpoint
+import netlib.atomic
 from netlib.cli import main as netlib_cli
 import netlib.runs.writer
 from netlib.lab import launch
+from support import started_in
+from netlib.runs import spawn
 from netlib.checkpoint import load_checkpoint
 from netlib.runs.files import CHECKPOINT, METRICS, RunDirError, STATUS
 from netlib.runs.writer import RunWriter
@@ -52,9 +54,9 @@ def test_launch_into_a_runs_folder_that_is_a_file_is_a_clear_error(tmp_path):
 def test_launch_on_a_full_disk_leaves_no_half_made_run(runs_dir, monkeypatch):
     monkeypatch.setattr(launch.queue, "write_json", _raise(ENOSPC))  # the queued run's files
     with pytest.raises(RunDirError, match="No space left on device"):
-        launch.launch(runs_dir, "residual", "fast", ["--model", "residual"])
+        launch.launch(runs_dir, launch.request_for("residual", "fast"))
     assert [p for p in runs_dir.iterdir() if p.is_dir()] == []  # the folder it claimed is gone again
-    assert launch._PROCESSES == {}
+    assert not started_in(runs_dir)  # and no process was started
 
 
 def test_train_page_shows_an_unwritable_runs_folder_as_a_message(app, tmp_path, monkeypatch):
@@ -137,7 +139,7 @@ def test_disk_full_while_saving_a_checkpoint_keeps_the_previous_one(tmp_path, mo
 def test_status_write_on_a_full_disk_keeps_the_previous_status(tmp_path, monkeypatch):
     writer = RunWriter(tmp_path / "r", {"model": "residual"})
     before = (tmp_path / "r" / STATUS).read_text()
-    monkeypatch.setattr(netlib.checkpoint.os, "fsync", _raise(ENOSPC))
+    monkeypatch.setattr(netlib.atomic.os, "fsync", _raise(ENOSPC))
     with pytest.raises(RunDirError, match="status.json.*No space left on device"):
         writer._status("done", "")
     writer.fail("disk full")  # the failure path itself never raises

@@ -33,8 +33,10 @@ def on_cuda(monkeypatch):
     monkeypatch.setattr("netlib.engine.loop.resolve_device", resolve)
 
 
-def options(*argv: str) -> dict:
-    return vars(build_parser().parse_args(["train", *argv]))
+def options(*argv: str):
+    from netlib.request import from_arguments
+
+    return from_arguments(build_parser().parse_args(["train", *argv]))
 
 
 @pytest.mark.parametrize("model, cpu_lr", [("residual", 5e-3), ("inception", 3e-3), ("plain", 5e-3)])
@@ -96,13 +98,10 @@ def test_train_config_on_cuda_lets_an_explicit_choice_win(on_cuda, argv, batch, 
 
 def test_submit_and_the_dashboard_resolve_alike(on_cuda, tmp_path):
     """`submit` and the Train page's launcher go through train_config: the same batch as `train`."""
-    from netlib.runs import queue
-
-    args = launch.train_args("residual", "fast", {}, None, 0, "auto")
-    config = setup.train_config(queue.options_from_argv(list(args)))
+    config = setup.train_config(launch.request_for("residual", "fast", {}, None, 0, "auto"))
     assert config.recipe.batch_size == CUDA_BATCH and config.device == "cuda"
-    custom = launch.train_args("residual", "fast", {"batch_size": 128, "lr": 0.005, "epochs": 5}, None, 0, "auto")
-    assert setup.train_config(queue.options_from_argv(list(custom))).recipe.batch_size == 128
+    custom = launch.request_for("residual", "fast", {"batch_size": 128, "lr": 0.005, "epochs": 5}, None, 0, "auto")
+    assert setup.train_config(custom).recipe.batch_size == 128
 
 
 def test_the_train_page_note_says_what_applies(on_cuda):

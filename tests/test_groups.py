@@ -17,7 +17,7 @@ from netlib.runs import groups
 from netlib.runs.reader import list_runs, read_run
 from netlib.lab import launch
 from netlib.runs.writer import RunWriter
-from support import assert_clean, charts, epoch_event, fresh_app, open_app
+from support import assert_clean, charts, epoch_event, fresh_app, open_app, stop_children
 
 # Three seeds of Residual and two of Inception, test accuracy after each of 3 epochs.
 RESIDUAL = {0: (0.970, 0.985, 0.9910), 1: (0.972, 0.983, 0.9902), 2: (0.968, 0.986, 0.9921)}
@@ -170,11 +170,7 @@ def lab(runs_dir, monkeypatch):
     """A fresh runs folder, empty Streamlit caches; no training process left behind."""
     fresh_app(monkeypatch)
     yield runs_dir
-    for proc in list(launch._PROCESSES.values()):
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
-    launch.reap()
+    stop_children()
 
 
 def test_compare_draws_two_groups_as_bands_and_says_within_seed_noise(lab):

@@ -155,7 +155,7 @@ def _mentions(needle: str, paths) -> list[str]:
 
 def test_each_shared_fact_lives_in_one_place():
     assert _mentions("0.1307", netlib_files()) == ["netlib/data.py"]  # MNIST's mean (and std beside it)
-    assert _mentions("mkstemp(", netlib_files()) == ["netlib/checkpoint.py"]  # the one atomic write
+    assert _mentions("mkstemp(", netlib_files()) == ["netlib/atomic.py"]  # the one atomic write
     assert _mentions("__file__", netlib_files()) == ["netlib/lab/catalogue.py"]  # the project root
     assert _mentions('("1x1", 16)', netlib_files() + page_files()) == ["netlib/models.py"]  # branch widths
     assert _mentions("st.Page(", page_files()) == ["app.py"]  # the page list: app_pages/_common.PAGES
@@ -170,7 +170,7 @@ def test_the_project_points_nowhere_outside_itself():
 
 
 BASE = {"netlib", "netlib.__main__", "netlib.models", "netlib.recipes", "netlib.mnist", "netlib.data",
-        "netlib.checkpoint", "netlib.safepath", "netlib.bounded", "netlib.names"}
+        "netlib.checkpoint", "netlib.safepath", "netlib.bounded", "netlib.names", "netlib.atomic", "netlib.request"}
 
 
 def test_imports_point_down():

@@ -15,8 +15,10 @@ import pytest
 
 from netlib.cli.main import main
 from netlib.engine.setup import train_config
+from netlib.request import RunRequest
 from netlib.lab import launch
-from netlib.runs import queue
+from netlib.runs import queue, spawn
+from support import started_in
 from netlib.runs.files import CONFIG, QUEUED_FILE, STATUS, write_json
 from netlib.runs.processes import same_process, start_time
 from netlib.runs.reader import read_run, read_status, run_index
@@ -30,7 +32,7 @@ def two_slots(monkeypatch, runs_dir):
     """NETLIB_SLOTS=2 (in this process and the ones it starts); afterwards no process of a run is left."""
     monkeypatch.setenv(queue.SLOTS_ENV, "2")
     yield
-    for proc in queue.children().values():
+    for proc in spawn.children().values():
         proc.kill()
         proc.wait(timeout=30)
     for d in runs_dir.glob("*") if runs_dir.is_dir() else []:
@@ -55,9 +57,9 @@ def free(proc: subprocess.Popen) -> None:
 
 
 def enqueue(root: Path, n: int = 1, threads=2, **options) -> list[Path]:
-    opts = {**TINY, "threads": threads, **options}
-    config = train_config(opts).to_dict()
-    return queue.submit(root, [queue.Submission("run", dict(opts), config) for _ in range(n)])
+    req = RunRequest(**{**TINY, "threads": threads, **options})
+    config = train_config(req).to_dict()
+    return queue.submit(root, [queue.Submission("run", req, config) for _ in range(n)])
 
 
 def wait_status(run_dir: Path, wanted, timeout: float = 180) -> dict:
@@ -109,7 +111,7 @@ def test_cancel_and_to_front(runs_dir):
     assert read_status(a)["status"] == "cancelled" and queue.position(a) is None and a.is_dir()
     assert queue.queued(runs_dir) == [c, b] and [queue.position(d) for d in (c, b)] == [1, 2]
     assert not queue.cancel(a) and not queue.to_front(a)  # no longer queued
-    assert not queue.children()  # the slots were held all along: nothing started
+    assert not started_in(runs_dir)  # the slots were held all along: nothing started
     free(holder)
 
 
@@ -148,7 +150,7 @@ def test_a_hostile_queued_json_is_refused_and_nothing_runs(runs_dir, content, tm
     assert queue.pump(runs_dir) == []
     status = read_status(d)
     assert status["status"] == "failed" and status["reason"].startswith("refused to start from the queue: ")
-    assert "\n" not in status["reason"] and not queue.children() and not (tmp_path / "marker").exists()
+    assert "\n" not in status["reason"] and not started_in(runs_dir) and not (tmp_path / "marker").exists()
 
 
 def test_cli_refuses_paths_and_bad_names_in_one_line(runs_dir, capsys):
@@ -229,22 +231,20 @@ def test_a_sigkilled_run_frees_its_slots_for_the_next_pump(runs_dir):
     assert read_status(first)["status"] in ("starting", "running") and queue.position(second) == 1
     pid = wait_status(first, "running", timeout=120)["pid"]
     os.kill(pid, signal.SIGKILL)
-    queue.children()[str(first)].wait(timeout=30)
+    spawn.children()[str(first)].wait(timeout=30)
     assert read_status(first)["status"] == "interrupted"
     assert queue.pump(runs_dir) == [second]
     wait_status(second, "running", timeout=120)
 
 
-@pytest.mark.slow
-def test_a_training_run_the_queue_refuses_in_its_parser_fails_with_the_parser_line(runs_dir):
+def test_an_older_queued_command_with_a_bad_value_fails_with_the_request_line(runs_dir):
     holder = occupy(runs_dir)
     (d,) = enqueue(runs_dir)
     write_json(d / QUEUED_FILE, {"argv": ["--model", "bogus", "--threads", "1"]})  # words allowed, value not
     free(holder)
-    assert queue.pump(runs_dir) == [d]
-    queue.children()[str(d)].wait(timeout=120)
+    assert queue.pump(runs_dir) == []  # refused by the request's own check, before any process starts
     status = read_status(d)
-    assert status["status"] == "failed" and "invalid choice: 'bogus'" in status["reason"], status
+    assert status["status"] == "failed" and "unknown model 'bogus'" in status["reason"], status
 
 
 # ---------------------------------------------------------------- the Train page
@@ -254,8 +254,7 @@ def test_train_shows_a_queued_run_with_its_place_and_cancels_it(runs_dir, monkey
 
     fresh_app(monkeypatch)
     holder = occupy(runs_dir)
-    d = launch.launch(runs_dir, "residual", "fast", launch.train_args("residual", "fast", {"epochs": 1}, 300),
-                      threads=2)
+    d = launch.launch(runs_dir, launch.request_for("residual", "fast", {"epochs": 1}, 300, threads=2))
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90).run()
     at.session_state["train_run"] = str(d)
     at.switch_page("app_pages/train.py").run()
@@ -275,8 +274,8 @@ def test_compare_shows_a_queued_pair_in_line_and_cancels_one(runs_dir, monkeypat
 
     fresh_app(monkeypatch)
     holder = occupy(runs_dir)
-    specs = [launch.RunSpec(m, "fast", launch.train_args(m, "fast", {"epochs": 1}, 300), 1) for m in ("inception", "residual")]
-    a, b = launch.launch_many(runs_dir, specs)
+    a, b = launch.launch_many(runs_dir, [launch.request_for(m, "fast", {"epochs": 1}, 300, threads=1)
+                                         for m in ("inception", "residual")])
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90).run()
     at.session_state["compare_pair"] = [str(a), str(b)]
     at.switch_page("app_pages/compare.py").run()

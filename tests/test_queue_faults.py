@@ -13,7 +13,8 @@ import pytest
 
 from netlib.cli.main import main
 from netlib.lab import launch, lesson_runs
-from netlib.runs import queue
+from netlib.runs import queue, spawn
+from support import started_in
 from netlib.runs.files import CONFIG, STATUS
 from netlib.runs.reader import read_status, run_index
 from test_queue import enqueue, free, occupy, two_slots  # noqa: F401  two_slots: autouse fixture
@@ -71,7 +72,7 @@ def test_a_failed_pid_write_kills_the_child_fails_the_run_and_never_starts_it_tw
     assert len(popen.made) == 1 and popen.made[0].poll() is not None  # started, then killed
     status = read_status(d)
     assert status["status"] == "failed" and "could not be started" in status["reason"], status
-    assert queue.pump(runs_dir) == [] and len(popen.made) == 1 and not queue.children()
+    assert queue.pump(runs_dir) == [] and len(popen.made) == 1 and not started_in(runs_dir)
 
 
 def test_a_status_that_cannot_be_written_starts_nothing_and_pump_does_not_raise(runs_dir, monkeypatch):
@@ -83,55 +84,64 @@ def test_a_status_that_cannot_be_written_starts_nothing_and_pump_does_not_raise(
     assert queue.pump(runs_dir) == []
 
 
-@pytest.mark.parametrize("table, reap", [(queue._CHILDREN, queue._reap), (launch._PROCESSES, launch.reap)],
-                         ids=["queue", "launch"])
-def test_two_threads_reaping_the_same_process_do_not_crash(table, reap):
-    class Ended:
-        def poll(self):
-            table.pop("x", None)  # the other thread reaps it between this poll and the removal
-            return 0
-    table["x"] = Ended()
-    reap()
-    assert "x" not in table
-    table.update({f"y{i}": subprocess.Popen(["true"]) for i in range(20)})
-    for p in list(table.values()):
-        p.wait()
-    threads = [threading.Thread(target=reap) for _ in range(8)]
+def test_eight_threads_reaping_the_same_processes_do_not_crash_and_keep_their_exits(runs_dir):
+    dirs = [runs_dir / f"r{i}" for i in range(6)]
+    for d in dirs:
+        spawn.start_training(d, ["--bogus"])  # a usage error: exit 2 at once
+    errors = []
+
+    def reap_until_all_ended():
+        try:
+            while any(spawn.exit_code(d) is None for d in dirs):
+                spawn.reap()
+        except Exception as e:  # noqa: BLE001  what the test looks for
+            errors.append(e)
+    threads = [threading.Thread(target=reap_until_all_ended) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
-    assert not any(k.startswith("y") for k in table)
+        t.join(timeout=120)
+    assert not errors and [spawn.exit_code(d) for d in dirs] == [2] * 6  # reaped, how each ended kept
+    assert not any(str(d) in spawn.running() for d in dirs)
 
 
-def _recorded_starts(monkeypatch) -> list:
-    starts = []
-    monkeypatch.setattr(queue, "_start", lambda run_dir, options: starts.append(run_dir) or True)
-    return starts
+@pytest.fixture
+def recorded_starts(monkeypatch):
+    """The run folders the queue starts a training process for; a sleeping process stands in for each
+    (never this one: a status naming the test's own pid would let a stop signal it)."""
+    starts, procs = [], []
+
+    def start(run_dir, words, extend=False):
+        starts.append(run_dir)
+        procs.append(subprocess.Popen(["sleep", "60"]))
+        return procs[-1]
+    monkeypatch.setattr(spawn, "start_training", start)
+    yield starts
+    for p in procs:
+        p.kill()
+        p.wait()
 
 
-def test_a_symlinked_run_folder_is_started_once(runs_dir, monkeypatch):
+def test_a_symlinked_run_folder_is_started_once(runs_dir, recorded_starts):
     holder = occupy(runs_dir)
     (d,) = enqueue(runs_dir, threads=1)  # two 1-thread runs would fit the 2 slots: both would start
     os.symlink(d.name, runs_dir / "zz-link")
     free(holder)
-    starts = _recorded_starts(monkeypatch)
-    assert queue.pump(runs_dir) == [d] and starts == [d]
+    assert queue.pump(runs_dir) == [d] and recorded_starts == [d]
 
 
 @pytest.mark.parametrize("config", [None, b"not json {"], ids=["missing", "corrupt"])
-def test_a_queued_run_without_a_readable_config_fails_instead_of_waiting(runs_dir, monkeypatch, config):
+def test_a_queued_run_without_a_readable_config_fails_instead_of_waiting(runs_dir, recorded_starts, config):
     holder = occupy(runs_dir)
     a, b = enqueue(runs_dir, 2, threads=1)
     (a / CONFIG).unlink()
     if config is not None:
         (a / CONFIG).write_bytes(config)
     free(holder)
-    starts = _recorded_starts(monkeypatch)
-    assert queue.pump(runs_dir) == [b] and starts == [b]
+    assert queue.pump(runs_dir) == [b] and recorded_starts == [b]
     status = read_status(a)
     assert status["status"] == "failed" and "config.json is missing or unreadable" in status["reason"]
-    assert queue.queued(runs_dir) == [b]  # (its start was only recorded here)
+    assert queue.queued(runs_dir) == [] and read_status(b)["status"] == "starting"
 
 
 def test_queue_writes_never_make_a_deleted_run_folder_again(runs_dir, monkeypatch):
@@ -140,13 +150,12 @@ def test_queue_writes_never_make_a_deleted_run_folder_again(runs_dir, monkeypatc
     stale = run_index(runs_dir)  # read before the folder is deleted by hand
     shutil.rmtree(d)
     assert not queue.cancel(d) and not queue.to_front(d)
-    queue._set_status(d, "failed", "x")
-    assert not queue._start(d, {"model": "residual"})
+    queue.end_claimed(d, "x")
     free(holder)
     monkeypatch.setattr(queue, "run_index", lambda root: stale)
     monkeypatch.setattr(queue, "queue_order", lambda root: [d])
     assert queue.pump(runs_dir) == []
-    assert not d.exists() and not queue.children()
+    assert not d.exists() and not started_in(runs_dir)
 
 
 @pytest.mark.parametrize("command", [["runs", "list"], ["queue"]])
@@ -164,7 +173,7 @@ def test_a_lessons_pair_is_enqueued_together(runs_dir, monkeypatch):
     holder = occupy(runs_dir)
     calls = []
     real = launch.launch_many
-    monkeypatch.setattr(launch, "launch_many", lambda root, specs: calls.append(len(specs)) or real(root, specs))
+    monkeypatch.setattr(launch, "launch_many", lambda root, reqs, tag="": calls.append(len(reqs)) or real(root, reqs, tag))
     dirs = lesson_runs.start_runs("naive-speed", runs_dir)
     assert calls == [2] and [str(d) for d in queue.queued(runs_dir)] == dirs
     free(holder)

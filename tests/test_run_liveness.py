@@ -15,7 +15,7 @@ import torch
 
 from netlib.cli.main import main
 from netlib.engine.loop import fit
-from netlib.lab.launch import start_run
+from support import start_run
 from netlib.runs.control import request_stop
 from netlib.runs.files import EXTEND_LOCK, METRICS, STATUS, TRAIN_STATE, RunBusy, RunDirError
 from netlib.runs.groups import extended, group_runs

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from netlib.checkpoint import load_checkpoint
-from netlib.lab.launch import start_run
+from support import start_run
 from netlib.runs.control import request_stop
 from netlib.runs.files import CHECKPOINT, CONFIG, METRICS, STATUS, STOP, safe_run_name
 from netlib.runs.reader import list_runs, read_run

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from netlib.lab.launch import start_run
+from support import start_run
 from netlib.runs.control import read_control, request_stop, steer_run
 from netlib.runs.files import CONTROL, TRAIN_STATE
 from netlib.runs.reader import read_events, read_status

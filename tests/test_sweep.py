@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from netlib.runs import queue
+from netlib.runs import queue, spawn
+from support import started_in
 from netlib.runs.files import CONFIG, STATUS, write_json
 from netlib.runs.processes import start_time
 from netlib.runs.reader import read_run, read_status
@@ -143,6 +144,7 @@ def test_a_trial_waits_in_the_queue_and_the_pump_hands_it_to_its_worker(runs_dir
     """A worker's run is not started by the pump: it is marked "starting" with the worker's pid; a run
     whose worker is gone fails with the reason instead of waiting for ever."""
     from netlib.engine.setup import train_config
+    from netlib.request import RunRequest
 
     monkeypatch.setenv(queue.SLOTS_ENV, "1")
     opts = {"model": "residual", "epochs": 1, "synthetic": 64, "threads": 1, "device": "cpu"}
@@ -152,17 +154,18 @@ def test_a_trial_waits_in_the_queue_and_the_pump_hands_it_to_its_worker(runs_dir
         occupant.mkdir(parents=True)
         write_json(occupant / CONFIG, {"model": "residual", "threads": 1, "device": "cpu"})
         write_json(occupant / STATUS, {"status": "running", "pid": sleeper.pid, "started": start_time(sleeper.pid)})
-        sub = [queue.Submission("mine", dict(opts), train_config(opts).to_dict())]
+        req = RunRequest(**opts)
+        sub = [queue.Submission("mine", req, train_config(req).to_dict())]
         mine = queue.submit(runs_dir, sub, worker=(os.getpid(), start_time(os.getpid())))[0]
         gone = queue.submit(runs_dir, sub, worker=(sleeper.pid, start_time(sleeper.pid) + 1))[0]
-        assert read_status(mine)["status"] == "queued" and not queue.children()  # the slot is taken
+        assert read_status(mine)["status"] == "queued" and not started_in(runs_dir)  # the slot is taken
         sleeper.kill()
         sleeper.wait()
         queue.pump(runs_dir)
     finally:
         sleeper.kill()
     assert read_status(mine)["status"] == "starting" and read_status(mine)["pid"] == os.getpid()
-    assert not queue.children()  # no training process: the worker trains it
+    assert not started_in(runs_dir)  # no training process: the worker trains it
     queue.pump(runs_dir)  # the slot is mine now; the next run's worker is another (dead) process
     assert read_status(gone)["status"] == "queued"
     write_json(mine / STATUS, {"status": "done", "reason": ""})

@@ -11,26 +11,48 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..bounded import FileRefused, not_a_file
-from ..data import load_dataset
-from ..models import shape_kwargs
+from ..names import shape_kwargs
+from ..request import from_arguments
 from ..runs.files import CHECKPOINT
 from .extend import extend_setup
 from .parser import UsageError
 from .printer import HumanPrinter
 
 def train_setup(args):
-    """(TrainConfig, resume state or None, data options, writer or None) for `train` or `train --extend`."""
+    """(TrainConfig, resume state or None, data options, writer or None, the config a new run records or
+    None) for `train`, `train --queued` (the queue's process) and `train --extend`."""
     from ..engine.setup import train_config
     from ..runs.writer import RunWriter
 
     try:
         if args.extend:
-            return extend_setup(args)  # train --extend RUN_DIR: netlib/cli/extend.py
-        config = train_config(vars(args))  # the one resolution: `submit` and the dashboard use it too
+            return (*extend_setup(args), None)  # train --extend RUN_DIR: netlib/cli/extend.py
+        if args.queued:  # the queue started this process for a run it holds: its request is in the folder
+            from ..runs.queue import queued_request
+
+            req, run_dir = queued_request(args.queued), args.queued
+        else:
+            req, run_dir = from_arguments(args), args.run_dir
+        config = train_config(req)  # the one resolution: the queue and the dashboard use it too
     except ValueError as e:
         raise UsageError(str(e)) from None
-    writer = RunWriter(args.run_dir, {**config.to_dict(), "argv": sys.argv[1:]}) if args.run_dir else None
-    return config, None, (args.data_dir, args.synthetic), writer
+    stored = {**config.to_dict(), "request": req.to_dict(),
+              **({"data_dir": str(args.data_dir)} if args.data_dir else {})}
+    writer = RunWriter(run_dir, stored) if run_dir else None
+    new_run = stored if not run_dir and not args.no_record else None  # every train is a run
+    return config, None, (args.data_dir, req.synthetic), writer, new_run
+
+
+def _new_run(stored: dict, args):
+    """A new run folder in the runs folder for a `train` without --run-dir, announced (the pages list it).
+    Made once the data is loaded and checked, so a usage error leaves no run behind."""
+    from ..runs.files import claim_run_dir, default_runs_dir, ensure_runs_dir, new_run_name
+    from ..runs.writer import RunWriter
+
+    run_dir = claim_run_dir(ensure_runs_dir(default_runs_dir()), new_run_name(stored["model"], stored["recipe_name"]))
+    if not args.quiet:
+        print(f"run {run_dir.name}: {run_dir}", file=sys.stderr, flush=True)
+    return RunWriter(run_dir, stored)
 
 
 def cmd_sweep(args) -> int:
@@ -41,45 +63,36 @@ def cmd_sweep(args) -> int:
 
 def cmd_train(args) -> int:
     from ..engine.loop import fit
-    from ..engine.steering import NO_STEERING
     from ..runs.processes import KILL_AFTER_S, StopWatchdog
+    from ..runs.training import train_into
 
     if args.save:
         _check_save_target(args.save)  # refused before training, not after
-    if args.run_dir:
+    if args.queued:
         from ..runs.queue import await_pump
 
-        await_pump(args.run_dir)  # started by the queue: its "starting" status is written before ours
-    config, resume, (data_dir, synthetic), writer = train_setup(args)
+        await_pump(args.queued)  # started by the queue: its "starting" status is written before ours
+    config, resume, (data_dir, synthetic), writer, new_run = train_setup(args)
+    data = _training_data(config, data_dir, synthetic) if new_run else None
+    writer = _new_run(new_run, args) if new_run else writer
     stop = {"requested": False}
-    listeners = _listeners(writer, args)
+    printers = _listeners(args)
     # In its own process (python -m netlib), a stop not answered within KILL_AFTER_S ends the process,
     # whether or not a page watches; an in-process caller (a notebook, a test) is never killed.
     watchdog = None
     if writer and getattr(args, "own_process", False):
         watchdog = StopWatchdog(writer.dir, lambda: writer.record_forced_stop(KILL_AFTER_S)).start()
     with _sigterm_stops(stop):
-        try:
-            data = _training_data(config, data_dir, synthetic)
-            result = fit(config, data,
-                         on_event=lambda e: [listen(e) for listen in listeners],
-                         should_stop=lambda: stop["requested"] or (writer is not None and writer.should_stop()),
-                         on_checkpoint=writer.save if writer else None,
-                         steer=writer.steering if writer else lambda: NO_STEERING,
-                         on_train_state=writer.save_train_state if writer else None,
-                         resume=resume)
-        except BaseException as e:
-            if watchdog:
-                watchdog.close()  # before fail(): its status is the last word
-            if writer:
-                reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-                writer.fail(reason if not isinstance(e, KeyboardInterrupt) else "interrupted")
-            raise
-        finally:
-            if watchdog:
-                watchdog.close()
-            if writer:
-                writer.close()
+        if writer is None:  # --no-record: nothing kept but what --save copies
+            result = fit(config, data or _training_data(config, data_dir, synthetic),
+                         on_event=lambda e: [p(e) for p in printers], should_stop=lambda: stop["requested"])
+        else:
+            try:
+                result = train_into(writer, config, data or _training_data(config, data_dir, synthetic),
+                                    listen=lambda e: [p(e) for p in printers] and e,
+                                    should_stop=lambda: stop["requested"], resume=resume,
+                                    before_end=watchdog.close if watchdog else lambda: None)
+            finally:
                 _pump_after(writer.dir)
         if args.save:
             _save_copy(args.save, writer, result, config)
@@ -100,8 +113,9 @@ def _pump_after(run_dir: Path) -> None:
         pass
 
 
-def _listeners(writer, args) -> list:
-    out = [writer.on_event] if writer else []
+def _listeners(args) -> list:
+    """What the command prints of each event: JSON lines, a person's lines, or nothing."""
+    out = [lambda e: None]  # never empty: each event is printed by all, then recorded (train_into)
     if args.json:
         out.append(lambda e: print(json.dumps(e), flush=True))
     elif not args.quiet:
@@ -124,6 +138,8 @@ def _sigterm_stops(stop: dict):
 
 
 def _training_data(config, data_dir, synthetic):
+    from ..data import load_dataset
+
     data = load_dataset(config.device, data_dir, synthetic)
     n_train = len(data.train_x)
     if config.limit and config.limit > n_train:

@@ -51,8 +51,13 @@ def extend_setup(args):
 
 
 def _first_data(saved: dict) -> tuple:
-    """The original data: the --data-dir and --synthetic of the train command that made the run (MNIST,
-    when its config.json holds no train command: edited by hand, or written by an older version)."""
+    """The original data: the data folder and synthetic digits of the run's request (an older run: of its
+    train command; MNIST when config.json holds neither: edited by hand, or written by an older version)."""
+    if isinstance(saved.get("request"), dict):
+        synthetic = saved["request"].get("synthetic")
+        data_dir = saved.get("data_dir")
+        return (Path(data_dir) if isinstance(data_dir, str) else None,
+                synthetic if isinstance(synthetic, int) and not isinstance(synthetic, bool) else None)
     argv = saved.get("argv")
     if not (isinstance(argv, list) and argv[:1] == ["train"] and all(isinstance(a, str) for a in argv)):
         return None, None

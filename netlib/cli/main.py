@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 
 from ..bounded import FileRefused
-from ..checkpoint import CheckpointError
-from ..mnist import DataError
 from ..runs.files import RunDirError
 from . import commands
 from .parser import UsageError, build_parser
@@ -28,7 +26,7 @@ def main(argv=None, own_process: bool = False) -> int:
     except UsageError as e:
         print(f"netlib: error: {e}", file=sys.stderr)
         return 2
-    except (CheckpointError, DataError, RunDirError) as e:
+    except (RunDirError, *_loaded_errors()) as e:
         print(f"netlib: error: {e}", file=sys.stderr)
         return 1
     except OSError as e:  # a path that cannot be used (FileRefused: a FIFO, a device, a huge file)
@@ -37,6 +35,13 @@ def main(argv=None, own_process: bool = False) -> int:
     except KeyboardInterrupt:
         print("netlib: interrupted", file=sys.stderr)
         return 130
+
+
+def _loaded_errors() -> tuple:
+    """The unusable-file errors of the modules this command loaded: a light command never imports torch
+    (netlib.checkpoint) or numpy (netlib.mnist) just to name an error it cannot have raised."""
+    where = {"netlib.checkpoint": "CheckpointError", "netlib.mnist": "DataError"}
+    return tuple(getattr(sys.modules[m], name) for m, name in where.items() if m in sys.modules)
 
 
 def _pump(runs_dir=None) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..models import DEFAULT_WIDTH, DEPTH_MODELS, DESCRIPTIONS, MAX_WIDTH, MODELS, WIDTH_MODELS
-from ..recipes import DEFAULT_RECIPE, DEVICE_BATCH, OPTIMIZERS, RECIPES, SCHEDULES, parse_degrade
+from .. import request
+from ..names import DEFAULT_WIDTH, TITLES
+from ..recipes import DEFAULT_RECIPE, RECIPES
 
 
 DEVICE_HELP = "where the network runs: auto (cuda when a CUDA GPU is there, else cpu), cpu or cuda"
@@ -41,13 +42,6 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _degrade(text: str) -> float | str:
-    try:
-        return parse_degrade(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m netlib", description="The MNIST network lab's engine.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -55,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_queue(sub)
 
     s = sub.add_parser("summary", help="per-layer table: output shape, parameters, multiply-adds")
-    s.add_argument("--model", required=True, choices=list(MODELS))
-    _add_shape(s)
+    s.add_argument("--model", required=True, choices=list(TITLES))
+    request.add_arguments(s, ("blocks", "width"))
     s.add_argument("--json", action="store_true")
 
     pr = sub.add_parser("predict", help="read digits from image files with a checkpoint")
@@ -88,39 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_train(t: argparse.ArgumentParser) -> None:
-    t.add_argument("--model", choices=list(MODELS),
-                   help="; ".join(f"{k}: {v}" for k, v in DESCRIPTIONS.items()))
-    _add_shape(t)
+    """train's options: the run request's (netlib/request.py), then where the run goes and what it prints."""
+    request.add_arguments(t)
     t.add_argument("--extend", type=Path, metavar="RUN_DIR",
                    help="train a finished run further from its last epoch (--epochs more, default 1; "
                         "--lr sets the constant rate, default the run's last)")
-    on_cuda = "; ".join(f"{name} on {dev.upper()}: batch {b}, its rate scaled by sqrt({b}/its batch)"
-                        for name, per in DEVICE_BATCH.items() for dev, b in per.items())
-    t.add_argument("--recipe", default=DEFAULT_RECIPE, choices=list(RECIPES),
-                   help=f"hyperparameter recipe (default {DEFAULT_RECIPE}; {on_cuda}, "
-                        "unless --batch-size or --lr is given)")
-    t.add_argument("--epochs", type=_positive_int)
-    t.add_argument("--batch-size", type=_positive_int, help="default: the recipe's on the device")
-    t.add_argument("--lr", type=_positive_float, help="default: the recipe's on the device")
-    t.add_argument("--optimizer", choices=OPTIMIZERS)
-    t.add_argument("--schedule", choices=SCHEDULES)
-    t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
-    t.add_argument("--degrade", type=_degrade, metavar="P",
-                   help="degrade each training digit like an upload with probability P per kind: thick or "
-                        "thin pen, blur, low resolution, elastic distortion; or per kind, e.g. "
-                        "lowres=0.25,blur=0.1 (kinds: thickness, blur, lowres, elastic; default: the recipe's, 0)")
-    t.add_argument("--limit", type=_positive_int, help="train on the first N training images")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
-                   help="auto: cuda when a CUDA GPU is available, else cpu")
-    t.add_argument("--threads", type=_positive_int)
     t.add_argument("--data-dir", type=Path)
-    t.add_argument("--run-dir", type=Path, help="write config, metrics, status and checkpoint here")
+    t.add_argument("--run-dir", type=Path, help="the run's folder (default: a new folder in the runs folder, "
+                   "$NETLIB_RUNS_DIR, else ./runs)")
+    t.add_argument("--no-record", action="store_true",
+                   help="keep no run folder (scripts): the model is kept only with --save")
+    t.add_argument("--queued", type=Path, metavar="RUN_DIR", help=argparse.SUPPRESS)  # the queue's own
     t.add_argument("--save", type=Path, help="also copy the final checkpoint to this path")
-    t.add_argument("--synthetic", type=_positive_int, metavar="N",
-                   help="train on N synthetic digits instead of MNIST (tests and demos)")
-    t.add_argument("--no-grads", dest="record_grads", action="store_false",
-                   help="do not record per-layer gradient norms")
     t.add_argument("--json", action="store_true", help="one JSON object per line per event")
     t.add_argument("--quiet", action="store_true", help="print nothing (the run dir has it all)")
 
@@ -137,18 +110,10 @@ def _add_queue(sub) -> None:
     q.add_argument("--json", action="store_true", help="one JSON object per queued run")
 
 
-def _add_shape(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--blocks", type=_positive_int,
-                   help=f"blocks per stage for {' and '.join(DEPTH_MODELS)} (default 1, as published)")
-    p.add_argument("--width", type=_positive_int,
-                   help=f"for {' and '.join(WIDTH_MODELS)}: conv1's channels, the first Inception block's "
-                        f"input; conv2 gives twice as many (1-{MAX_WIDTH}, default {DEFAULT_WIDTH} as published)")
-
-
 def _add_bench(b: argparse.ArgumentParser) -> None:
     b.add_argument("what", nargs="?", default="speed",
                    choices=["speed", "drawn", "accuracy", "grads", "widths", "uploads"])
-    b.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    b.add_argument("--models", nargs="+", default=list(TITLES), choices=list(TITLES))
     b.add_argument("--batches", type=_positive_int, default=300,
                    help="timed batches per measurement (speed)")
     b.add_argument("--threads", type=_positive_int)
@@ -229,12 +194,12 @@ def _add_sweep(s: argparse.ArgumentParser) -> None:
     acts = s.add_subparsers(dest="action", required=True, parser_class=_Parser)
     c = acts.add_parser("create", help="define a sweep: the values each train option takes")
     c.add_argument("name")
-    c.add_argument("--model", required=True, type=_listed(str), help="network(s): " + ", ".join(MODELS))
-    for option, kind, what in (("--width", int, "Inception/Naive widths"), ("--blocks", int, "blocks per stage"),
-                               ("--recipe", str, "recipes"), ("--lr", float, "learning rates"),
-                               ("--batch-size", int, "batch sizes"), ("--epochs", int, "epoch counts"),
-                               ("--optimizer", str, "optimizers"), ("--augment", str, "on and/or off")):
-        c.add_argument(option, type=_listed(kind), help=f"{what}, comma-separated")
+    c.add_argument("--model", required=True, type=_listed(str), help="network(s): " + ", ".join(TITLES))
+    for name in ("width", "blocks", "recipe", "lr", "batch_size", "epochs", "optimizer"):  # the request's
+        opt = request.OPTIONS[name]
+        c.add_argument(f"--{request.flag_name(name)}", type=_listed(opt.kind),
+                       help=f"{opt.help.split(' (')[0]}: values, comma-separated")
+    c.add_argument("--augment", type=_listed(str), help="on and/or off, comma-separated")
     c.add_argument("--lr-range", type=_lr_range, metavar="LOW:HIGH", help="learning rate on a log scale (random, tpe)")
     c.add_argument("--seeds", dest="seed", type=_listed(int), help="seeds, comma-separated (default 0)")
     c.add_argument("--limit", type=_positive_int, help="train on the first N training images")

@@ -14,23 +14,25 @@ from .parser import UsageError
 
 # Options a queued run cannot carry: it trains in its own new folder, on the data of the process that
 # starts it (NETLIB_DATA_DIR), and a queued.json holds no paths (netlib/runs/queue.py).
-NOT_QUEUED = ("run_dir", "extend", "save", "data_dir")
+NOT_QUEUED = ("run_dir", "extend", "save", "data_dir", "no_record")
 
 
 def submit(args) -> int:
     """Enqueue `train` with these options in a new folder under the runs folder; print the folder."""
     from ..engine.setup import train_config
+    from ..request import from_arguments
 
     for option in NOT_QUEUED:
         if getattr(args, option, None):
             raise UsageError(f"submit takes no --{option.replace('_', '-')}: a queued run trains in its own "
                              "new folder under the runs folder (the data folder: NETLIB_DATA_DIR)")
     try:
-        config = train_config(vars(args))
-        options = {**vars(args), "device": config.device}  # auto resolved now: a CUDA run's slot is a GPU one
+        req = from_arguments(args)
+        config = train_config(req)
+        req = req.replace(device=config.device)  # auto resolved now: a CUDA run's slot is a GPU one
         name = new_run_name(config.model, config.recipe_name)
         run_dir = queue.submit(Path(args.runs_dir or default_runs_dir()),
-                               [queue.Submission(name, options, config.to_dict())])[0]
+                               [queue.Submission(name, req, config.to_dict())])[0]
     except ValueError as e:  # QueueRefused too
         raise UsageError(str(e)) from None
     print(run_dir)

@@ -4,51 +4,34 @@ ended run, and what a launched process that has not written its status yet is do
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
 from ..bounded import read_tail
-from ..runs.files import (LIVE_STATUSES, PROCESS_LOG, STATUS, TRAIN_STATE, UNREADABLE, RunDirError,
+from ..runs.files import (LIVE_STATUSES, PROCESS_LOG, STATUS, TRAIN_STATE, UNREADABLE,
                           ensure_runs_dir, new_run_name)
-from ..runs import queue
+from ..runs import queue, spawn
 from ..runs.reader import RunInfo, read_status
-from ..runs.writer import open_log
-from ..names import DEFAULT_WIDTH, DEPTH_MODELS, WIDTH_MODELS, shape_kwargs
-from .catalogue import PROJECT_ROOT
+from ..names import DEFAULT_WIDTH, DEPTH_MODELS, WIDTH_MODELS
+from ..request import RunRequest
 
 SYNTHETIC_ENV = "NETLIB_LAB_SYNTHETIC"  # N: runs the UI starts train on N synthetic digits (tests, demos)
 START_GRACE_S = 90.0  # a launched run that has written no status after this long has failed
 
-# Training processes this server started: polled so that finished ones are reaped (no zombies).
-_PROCESSES: dict[str, subprocess.Popen] = {}
-_EXTENSIONS: dict[str, subprocess.Popen] = {}  # the +1 epoch processes among them
 
 
-def train_args(model: str, recipe: str, overrides: Optional[dict] = None, limit: Optional[int] = None,
-               seed: int = 0, device: str = "auto", blocks: int = 1, width: int = DEFAULT_WIDTH) -> list[str]:
-    """CLI arguments for `python -m netlib train` (without --run-dir, which start_run adds)."""
-    args = ["--model", model, "--recipe", recipe, "--seed", str(int(seed)), "--device", device]
-    for option, value in shape_kwargs(model, int(blocks) if model in DEPTH_MODELS else None,
-                                      int(width) if model in WIDTH_MODELS else None).items():
-        args += [f"--{option}", str(value)]
-    flags = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr",
-             "optimizer": "--optimizer", "schedule": "--schedule", "degrade": "--degrade"}
-    for key, value in (overrides or {}).items():
-        if value is None:
-            continue
-        if key == "augment":
-            args.append("--augment" if value else "--no-augment")
-        elif key in flags:
-            args += [flags[key], f"{value:g}" if isinstance(value, float) else str(value)]
-    if limit:
-        args += ["--limit", str(int(limit))]
-    if os.environ.get(SYNTHETIC_ENV):
-        args += ["--synthetic", str(int(os.environ[SYNTHETIC_ENV]))]
-    return args
+def request_for(model: str, recipe: str, overrides: Optional[dict] = None, limit: Optional[int] = None,
+                seed: int = 0, device: str = "auto", blocks: int = 1, width: int = DEFAULT_WIDTH,
+                threads: Optional[int] = None) -> RunRequest:
+    """The request a page's settings make: the shape options its network takes (a page keeps both
+    sliders), the person's recipe overrides, and NETLIB_LAB_SYNTHETIC's digits (tests, demos)."""
+    shape = {"blocks": int(blocks)} if model in DEPTH_MODELS else {"width": int(width)} if model in WIDTH_MODELS else {}
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    synthetic = int(os.environ[SYNTHETIC_ENV]) if os.environ.get(SYNTHETIC_ENV) else None
+    return RunRequest(model=model, recipe=recipe, seed=int(seed), device=device, limit=int(limit) if limit else None,
+                      threads=threads, synthetic=synthetic, **shape, **given)
 
 
 def device_note(model: str, recipe: str, overrides: Optional[dict], device: str, limit: Optional[int] = None) -> str:
@@ -74,80 +57,34 @@ def device_note(model: str, recipe: str, overrides: Optional[dict], device: str,
     return f"{words}, as the recipe says."
 
 
-def start_run(run_dir: Path, args: list[str], threads: Optional[int] = None) -> subprocess.Popen:
-    """Launch `python -m netlib train ARGS --run-dir DIR` as its own process (docs/design.md)."""
-    run_dir = Path(run_dir)
-    ensure_runs_dir(run_dir.parent)
-    cmd = [sys.executable, "-m", "netlib", "train", *args, "--run-dir", str(run_dir), "--quiet"]
-    if threads:
-        cmd += ["--threads", str(threads)]
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        log = open_log(run_dir / PROCESS_LOG)
-    except RunDirError:
-        raise
-    except OSError as e:
-        raise RunDirError(f"cannot write to the runs folder {run_dir.parent}: {e.strerror or e}") from e
-    with log:  # the child has its own copy of the descriptor
-        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, cwd=PROJECT_ROOT)
-
-
-@dataclass
-class RunSpec:
-    """One run for launch_many: what launch() takes."""
-
-    model: str
-    recipe: str
-    args: list
-    threads: Optional[int] = None
-    tag: str = ""
-
-
-def launch(runs_dir: Path, model: str, recipe: str, args: list[str], threads: Optional[int] = None,
-           tag: str = "") -> Path:
+def launch(runs_dir: Path, request: RunRequest, tag: str = "") -> Path:
     """Enqueue a training run in a fresh run directory under runs_dir; return the directory. It starts
     at once when its CPU slots are free, else it waits "queued" (netlib/runs/queue.py)."""
-    return launch_many(runs_dir, [RunSpec(model, recipe, args, threads, tag)])[0]
+    return launch_many(runs_dir, [request], tag)[0]
 
 
-def launch_many(runs_dir: Path, specs: Sequence[RunSpec]) -> list[Path]:
+def launch_many(runs_dir: Path, requests: Sequence[RunRequest], tag: str = "") -> list[Path]:
     """Enqueue several runs together (Train both, seed repeats): next to each other in line, in this
     order, then one pump. ValueError (one line) for options that cannot train; nothing is enqueued."""
     from ..engine.setup import train_config
 
-    reap()
     ensure_runs_dir(runs_dir)  # RunDirError: "cannot write to the runs folder ...", shown as is
     runs = []
-    for spec in specs:
-        options = queue.options_from_argv(list(spec.args))
-        if spec.threads:
-            options["threads"] = int(spec.threads)
-        config = train_config(options)
-        options["device"] = config.device  # auto resolved now: the queue counts a CUDA run's GPU slot
-        runs.append(queue.Submission(new_run_name(config.model, spec.tag or spec.recipe), options, config.to_dict()))
-    dirs = queue.submit(Path(runs_dir), runs)
-    _PROCESSES.update(queue.children())
-    return dirs
+    for req in requests:
+        config = train_config(req)
+        req = req.replace(device=config.device)  # auto resolved now: the queue counts a CUDA run's GPU slot
+        runs.append(queue.Submission(new_run_name(config.model, tag or req.recipe), req, config.to_dict()))
+    return queue.submit(Path(runs_dir), runs)
 
 
 def pump(runs_dir: Path, index: Optional[list] = None) -> list[Path]:
     """Start the queued runs that fit now (the sidebar calls it with the listing it has read)."""
-    started = queue.pump(runs_dir, index)
-    _PROCESSES.update(queue.children())
-    return started
-
-
-def reap() -> None:
-    for key, proc in list(_PROCESSES.items()):
-        if proc.poll() is not None:
-            _PROCESSES.pop(key, None)  # another thread (a second page view) may have reaped it already
+    return queue.pump(runs_dir, index)
 
 
 def process_exited(run_dir: Path) -> Optional[int]:
     """The exit code of a process this server started for run_dir, None while it runs or if unknown."""
-    proc = _PROCESSES.get(str(run_dir))
-    return None if proc is None else proc.poll()
+    return spawn.exit_code(run_dir)
 
 
 def can_extend(run: RunInfo) -> bool:
@@ -159,20 +96,20 @@ def can_extend(run: RunInfo) -> bool:
 def extend(run_dir: Path, epochs: int, lr: float, threads: Optional[int] = None) -> None:
     """Train an ended run `epochs` more epochs at constant rate lr from its saved train state, in its
     own run directory (the training process refuses, in one line, if another process has it)."""
-    reap()
     status = read_status(run_dir)
     if status is None or status["status"] in LIVE_STATUSES or extension_starting(run_dir):
         raise ValueError(f"run {Path(run_dir).name} is training already")
-    args = ["--extend", str(run_dir), "--epochs", str(int(epochs)), "--lr", f"{float(lr):.8g}"]
-    _PROCESSES[str(run_dir)] = _EXTENSIONS[str(run_dir)] = start_run(run_dir, args, threads=threads)
+    words = ["--extend", str(run_dir), "--epochs", str(int(epochs)), "--lr", f"{float(lr):.8g}", "--quiet"]
+    spawn.start_training(run_dir, words + (["--threads", str(int(threads))] if threads else []), extend=True)
 
 
 def extension_error(run_dir: Path) -> Optional[str]:
     """Why the last +1 epoch of run_dir failed before training an epoch, once (then forgotten), or None."""
-    proc = _EXTENSIONS.get(str(run_dir))
-    if proc is None or proc.poll() in (None, 0):
+    c = spawn.child(run_dir)
+    if c is None or not c.extend or c.proc.poll() in (None, 0):
         return None
-    del _EXTENSIONS[str(run_dir)]
+    spawn.forget(run_dir)
+    proc = c.proc
     status = read_status(run_dir) or {}
     if status.get("reason", "").startswith("+1 epoch failed"):
         return status["reason"].removeprefix("+1 epoch failed: ")
@@ -184,10 +121,10 @@ def extension_error(run_dir: Path) -> Optional[str]:
 def extension_starting(run_dir: Path) -> bool:
     """True while a +1 epoch process this server started for run_dir has not taken the run over yet
     (the run still reads as ended: its status.json is the previous process's)."""
-    proc = _EXTENSIONS.get(str(run_dir))
-    if proc is None or proc.poll() is not None:
+    c = spawn.child(run_dir)
+    if c is None or not c.extend or c.proc.poll() is not None:
         return False
-    return (read_status(run_dir) or {}).get("pid") != proc.pid
+    return (read_status(run_dir) or {}).get("pid") != c.proc.pid
 
 
 @dataclass
@@ -210,7 +147,7 @@ def pending(run_dir: Path) -> Pending:
         age = 0.0
     if code is not None:
         return Pending(run_dir, True, log or f"the training process exited with status {code}")
-    if age > START_GRACE_S and not (run_dir / STATUS).exists() and str(run_dir) not in _PROCESSES:
+    if age > START_GRACE_S and not (run_dir / STATUS).exists() and spawn.child(run_dir) is None:
         return Pending(run_dir, True, log or "the training process never started")
     return Pending(run_dir, False, "starting the training process (loading torch and MNIST)...")
 

@@ -21,12 +21,11 @@ def start_runs(lesson_id: str, runs_dir: Path) -> list[str]:
     from . import launch
 
     p = PRESETS[lesson_id]
-    specs = [launch.RunSpec(model, p.recipe, launch.train_args(model, p.recipe, {"epochs": p.epochs}, p.limit,
-                                                               blocks=p.blocks), p.threads, "lesson")
-             for model in p.models]
+    requests = [launch.request_for(model, p.recipe, {"epochs": p.epochs}, p.limit, blocks=p.blocks,
+                                   threads=p.threads) for model in p.models]
     # together: next to each other in line (no other run between the pair), and nothing enqueued if one
     # of them is refused
-    return [str(d) for d in launch.launch_many(runs_dir, specs)]
+    return [str(d) for d in launch.launch_many(runs_dir, requests, "lesson")]
 
 
 @dataclass

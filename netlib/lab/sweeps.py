@@ -12,7 +12,7 @@ from typing import Optional
 from urllib.parse import quote
 
 from ..bounded import chunks, open_regular, read_tail
-from ..names import TITLES, network_title, shape_kwargs
+from ..names import TITLES, network_title
 from ..recipes import recipe_for
 from ..runs.files import CHECKPOINT, METRICS, PRUNED
 from ..safepath import is_contained
@@ -174,14 +174,13 @@ def estimate(spec: SweepSpec, entries: list, device: str) -> Estimate:
         points = [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
     costs, used, missing = [], {}, {}
     for point in points:
-        o = spec.options(point)
-        kwargs = shape_kwargs(o["model"], o.get("blocks"), o.get("width"))
-        key = _network_key(o["model"], kwargs)
+        r = spec.request(point)
+        key = _network_key(r.model, r.shape())
         if key not in speeds:
-            missing[key] = network_title(o["model"], kwargs)
+            missing[key] = network_title(r.model, r.shape())
             continue
         used[key] = speeds[key]
-        costs.append((o.get("epochs") or recipe_for(o["recipe"], o["model"]).epochs) * images * speeds[key].per_image)
+        costs.append((r.epochs or recipe_for(r.recipe, r.model).epochs) * images * speeds[key].per_image)
     sampled = spec.sampler != "grid"
     seconds = None
     if not missing and costs:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Optional
 
 from ..bounded import read_bounded
-from ..checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError, atomic_write, load_checkpoint, read_checkpoint
+from ..atomic import atomic_write
+from ..checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError, load_checkpoint, read_checkpoint
 from ..runs.files import CHECKPOINT, METRICS, default_runs_dir, safe_run_name
 from ..safepath import UnsafePath, is_inside
 from ..safepath import inside as safe_join

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ..bounded import not_a_folder
-from ..checkpoint import atomic_write
+from ..atomic import atomic_write
 from ..safepath import inside
 
 CONFIG, METRICS, STATUS, CHECKPOINT, STOP, CONTROL, TRAIN_STATE, EXTEND_LOCK, PROCESS_LOG = (

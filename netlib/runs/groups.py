@@ -20,7 +20,11 @@ KEY_FIELDS = ("model", "model_kwargs", "recipe_name", "recipe", "limit", "device
 
 
 def synthetic_digits(config: dict) -> Optional[int]:
-    """N when the run trained on N synthetic digits (recorded only in its argv), else None."""
+    """N when the run trained on N synthetic digits (its request's, or an older run's argv), else None."""
+    request = config.get("request")
+    if isinstance(request, dict):
+        n = request.get("synthetic")
+        return n if isinstance(n, int) and not isinstance(n, bool) else None
     argv = config.get("argv") if isinstance(config.get("argv"), list) else []
     for i, arg in enumerate(argv):
         value = argv[i + 1] if arg == "--synthetic" and i + 1 < len(argv) else \

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..bounded import read_text_bounded
-from ..checkpoint import atomic_write
+from ..atomic import atomic_write
 from ..safepath import is_contained
 
 META = "meta.json"

@@ -10,35 +10,29 @@ import fcntl
 import os
 import shutil
 import stat
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import netlib as _package
-
-from ..bounded import FileRefused
-from .files import (CANCELLED, ENDED_STATUSES, LIVE_STATUSES, PROCESS_LOG, QUEUE_LOCK, QUEUED, QUEUED_FILE,
+from .files import (CANCELLED, ENDED_STATUSES, LIVE_STATUSES, QUEUE_LOCK, QUEUED, QUEUED_FILE,
                     STARTING, STATUS, CONFIG, RunDirError, claim_run_dir, default_runs_dir, ensure_runs_dir, write_json)
-from .command import QueueRefused, argv_from_options, options_from_argv
+from ..request import RunRequest
+from .command import QueueRefused, queued_request, read_queued  # noqa: F401  (queued_request: train --queued)
+from . import spawn
 from .processes import same_process, start_time
-from .reader import queue_order, read_json, read_status, run_index
+from .reader import queue_order, read_status, run_index
 from .slots import DEFAULT_GPU_SLOTS, GPU_SLOTS_ENV, SLOTS_ENV, cpu_slots, gpu_slots, need  # noqa: F401
-
-# Training processes this process started: polled so that finished ones are reaped (no zombies).
-_CHILDREN: dict[str, subprocess.Popen] = {}
 
 
 @dataclass
 class Submission:
-    """One run to enqueue: a folder name (made unique), train's options (device resolved) and the
-    config.json listings show until the training process rewrites it at start."""
+    """One run to enqueue: a folder name (made unique), its request (device resolved) and the config.json
+    listings show until the training process rewrites it at start."""
 
     name: str
-    options: dict
+    request: RunRequest
     config: dict
 
 
@@ -66,18 +60,14 @@ def submit(runs_dir: Path, runs: list[Submission], worker: Optional[tuple] = Non
     time): a process that trains the runs itself when their turn comes (a sweep worker): the pump then
     marks them "starting" with its pid instead of starting a training process."""
     root = ensure_runs_dir(runs_dir)
-    argvs = [argv_from_options(s.options) for s in runs]
-    for argv in argvs:
-        options_from_argv(argv)  # what pump will accept, checked now: a refusal is the submitter's
     made: list[Path] = []
     with _locked(root):
         now = time.time()
         try:
-            for i, (s, argv) in enumerate(zip(runs, argvs)):
+            for i, s in enumerate(runs):
                 made.append(claim_run_dir(root, s.name))
-                command = ["train", *argv, "--run-dir", str(made[-1]), "--quiet"]
-                write_json(made[-1] / CONFIG, {**s.config, "argv": command})
-                write_json(made[-1] / QUEUED_FILE, {"argv": argv, "submitted": now,
+                write_json(made[-1] / CONFIG, {**s.config, "request": s.request.to_dict()})
+                write_json(made[-1] / QUEUED_FILE, {"request": s.request.to_dict(), "submitted": now,
                                                     **({"worker": list(worker)} if worker else {})})
                 # the status last: until it is there, the folder is no run and no pump looks at it
                 write_json(made[-1] / STATUS, {"status": QUEUED, "reason": "", "order": now + i * 1e-6,
@@ -110,7 +100,7 @@ def pump(runs_dir: Optional[Path] = None, index: Optional[list] = None) -> list[
 
 
 def _pump(root: Path, index: Optional[list], started: list) -> None:
-    _reap()
+    spawn.reap()
     if index is not None and not any(e.status == QUEUED for e in index):
         return
     if index is None and not queue_order(root):
@@ -126,14 +116,14 @@ def _pump(root: Path, index: Optional[list], started: list) -> None:
                 cpu, gpu = cpu + c, gpu + g
         for entry in sorted((e for e in entries if e.status == QUEUED), key=lambda e: e.queue_position):
             try:
-                options, worker = _command(entry.dir)
+                req, worker = read_queued(entry.dir)
             except QueueRefused as e:
                 _set_status(entry.dir, "failed", f"refused to start from the queue: {e}")
                 continue
-            c, g = need(options.get("threads"), options.get("device", "cpu"))
+            c, g = need(req.threads, req.device)
             if cpu + c > cpu_slots() or gpu + g > gpu_slots():
                 break
-            if _claimed(entry.dir, worker) if worker else _start(entry.dir, options):
+            if _claimed(entry.dir, worker) if worker else _start(entry.dir):
                 cpu, gpu = cpu + c, gpu + g
                 started.append(entry.dir)
 
@@ -143,20 +133,6 @@ def _fail_unlisted(root: Path, listed: set) -> None:
     for d in queue_order(root):
         if d.name not in listed and not d.is_symlink():
             _set_status(d, "failed", f"refused to start from the queue: its {CONFIG} is missing or unreadable")
-
-
-def _command(run_dir: Path) -> tuple[dict, Optional[list]]:
-    """(train's options, the worker that trains the run itself or None) of a queued run."""
-    try:
-        data = read_json(run_dir / QUEUED_FILE)
-    except FileRefused as e:
-        raise QueueRefused(str(e)) from None
-    if data is None:
-        raise QueueRefused(f"{QUEUED_FILE} is missing or not a JSON object")
-    worker = data.get("worker")
-    if worker is not None and not (isinstance(worker, list) and len(worker) == 2 and isinstance(worker[0], int)):
-        raise QueueRefused(f"{QUEUED_FILE}: its worker is not [pid, start time]")
-    return options_from_argv(data.get("argv")), worker
 
 
 def _claimed(run_dir: Path, worker: list) -> bool:
@@ -172,26 +148,18 @@ def _claimed(run_dir: Path, worker: list) -> bool:
         return False
 
 
-def _start(run_dir: Path, options: dict) -> bool:
-    """Start `python -m netlib train` for a queued run. "starting" is written first: a run whose status
-    cannot be written is never started (a later pump would start it again); the child's pid follows. The
-    child waits for the queue lock (await_pump), so these statuses are written before its own."""
-    # here, not at the top: the writer brings the engine's modules, wanted only when a run starts (torch
-    # itself is loaded by any pump: netlib.runs.files imports netlib.checkpoint, which imports it)
-    from .writer import open_log
-
-    cmd = [sys.executable, "-m", "netlib", "train", *argv_from_options(options),
-           "--run-dir", os.path.abspath(run_dir), "--quiet"]
+def _start(run_dir: Path) -> bool:
+    """Start the training process of a queued run. "starting" is written first: a run whose status cannot
+    be written is never started (a later pump would start it again); the child's pid follows. The child
+    waits for the queue lock (await_pump), so these statuses are written before its own."""
     proc = None
     try:
         # this process's pid until the child has one: a reader takes "starting" with no live pid for a
-        # run that failed to start
-        _write_status(run_dir, {"status": STARTING, "reason": "", "pid": os.getpid(),
+        # run that failed to start, and a launcher's "starting" that is not replaced in LAUNCH_GRACE_S
+        # (the disk filled between the two writes) for one that never started
+        _write_status(run_dir, {"status": STARTING, "reason": "", "pid": os.getpid(), "launcher": True,
                                 "started": start_time(os.getpid()), "updated": time.time()})
-        with open_log(run_dir / PROCESS_LOG) as log:  # the child has its own copy of the descriptor
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, cwd=Path(_package.__path__[0]).resolve().parent)
-        _CHILDREN[str(run_dir)] = proc
+        proc = spawn.start_training(run_dir, ["--queued", os.path.abspath(run_dir), "--quiet"])
         _write_status(run_dir, {"status": STARTING, "reason": "", "pid": proc.pid,
                                 "started": start_time(proc.pid), "updated": time.time()})
         return True
@@ -199,7 +167,7 @@ def _start(run_dir: Path, options: dict) -> bool:
         if proc is not None:
             proc.kill()  # it still waits for our lock: it has not trained or written anything
             proc.wait()
-            _CHILDREN.pop(str(run_dir), None)
+            spawn.forget(run_dir)
         _set_status(run_dir, "failed", f"the training process could not be started: {e}")
         return False
 
@@ -216,17 +184,6 @@ def _set_status(run_dir: Path, status: str, reason: str) -> None:
         _write_status(run_dir, {"status": status, "reason": reason, "updated": time.time()})
     except (OSError, RunDirError):
         pass  # a folder that cannot be written keeps its status; the next pump tries again
-
-
-def _reap() -> None:
-    for key, proc in list(_CHILDREN.items()):
-        if proc.poll() is not None:
-            _CHILDREN.pop(key, None)  # another thread (a second page view) may have reaped it already
-
-
-def children() -> dict[str, subprocess.Popen]:
-    """The training processes this process started and has not reaped yet, by run folder."""
-    return dict(_CHILDREN)
 
 
 def await_pump(run_dir: Path) -> None:
@@ -254,6 +211,7 @@ def cancel(run_dir: Path) -> bool:
                                     "updated": time.time()})
         except RunDirError:
             return False
+    pump(run_dir.parent)  # the runs behind it in line may fit now
     return True
 
 

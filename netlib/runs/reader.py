@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from ..bounded import FileRefused, chunks, open_regular, read_tail, read_text_bounded
 from ..safepath import is_contained
@@ -16,6 +17,7 @@ from .files import (CHECKPOINT, CONFIG, LIVE_STATUSES, MAX_JSON_BYTES, METRICS, 
 from .labels import network_label, recipe_label
 from .processes import same_process
 
+LAUNCH_GRACE_S = 60.0  # the queue replaces its own "starting" with the child's within milliseconds
 EPOCH_EVENTS = ("batch", "epoch", "lr_change", "pause", "resume")
 # What one read of a metrics log takes at most: a 100-epoch Inception run logs about 5 MB.
 MAX_METRICS_BYTES = 64 << 20
@@ -127,7 +129,17 @@ def read_status(run_dir: Path) -> Optional[dict]:
         line = _last_line(Path(run_dir) / PROCESS_LOG)
         status["status"] = "failed"
         status["reason"] = "the training process ended before training began" + (f": {line}" if line else "")
+    elif status["status"] == STARTING and status.get("launcher") and _age(status) > LAUNCH_GRACE_S:
+        # the queue's own "starting", never replaced by the child's: the process could not be recorded (a
+        # full disk) and was killed; its slots are free and the run can be deleted
+        status["status"] = "failed"
+        status["reason"] = "the training process could not be started (its status could not be written)"
     return status
+
+
+def _age(status: dict) -> float:
+    updated = status.get("updated")
+    return time.time() - updated if isinstance(updated, (int, float)) and not isinstance(updated, bool) else 0.0
 
 
 def _last_line(path: Path, max_bytes: int = 4096) -> str:
@@ -153,7 +165,7 @@ def queue_order(runs_dir: Path) -> list[Path]:
     if not root.is_dir():
         return []
     for d in root.iterdir():
-        if d.is_dir() and is_contained(root, d):
+        if d.is_dir() and not d.is_symlink() and is_contained(root, d):  # a link is no run
             status = read_status(d)
             if status and status["status"] == QUEUED:
                 line.append((_queue_key(status, d.name), d))
@@ -169,7 +181,8 @@ def quick_status(run_dir: Path) -> Optional[str]:
 def read_events(path: Path, max_bytes: int = MAX_METRICS_BYTES, max_events: int = MAX_EVENTS) -> list[dict]:
     """The events of a metrics log as far as it is written now: at most max_bytes and max_events per
     call, never waiting for more (a live run appends while this reads). FileRefused for a FIFO or a
-    device; [] when there is no log yet."""
+    device; [] when there is no log yet. A page watching a run reads it with follow.RunFollower instead:
+    the same events, reading only what was appended since its last look."""
     try:
         fd = open_regular(path)
     except FileNotFoundError:
@@ -178,15 +191,18 @@ def read_events(path: Path, max_bytes: int = MAX_METRICS_BYTES, max_events: int 
         data = b"".join(chunks(fd, max_bytes))
     finally:
         os.close(fd)
-    events = []
-    for line in data.split(b"\n", max_events)[:max_events]:
-        try:
-            event = json.loads(line)
-        except (ValueError, RecursionError):
-            continue  # a line being written right now; it is complete on the next read
-        if isinstance(event, dict):
-            events.append(event)
-    return events
+    events = (parse_event(line) for line in data.split(b"\n", max_events)[:max_events])
+    return [e for e in events if e is not None]
+
+
+def parse_event(line: bytes) -> Optional[dict]:
+    """One line of a metrics log as an event; None for a line that is no JSON object (one being written
+    right now: it is complete on the next read)."""
+    try:
+        event = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return event if isinstance(event, dict) else None
 
 
 def without_redone_epochs(events: list[dict]) -> list[dict]:
@@ -194,11 +210,18 @@ def without_redone_epochs(events: list[dict]) -> list[dict]:
     the abandoned partial epoch k are dropped so charts and "the rate it ended at" skip them."""
     out: list[dict] = []
     for e in events:
-        if e.get("event") == "start" and e.get("first_epoch", 1) > 1:
-            first = e["first_epoch"]
-            out = [o for o in out if not (o.get("event") in EPOCH_EVENTS and o.get("epoch", 0) >= first)]
-        out.append(e)
+        out = add_event(out, e)
     return out
+
+
+def add_event(kept: list[dict], event: dict) -> list[dict]:
+    """without_redone_epochs one event at a time (a follower's new events): kept, the events so far
+    without redone epochs, with event added; kept itself is extended unless a restart drops some."""
+    if event.get("event") == "start" and event.get("first_epoch", 1) > 1:
+        first = event["first_epoch"]
+        kept = [o for o in kept if not (o.get("event") in EPOCH_EVENTS and o.get("epoch", 0) >= first)]
+    kept.append(event)
+    return kept
 
 
 def _head(run_dir: Path) -> Optional[tuple[dict, dict]]:
@@ -214,7 +237,12 @@ def _head(run_dir: Path) -> Optional[tuple[dict, dict]]:
 
 def read_run(run_dir: Path) -> Optional[RunInfo]:
     """Everything about one run, its whole metrics log included; None if it is no run (yet)."""
-    run_dir = Path(run_dir)
+    return read_run_with(Path(run_dir), lambda path: without_redone_epochs(read_events(path)))
+
+
+def read_run_with(run_dir: Path, events_of: Callable[[Path], list[dict]]) -> Optional[RunInfo]:
+    """read_run with the events (redone epochs dropped) of the metrics log at a path as events_of gives
+    them: read_run reads the whole log, a follower (follow.RunFollower) only what is new."""
     head = _head(run_dir)
     if head is None:
         return None
@@ -222,15 +250,14 @@ def read_run(run_dir: Path) -> Optional[RunInfo]:
     if status["status"] == UNREADABLE:
         return RunInfo(run_dir, config, UNREADABLE, status["reason"])
     try:
-        events = read_events(run_dir / METRICS)
+        events = events_of(run_dir / METRICS)
     except OSError as e:  # FileRefused, or a log that cannot be opened (no permission)
         return RunInfo(run_dir, config, UNREADABLE, str(e) if isinstance(e, FileRefused) else
                        f"{run_dir / METRICS}: {e.strerror or e}")
     position = None
     if status["status"] == QUEUED:
         position = next((i for i, d in enumerate(queue_order(run_dir.parent), 1) if d.name == run_dir.name), None)
-    return RunInfo(run_dir, config, status["status"], status["reason"], without_redone_epochs(events),
-                   queue_position=position)
+    return RunInfo(run_dir, config, status["status"], status["reason"], events, queue_position=position)
 
 
 def run_index(runs_dir: Optional[Path] = None) -> list[RunEntry]:

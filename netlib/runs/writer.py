@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 
 from ..bounded import FileRefused, check_folder, describe, not_a_file
-from ..checkpoint import atomic_write, save_checkpoint
+from ..atomic import atomic_write
+from ..checkpoint import save_checkpoint
 from ..engine.steering import NO_STEERING, Steering
 from .control import read_control
 from .files import (CHECKPOINT, CONFIG, CONTROL, EXTEND_LOCK, LIVE_STATUSES, METRICS, PROCESS_LOG, STARTING, STATUS,

@@ -11,6 +11,7 @@ from typing import Optional
 
 from ..names import DEPTH_MODELS, MAX_BLOCKS, MAX_WIDTH, TITLES, WIDTH_MODELS
 from ..recipes import DEFAULT_RECIPE, OPTIMIZERS, RECIPES
+from ..request import RunRequest
 
 SAMPLERS = ("grid", "random", "tpe")
 PRUNERS = ("none", "median", "halving")
@@ -80,20 +81,15 @@ class SweepSpec:
             return min(self.trials or len(self.grid()), len(self.grid()))
         return self.trials or DEFAULT_TRIALS
 
-    def options(self, params: dict) -> dict:
-        """train's options for one trial: the constants with the trial's parameters over them."""
+    def request(self, params: dict) -> RunRequest:
+        """One trial's run request: the constants with the trial's parameters over them."""
         values = {**self.constants(), **params}
-        out = {"model": values["model"], "recipe": values.get("recipe", DEFAULT_RECIPE),
-               "seed": int(values.get("seed", 0)), "device": self.device}
-        for key in ("width", "blocks", "lr", "batch_size", "epochs", "optimizer"):
-            if values.get(key) is not None:
-                out[key] = values[key]
+        given = {k: values[k] for k in ("width", "blocks", "lr", "batch_size", "epochs", "optimizer", "recipe")
+                 if values.get(k) is not None}
         if values.get("augment") is not None:
-            out["augment"] = values["augment"] == "on"
-        for key in ("limit", "synthetic", "threads"):
-            if getattr(self, key):
-                out[key] = getattr(self, key)
-        return out
+            given["augment"] = values["augment"] == "on"
+        given.update({k: getattr(self, k) for k in ("limit", "synthetic", "threads") if getattr(self, k)})
+        return RunRequest(model=values["model"], seed=int(values.get("seed", 0)), device=self.device, **given)
 
 
 def check_name(name: str) -> str:

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..runs import queue
-from ..runs.files import CONFIG, ENDED_STATUSES, PRUNED, STARTING, new_run_name
+from ..runs.files import ENDED_STATUSES, PRUNED, STARTING, new_run_name
 from ..runs.processes import start_time
-from ..runs.reader import read_json, read_status
+from ..runs.reader import read_status
 from . import trials as T
 from .space import SweepSpec
 from .storage import beats, describe, retry_lost
@@ -67,15 +67,15 @@ def run_trial(study, spec: SweepSpec, trial, runs_dir: Path, storage_url: Option
     beat = _Heartbeat(study, trial)
     run_dir = None
     try:
-        options = spec.options(suggest(trial, spec))
-        config = train_config(options)
-        options["device"] = config.device
+        req = spec.request(suggest(trial, spec))
+        config = train_config(req)
+        req = req.replace(device=config.device)
         sweep = {"name": spec.name, "trial": trial.number, "storage": describe(storage_url, runs_dir)}
         submission = queue.Submission(new_run_name(config.model, f"sweep-{spec.name}-t{trial.number}"),
-                                      options, {**config.to_dict(), "sweep": sweep})
+                                      req, {**config.to_dict(), "sweep": sweep})
         run_dir = queue.submit(runs_dir, [submission], worker=(pid, start_time(pid)))[0]
         trial.set_user_attr("run", run_dir.name)
-        status, reason, value = _train_when_started(run_dir, config, options.get("synthetic"), sweep, trial,
+        status, reason, value = _train_when_started(run_dir, config, req, sweep, trial,
                                                      should_stop)
     except Exception as e:  # noqa: BLE001  a trial that cannot run is a failed trial, never a lost worker
         status, reason, value = "failed", str(e).splitlines()[0] if str(e) else type(e).__name__, None
@@ -107,7 +107,7 @@ def finish_trial(study, trial, status: str, reason: str, value, lost: bool) -> N
         retry_lost(study, study._storage.get_trial(trial._trial_id))
 
 
-def _train_when_started(run_dir: Path, config, synthetic, sweep: dict, trial, should_stop) -> tuple:
+def _train_when_started(run_dir: Path, config, req, sweep: dict, trial, should_stop) -> tuple:
     """(status, reason, final test accuracy): waits for the queue to give this worker the run's slots."""
     last_pump = last_seen = time.monotonic()
     while True:
@@ -128,21 +128,19 @@ def _train_when_started(run_dir: Path, config, synthetic, sweep: dict, trial, sh
             last_pump = time.monotonic()
         time.sleep(POLL_S)
     try:
-        return _train(run_dir, config, synthetic, sweep, trial, should_stop)
+        return _train(run_dir, config, req, sweep, trial, should_stop)
     finally:
         queue.pump(run_dir.parent)  # this run's slots are free
 
 
-def _train(run_dir: Path, config, synthetic, sweep: dict, trial, should_stop) -> tuple:
-    from ..engine.loop import fit
+def _train(run_dir: Path, config, req, sweep: dict, trial, should_stop) -> tuple:
+    from ..runs.training import first_line, train_into
     from ..runs.writer import RunWriter
 
-    # the queue's own train command for this run (with its data options): `train --extend` reads it
-    argv = (read_json(run_dir / CONFIG) or {}).get("argv")
-    writer = RunWriter(run_dir, {**config.to_dict(), "argv": argv, "sweep": sweep})
+    writer = RunWriter(run_dir, {**config.to_dict(), "request": req.to_dict(), "sweep": sweep})
     pruned: dict = {}
 
-    def listen(event: dict) -> None:
+    def listen(event: dict) -> dict:
         if event["event"] == "epoch" and not pruned:
             report_epoch(trial, event, config.recipe.epochs, pruned)
         elif event["event"] == "end" and pruned.get("ended") and event["status"] == "stopped":
@@ -151,18 +149,15 @@ def _train(run_dir: Path, config, synthetic, sweep: dict, trial, should_stop) ->
         elif event["event"] == "end" and pruned and event["status"] == "stopped":
             event = {**event, "status": PRUNED, "reason": f"pruned by the sweep after epoch {pruned['epoch']}: "
                      f"test accuracy {100 * pruned['acc']:.2f}% was behind the other trials at that epoch"}
-        writer.on_event(event)
+        return event
 
     try:
-        data = _dataset(config.device, synthetic)
-        result = fit(config, data, on_event=listen,
-                     should_stop=lambda: bool(pruned) or should_stop() or writer.should_stop(),
-                     on_checkpoint=writer.save, steer=writer.steering, on_train_state=writer.save_train_state)
+        data = _dataset(config.device, req.synthetic)
     except BaseException as e:
-        writer.fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
-        raise
-    finally:
+        writer.fail(first_line(e))
         writer.close()
+        raise
+    result = train_into(writer, config, data, listen=listen, should_stop=lambda: bool(pruned) or should_stop())
     status = PRUNED if pruned and not pruned.get("ended") and result["status"] == "stopped" else result["status"]
     return status, (read_status(run_dir) or {}).get("reason", ""), result.get("test_acc")
 
