@@ -28,7 +28,7 @@ class RunFollower:
     def __init__(self, run_dir: Path, max_bytes: int = MAX_METRICS_BYTES, max_events: int = MAX_EVENTS):
         self.dir = Path(run_dir)
         self.max_bytes, self.max_events = max_bytes, max_events
-        self._lock = threading.Lock()  # one session's timers may poll from more than one thread
+        self._lock = threading.Lock()  # a rerun may start before the script run it interrupts has let go
         self._restart(None)
 
     def _restart(self, ident: Optional[tuple]) -> None:
