@@ -81,12 +81,12 @@ class RunRequest:
                                  help="do not record per-layer gradient norms")
 
     def __post_init__(self):
+        if not self.model:
+            raise RequestError("a run needs a network: --model (one of " + ", ".join(TITLES) + ")")
         for f in fields(self):
             value = getattr(self, f.name)
             if value is not None:
                 object.__setattr__(self, f.name, _checked(f.name, value, f.metadata["option"]))
-        if not self.model:
-            raise RequestError("a run needs a network: --model (one of " + ", ".join(TITLES) + ")")
         for f in fields(self):
             models = f.metadata["option"].models
             if models and getattr(self, f.name) is not None and self.model not in models:
@@ -130,6 +130,9 @@ class RunRequest:
 OPTIONS: dict[str, Option] = {f.name: f.metadata["option"] for f in fields(RunRequest)}
 
 
+TITLES_OF = {"lr": "learning rate", "record_grads": "gradient recording"}  # where the flag is no words
+
+
 def flag_name(name: str) -> str:
     return name.replace("_", "-")
 
@@ -140,7 +143,7 @@ def _default(name: str):
 
 def _checked(name: str, value, opt: Option):
     """value as the option's type, in its range and choices; RequestError naming the option otherwise."""
-    where = f"--{flag_name(name)}"
+    where = f"--{flag_name(name)}: {TITLES_OF.get(name, flag_name(name).replace('-', ' '))}"
     if opt.kind is bool:
         if not isinstance(value, bool):
             raise RequestError(f"{where} is on or off, got {value!r}")
@@ -156,12 +159,12 @@ def _checked(name: str, value, opt: Option):
         return float(value)
     if opt.kind is str:
         if value not in opt.choices:
-            raise RequestError(f"unknown {where.lstrip('-')} {str(value)[:40]!r}; choose one of: {', '.join(opt.choices)}")
+            raise RequestError(f"unknown {name} {str(value)[:40]!r}; choose one of: {', '.join(opt.choices)}")
         return value
     try:
         return opt.kind(value)
     except ValueError as e:
-        raise RequestError(f"{where}: {e}") from None
+        raise RequestError(f"--{flag_name(name)}: {e}") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser, names: tuple = ()) -> None:
@@ -192,8 +195,7 @@ def _parser_type(name: str, opt: Option):
         try:
             return value if opt.choices else _checked(name, value, opt)
         except RequestError as e:
-            raise argparse.ArgumentTypeError(str(e).split(": ", 1)[-1] if opt.kind not in (int, float)
-                                             else str(e).removeprefix(f"--{flag_name(name)} ")) from None
+            raise argparse.ArgumentTypeError(str(e).removeprefix(f"--{flag_name(name)}: ")) from None
     parse.__name__ = opt.kind.__name__ if isinstance(opt.kind, type) else "value"
     return parse
 

@@ -47,7 +47,7 @@ def test_launch_into_a_runs_folder_that_is_a_file_is_a_clear_error(tmp_path):
     blocker = tmp_path / "runs-file"
     blocker.write_text("x")
     with pytest.raises(RunDirError, match=r"cannot write to the runs folder .*runs-file: it is a file"):
-        launch.launch(blocker, "residual", "fast", [])
+        launch.launch(blocker, launch.request_for("residual", "fast"))
     assert blocker.read_text() == "x"
 
 
@@ -141,7 +141,7 @@ def test_status_write_on_a_full_disk_keeps_the_previous_status(tmp_path, monkeyp
     before = (tmp_path / "r" / STATUS).read_text()
     monkeypatch.setattr(netlib.atomic.os, "fsync", _raise(ENOSPC))
     with pytest.raises(RunDirError, match="status.json.*No space left on device"):
-        writer._status("done", "")
+        writer.on_event({"event": "pause"})  # a status write, through the public door
     writer.fail("disk full")  # the failure path itself never raises
     writer.close()
     assert (tmp_path / "r" / STATUS).read_text() == before

@@ -142,7 +142,7 @@ def test_only_checkpoints_under_the_lab_folders_load_in_the_ui(runs_dir, tmp_pat
 
 def test_launch_sanitises_the_run_name(runs_dir, monkeypatch):
     monkeypatch.setattr(launch.queue, "pump", lambda *args, **kwargs: [])
-    run_dir = launch.launch(runs_dir, "residual", "fast", ["--model", "residual"], tag="../../../tmp/evil name")
+    run_dir = launch.launch(runs_dir, launch.request_for("residual", "fast"), tag="../../../tmp/evil name")
     assert run_dir.parent == runs_dir and is_contained(runs_dir, run_dir)
     assert ".." not in run_dir.name and " " not in run_dir.name and "/" not in run_dir.name
 

@@ -151,7 +151,7 @@ def test_a_stop_is_enforced_by_the_training_process_itself_with_no_page_open(tmp
     KILL_AFTER_S after a stop request; before, only a page rendering the run could kill it."""
     run = tmp_path / "run"
     stuck = ("import time, netlib.cli.commands as c\n"
-             "c._training_data = lambda *a: time.sleep(600)\n"
+             "c.training_data = lambda *a: time.sleep(600)\n"
              "from netlib.cli.main import main\n"
              f"main(['train', '--model', 'residual', '--synthetic', '64', '--quiet', '--run-dir', {str(run)!r}],"
              " own_process=True)\n")
@@ -179,13 +179,13 @@ def test_an_in_process_caller_is_never_killed_by_the_watchdog(tmp_path, monkeypa
     already asked ends as "stopped" at the first batch, and this process lives on."""
     import netlib.cli.commands as commands
 
-    run, real = tmp_path / "run", commands._training_data
+    run, real = tmp_path / "run", commands.training_data
 
     def slow(*args):
         request_stop(run)
         time.sleep(processes.KILL_AFTER_S + 1)
         return real(*args)
-    monkeypatch.setattr(commands, "_training_data", slow)
+    monkeypatch.setattr(commands, "training_data", slow)
     assert main(["train", "--model", "residual", "--synthetic", "64", "--batch-size", "32", "--threads", "1",
                  "--quiet", "--run-dir", str(run)]) == 0
     assert read_status(run)["status"] == "stopped"

@@ -73,7 +73,7 @@ def cmd_train(args) -> int:
 
         await_pump(args.queued)  # started by the queue: its "starting" status is written before ours
     config, resume, (data_dir, synthetic), writer, new_run = train_setup(args)
-    data = _training_data(config, data_dir, synthetic) if new_run else None
+    data = training_data(config, data_dir, synthetic) if new_run else None
     writer = _new_run(new_run, args) if new_run else writer
     stop = {"requested": False}
     printers = _listeners(args)
@@ -84,11 +84,11 @@ def cmd_train(args) -> int:
         watchdog = StopWatchdog(writer.dir, lambda: writer.record_forced_stop(KILL_AFTER_S)).start()
     with _sigterm_stops(stop):
         if writer is None:  # --no-record: nothing kept but what --save copies
-            result = fit(config, data or _training_data(config, data_dir, synthetic),
+            result = fit(config, data or training_data(config, data_dir, synthetic),
                          on_event=lambda e: [p(e) for p in printers], should_stop=lambda: stop["requested"])
         else:
             try:
-                result = train_into(writer, config, data or _training_data(config, data_dir, synthetic),
+                result = train_into(writer, config, data or training_data(config, data_dir, synthetic),
                                     listen=lambda e: [p(e) for p in printers] and e,
                                     should_stop=lambda: stop["requested"], resume=resume,
                                     before_end=watchdog.close if watchdog else lambda: None)
@@ -137,7 +137,8 @@ def _sigterm_stops(stop: dict):
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
-def _training_data(config, data_dir, synthetic):
+def training_data(config, data_dir, synthetic):
+    """The data a run trains on (MNIST, or N synthetic digits), checked against its limit and batch size."""
     from ..data import load_dataset
 
     data = load_dataset(config.device, data_dir, synthetic)
