@@ -14,6 +14,7 @@ from netlib.charts import training
 from netlib.lab import catalogue, launch, steering
 from netlib.models import DEFAULT_WIDTH, MODELS, SHOWCASE, title
 from netlib.recipes import DEFAULT_RECIPE, MODEL_ADJUSTMENTS, RECIPES
+from netlib.request import page_range
 from netlib.runs import groups, labels, reader
 from netlib.runs.files import CANCELLED, FAILED_STATUSES, LIVE_STATUSES, WAITING_STATUSES
 
@@ -39,8 +40,8 @@ def train_both(busy: bool) -> None:
             _, width = shape_inputs("naive", "cmp", column=p2)
         c1, c2, c3, c4 = st.columns([1, 1, 1.2, 1])
         recipe = c1.selectbox("Recipe", list(RECIPES), list(RECIPES).index(DEFAULT_RECIPE), key="cmp_recipe")
-        epochs = c2.number_input("Epochs", 1, 50, RECIPES[recipe].epochs, key="cmp_epochs")
-        limit = c3.number_input("Training images (0 = all)", 0, 60000, 0, step=1000, key="cmp_limit")
+        epochs = c2.number_input("Epochs", *page_range("epochs"), RECIPES[recipe].epochs, key="cmp_epochs")
+        limit = c3.number_input("Training images (0 = all)", 0, page_range("limit")[1], 0, step=1000, key="cmp_limit")
         repeats = c4.number_input("Repeat with N seeds", 1, 5, 1, key="cmp_repeats",
                                   help="each network N times, seeds 0, 1, ...: the chart draws each network's "
                                        "seeds as one band, and says whether the two differ by more than it")

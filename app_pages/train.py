@@ -11,7 +11,8 @@ from app_pages._sweep_parts import SELECTED as SWEEP_SELECTED
 from app_pages._common import device_label, guarded, model_cost, pct, runs_dir, shape_inputs
 from netlib.lab import launch
 from netlib.models import DESCRIPTIONS, MODELS, title
-from netlib.recipes import OPTIMIZERS, SCHEDULES, recipe_for, resolve_recipe
+from netlib.recipes import recipe_for, resolve_recipe
+from netlib.request import MNIST_TRAIN, OPTIONS, page_range
 from netlib.runs import labels, reader
 from netlib.runs.files import FAILED_STATUSES, PRUNED, UNREADABLE
 from netlib.runs.notebook import sweep_text
@@ -55,12 +56,13 @@ def recipe_settings(model: str) -> tuple[str, dict]:
         return choice, {}
     base = recipe_for("fast", model)
     c1, c2 = st.columns(2)
-    epochs = c1.number_input("Epochs", 1, 50, base.epochs, key="epochs")
+    epochs = c1.number_input("Epochs", *page_range("epochs"), base.epochs, key="epochs")
     batch = c2.select_slider("Batch size", BATCH_SIZES, base.batch_size, key="batch_size")
-    lr = c1.number_input("Learning rate", 1e-5, 1.0, base.lr, format="%.4g", step=1e-3, key="lr",
+    lr = c1.number_input("Learning rate", *page_range("lr"), base.lr, format="%.4g", step=1e-3, key="lr",
                          help="the peak for onecycle; the constant rate otherwise")
-    optimizer = c2.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index(base.optimizer), key="optimizer")
-    schedule = c1.selectbox("Schedule", SCHEDULES, SCHEDULES.index(base.schedule), key="schedule")
+    optimizers, schedules = OPTIONS["optimizer"].choices, OPTIONS["schedule"].choices
+    optimizer = c2.selectbox("Optimizer", optimizers, optimizers.index(base.optimizer), key="optimizer")
+    schedule = c1.selectbox("Schedule", schedules, schedules.index(base.schedule), key="schedule")
     augment = c2.toggle("Augmentation", base.augment, key="augment",
                         help="light random rotation, shift and scale: better at reading drawn digits")
     return "fast", {"epochs": int(epochs), "batch_size": int(batch), "lr": float(lr),
@@ -77,9 +79,11 @@ def settings(busy: bool) -> None:
         st.caption(f"{size['params']:,} parameters · {size['macs'] / 1e6:.2f} M multiply-adds per digit")
         recipe, overrides = recipe_settings(model)
         with st.expander("Data, seed and device"):
-            limit = st.number_input("Training images (0 = all 60,000)", 0, 60000, 0, step=1000, key="limit",
+            limit = st.number_input(f"Training images (0 = all {MNIST_TRAIN:,})", 0, page_range("limit")[1], 0,
+                                    step=1000, key="limit",
                                     help="train on the first N images for a quick try; the test set stays whole")
-            seed = st.number_input("Seed", 0, 2**31 - 1 - parts.MAX_REPEATS, 0, key="seed")
+            low, high = page_range("seed")
+            seed = st.number_input("Seed", low, high - parts.MAX_REPEATS, low, key="seed")
             repeats = st.number_input("Repeat with N seeds", 1, parts.MAX_REPEATS, 1, key="repeats",
                                       help="N runs, seeds seed, seed+1, ...: how far runs that differ only "
                                            "in seed land apart (Compare draws them as one band)")

@@ -15,6 +15,7 @@ from .recipes import DEFAULT_RECIPE, DEVICE_BATCH, OPTIMIZERS, RECIPES, SCHEDULE
 DEVICES = ("auto", "cpu", "cuda")
 MAX_SEED = 2**63 - 1  # torch's generators take any 64-bit seed; past it they raise
 MAX_IMAGES = 10_000_000
+MNIST_TRAIN = 60_000
 
 
 class RequestError(ValueError):
@@ -22,17 +23,18 @@ class RequestError(ValueError):
 
 
 def _option(default=None, *, help: str, kind: Any = None, low=None, high=None, choices=(),
-            models: tuple = (), flag: str = "", cli: bool = True):
+            models: tuple = (), flag: str = "", cli: bool = True, page: tuple = ()):
     """A field of RunRequest with what a person and a parser need to know of it (see Option)."""
     return field(default=default, metadata={"option": Option(help, kind, low, high, tuple(choices), models,
-                                                             flag, cli)})
+                                                             flag, cli, page or (low, high))})
 
 
 @dataclass(frozen=True)
 class Option:
     """One option's schema. kind: int, float, str, bool or a parse function; low/high: the inclusive range
     (float low: exclusive); models: the networks it applies to (() for all); flag: the command line's
-    spelling when it is not --name; cli: False for options a command line never spells (none today)."""
+    spelling when it is not --name; cli: False for options a command line never spells (none today);
+    page: the (low, high) a page's input offers, where narrower than what a request takes."""
 
     help: str
     kind: Any
@@ -42,6 +44,7 @@ class Option:
     models: tuple
     flag: str
     cli: bool
+    page: tuple
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,10 @@ class RunRequest:
         + "; ".join(f"{name} on {dev.upper()}: batch {b}, its rate scaled by sqrt({b}/its batch)"
                     for name, per in DEVICE_BATCH.items() for dev, b in per.items())
         + ", unless --batch-size or --lr is given)"))
-    epochs: Optional[int] = _option(kind=int, low=1, high=1000, help="epochs (default: the recipe's)")
+    epochs: Optional[int] = _option(kind=int, low=1, high=1000, page=(1, 50), help="epochs (default: the recipe's)")
     batch_size: Optional[int] = _option(kind=int, low=1, high=60_000, help="default: the recipe's on the device")
-    lr: Optional[float] = _option(kind=float, low=0.0, high=10.0, help="learning rate (peak rate with onecycle); "
-                                  "default: the recipe's on the device")
+    lr: Optional[float] = _option(kind=float, low=0.0, high=10.0, page=(1e-5, 1.0),
+                                  help="learning rate (peak rate with onecycle); default: the recipe's on the device")
     optimizer: Optional[str] = _option(kind=str, choices=OPTIMIZERS, help="default: the recipe's")
     schedule: Optional[str] = _option(kind=str, choices=SCHEDULES, help="default: the recipe's")
     augment: Optional[bool] = _option(kind=bool, help="light random affine augmentation (default: the recipe's)")
@@ -70,11 +73,13 @@ class RunRequest:
     width: Optional[int] = _option(kind=int, low=1, high=MAX_WIDTH, models=WIDTH_MODELS,
                                    help="conv1's channels, the first Inception block's input; conv2 gives twice as "
                                         "many (default 10, as published)")
-    seed: int = _option(0, kind=int, low=0, high=MAX_SEED, help="the random seed (weights, batches, augmentation)")
+    seed: int = _option(0, kind=int, low=0, high=MAX_SEED, page=(0, 2**31 - 1),  # a browser's numbers stay exact
+                        help="the random seed (weights, batches, augmentation)")
     device: str = _option("auto", kind=str, choices=DEVICES,
                           help="auto: cuda when a CUDA GPU is available, else cpu")
     threads: Optional[int] = _option(kind=int, low=1, high=1024, help="CPU threads (default: torch's)")
-    limit: Optional[int] = _option(kind=int, low=1, high=MAX_IMAGES, help="train on the first N training images")
+    limit: Optional[int] = _option(kind=int, low=1, high=MAX_IMAGES, page=(1, MNIST_TRAIN),
+                                   help="train on the first N training images")
     synthetic: Optional[int] = _option(kind=int, low=1, high=MAX_IMAGES,
                                        help="train on N synthetic digits instead of MNIST (tests and demos)")
     record_grads: bool = _option(True, kind=bool, flag="--no-grads",
@@ -131,6 +136,11 @@ OPTIONS: dict[str, Option] = {f.name: f.metadata["option"] for f in fields(RunRe
 
 
 TITLES_OF = {"lr": "learning rate", "record_grads": "gradient recording"}  # where the flag is no words
+
+
+def page_range(name: str) -> tuple:
+    """The (low, high) a page's input for this option offers."""
+    return OPTIONS[name].page
 
 
 def flag_name(name: str) -> str:

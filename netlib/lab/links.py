@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from ..names import (DEFAULT_WIDTH, DEPTH_MODELS, LESION_MODELS, MAX_BLOCKS, MAX_WIDTH, TITLES, WIDTH_MODELS,
-                     lesion_file)
+from ..names import DEFAULT_WIDTH, LESION_MODELS, TITLES, lesion_file
+from ..request import OPTIONS
 from .link_values import (MAX_RUNS, Checkpoint, Choice, Context, Invalid, Lesson, Run, RunList, Whole,
                           checkpoint_id, shown)
 
@@ -46,8 +46,11 @@ def _network(key: str) -> Param:
 
 
 def _shape(blocks_key: str, width_key: str, blocks_default: int = 1, models: bool = True) -> tuple:
-    return (Param("blocks", blocks_key, Whole(1, MAX_BLOCKS), blocks_default, DEPTH_MODELS if models else ()),
-            Param("width", width_key, Whole(1, MAX_WIDTH), DEFAULT_WIDTH, WIDTH_MODELS if models else ()))
+    """The blocks and width parameters: the run request's ranges and networks (models=False: a page whose
+    two networks share one setting)."""
+    blocks, width = OPTIONS["blocks"], OPTIONS["width"]
+    return (Param("blocks", blocks_key, Whole(blocks.low, blocks.high), blocks_default, blocks.models if models else ()),
+            Param("width", width_key, Whole(width.low, width.high), DEFAULT_WIDTH, width.models if models else ()))
 
 
 def _shipped(fixed: str = ""):

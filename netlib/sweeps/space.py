@@ -9,16 +9,15 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Optional
 
-from ..names import DEPTH_MODELS, MAX_BLOCKS, MAX_WIDTH, TITLES, WIDTH_MODELS
+from ..names import TITLES
 from ..recipes import DEFAULT_RECIPE, OPTIMIZERS, RECIPES
-from ..request import RunRequest
+from ..request import MNIST_TRAIN, OPTIONS, RunRequest  # noqa: F401  (MNIST_TRAIN: the sweep pages')
 
 SAMPLERS = ("grid", "random", "tpe")
 PRUNERS = ("none", "median", "halving")
 MAX_TRIALS = 10_000
 DEFAULT_TRIALS = 10  # random and TPE without --trials; a grid runs each point once
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-MNIST_TRAIN = 60_000
 
 # The options a sweep can vary, in the order its tables and charts show them.
 AXES = ("model", "width", "blocks", "recipe", "lr", "batch_size", "epochs", "optimizer", "augment", "seed")
@@ -143,7 +142,7 @@ def _check_lists(spec: SweepSpec) -> None:
 
 
 def _check_shapes(spec: SweepSpec) -> None:
-    for axis, models, high in (("width", WIDTH_MODELS, MAX_WIDTH), ("blocks", DEPTH_MODELS, MAX_BLOCKS)):
+    for axis, models, high in ((a, OPTIONS[a].models, OPTIONS[a].high) for a in ("width", "blocks")):
         values = getattr(spec, axis)
         if values and any(m not in models for m in spec.model):
             raise SpaceError(f"--{axis} applies to {' and '.join(models)} only, and the sweep trains "
@@ -167,13 +166,14 @@ def _check_lr(spec: SweepSpec) -> None:
 
 
 def _check_sizes(spec: SweepSpec) -> None:
-    _whole("epochs", spec.epochs, 1, 1000)
-    _whole("seeds", spec.seed, 0, 2**31 - 1)
-    _whole("batch-size", spec.batch_size, 1, MNIST_TRAIN)
+    """Each value in the run request's own range (a seed: in the range a page can show exactly)."""
+    _whole("epochs", spec.epochs, OPTIONS["epochs"].low, OPTIONS["epochs"].high)
+    _whole("seeds", spec.seed, *OPTIONS["seed"].page)
+    _whole("batch-size", spec.batch_size, OPTIONS["batch_size"].low, OPTIONS["batch_size"].high)
     for key in ("limit", "synthetic", "threads"):
         value = getattr(spec, key)
         if value is not None:
-            _whole(key, [value], 1, 10_000_000)
+            _whole(key, [value], OPTIONS[key].low, OPTIONS[key].high)
     images = min(n for n in (spec.limit, spec.synthetic, MNIST_TRAIN) if n)
     if spec.batch_size and max(spec.batch_size) > images:
         raise SpaceError(f"batch size {max(spec.batch_size)} is larger than the training set ({images:,} images)")
