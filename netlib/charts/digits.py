@@ -62,26 +62,23 @@ def tile(maps: np.ndarray, cols: int, gap: int = 1,
     return img, idx, starts
 
 
-def feature_map_figure(maps: np.ndarray, title: str, groups: Optional[Sequence[tuple[str, int]]] = None,
-                       cols: Optional[int] = None, width_hint: int = 320) -> go.Figure:
+def feature_map_figure(maps: np.ndarray, title: str, groups: Optional[Sequence[tuple[str, int]]] = None) -> go.Figure:
     """A stage's output as one tiled image.
 
     maps: C x H x W (conv stages) or a vector (flatten, fc). groups: (label, channels) runs of
-    channels to name, e.g. Inception's four branches, each on rows of its own. width_hint: the
-    expected width in pixels, to size the figure's height to the image.
+    channels to name, e.g. Inception's four branches, each on rows of its own.
     """
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim == 1:
         return _vector_figure(maps, title)
     c, h, w = maps.shape
-    if cols is None:
-        # groups: the largest column count dividing every group, so each fills whole rows
-        cols = math.gcd(*[n for _, n in groups]) if groups else max(1, math.ceil(math.sqrt(c * h / w)))
-        if not groups and cols * w < 60:
-            cols = min(c, cols + 2)
+    # groups: the largest column count dividing every group, so each fills whole rows
+    cols = math.gcd(*[n for _, n in groups]) if groups else max(1, math.ceil(math.sqrt(c * h / w)))
+    if not groups and cols * w < 60:
+        cols = min(c, cols + 2)
     img, idx, starts = tile(maps, cols, groups=groups)
     left = 36 if groups else 8
-    plot_w = width_hint - left - 8
+    plot_w = 320 - left - 8  # the page shows it about 320 px wide: the height follows the image
     fig = figure(title, int(36 + 8 + min(520, max(60, plot_w * img.shape[0] / img.shape[1]))))
     fig.add_heatmap(z=img, customdata=idx, colorscale="Viridis", showscale=False, zmin=0, zmax=1,
                     hovertemplate="channel %{customdata}<br>activation %{z:.2f} (of its max)<extra></extra>")
