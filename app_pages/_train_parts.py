@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages._common import chart, guarded, runs_dir
+from app_pages._escape import literal
 from netlib.charts import style, training
 from netlib.lab import launch, steering
 from netlib.runs import follow, groups, summary
@@ -82,11 +83,11 @@ def repeats_line(run_dir: Path, polling: bool) -> None:
     others = repeats_of(run_dir)
     if not others:
         return
-    st.caption("Repeats: " + " · ".join(_seed_words(d) for d in others))
+    st.caption("Repeats: " + " · ".join(literal(_seed_words(d)) for d in others))
     infos = [i for i in (followed(d) for d in [Path(run_dir), *others]) if i is not None]
     if len(infos) == len(others) + 1 and all(i.status in ENDED for i in infos):
         group = max(groups.group_runs(infos), key=lambda g: len(g.runs))
-        st.markdown(f"**{group.label}**: final test accuracy {group.final_words()}. "
+        st.markdown(f"**{literal(group.label)}**: final test accuracy {group.final_words()}. "
                     "Compare shows the group as one line with its band.")
     if polling and not repeats_live(run_dir):
         st.rerun()  # the last seed has ended: redraw once, without the timer
@@ -166,7 +167,7 @@ def page_state(info) -> tuple:
 
 def progress_bar(info) -> None:
     prog = summary.progress(info)
-    st.progress(prog.fraction, text=prog.text if info.status == "running" else f"{info.status} · {prog.text}")
+    st.progress(prog.fraction, text=literal(prog.text if info.status == "running" else f"{info.status} · {prog.text}"))
 
 
 def live_progress(run_dir: Path, state: tuple, others: bool) -> None:

@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages import _evaluations
+from app_pages._escape import literal
 from app_pages import _links as links
 from app_pages._common import (INSPECT_REQUEST, chart, checkpoint_meta, checkpoint_picker, friendly, guarded,
                               load_model, pct, runs_dir, test_digits)
@@ -72,7 +73,7 @@ def report(model: str, choice) -> None:
              delta_color="off", delta_arrow="off")
     d.metric("evaluated in", f"{ev.seconds:.1f} s", "all digits, no gradients", delta_color="off",
              delta_arrow="off")
-    st.caption(f"{choice.label}: {catalogue.checkpoint_summary(checkpoint_meta(choice.path))}")
+    st.caption(f"{literal(choice.label)}: {literal(catalogue.checkpoint_summary(checkpoint_meta(choice.path)))}")
     left, right = st.columns([1.15, 1], gap="large")
     with left:
         chart(evaluation_charts.confusion_figure(ev.confusion), key="results_confusion")

@@ -8,6 +8,7 @@ from app_pages import _links as links
 from app_pages import _train_parts as parts
 from app_pages import _queue
 from app_pages._sweep_parts import SELECTED as SWEEP_SELECTED
+from app_pages._escape import code, literal
 from app_pages._common import device_label, guarded, model_cost, pct, runs_dir, shape_inputs
 from netlib.lab import launch
 from netlib.models import DESCRIPTIONS, MODELS, title
@@ -112,8 +113,8 @@ def run_header(info) -> None:
                     if e.get("event") == "start" and e.get("first_epoch", 1) > 1), None)
     extra = 0 if resumed is None else sum(e.get("event") == "epoch" for e in info.events[resumed:])
     more = f" · +{extra} epoch{'s' if extra != 1 else ''}" if extra else ""
-    st.markdown(f"**{labels.network_label(c)}** · {labels.recipe_label(c)} recipe{more} · "
-                f"`{info.name}` · {info.status}")
+    st.markdown(f"**{literal(labels.network_label(c))}** · {literal(labels.recipe_label(c))} recipe{more} · "
+                f"{code(info.name)} · {literal(info.status)}")
     sweep = sweep_text(c)
     if sweep and st.button(f"Sweep {sweep}", icon=":material/tune:", key="train_open_sweep", type="tertiary",
                            help="this run is a trial of that sweep: open it on the Sweep page"):
@@ -124,14 +125,15 @@ def run_header(info) -> None:
 def outcome(info) -> None:
     """What happened to a run that has ended."""
     if info.status == UNREADABLE:
-        st.error(f"This run folder cannot be read: {info.reason}", icon=":material/error:")
+        st.error(f"This run folder cannot be read: {literal(info.reason)}", icon=":material/error:")
     elif info.status in FAILED_STATUSES:
-        st.error(f"The run {info.status}: {info.reason or 'no reason recorded'}", icon=":material/error:")
+        st.error(f"The run {literal(info.status)}: {literal(info.reason or 'no reason recorded')}",
+                 icon=":material/error:")
     elif info.status in ("stopped", PRUNED):
         reason = (info.reason or info.status).rstrip(".")
         kept = "The last finished epoch's checkpoint is kept." if info.has_checkpoint else \
             "No epoch had finished, so there is no checkpoint."
-        st.warning(f"{reason[:1].upper()}{reason[1:]}. {kept}", icon=":material/stop_circle:")
+        st.warning(f"{literal(reason[:1].upper() + reason[1:])}. {kept}", icon=":material/stop_circle:")
     elif info.status == "done":
         last = info.epochs[-1] if info.epochs else {}
         st.success(f"Done: test accuracy {pct(last.get('test_acc'))} after {len(info.epochs)} epoch(s). "
@@ -154,7 +156,7 @@ def run_view(run_dir: Path, polling: bool, others: bool = False, stream: bool = 
     if info is None:
         p = launch.pending(run_dir)
         if p.failed:
-            st.error(f"The run could not start:\n\n```\n{p.message}\n```", icon=":material/error:")
+            st.error(f"The run could not start: {literal(p.message)}", icon=":material/error:")
         else:
             st.info(p.message, icon=":material/hourglass_top:")
         if polling and p.failed:

@@ -67,3 +67,16 @@ def test_markdown_from_run_folders_shows_as_text_in_the_sidebar_and_on_compare(l
     assert any(e.value.endswith(f" failed: {literal(REASON)}") for e in at.error), [e.value for e in at.error]
     assert any(literal(LINK) in c.value for c in at.caption), [c.value for c in at.caption]  # the progress line
     assert not live_markdown(at), live_markdown(at)
+
+
+def test_markdown_from_a_run_folder_shows_as_text_on_train(lab, monkeypatch):
+    monkeypatch.setattr(queue, "pump", lambda *args, **kwargs: [])
+    failed = fake_run(lab, FAILED, status="failed", reason=REASON)
+    hostile(failed)
+    at = open_page("app_pages/home.py")
+    at.session_state["train_run"] = str(failed)
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(literal(REASON) in e.value for e in at.error), [e.value for e in at.error]
+    assert any(literal(LINK) in m.value for m in at.markdown), [m.value for m in at.markdown]  # the header
+    assert not live_markdown(at), live_markdown(at)
