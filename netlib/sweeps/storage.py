@@ -82,11 +82,11 @@ def heartbeat_ages(storage, trial_ids: list) -> dict:
     written with), for those of trial_ids that have beaten; {} for a storage without heartbeats. Read
     here, not by Optuna's fail_stale_trials: that judges by the grace set on the storage object, which
     one process (the dashboard) shares between sweeps of different intervals."""
-    import sqlalchemy as sa
-
     engine = getattr(getattr(storage, "_backend", storage), "engine", None)  # Optuna caches a database
     if engine is None or not trial_ids or not beats(storage):
         return {}
+    import sqlalchemy as sa  # here: a journal file's sweep never loads it (sweep show stays light)
+
     table = sa.table("trial_heartbeats", sa.column("trial_id", sa.Integer), sa.column("heartbeat", sa.DateTime))
     with engine.connect() as c:
         now = c.execute(sa.select(sa.func.now())).scalar()
