@@ -128,7 +128,7 @@ def untrained_model(model: str, seed: int = 0, **model_kwargs) -> nn.Module:
 
 def recorded_story(colors: dict) -> list[dict]:
     """The Home page's pre-recorded Residual-vs-Plain runs: one dict per run with model, label,
-    colour, recipe, batches, epochs and grad_layers (empty when the files are missing)."""
+    colour, recipe, batches, epochs, grad_layers and start (its start event; empty when the files are missing)."""
     out = []
     for model in ("residual", "plain"):
         try:
@@ -139,7 +139,7 @@ def recorded_story(colors: dict) -> list[dict]:
             continue
         start = next((e for e in events if e.get("event") == "start"), {})
         out.append({"model": model, "label": f"{model} ×3", "color": colors.get(model),
-                    "recipe": start.get("recipe", "?"), "grad_layers": start.get("grad_layers", []),
+                    "recipe": start.get("recipe", "?"), "grad_layers": start.get("grad_layers", []), "start": start,
                     "batches": [e for e in events if e.get("event") == "batch"],
                     "epochs": [e for e in events if e.get("event") == "epoch"]})
     return out

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from ..names import DEFAULT_WIDTH, network_title
-from ..runs.reader import read_events
 
 # Imported inside the functions that need them: catalogue, launch and analysis load torch, and the
 # answers from run events stay importable (and testable) without it.
@@ -176,18 +175,11 @@ def recording_setup(start: dict) -> str:
 
 
 def story_starts() -> dict:
-    """model -> the start event of the shipped gradient-flow recording (catalogue.recorded_story reads the
-    same files; its dicts do not carry the training-image count)."""
-    from .catalogue import STORY_DIR, shipped_dir
+    """model -> the start event of the shipped gradient-flow recording ({} when it is missing)."""
+    from .catalogue import recorded_story
 
-    out = {}
-    for model in ("residual", "plain"):
-        try:
-            events = read_events(shipped_dir() / STORY_DIR / f"{model}-3.metrics.jsonl")
-        except OSError:  # FileRefused: not a regular file
-            events = []
-        out[model] = next((e for e in events if e.get("event") == "start"), {})
-    return out
+    found = {run["model"]: run["start"] for run in recorded_story({})}
+    return {model: found.get(model, {}) for model in ("residual", "plain")}
 
 
 # ---------------------------------------------------------------- 4: the lesion test
