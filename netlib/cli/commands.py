@@ -55,12 +55,6 @@ def _new_run(stored: dict, args):
     return RunWriter(run_dir, stored)
 
 
-def cmd_sweep(args) -> int:
-    from .sweep import run
-
-    return run(args)
-
-
 def cmd_train(args) -> int:
     from ..engine.loop import fit
     from ..runs.processes import KILL_AFTER_S, StopWatchdog
@@ -252,39 +246,9 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def cmd_lesion(args) -> int:
-    from .lesion import run
-
-    return run(args)
-
-
 def cmd_data(args) -> int:
     from ..mnist import FILES, ensure_mnist
 
     root = ensure_mnist(args.data_dir)
     print(f"MNIST verified (md5 of all {len(FILES)} files) in {Path(root) / 'MNIST' / 'raw'}")
     return 0
-
-
-def cmd_bench(args) -> int:
-    from . import bench
-
-    return bench.run(args)
-
-
-def cmd_runs(args) -> int:
-    from . import runs
-
-    return runs.run(args)
-
-
-def cmd_submit(args) -> int:
-    from . import queue
-
-    return queue.submit(args)
-
-
-def cmd_queue(args) -> int:
-    from . import queue
-
-    return queue.show(args)

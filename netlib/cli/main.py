@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 from ..bounded import FileRefused
 from ..runs.files import RunDirError
 from . import commands
 from .parser import UsageError, build_parser
+
+# The subcommands that live in a module of their own: "module:function" under netlib.cli.
+ELSEWHERE = {"sweep": "sweep:run", "lesion": "lesion:run", "bench": "bench:run", "runs": "runs:run",
+             "submit": "queue:submit", "queue": "queue:show"}
 
 
 def main(argv=None, own_process: bool = False) -> int:
@@ -22,7 +27,7 @@ def main(argv=None, own_process: bool = False) -> int:
     if args.command != "train":  # a training process pumps when it ends (commands._pump_after)
         _pump(getattr(args, "runs_dir", None))
     try:
-        return getattr(commands, f"cmd_{args.command}")(args)
+        return _command(args.command)(args)
     except UsageError as e:
         print(f"netlib: error: {e}", file=sys.stderr)
         return 2
@@ -35,6 +40,15 @@ def main(argv=None, own_process: bool = False) -> int:
     except KeyboardInterrupt:
         print("netlib: interrupted", file=sys.stderr)
         return 130
+
+
+def _command(name: str):
+    """The function that runs a subcommand: commands.cmd_NAME, or one in a module of its own, imported
+    only now (a light command never loads what another one needs)."""
+    if name in ELSEWHERE:
+        module, _, function = ELSEWHERE[name].partition(":")
+        return getattr(importlib.import_module(f"{__package__}.{module}"), function)
+    return getattr(commands, f"cmd_{name}")
 
 
 def _loaded_errors() -> tuple:
