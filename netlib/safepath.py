@@ -70,8 +70,3 @@ def is_contained(root: PathLike, path: PathLike) -> bool:
     except (UnsafePath, OSError, RuntimeError):  # RuntimeError: a symlink loop on older Pythons
         return False
     return True
-
-
-def is_inside(path: PathLike, root: PathLike) -> bool:
-    """is_contained with pathlib's argument order (path first, like Path.is_relative_to)."""
-    return is_contained(root, path)

@@ -12,8 +12,9 @@ import torch
 
 from netlib.lab import catalogue
 from netlib.checkpoint import CheckpointError, FORMAT, VERSION
-from netlib.lab.uploads import (UPLOADS_ENV, inside, list_uploads, remove_upload, shared_files, store_upload,
+from netlib.lab.uploads import (UPLOADS_ENV, list_uploads, remove_upload, shared_files, store_upload,
                                 upload_name, uploads_dir)
+from netlib.safepath import is_contained
 from support import SHIPPED_BY_MODEL as SHIPPED, WritesMarker
 
 
@@ -59,7 +60,7 @@ def test_a_good_checkpoint_is_stored_and_listed_in_every_picker(uploads, tiny_ch
 def test_upload_names_are_sanitised_into_the_uploads_folder(filename, stored, uploads, tiny_checkpoint):
     assert upload_name(filename) == stored
     up = store_upload(tiny_checkpoint.read_bytes(), filename)
-    assert up.path.parent == uploads and inside(up.path, uploads)
+    assert up.path.parent == uploads and is_contained(uploads, up.path)
 
 
 def test_same_name_other_contents_gets_a_new_name_same_contents_is_kept(uploads, tiny_checkpoint, tmp_path):

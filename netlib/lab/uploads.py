@@ -20,7 +20,7 @@ from ..bounded import read_bounded
 from ..atomic import atomic_write
 from ..checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError, load_checkpoint, read_checkpoint
 from ..runs.files import CHECKPOINT, METRICS, default_runs_dir, safe_run_name
-from ..safepath import UnsafePath, is_inside
+from ..safepath import UnsafePath, is_contained
 from ..safepath import inside as safe_join
 
 UPLOADS_ENV = "NETLIB_UPLOADS_DIR"  # where uploaded checkpoints go (default: "uploads" beside the runs dir)
@@ -33,11 +33,6 @@ def uploads_dir() -> Path:
     if os.environ.get(UPLOADS_ENV):
         return Path(os.environ[UPLOADS_ENV]).expanduser()
     return default_runs_dir().parent / "uploads"
-
-
-def inside(path: Path, root: Path) -> bool:
-    """True if path, with symlinks and '..' resolved, is root or lies under it (netlib.safepath)."""
-    return is_inside(path, root)
 
 
 def upload_name(filename: str) -> str:
@@ -115,7 +110,7 @@ def list_uploads(root: Optional[Path] = None) -> list[Upload]:
         return []
     out = []
     for p in sorted(root.iterdir()):
-        if p.suffix != SUFFIX or p.name.startswith(".") or not p.is_file() or not inside(p, root):
+        if p.suffix != SUFFIX or p.name.startswith(".") or not p.is_file() or not is_contained(root, p):
             continue
         try:
             st = p.stat()
@@ -131,7 +126,7 @@ def remove_upload(path: Path, root: Optional[Path] = None) -> bool:
     """Delete one stored upload; refuses (False) anything outside the uploads folder."""
     root = Path(root) if root is not None else uploads_dir()
     path = Path(path)
-    if path.suffix != SUFFIX or path.parent.resolve() != root.resolve() or not inside(path, root):
+    if path.suffix != SUFFIX or path.parent.resolve() != root.resolve() or not is_contained(root, path):
         return False
     path.unlink(missing_ok=True)
     return True
