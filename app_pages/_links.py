@@ -14,19 +14,12 @@ import streamlit as st
 
 from app_pages._common import PAGES, guarded, runs_dir, test_digits
 from netlib.lab import catalogue
+from netlib.lab.lessons import LESSON_IDS
 from netlib.lab.links import Context, checkpoint_id, encode, parse, summary
 from netlib.runs import reader
 
 PAGE_NAMES = {p.path.rsplit("/", 1)[-1].removesuffix(".py") for p in PAGES}  # Streamlit's URL paths
 WRITTEN = "_links_written"  # (page, params) this session last wrote to the URL
-
-
-def lesson_ids() -> tuple:
-    try:  # the lessons may not exist in this checkout yet: then every lesson id is unknown
-        from netlib.lab.lessons import LESSON_IDS
-    except ImportError:
-        return ()
-    return tuple(LESSON_IDS)
 
 
 def context(options: dict) -> Context:
@@ -41,7 +34,7 @@ def context(options: dict) -> Context:
     return Context(runs=lambda: {e.name: str(e.dir) for e in runs_listed()},
                    checkpoints=lambda model: [checkpoint_id(c) for c in
                                               catalogue.checkpoint_choices(model, runs_listed())],
-                   test_size=lambda: len(test_digits()[1]), lessons=lesson_ids, options=options)
+                   test_size=lambda: len(test_digits()[1]), lessons=lambda: LESSON_IDS, options=options)
 
 
 def url_params() -> dict[str, list[str]]:
