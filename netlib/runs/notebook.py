@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..bounded import FileRefused, read_tail
-from .files import CONFIG, LIVE_STATUSES, METRICS, QUEUED, STATUS, UNREADABLE, WAITING_STATUSES, default_runs_dir
+from .files import CONFIG, METRICS, QUEUED, STATUS, UNREADABLE, WAITING_STATUSES, default_runs_dir
 from .labels import network_label, recipe_label
 from .groups import accuracy_words, group_key, group_label, partition, stats
 from .meta import Meta, read_meta
@@ -184,10 +184,6 @@ def status_text(row: Row) -> str:
     if row.status == QUEUED and row.queue_position:
         return f"{QUEUED}, position {row.queue_position}"
     return row.status
-
-
-def is_live(row: Row) -> bool:
-    return row.status in LIVE_STATUSES
 
 
 def seed_groups(rows: list[Row]) -> list[list[Row]]:
