@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import quote
 
-from ..bounded import chunks, open_regular, read_tail
+from ..bounded import chunks, open_regular
 from ..names import TITLES, network_title
 from ..recipes import recipe_for
 from ..runs.files import CHECKPOINT, METRICS, PRUNED
+from ..runs.reader import last_line
 from ..safepath import is_contained
 from ..sweeps import workers
 from ..sweeps.space import MNIST_TRAIN, SpaceError, SweepSpec, check
@@ -237,12 +238,7 @@ def workers_here(runs_dir: Path, sweep: str) -> int:
 
 def worker_log_line(runs_dir: Path, sweep: str) -> str:
     """The last line the workers this machine started for `sweep` wrote ('' when none)."""
-    try:
-        data, _ = read_tail(Path(runs_dir) / workers.FOLDER / f"{sweep}.log", 4096)
-    except OSError:
-        return ""
-    lines = [line for line in data.decode(errors="replace").splitlines() if line.strip()]
-    return lines[-1].strip()[:300] if lines else ""
+    return last_line(Path(runs_dir) / workers.FOLDER / f"{sweep}.log")
 
 
 # ---------------------------------------------------------------- the trials

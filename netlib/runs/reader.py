@@ -126,7 +126,7 @@ def read_status(run_dir: Path) -> Optional[dict]:
         status["reason"] = "the training process ended without finishing (killed or crashed)"
     elif status["status"] == STARTING and not same_process(status.get("pid"), status.get("started")):
         # the queue started a process that ended before it opened the run (refused its arguments, killed)
-        line = _last_line(Path(run_dir) / PROCESS_LOG)
+        line = last_line(Path(run_dir) / PROCESS_LOG)
         status["status"] = "failed"
         status["reason"] = "the training process ended before training began" + (f": {line}" if line else "")
     elif status["status"] == STARTING and status.get("launcher") and _age(status) > LAUNCH_GRACE_S:
@@ -142,7 +142,7 @@ def _age(status: dict) -> float:
     return time.time() - updated if isinstance(updated, (int, float)) and not isinstance(updated, bool) else 0.0
 
 
-def _last_line(path: Path, max_bytes: int = 4096) -> str:
+def last_line(path: Path, max_bytes: int = 4096) -> str:
     """The last non-empty line of a log (within its last max_bytes), "" when there is none."""
     try:
         data, _ = read_tail(path, max_bytes)
