@@ -76,13 +76,13 @@ def cmd_train(args) -> int:
     watchdog = None
     if writer and getattr(args, "own_process", False):
         watchdog = StopWatchdog(writer.dir, lambda: writer.record_forced_stop(KILL_AFTER_S)).start()
-    with _sigterm_stops(stop):
+    with signals_stop(lambda: stop.update(requested=True)):
         if writer is None:  # --no-record: nothing kept but what --save copies
             result = fit(config, data or training_data(config, data_dir, synthetic),
                          on_event=lambda e: [p(e) for p in printers], should_stop=lambda: stop["requested"])
         else:
             try:
-                result = train_into(writer, config, data or training_data(config, data_dir, synthetic),
+                result = train_into(writer, config, data or (lambda: training_data(config, data_dir, synthetic)),
                                     listen=lambda e: [p(e) for p in printers] and e,
                                     should_stop=lambda: stop["requested"], resume=resume,
                                     before_end=watchdog.close if watchdog else lambda: None)
@@ -118,17 +118,19 @@ def _listeners(args) -> list:
 
 
 @contextmanager
-def _sigterm_stops(stop: dict):
-    """While training, SIGTERM (a shutdown, kill PID) becomes a clean stop at the next batch; the
-    caller's own handler is put back afterwards. Python lets only the main thread set handlers."""
+def signals_stop(stop, signals=(signal.SIGTERM,)):
+    """While inside, these signals (SIGTERM: a shutdown, kill PID) call stop() instead: a clean stop at
+    the next batch; the caller's own handlers are put back afterwards. Python lets only the main thread
+    set handlers."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.update(requested=True))
+    previous = {s: signal.signal(s, lambda *_: stop()) for s in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        for s, handler in previous.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
 
 
 def training_data(config, data_dir, synthetic):

@@ -6,13 +6,13 @@ import json
 import signal
 import sys
 import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 from ..runs.files import default_runs_dir
 from ..sweeps import trials as T
 from ..sweeps.space import SpaceError, SweepSpec, check, check_name
 from ..sweeps.storage import StorageError, describe, open_storage, storage_failure, storage_url
+from .commands import signals_stop
 from .parser import UsageError
 
 SPEC_OPTIONS = ("model", "width", "blocks", "recipe", "lr", "lr_range", "batch_size", "epochs", "optimizer",
@@ -68,7 +68,10 @@ def _work(args, storage, runs_dir: Path, url) -> int:
         value = f"{row.value:.2f}%" if row.value is not None else row.reason or "-"
         print(f"trial {row.number}: {row.state.lower()} {value}  {_params(row.params)}  run {row.run}", flush=True)
 
-    with _signals_stop(stop), workers.registered(runs_dir, spec.name, describe(url, runs_dir)):
+    # SIGTERM and Ctrl-C stop the worker cleanly: the trial's run stops at its next batch, the trial is
+    # failed and enqueued again for another worker (it was not the trial's fault).
+    with signals_stop(stop.set, (signal.SIGTERM, signal.SIGINT)), \
+            workers.registered(runs_dir, spec.name, describe(url, runs_dir)):
         try:
             done = work(study, spec, runs_dir, url, args.trials, stop.is_set, report)
         except ValueError as e:  # this machine cannot train the sweep (--device cuda without a GPU)
@@ -114,18 +117,3 @@ def _list(args, storage, runs_dir: Path, url) -> int:
 
 def _params(params: dict) -> str:
     return " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
-
-
-@contextmanager
-def _signals_stop(stop: threading.Event):
-    """SIGTERM and Ctrl-C stop the worker cleanly: the trial's run stops at its next batch, the trial is
-    failed and enqueued again for another worker (it was not the trial's fault)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
