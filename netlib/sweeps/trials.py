@@ -7,7 +7,7 @@ import os
 import socket
 import time
 from datetime import datetime
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 from ..runs.processes import same_process, start_time
@@ -44,10 +44,7 @@ class TrialRow:
         return bool(self.run) and (self.machine == MACHINE if self.machine else self.host == HOST)
 
     def to_dict(self) -> dict:
-        return {"number": self.number, "state": self.state, "params": self.params, "value": self.value,
-                "run": self.run, "runs_dir": self.runs_dir, "host": self.host, "reason": self.reason,
-                "epochs": {str(k): v for k, v in sorted(self.epochs.items())}, "seconds": self.seconds,
-                "retry_of": self.retry_of, "machine": self.machine}
+        return {**asdict(self), "epochs": {str(k): v for k, v in sorted(self.epochs.items())}}
 
 
 def _machine_id() -> str:
