@@ -37,7 +37,7 @@ def two_slots(monkeypatch, runs_dir):
         proc.wait(timeout=30)
     for d in runs_dir.glob("*") if runs_dir.is_dir() else []:
         status = read_status(d) or {}
-        if status.get("pid") and same_process(status.get("pid"), status.get("started")):
+        if status.get("pid") not in (None, os.getpid()) and same_process(status.get("pid"), status.get("started")):
             os.kill(status["pid"], signal.SIGKILL)
 
 

@@ -106,3 +106,11 @@ def test_train_without_a_run_dir_records_a_run_and_says_where(runs_dir):
                                 "--batch-size", "32", "--epochs", "1", "--threads", "1", "--no-record", "--quiet"],
                                cwd=REPO, capture_output=True, text=True, timeout=300)
     assert throwaway.returncode == 0 and [p for p in runs_dir.iterdir() if p.is_dir()] == [run]
+
+
+def test_a_data_error_in_a_named_run_folder_ends_the_run_failed_with_the_reason(runs_dir, capsys):
+    run = runs_dir / "named"
+    assert main(["train", "--model", "residual", "--synthetic", "100", "--limit", "200", "--run-dir", str(run)]) == 2
+    assert "--limit 200 is larger than the training set (100)" in capsys.readouterr().err
+    status = read_status(run)
+    assert status["status"] == "failed" and "--limit 200" in status["reason"], status  # never "interrupted"

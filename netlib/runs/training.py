@@ -15,7 +15,8 @@ def train_into(writer, config, data, listen: Optional[Callable[[dict], dict]] = 
                should_stop: Callable[[], bool] = lambda: False, resume: Optional[dict] = None,
                before_end: Callable[[], None] = lambda: None) -> dict:
     """fit() with every event recorded by writer (a RunWriter), its checkpoints, train state and steering
-    (pause, a new rate, stop) through the run folder; fit's result. listen(event) sees each event first
+    (pause, a new rate, stop) through the run folder; fit's result. data: a Dataset, or a function that
+    loads it (a failure to load fails the run like one in training). listen(event) sees each event first
     and returns the event to record (a sweep marks a stopped trial "pruned"). An exception fails the run
     with its first line and is raised again; before_end runs first (a watchdog: the failure is the last
     word). The writer is closed in every case."""
@@ -25,6 +26,7 @@ def train_into(writer, config, data, listen: Optional[Callable[[dict], dict]] = 
         writer.on_event(listen(event) if listen else event)
 
     try:
+        data = data() if callable(data) else data
         return fit(config, data, on_event=on_event, should_stop=lambda: should_stop() or writer.should_stop(),
                    on_checkpoint=writer.save, steer=writer.steering, on_train_state=writer.save_train_state,
                    resume=resume)

@@ -134,7 +134,7 @@ def _train_when_started(run_dir: Path, config, req, sweep: dict, trial, should_s
 
 
 def _train(run_dir: Path, config, req, sweep: dict, trial, should_stop) -> tuple:
-    from ..runs.training import first_line, train_into
+    from ..runs.training import train_into
     from ..runs.writer import RunWriter
 
     writer = RunWriter(run_dir, {**config.to_dict(), "request": req.to_dict(), "sweep": sweep})
@@ -151,13 +151,8 @@ def _train(run_dir: Path, config, req, sweep: dict, trial, should_stop) -> tuple
                      f"test accuracy {100 * pruned['acc']:.2f}% was behind the other trials at that epoch"}
         return event
 
-    try:
-        data = _dataset(config.device, req.synthetic)
-    except BaseException as e:
-        writer.fail(first_line(e))
-        writer.close()
-        raise
-    result = train_into(writer, config, data, listen=listen, should_stop=lambda: bool(pruned) or should_stop())
+    result = train_into(writer, config, lambda: _dataset(config.device, req.synthetic), listen=listen,
+                        should_stop=lambda: bool(pruned) or should_stop())
     status = PRUNED if pruned and not pruned.get("ended") and result["status"] == "stopped" else result["status"]
     return status, (read_status(run_dir) or {}).get("reason", ""), result.get("test_acc")
 
