@@ -45,9 +45,7 @@ class TrainConfig:
     record_grads: bool = True  # per-layer gradient norms in every "batch" event (gradient flow)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["recipe"] = self.recipe.to_dict()
-        return d
+        return asdict(self)  # the recipe too, as a dict
 
 
 def resolve_device(name: str) -> torch.device:
