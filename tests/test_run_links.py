@@ -9,21 +9,15 @@ from pathlib import Path
 import pytest
 
 from netlib.bounded import size_text
-from netlib.cli.main import main
 from netlib.runs.files import STATUS, write_json
 from netlib.runs.meta import META
 from netlib.runs.notebook import disk_bytes, notebook_rows, seed_groups, total_bytes
 from netlib.runs.reader import list_runs, run_index
 from support import write_run
+from test_notebook import cli
 
 WORST, MIDDLE, BEST = (f"2026010{i}-000000-residual-fast-00{i}" for i in range(3))
 ACCS = {WORST: 0.91, MIDDLE: 0.95, BEST: 0.99}
-
-
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main(["runs", *argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture
