@@ -4,7 +4,6 @@ measured speeds, the workers this server starts, and the trial table's rows."""
 from __future__ import annotations
 
 import itertools
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ from ..bounded import chunks, open_regular
 from ..names import TITLES, network_title
 from ..recipes import recipe_for
 from ..runs.files import CHECKPOINT, METRICS, PRUNED
-from ..runs.reader import last_line
+from ..runs.reader import last_line, parse_event
 from ..safepath import is_contained
 from ..sweeps import workers
 from ..sweeps.space import MNIST_TRAIN, SpaceError, SweepSpec, check
@@ -132,11 +131,8 @@ def _images_per_epoch(run_dir: Path) -> Optional[int]:
         return None
     finally:
         os.close(fd)
-    try:
-        event = json.loads(first)
-    except ValueError:
-        return None
-    samples = event.get("samples") if isinstance(event, dict) and event.get("event") == "start" else None
+    event = parse_event(first) or {}  # None: no JSON object (RecursionError included)
+    samples = event.get("samples") if event.get("event") == "start" else None
     return samples if isinstance(samples, int) and not isinstance(samples, bool) and samples > 0 else None
 
 
