@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 import threading
+from dataclasses import fields
 from pathlib import Path
 
 from ..runs.files import default_runs_dir
@@ -15,8 +16,7 @@ from ..sweeps.storage import StorageError, describe, open_storage, storage_failu
 from .commands import signals_stop
 from .parser import UsageError
 
-SPEC_OPTIONS = ("model", "width", "blocks", "recipe", "lr", "lr_range", "batch_size", "epochs", "optimizer",
-                "augment", "seed", "limit", "synthetic", "threads", "device", "trials", "sampler", "prune")
+SPEC_OPTIONS = tuple(f.name for f in fields(SweepSpec) if f.name != "name")  # `sweep create`'s flags
 
 
 def run(args) -> int:
