@@ -14,7 +14,7 @@ from .parser import UsageError
 
 # Options a queued run cannot carry: it trains in its own new folder, on the data of the process that
 # starts it (NETLIB_DATA_DIR), and a queued.json holds no paths (netlib/runs/queue.py).
-NOT_QUEUED = ("run_dir", "extend", "save", "data_dir", "no_record")
+NOT_QUEUED = ("run_dir", "extend", "save", "data_dir", "no_record", "queued")
 
 
 def submit(args) -> int:
