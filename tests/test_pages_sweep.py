@@ -197,6 +197,14 @@ def test_the_estimate_comes_from_measured_runs_only(runs_dir):
     assert time.monotonic() - began < 10
 
 
+def test_a_run_whose_log_starts_nested_past_pythons_limit_is_left_out_of_the_estimate(runs_dir):
+    write_run(runs_dir, "20260101-000001-residual-fast-001", "residual", 1000)
+    hostile = write_run(runs_dir, "20260101-000002-residual-fast-002", "residual", 1000)
+    (hostile / "metrics.jsonl").write_text("[" * 60_000 + "\n")  # a folder anyone could have copied in
+    est = lab.estimate(lab.build_spec(form(limit=5000)), run_index(runs_dir), "cpu")
+    assert [(s.title, s.runs) for s in est.speeds] == [("Residual", 1)] and est.seconds == pytest.approx(20.0)
+
+
 def test_the_trial_table_says_where_each_run_is(runs_dir):
     run = write_run(runs_dir, "20260101-000001-residual-fast-001", "residual", 1000)
     rows = [T.TrialRow(0, "COMPLETE", {"lr": 0.01}, 90.0, run.name, str(runs_dir.resolve()), T.HOST),
