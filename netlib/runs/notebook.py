@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from .files import CONFIG, METRICS, QUEUED, STATUS, UNREADABLE, WAITING_STATUSES
 from .labels import network_label, recipe_label
 from .groups import accuracy_words, group_key, group_label, partition, stats
 from .meta import Meta, read_meta
-from .reader import run_index
+from .reader import parse_event, run_index
 
 TAIL_BYTES = 64 << 10  # of a metrics log, for runs whose status.json keeps no scores (older runs)
 
@@ -64,11 +63,8 @@ def tail_epochs(path: Path, most: int = TAIL_BYTES) -> tuple[list[dict], bool]:
     for line in lines:
         if b'"epoch"' not in line:
             continue
-        try:
-            event = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(event, dict) and event.get("event") == "epoch":
+        event = parse_event(line)
+        if event is not None and event.get("event") == "epoch":
             out.append(event)
     return out, whole
 
