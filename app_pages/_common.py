@@ -20,6 +20,7 @@ from netlib.lab.lessons import LESSONS
 from netlib.lab.link_values import checkpoint_id
 from netlib.models import MODELS, REDUCE
 from netlib.names import DEFAULT_WIDTH, DEPTH_MODELS, MAX_BLOCKS, MAX_WIDTH, WIDTH_MODELS, shape_kwargs
+from netlib.runs import follow
 from netlib.runs.files import default_runs_dir
 
 log = logging.getLogger("netlib.app")
@@ -55,6 +56,12 @@ PAGES = (
     PageInfo("app_pages/lessons.py", "Lessons", ":material/school:",
              f"Predict, run, check: {len(LESSONS)} questions answered by measuring them here."),
 )
+
+
+def followed(run_dir: Path):
+    """read_run(run_dir) of a watched run: its follower (one per session) reads only what its metrics log
+    gained since the last look, not the whole log on every tick."""
+    return follow.followers(st.session_state).read(run_dir)
 
 
 def friendly(e: BaseException) -> str:

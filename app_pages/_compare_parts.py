@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages._common import chart, guarded, model_cost, pct, runs_dir
+from app_pages._common import chart, followed, guarded, model_cost, pct, runs_dir
 from app_pages._escape import literal
 from netlib.charts import style, training
 from netlib.lab import launch
@@ -103,12 +103,6 @@ def verdict(found: list) -> None:
 def watch(names: list[str], pair: list[Path]) -> None:
     """This session watches these runs now (the chosen ones, its last pair): other runs' followers go."""
     follow.followers(st.session_state).watch([*(runs_dir() / n for n in names), *pair])
-
-
-def followed(run_dir: Path):
-    """read_run(run_dir) of a watched run: its follower (one per session) reads only what its metrics log
-    gained since the last look, not the whole log on every tick."""
-    return follow.followers(st.session_state).read(run_dir)
 
 
 def read_runs(names: list[str]) -> list:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages._common import chart, guarded, runs_dir
+from app_pages._common import chart, followed, guarded, runs_dir
 from app_pages._escape import literal
 from netlib.charts import style, training
 from netlib.lab import launch, steering
@@ -50,12 +50,6 @@ def repeats_of(run_dir: Path) -> list[Path]:
 def watch(run_dir: Path | None) -> None:
     """This session watches run_dir and its other seeds now: the followers of any other run go."""
     follow.followers(st.session_state).watch([run_dir, *repeats_of(run_dir)] if run_dir else [])
-
-
-def followed(run_dir: Path):
-    """read_run(run_dir) of a watched run: its follower (one per session) reads only what its metrics log
-    gained since the last look, not the whole log on every tick."""
-    return follow.followers(st.session_state).read(run_dir)
 
 
 def repeats_live(run_dir: Path | None) -> bool:

@@ -21,9 +21,6 @@ from netlib.safepath import is_contained
 
 RUN_KEY = "train_run"  # the run directory this session watches
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
-STATUS_ICON = {"running": ":material/progress_activity:", "paused": ":material/pause_circle:", "done": ":material/check_circle:",
-               "stopped": ":material/stop_circle:", "pruned": ":material/content_cut:", "failed": ":material/error:",
-               "diverged": ":material/error:", "interrupted": ":material/error:", UNREADABLE: ":material/error:"}
 
 
 def watched_run() -> Path | None:

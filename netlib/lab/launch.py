@@ -29,9 +29,16 @@ def request_for(model: str, recipe: str, overrides: Optional[dict] = None, limit
     sliders), the person's recipe overrides, and NETLIB_LAB_SYNTHETIC's digits (tests, demos)."""
     shape = {"blocks": int(blocks)} if model in DEPTH_MODELS else {"width": int(width)} if model in WIDTH_MODELS else {}
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
-    synthetic = int(os.environ[SYNTHETIC_ENV]) if os.environ.get(SYNTHETIC_ENV) else None
     return RunRequest(model=model, recipe=recipe, seed=int(seed), device=device, limit=int(limit) if limit else None,
-                      threads=threads, synthetic=synthetic, **shape, **given)
+                      threads=threads, synthetic=synthetic_from_env(), **shape, **given)
+
+
+def synthetic_from_env() -> Optional[int]:
+    """N when $NETLIB_LAB_SYNTHETIC asks the UI's runs to train on N synthetic digits (tests, demos)."""
+    try:
+        return int(os.environ[SYNTHETIC_ENV]) or None
+    except (KeyError, ValueError):
+        return None
 
 
 def device_note(model: str, recipe: str, overrides: Optional[dict], device: str, limit: Optional[int] = None) -> str:

@@ -18,7 +18,7 @@ from ..runs.reader import last_line, parse_event
 from ..safepath import is_contained
 from ..sweeps import workers
 from ..sweeps.space import MNIST_TRAIN, SpaceError, SweepSpec, check
-from .launch import SYNTHETIC_ENV
+from .launch import synthetic_from_env  # noqa: F401  (the Sweep page asks it here)
 
 MEASURED = ("done", PRUNED)  # runs whose clock covers whole epochs (a stopped run's may end mid-epoch)
 COST_AXES = ("model", "width", "blocks", "recipe", "epochs")  # what sets a trial's training time here
@@ -49,14 +49,6 @@ def threads_per_trial(asked: int, workers_here: int, cores: Optional[int] = None
     """asked, or (0) this machine's cores shared by its workers: each trial's own thread count."""
     cores = cores or os.cpu_count() or 1
     return int(asked) if asked else max(1, cores // max(1, int(workers_here)))
-
-
-def synthetic_from_env() -> Optional[int]:
-    """N when $NETLIB_LAB_SYNTHETIC asks the UI's runs to train on N synthetic digits (tests, demos)."""
-    try:
-        return int(os.environ[SYNTHETIC_ENV]) or None
-    except (KeyError, ValueError):
-        return None
 
 
 def build_spec(v: dict) -> SweepSpec:
