@@ -20,6 +20,7 @@ from netlib.lab.lessons import LESSONS
 from netlib.lab.link_values import checkpoint_id
 from netlib.models import MODELS, REDUCE
 from netlib.names import DEFAULT_WIDTH, DEPTH_MODELS, MAX_BLOCKS, MAX_WIDTH, WIDTH_MODELS, shape_kwargs
+from app_pages._escape import literal
 from netlib.runs import follow
 from netlib.runs.files import default_runs_dir
 
@@ -262,5 +263,5 @@ def checkpoint_picker(model: str, runs: list, key: str, label: str | None = None
     picked = st.selectbox(label or f"{model} checkpoint", list(by_id), format_func=lambda i: by_id[i].label,
                           key=key)
     if gone:
-        st.caption(f"The checkpoint you had chosen is gone; showing {by_id[stored].label}.")
+        st.caption(f"The checkpoint you had chosen is gone; showing {literal(by_id[stored].label)}.")
     return by_id.get(picked, by_id[stored])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import _lessons as ui
+from app_pages._escape import code
 from app_pages._common import chart, checkpoint_meta, guarded, lesion_rows, pct, recorded_story, test_digits
 from netlib.charts import lessons as lesson_charts
 from netlib.charts import training
@@ -69,7 +70,7 @@ def your_ratio(state: lesson_runs.RunsState, titles: list[str]) -> None:
     if answer["ratio"] is None:
         st.warning("These runs recorded no gradient norms to compare.", icon=":material/info:")
         return
-    st.markdown(f"Measured in your runs ({res.name}, {plain.name}): the first layer's gradient at the end of "
+    st.markdown(f"Measured in your runs ({code(res.name)}, {code(plain.name)}): the first layer's gradient at the end of "
                 f"epoch 1 (mean of its last {min(10, answer['reports'])} reports) is "
                 f"**{answer['ratio']:,.0f}x** larger with skips: **{answer['verdicts']['ratio']}**. Test "
                 f"accuracy after this short epoch: {titles[0]} {pct(res.epochs[-1]['test_acc'])}, {titles[1]} "

@@ -7,9 +7,11 @@ from typing import Callable
 
 import streamlit as st
 
-from app_pages._common import PAGES, guarded, runs_dir
+from app_pages._common import PAGES, followed, guarded, runs_dir
+from app_pages._escape import literal
 from netlib.lab import lesson_runs, lessons
 from netlib.runs import reader, summary
+from netlib.runs.follow import followers
 
 
 def shown_key(lesson_id: str) -> str:
@@ -115,7 +117,8 @@ def follow(dirs: list, busy: bool, done: Callable[[lesson_runs.RunsState], None]
     once all of them have finished."""
     @st.fragment(run_every=2.0 if busy else None)
     def result() -> None:
-        state = lesson_runs.runs_state(dirs)
+        followers(st.session_state).watch([Path(d) for d in dirs])  # this page's runs, no others
+        state = lesson_runs.runs_state(dirs, read=followed)
         runs_progress(state)
         if state.state == "done":
             done(state)
@@ -128,13 +131,13 @@ def follow(dirs: list, busy: bool, done: Callable[[lesson_runs.RunsState], None]
 def runs_progress(state: lesson_runs.RunsState) -> None:
     """A line per run while the lesson's runs train; the failure, in words, if one failed."""
     if state.state == "failed":
-        st.error(f"The lesson's runs did not finish: {state.message}", icon=":material/error:")
+        st.error(f"The lesson's runs did not finish: {literal(state.message)}", icon=":material/error:")
         return
     if state.state == "starting":
-        st.info(state.message, icon=":material/hourglass_top:")
+        st.info(literal(state.message), icon=":material/hourglass_top:")
     for run in state.runs:
         if run.live:
-            st.caption(f"{run.network or run.model}: {summary.progress(run).text}")
+            st.caption(literal(f"{run.network or run.model}: {summary.progress(run).text}"))
 
 
 def preset_caption(lesson_id: str) -> str:

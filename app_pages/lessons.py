@@ -5,6 +5,7 @@ import streamlit as st
 from app_pages import _lessons as ui
 from app_pages import _links as links
 from app_pages._common import chart, guarded, model_cost
+from app_pages._escape import code
 from app_pages._lesson_recordings import lesion, seed_dip, skip_gradient
 from netlib.charts import lessons as lesson_charts
 from netlib.charts import style
@@ -68,7 +69,7 @@ def speed_result(lesson: lessons.Lesson, picks: dict, state: lesson_runs.RunsSta
     words = lesson_runs.speed_words(answer["rows"], answer["verdicts"]["faster"])
     if words:
         st.markdown(words)
-    st.caption("Runs: " + ", ".join(r["run"] for r in answer["rows"]) + " (listed on Train and Compare).")
+    st.caption("Runs: " + ", ".join(code(r["run"]) for r in answer["rows"]) + " (listed on Train and Compare).")
     ui.links(lesson)
 
 

@@ -178,7 +178,7 @@ def run_view(run_dir: Path, polling: bool, others: bool = False, stream: bool = 
     else:
         refused = launch.extension_error(run_dir)
         if refused:
-            st.error(f"One more epoch could not start: {refused}", icon=":material/error:")
+            st.error(literal(refused), icon=":material/error:")
         outcome(info)
         parts.extend_controls(info)
     run_summary_panel(info)

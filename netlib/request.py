@@ -214,3 +214,31 @@ def from_arguments(args) -> RunRequest:
     """The request an argparse namespace made by add_arguments holds (options not given take defaults)."""
     given = {name: getattr(args, name) for name in OPTIONS if getattr(args, name, None) is not None}
     return RunRequest(**given)
+
+
+def trained_on(config: dict) -> tuple[Optional[str], Optional[int]]:
+    """(data folder, N synthetic digits) a run's config.json says it trained on: its request's, or an older
+    run's train words (read leniently: a word today's parser refuses, a negative seed say, costs nothing).
+    None for MNIST in the default folder, and for anything that is not what a run writes."""
+    request = config.get("request")
+    if isinstance(request, dict):
+        synthetic, data_dir = request.get("synthetic"), config.get("data_dir")
+    else:
+        argv = config.get("argv") if isinstance(config.get("argv"), list) else []
+        synthetic, data_dir = _word_after(argv, "--synthetic"), _word_after(argv, "--data-dir")
+        try:
+            synthetic = int(synthetic) if synthetic is not None else None
+        except ValueError:
+            synthetic = None
+    return (data_dir if isinstance(data_dir, str) else None,
+            synthetic if isinstance(synthetic, int) and not isinstance(synthetic, bool) else None)
+
+
+def _word_after(argv: list, flag: str) -> Optional[str]:
+    """The value of `flag X` or `flag=X` among argv's words, None when it is not there."""
+    for i, word in enumerate(argv):
+        if word == flag and i + 1 < len(argv) and isinstance(argv[i + 1], str):
+            return argv[i + 1]
+        if isinstance(word, str) and word.startswith(flag + "="):
+            return word.partition("=")[2]
+    return None

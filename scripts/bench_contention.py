@@ -34,7 +34,7 @@ def busy(share: float, stop) -> None:
 
 def train_rate(args, env: dict, threads) -> float:
     cmd = [sys.executable, "-m", "netlib", "train", "--model", args.model, "--limit", str(args.limit),
-           "--epochs", "1", "--json"] + (["--threads", str(threads)] if threads else [])
+           "--epochs", "1", "--json", "--no-record"] + (["--threads", str(threads)] if threads else [])
     out = subprocess.run(cmd, cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, check=True)
     return next(e["samples_per_s"] for e in map(json.loads, out.stdout.splitlines()) if e.get("event") == "epoch")
 

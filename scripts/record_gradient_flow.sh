@@ -9,7 +9,7 @@ for model in residual plain; do
   out="checkpoints/gradient_flow/$model-3.metrics.jsonl"
   # The start event's pid and wall-clock time say nothing about the recording: dropped.
   python -m netlib train --model "$model" --blocks 3 --recipe seed --epochs "$EPOCHS" --seed 0 \
-    --threads "${THREADS:-1}" --json | python -c '
+    --threads "${THREADS:-1}" --json --no-record | python -c '
 import json, sys
 for line in sys.stdin:
     e = json.loads(line)

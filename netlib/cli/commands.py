@@ -24,6 +24,8 @@ def train_setup(args):
     from ..engine.setup import train_config
     from ..runs.writer import RunWriter
 
+    if args.no_record and (args.run_dir or args.extend or args.queued):
+        raise UsageError("--no-record keeps no run folder: it goes with neither --run-dir nor --extend")
     try:
         if args.extend:
             return (*extend_setup(args), None)  # train --extend RUN_DIR: netlib/cli/extend.py
@@ -37,7 +39,7 @@ def train_setup(args):
     except ValueError as e:
         raise UsageError(str(e)) from None
     stored = {**config.to_dict(), "request": req.to_dict(),
-              **({"data_dir": str(args.data_dir)} if args.data_dir else {})}
+              **({"data_dir": str(Path(args.data_dir).resolve())} if args.data_dir else {})}  # +1 epoch: any cwd
     writer = RunWriter(run_dir, stored) if run_dir else None
     new_run = stored if not run_dir and not args.no_record else None  # every train is a run
     return config, None, (args.data_dir, req.synthetic), writer, new_run

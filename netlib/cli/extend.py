@@ -8,7 +8,6 @@ from typing import Optional
 
 from ..bounded import FileRefused, check_folder, read_bounded
 from ..runs.files import CONFIG, LIVE_STATUSES, TRAIN_STATE, RunDirError
-from .parser import UsageError, build_parser
 
 MAX_TRAIN_STATE_BYTES = 256 << 20  # weights, their average and the optimizer's moments: ~4x a checkpoint
 
@@ -53,19 +52,10 @@ def extend_setup(args):
 def _first_data(saved: dict) -> tuple:
     """The original data: the data folder and synthetic digits of the run's request (an older run: of its
     train command; MNIST when config.json holds neither: edited by hand, or written by an older version)."""
-    if isinstance(saved.get("request"), dict):
-        synthetic = saved["request"].get("synthetic")
-        data_dir = saved.get("data_dir")
-        return (Path(data_dir) if isinstance(data_dir, str) else None,
-                synthetic if isinstance(synthetic, int) and not isinstance(synthetic, bool) else None)
-    argv = saved.get("argv")
-    if not (isinstance(argv, list) and argv[:1] == ["train"] and all(isinstance(a, str) for a in argv)):
-        return None, None
-    try:
-        first = build_parser().parse_args(argv)
-    except UsageError:  # a damaged command
-        return None, None
-    return getattr(first, "data_dir", None), getattr(first, "synthetic", None)
+    from ..request import trained_on
+
+    data_dir, synthetic = trained_on(saved)
+    return Path(data_dir) if data_dir else None, synthetic
 
 
 def _ended_run(run_dir: Path) -> tuple[dict, Optional[dict]]:

@@ -111,18 +111,19 @@ def extend(run_dir: Path, epochs: int, lr: float, threads: Optional[int] = None)
 
 
 def extension_error(run_dir: Path) -> Optional[str]:
-    """Why the last +1 epoch of run_dir failed before training an epoch, once (then forgotten), or None."""
+    """What went wrong with the last +1 epoch of run_dir, once (then forgotten), or None: a sentence for
+    the page. An extension that ended before it completed an epoch left the run as it was, with the
+    reason in its status ("+1 epoch diverged before its epoch ended, not kept: ...")."""
     c = spawn.child(run_dir)
     if c is None or not c.extend or c.proc.poll() in (None, 0):
         return None
     spawn.forget(run_dir)
-    proc = c.proc
     status = read_status(run_dir) or {}
-    if status.get("reason", "").startswith("+1 epoch failed"):
-        return status["reason"].removeprefix("+1 epoch failed: ")
-    if status.get("pid") != proc.pid:  # refused before it took the run over (bad arguments, a bad file)
-        return tail(Path(run_dir) / PROCESS_LOG, 1) or "the training process refused to start"
-    return None  # it trained and then ended badly: the run's own status says how
+    if status.get("reason", "").startswith("+1 epoch "):
+        return status["reason"]
+    if status.get("pid") != c.proc.pid:  # refused before it took the run over (bad arguments, a bad file)
+        return "+1 epoch could not start: " + (tail(Path(run_dir) / PROCESS_LOG, 1) or "the training process refused")
+    return None  # it trained an epoch and then ended badly: the run's own status says how
 
 
 def extension_starting(run_dir: Path) -> bool:

@@ -55,13 +55,14 @@ def combine(infos: Sequence[Optional[RunInfo]], failed_to_start: Sequence[str] =
     return RunsState("done", runs)
 
 
-def runs_state(dirs: Sequence) -> RunsState:
-    """combine() for run folders, asking the launcher about the ones with no status yet."""
+def runs_state(dirs: Sequence, read: Callable[[Path], Optional[RunInfo]] = read_run) -> RunsState:
+    """combine() for run folders, asking the launcher about the ones with no status yet. read: how a run
+    is read (a page polling passes its followers', which read only what a log gained)."""
     from . import launch
 
     infos, failed = [], []
     for d in dirs:
-        info = read_run(Path(d))
+        info = read(Path(d))
         if info is None:
             p = launch.pending(Path(d))
             if p.failed:

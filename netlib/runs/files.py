@@ -1,14 +1,17 @@
-"""A run folder's file names, where runs live, run names, and the one-line error for an unwritable folder."""
+"""A run folder's file names, where runs live, run names, the one-line error for an unwritable folder, and
+logs opened to append (torch-free: the queue opens a training process's log in light commands)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 import time
 from pathlib import Path
 
-from ..bounded import not_a_folder
+from ..bounded import describe, not_a_folder
 from ..atomic import atomic_write
 from ..safepath import inside
 
@@ -80,3 +83,23 @@ def claim_run_dir(root: Path, name: str) -> Path:
             run_dir = inside(root, f"{name}-{n}")
         except OSError as e:
             raise RunDirError(f"cannot write to the runs folder {root}: {e.strerror or e}") from e
+
+
+def open_log(path: Path, text: bool = False):
+    """A log opened to append: created if missing, refused (RunDirError) if something other than a
+    regular file is in its place. O_NONBLOCK: a FIFO without a reader fails at once, never waits."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
+    except OSError as e:
+        if e.errno == errno.ENXIO:  # a FIFO nobody reads, or a socket
+            raise RunDirError(f"{path}: refused, it is a FIFO or a socket, not a regular file") from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise RunDirError(f"{path}: refused, it is {describe(mode)}, not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "a", encoding="utf-8") if text else os.fdopen(fd, "ab")
+    except BaseException:
+        os.close(fd)
+        raise

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from ..recipes import recorded_values
+from ..request import trained_on
 from .files import UNREADABLE
 from .labels import network_label, recipe_label
 from .reader import RunInfo
@@ -21,20 +22,7 @@ KEY_FIELDS = ("model", "model_kwargs", "recipe_name", "recipe", "limit", "device
 
 def synthetic_digits(config: dict) -> Optional[int]:
     """N when the run trained on N synthetic digits (its request's, or an older run's argv), else None."""
-    request = config.get("request")
-    if isinstance(request, dict):
-        n = request.get("synthetic")
-        return n if isinstance(n, int) and not isinstance(n, bool) else None
-    argv = config.get("argv") if isinstance(config.get("argv"), list) else []
-    for i, arg in enumerate(argv):
-        value = argv[i + 1] if arg == "--synthetic" and i + 1 < len(argv) else \
-            arg.partition("=")[2] if str(arg).startswith("--synthetic=") else None
-        if value is not None:
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+    return trained_on(config)[1]
 
 
 def group_key(config: dict) -> str:

@@ -11,7 +11,7 @@ from typing import Optional
 
 import netlib as _package
 
-from .files import PROCESS_LOG, RunDirError
+from .files import PROCESS_LOG, RunDirError, open_log
 
 PROJECT_ROOT = Path(_package.__path__[0]).resolve().parent
 
@@ -30,8 +30,6 @@ _CHILDREN: dict[str, Child] = {}
 def start_training(run_dir: Path, words: list[str], extend: bool = False) -> subprocess.Popen:
     """Start `python -m netlib train WORDS` for run_dir in its own session, its output in the run's
     process.log; recorded until it ends. RunDirError (one line) when the folder cannot be written."""
-    from .writer import open_log  # the writer brings the engine's modules, wanted only when a run starts
-
     run_dir = Path(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)

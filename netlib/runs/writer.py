@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import errno
 import functools
 import io
 import json
 import os
-import stat
 import time
 from pathlib import Path
 
 import torch
 
-from ..bounded import FileRefused, check_folder, describe, not_a_file
+from ..bounded import FileRefused, check_folder, not_a_file
 from ..atomic import atomic_write
 from ..checkpoint import save_checkpoint
 from ..engine.steering import NO_STEERING, Steering
 from .control import read_control
 from .files import (CHECKPOINT, CONFIG, CONTROL, EXTEND_LOCK, LIVE_STATUSES, METRICS, PROCESS_LOG, STARTING, STATUS,
-                    STOP, TRAIN_STATE, RunBusy, RunDirError, write_json)
+                    STOP, TRAIN_STATE, RunBusy, RunDirError, open_log, write_json)
 from .processes import HeldLock, read_holder, same_process, start_time, this_process
 from .reader import read_json, read_status
 
@@ -243,26 +241,6 @@ class RunWriter:
         asked), not "interrupted"; an extension that trained nothing leaves the run as it was."""
         self.fail(f"stopped by request: the run did not reach a batch boundary within {after_s:g} s, "
                   "so its process was ended", status="stopped")
-
-
-def open_log(path: Path, text: bool = False):
-    """A log opened to append: created if missing, refused (RunDirError) if something other than a
-    regular file is in its place. O_NONBLOCK: a FIFO without a reader fails at once, never waits."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
-    except OSError as e:
-        if e.errno == errno.ENXIO:  # a FIFO nobody reads, or a socket
-            raise RunDirError(f"{path}: refused, it is a FIFO or a socket, not a regular file") from None
-        raise
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise RunDirError(f"{path}: refused, it is {describe(mode)}, not a regular file")
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "a", encoding="utf-8") if text else os.fdopen(fd, "ab")
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def check_run_dir_free(run_dir: Path) -> None:

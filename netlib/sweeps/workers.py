@@ -59,7 +59,7 @@ def alive(runs_dir: Path, sweep: Optional[str] = None) -> list[dict]:
 def start(runs_dir: Path, sweep: str, storage_url: Optional[str] = None) -> subprocess.Popen:
     """`python -m netlib sweep work SWEEP` in its own process, its output in the workers folder. The
     storage URL travels in the environment: a password is never on a command line others can read."""
-    from ..runs.writer import open_log
+    from ..runs.files import open_log
 
     folder = Path(runs_dir) / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
