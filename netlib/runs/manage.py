@@ -39,6 +39,8 @@ def run_dir(runs_dir: Path, name: str, link_ok: bool = False) -> Path:
         raise UnsafePath("a run name must be text")
     if "/" in name or "\\" in name or name.strip() in (".", ".."):
         raise UnsafePath(f"{shown(name)}: a run name is one folder name inside {root}, not a path")
+    if link_ok and "\0" not in name and (root / name).is_symlink():
+        return root / name  # the link itself (one name inside root), wherever it leads: delete unlinks it
     path = inside(root, name)  # NUL, absolute, '..', a link leading outside: refused
     if not os.path.lexists(path):
         raise RunRefused(f"no run named {shown(name)} in {root}")
