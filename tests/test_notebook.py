@@ -103,12 +103,13 @@ def test_names_that_reach_outside_are_refused(runs, capsys, name):
     assert sorted(p.name for p in runs.iterdir()) == sorted([A, B, C])
 
 
-def test_a_link_out_of_the_runs_folder_is_refused_and_its_target_kept(runs, tmp_path, capsys):
+def test_a_link_out_of_the_runs_folder_is_removed_and_its_target_kept(runs, tmp_path, capsys):
     target = tmp_path / "precious"
     write_run(tmp_path, "precious", "residual", 1000)
     (runs / "escape").symlink_to(target, target_is_directory=True)
-    assert cli(capsys, "delete", "escape", "--yes")[0] == 2
-    assert (target / "config.json").is_file() and (runs / "escape").is_symlink()
+    assert cli(capsys, "delete", "escape", "--yes")[0] == 0  # a link is never a run: removing it is the link only
+    assert (target / "config.json").is_file() and not os.path.lexists(runs / "escape")
+    assert cli(capsys, "label", "escape", "x")[0] != 0  # gone: nothing to edit
 
 
 def test_deleting_a_link_to_a_run_removes_the_link_only(runs, capsys):

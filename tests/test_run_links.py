@@ -84,11 +84,3 @@ def test_edits_name_the_run_not_a_link_and_a_dangling_link_can_be_removed(runs, 
     assert code == 0 and "removed 1 link" in out, (out, err)
     assert "zz-dangling" not in entries(runs)
 
-
-def test_a_link_leading_outside_the_runs_folder_is_removed_and_what_it_leads_to_stays(runs, tmp_path, capsys):
-    outside = write_run(tmp_path / "elsewhere", "20260101-000009-residual-fast-009", "residual", 1000)
-    os.symlink(outside, runs / "outlink")
-    code, out, err = cli(capsys, "delete", "outlink", "--yes", "--runs-dir", str(runs))
-    assert code == 0 and "removed 1 link" in out, (out, err)
-    assert not os.path.lexists(runs / "outlink") and (outside / "status.json").is_file()
-    assert cli(capsys, "label", "outlink", "x", "--runs-dir", str(runs))[0] != 0  # gone: nothing to edit
