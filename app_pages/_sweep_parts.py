@@ -13,7 +13,10 @@ from netlib.names import DEFAULT_WIDTH, DEPTH_MODELS, TITLES, WIDTH_MODELS
 from netlib.recipes import DEFAULT_RECIPE, OPTIMIZERS, RECIPES, recipe_for
 from netlib.runs import reader
 from netlib.sweeps import trials as T
+from netlib.request import OPTIONS
 from netlib.sweeps.space import MNIST_TRAIN, PRUNERS, SAMPLERS, SpaceError
+
+LR_LOWEST = 1e-6  # the range inputs' floor: a log-scale search below it learns nothing in a few epochs
 
 SELECTED = "sweep_name"  # the sweep the page watches
 MESSAGE = "sweep_message"  # (kind, text) to show once after Start's rerun
@@ -60,8 +63,8 @@ def space_inputs() -> dict:
         v["lr"] = b.text_input("Learning rate values", key="sweep_lr", help="separated by commas")
     elif v["lr_mode"] == "range":
         low, high = b.columns(2)
-        v["lr_low"] = low.number_input("Lowest", 1e-6, 10.0, key="sweep_lr_low", format="%.2e")
-        v["lr_high"] = high.number_input("Highest", 1e-6, 10.0, key="sweep_lr_high", format="%.2e")
+        v["lr_low"] = low.number_input("Lowest", LR_LOWEST, OPTIONS["lr"].high, key="sweep_lr_low", format="%.2e")
+        v["lr_high"] = high.number_input("Highest", LR_LOWEST, OPTIONS["lr"].high, key="sweep_lr_high", format="%.2e")
     v["batch_size"] = a.text_input("Batch sizes", key="sweep_batch", placeholder="the recipe's own",
                                    help="e.g. 64, 128; empty: each recipe's own")
     v["epochs"] = b.text_input("Epochs", key="sweep_epochs", placeholder="the recipe's own",

@@ -12,6 +12,7 @@ from netlib.lab import launch, steering
 from netlib.runs import follow, groups, summary
 from netlib.runs.control import read_control
 from netlib.runs.files import ENDED_STATUSES as ENDED  # anything else (running, paused, waiting) is to come
+from netlib.request import OPTIONS
 from netlib.runs.reader import read_status
 
 GROUP_KEY = "train_group"  # the run directories of this session's last start, one per seed
@@ -96,7 +97,8 @@ def stop_button(info) -> None:
         st.toast("Stop requested: the run stops at the next batch.")
 
 
-LR_MIN, LR_MAX = 1e-7, 10.0  # the rate inputs' range (recipes end OneCycle at peak / 1000)
+# The rate inputs' range: the request's highest, and low enough for where OneCycle ends (peak / 1000).
+LR_MIN, LR_MAX = 1e-7, OPTIONS["lr"].high
 
 
 def rate_input(column, label: str, key: str, default: float, help: str) -> float:

@@ -10,6 +10,7 @@ from app_pages._compare_parts import (CHARTS_S, followed, group_series, heatmaps
                                       pair_waiting, progress_line, read_runs, series, table, verdict, watch)
 from app_pages._common import chart, checkpoint_meta, guarded, model_cost, pct, runs_dir, shape_inputs
 from app_pages._escape import literal
+from app_pages._train_parts import MAX_REPEATS
 from netlib.charts import training
 from netlib.lab import catalogue, launch, steering
 from netlib.models import DEFAULT_WIDTH, MODELS, SHOWCASE, title
@@ -42,7 +43,7 @@ def train_both(busy: bool) -> None:
         recipe = c1.selectbox("Recipe", list(RECIPES), list(RECIPES).index(DEFAULT_RECIPE), key="cmp_recipe")
         epochs = c2.number_input("Epochs", *page_range("epochs"), RECIPES[recipe].epochs, key="cmp_epochs")
         limit = c3.number_input("Training images (0 = all)", 0, page_range("limit")[1], 0, step=1000, key="cmp_limit")
-        repeats = c4.number_input("Repeat with N seeds", 1, 5, 1, key="cmp_repeats",
+        repeats = c4.number_input("Repeat with N seeds", 1, MAX_REPEATS, 1, key="cmp_repeats",
                                   help="each network N times, seeds 0, 1, ...: the chart draws each network's "
                                        "seeds as one band, and says whether the two differ by more than it")
         st.caption(labels.describe_recipe(RECIPES[recipe]).replace(

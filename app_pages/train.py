@@ -12,7 +12,7 @@ from app_pages._escape import code, literal
 from app_pages._common import device_label, guarded, model_cost, pct, runs_dir, shape_inputs
 from netlib.lab import launch
 from netlib.models import DESCRIPTIONS, MODELS, title
-from netlib.recipes import recipe_for, resolve_recipe
+from netlib.recipes import DEFAULT_RECIPE, RECIPES, recipe_for, resolve_recipe
 from netlib.request import MNIST_TRAIN, OPTIONS, page_range
 from netlib.runs import labels, reader
 from netlib.runs.files import FAILED_STATUSES, PRUNED, UNREADABLE
@@ -46,7 +46,8 @@ def is_live(run_dir: Path | None) -> bool:
 
 def recipe_settings(model: str) -> tuple[str, dict]:
     """The recipe radio and, for custom, its widgets. Returns (recipe name for the CLI, overrides)."""
-    choice = st.radio("Recipe", ["fast", "seed", "custom"], horizontal=True, key="recipe",
+    choices = [*sorted(RECIPES, key=lambda r: r != DEFAULT_RECIPE), "custom"]  # the default first
+    choice = st.radio("Recipe", choices, horizontal=True, key="recipe",
                       help="seed: the published recipe (SGD, 10 epochs). fast: AdamW + OneCycle. "
                            "custom: your own values, starting from fast.")
     if choice != "custom":

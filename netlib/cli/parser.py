@@ -56,14 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="read digits from image files with a checkpoint")
     pr.add_argument("--checkpoint", required=True, type=Path)
     pr.add_argument("images", nargs="+", type=Path)
-    pr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help=DEVICE_HELP)
+    pr.add_argument("--device", default="auto", choices=request.DEVICES, help=DEVICE_HELP)
     pr.add_argument("--json", action="store_true")
 
     ev = sub.add_parser("evaluate", help="a checkpoint on MNIST's test set: accuracy, per digit, confusion matrix")
     ev.add_argument("--checkpoint", required=True, type=Path)
     ev.add_argument("--data-dir", type=Path)
     ev.add_argument("--threads", type=_positive_int)
-    ev.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help=DEVICE_HELP)
+    ev.add_argument("--device", default="auto", choices=request.DEVICES, help=DEVICE_HELP)
     ev.add_argument("--json", action="store_true", help="one JSON object")
 
     le = sub.add_parser("lesion", help="remove one residual block at a time (Residual, Plain): test accuracy without it")
@@ -117,7 +117,7 @@ def _add_bench(b: argparse.ArgumentParser) -> None:
     b.add_argument("--batches", type=_positive_int, default=300,
                    help="timed batches per measurement (speed)")
     b.add_argument("--threads", type=_positive_int)
-    b.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    b.add_argument("--device", default="cpu", choices=request.DEVICES)
     b.add_argument("--recipe", default=DEFAULT_RECIPE, choices=list(RECIPES), help="(accuracy)")
     b.add_argument("--seeds", type=_positive_int, default=3, help="(accuracy, widths: repeats)")
     b.add_argument("--epochs", type=_positive_int, help="(accuracy) override the recipe's epochs")
@@ -205,7 +205,7 @@ def _add_sweep(s: argparse.ArgumentParser) -> None:
     c.add_argument("--limit", type=_positive_int, help="train on the first N training images")
     c.add_argument("--synthetic", type=_positive_int, metavar="N", help="N synthetic digits (tests, demos)")
     c.add_argument("--threads", type=_positive_int, help="CPU threads per trial (default: all; the queue's slots)")
-    c.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto: each worker's own")
+    c.add_argument("--device", choices=request.DEVICES, help="default auto: each worker's own")
     c.add_argument("--trials", type=int, help="how many trials (grid: at most its points; default all of them)")
     c.add_argument("--sampler", default="grid", choices=["grid", "random", "tpe"])
     c.add_argument("--prune", default="none", choices=["none", "median", "halving"],

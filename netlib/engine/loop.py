@@ -19,6 +19,7 @@ from torch import nn
 from ..data import Dataset
 from ..models import build_model
 from ..recipes import Recipe, degrade_probabilities
+from ..request import DEVICES
 from .augment import degrade, random_affine
 from .optim import WeightAverage, make_optimizer, make_scheduler
 from .state import grad_layers, load_train_state, train_state
@@ -53,8 +54,8 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda asked for, but no CUDA GPU is available here")
-    if name not in ("cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, not {name!r}")
+    if name not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {name!r}")
     return torch.device(name)
 
 

@@ -11,7 +11,7 @@ from typing import Optional
 
 from ..names import TITLES
 from ..recipes import DEFAULT_RECIPE, OPTIMIZERS, RECIPES
-from ..request import MNIST_TRAIN, OPTIONS, RunRequest  # noqa: F401  (MNIST_TRAIN: the sweep pages')
+from ..request import DEVICES, MNIST_TRAIN, OPTIONS, RunRequest  # noqa: F401  (MNIST_TRAIN: the sweep pages')
 
 SAMPLERS = ("grid", "random", "tpe")
 PRUNERS = ("none", "median", "halving")
@@ -137,8 +137,8 @@ def _check_lists(spec: SweepSpec) -> None:
             raise SpaceError(f"unknown {what} {bad[0]!r}; choose from: {', '.join(allowed)}")
     if not spec.recipe or not spec.seed:
         raise SpaceError("--recipe and --seeds need at least one value")
-    if spec.device not in ("auto", "cpu", "cuda"):
-        raise SpaceError(f"device must be auto, cpu or cuda, not {spec.device!r}")
+    if spec.device not in DEVICES:
+        raise SpaceError(f"device must be one of {', '.join(DEVICES)}, not {spec.device!r}")
 
 
 def _check_shapes(spec: SweepSpec) -> None:
@@ -154,8 +154,10 @@ def _check_lr(spec: SweepSpec) -> None:
     if spec.lr and spec.lr_range:
         raise SpaceError("give --lr (a list) or --lr-range (low:high), not both")
     for v in spec.lr + spec.lr_range:
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v <= 10 or v != v:
-            raise SpaceError(f"learning rate {v!r} refused: it must be a number greater than 0 and at most 10")
+        lr = OPTIONS["lr"]
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not lr.low < v <= lr.high or v != v:
+            raise SpaceError(f"learning rate {v!r} refused: it must be a number greater than {lr.low:g} "
+                             f"and at most {lr.high:g}")
     if spec.lr_range:
         if len(spec.lr_range) != 2 or not spec.lr_range[0] < spec.lr_range[1]:
             raise SpaceError(f"--lr-range {spec.lr_range[0]:g}:{spec.lr_range[-1]:g} is upside down or empty: "
