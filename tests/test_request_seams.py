@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from netlib.cli.main import main
@@ -72,3 +74,31 @@ def test_a_light_command_that_starts_a_queued_run_loads_no_torch(runs_dir):
         status = read_status(queued) or {}
         if status.get("pid") and same_process(status["pid"], status.get("started")):
             os.kill(status["pid"], signal.SIGKILL)
+
+
+def _queued_cli_train(runs_dir):
+    """`python -m netlib train` in a terminal while every slot is taken: (its process, its queued run)."""
+    proc = subprocess.Popen([sys.executable, "-m", "netlib", "train", "--model", "residual", "--synthetic", "64",
+                             "--batch-size", "32", "--epochs", "1", "--threads", "1"], cwd=REPO,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not queue.queued(runs_dir) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # polls for the run the process puts in line (importing torch takes seconds)
+    (run,) = queue.queued(runs_dir)
+    return proc, run
+
+
+def test_train_in_a_terminal_waits_its_turn_in_the_queue_and_ctrl_c_cancels_it(runs_dir):
+    holder = occupy(runs_dir)  # every CPU slot taken by a live run
+    proc, run = _queued_cli_train(runs_dir)
+    free(holder)  # its own pump (every 2 s) gives it the slots
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "queued behind other runs" in err and read_status(run)["status"] == "done"
+    shutil.rmtree(runs_dir / "00000000-000000-occupant")
+    holder = occupy(runs_dir)
+    proc, run = _queued_cli_train(runs_dir)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    free(holder)
+    assert proc.returncode == 130 and read_status(run)["status"] == "cancelled"

@@ -170,7 +170,7 @@ def test_a_trial_waits_in_the_queue_and_the_pump_hands_it_to_its_worker(runs_dir
     assert read_status(gone)["status"] == "queued"
     write_json(mine / STATUS, {"status": "done", "reason": ""})
     queue.pump(runs_dir)
-    assert read_status(gone)["status"] == "failed" and "worker" in read_status(gone)["reason"]
+    assert read_status(gone)["status"] == "failed" and "the process that trains it" in read_status(gone)["reason"]
 
 
 BAD = [  # (arguments after `sweep create NAME --model residual`, words the one line must hold)

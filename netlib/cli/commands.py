@@ -13,7 +13,7 @@ from pathlib import Path
 from ..bounded import FileRefused, not_a_file
 from ..names import shape_kwargs
 from ..request import from_arguments
-from ..runs.files import CHECKPOINT
+from ..runs.files import CHECKPOINT, RunDirError
 from .extend import extend_setup
 from .parser import UsageError
 from .printer import HumanPrinter
@@ -46,14 +46,36 @@ def train_setup(args):
 
 
 def _new_run(stored: dict, args):
-    """A new run folder in the runs folder for a `train` without --run-dir, announced (the pages list it).
-    Made once the data is loaded and checked, so a usage error leaves no run behind."""
-    from ..runs.files import claim_run_dir, default_runs_dir, ensure_runs_dir, new_run_name
+    """A `train` without --run-dir is a run like any other: a request in the run queue of the runs folder,
+    announced (the pages list it), that this process trains when the queue gives it its slots (it says
+    so while it waits; Ctrl-C then cancels it). Made once the data is loaded and checked, so a usage
+    error leaves no run behind."""
+    from ..request import RunRequest
+    from ..runs import queue
+    from ..runs.files import default_runs_dir, new_run_name
+    from ..runs.processes import this_process
+    from ..runs.turn import wait_for_turn
     from ..runs.writer import RunWriter
 
-    run_dir = claim_run_dir(ensure_runs_dir(default_runs_dir()), new_run_name(stored["model"], stored["recipe_name"]))
+    req = RunRequest.from_dict(stored["request"]).replace(device=stored["device"])  # a GPU run: a GPU slot
+    (run_dir,) = queue.submit(default_runs_dir(), [queue.Submission(
+        new_run_name(req.model, req.recipe), req, stored)], worker=this_process())
+    said = {"queued": args.quiet}
     if not args.quiet:
         print(f"run {run_dir.name}: {run_dir}", file=sys.stderr, flush=True)
+
+    def waiting(status: dict) -> None:
+        if not said["queued"]:
+            print("queued behind other runs: it starts when their CPU threads are free (python -m netlib "
+                  "queue; Ctrl-C cancels it)", file=sys.stderr, flush=True)
+            said["queued"] = True
+    try:
+        ended = wait_for_turn(run_dir, waiting=waiting)
+    except KeyboardInterrupt:
+        queue.cancel(run_dir)
+        raise
+    if ended:
+        raise RunDirError(f"run {run_dir.name} {ended[0]} before it started: {ended[1]}")
     return RunWriter(run_dir, stored)
 
 

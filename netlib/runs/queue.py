@@ -138,7 +138,7 @@ def _fail_unlisted(root: Path, listed: set) -> None:
 def _claimed(run_dir: Path, worker: list) -> bool:
     """A run its own worker trains: "starting" with the worker's pid (it starts when it sees it)."""
     if not same_process(*worker):
-        _set_status(run_dir, "failed", f"its sweep worker (process {worker[0]}) ended before the run's turn")
+        _set_status(run_dir, "failed", f"the process that trains it ({worker[0]}) ended before the run's turn")
         return False
     try:
         _write_status(run_dir, {"status": STARTING, "reason": "", "pid": worker[0], "started": worker[1],

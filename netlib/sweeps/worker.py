@@ -6,21 +6,18 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from pathlib import Path
 from typing import Callable, Optional
 
 from ..runs import queue
-from ..runs.files import ENDED_STATUSES, PRUNED, STARTING, new_run_name
+from ..runs.files import PRUNED, new_run_name
 from ..runs.processes import start_time
+from ..runs.turn import wait_for_turn
 from ..runs.reader import read_status
 from . import trials as T
 from .space import SweepSpec
 from .storage import beats, describe, retry_lost
 
-POLL_S = 0.1  # how often a trial waiting in line looks at its run's status
-NO_STATUS_S = 30.0  # a claimed run whose status cannot be read this long has been deleted or broken
-PUMP_EVERY_S = 2.0  # and starts the queue itself, in case no other process does
 _DATA: dict = {}  # (device, synthetic) -> Dataset
 
 
@@ -109,24 +106,10 @@ def finish_trial(study, trial, status: str, reason: str, value, lost: bool) -> N
 
 def _train_when_started(run_dir: Path, config, req, sweep: dict, trial, should_stop) -> tuple:
     """(status, reason, final test accuracy): waits for the queue to give this worker the run's slots."""
-    last_pump = last_seen = time.monotonic()
-    while True:
-        status = read_status(run_dir) or {}
-        if status:
-            last_seen = time.monotonic()
-        elif not run_dir.is_dir() or time.monotonic() - last_seen > NO_STATUS_S:
-            return "failed", "its run folder was deleted, or its status cannot be read", None
-        if status.get("status") == STARTING and status.get("pid") == os.getpid():
-            break
-        if status.get("status") in ENDED_STATUSES:
-            return status["status"], status.get("reason") or "it ended before it started", None
-        if should_stop():
-            queue.cancel(run_dir)
-            return "cancelled", "the worker was stopped before the run started", None
-        if time.monotonic() - last_pump > PUMP_EVERY_S:
-            queue.pump(run_dir.parent)
-            last_pump = time.monotonic()
-        time.sleep(POLL_S)
+    ended = wait_for_turn(run_dir, should_stop)
+    if ended is not None:
+        status, reason = ended
+        return status, "the worker was stopped before the run started" if status == "cancelled" else reason, None
     try:
         return _train(run_dir, config, req, sweep, trial, should_stop)
     finally:
