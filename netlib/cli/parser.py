@@ -8,6 +8,7 @@ from pathlib import Path
 from .. import request
 from ..names import DEFAULT_WIDTH, TITLES
 from ..recipes import DEFAULT_RECIPE, RECIPES
+from ..sweeps.space import PRUNERS, SAMPLERS
 
 
 DEVICE_HELP = "where the network runs: auto (cuda when a CUDA GPU is there, else cpu), cpu or cuda"
@@ -202,13 +203,11 @@ def _add_sweep(s: argparse.ArgumentParser) -> None:
     c.add_argument("--augment", type=_listed(str), help="on and/or off, comma-separated")
     c.add_argument("--lr-range", type=_lr_range, metavar="LOW:HIGH", help="learning rate on a log scale (random, tpe)")
     c.add_argument("--seeds", dest="seed", type=_listed(int), help="seeds, comma-separated (default 0)")
-    c.add_argument("--limit", type=_positive_int, help="train on the first N training images")
-    c.add_argument("--synthetic", type=_positive_int, metavar="N", help="N synthetic digits (tests, demos)")
-    c.add_argument("--threads", type=_positive_int, help="CPU threads per trial (default: all; the queue's slots)")
+    request.add_arguments(c, ("limit", "synthetic", "threads"))  # every trial's, as a run request takes them
     c.add_argument("--device", choices=request.DEVICES, help="default auto: each worker's own")
     c.add_argument("--trials", type=int, help="how many trials (grid: at most its points; default all of them)")
-    c.add_argument("--sampler", default="grid", choices=["grid", "random", "tpe"])
-    c.add_argument("--prune", default="none", choices=["none", "median", "halving"],
+    c.add_argument("--sampler", default=SAMPLERS[0], choices=SAMPLERS)
+    c.add_argument("--prune", default=PRUNERS[0], choices=PRUNERS,
                    help="stop trials whose per-epoch test accuracy falls behind")
     c.add_argument("--json", action="store_true")
     w = acts.add_parser("work", help="take the sweep's trials until none is left (start one per machine, or more)")
