@@ -58,7 +58,7 @@ class RunRequest:
                     for name, per in DEVICE_BATCH.items() for dev, b in per.items())
         + ", unless --batch-size or --lr is given)"))
     epochs: Optional[int] = _option(kind=int, low=1, high=1000, page=(1, 50), help="epochs (default: the recipe's)")
-    batch_size: Optional[int] = _option(kind=int, low=1, high=60_000, help="default: the recipe's on the device")
+    batch_size: Optional[int] = _option(kind=int, low=1, high=MNIST_TRAIN, help="default: the recipe's on the device")
     lr: Optional[float] = _option(kind=float, low=0.0, high=10.0, page=(1e-5, 1.0),
                                   help="learning rate (peak rate with onecycle); default: the recipe's on the device")
     optimizer: Optional[str] = _option(kind=str, choices=OPTIMIZERS, help="default: the recipe's")

@@ -196,7 +196,7 @@ def test_two_runs_at_once_with_concurrent_readers_keep_their_own_files(runs_dir)
 def test_two_launches_in_the_same_second_get_their_own_folders(runs_dir, monkeypatch):
     # Two sessions pressing Start at once: same timestamp, same server pid, so the same name. Each
     # launch must claim its folder itself (the run queue: netlib/runs/queue.py; nothing is started here).
-    monkeypatch.setattr(launch, "new_run_name", lambda model, recipe: "same-name")
+    monkeypatch.setattr(launch.queue, "new_run_name", lambda model, recipe: "same-name")
     monkeypatch.setattr(launch.queue, "pump", lambda *args, **kwargs: [])
     dirs = [launch.launch(runs_dir, launch.request_for("residual", "fast")) for _ in range(3)]
     assert len(set(dirs)) == 3 and [read_status(d)["status"] for d in dirs] == ["queued"] * 3

@@ -41,25 +41,24 @@ def train_setup(args):
     stored = {**config.to_dict(), "request": req.to_dict(),
               **({"data_dir": str(Path(args.data_dir).resolve())} if args.data_dir else {})}  # +1 epoch: any cwd
     writer = RunWriter(run_dir, stored) if run_dir else None
-    new_run = stored if not run_dir and not args.no_record else None  # every train is a run
+    new_run = (req, stored) if not run_dir and not args.no_record else None  # every train is a run
     return config, None, (args.data_dir, req.synthetic), writer, new_run
 
 
-def _new_run(stored: dict, args):
+def _new_run(req, config, stored: dict, args):
     """A `train` without --run-dir is a run like any other: a request in the run queue of the runs folder,
     announced (the pages list it), that this process trains when the queue gives it its slots (it says
     so while it waits; Ctrl-C then cancels it). Made once the data is loaded and checked, so a usage
     error leaves no run behind."""
-    from ..request import RunRequest
     from ..runs import queue
-    from ..runs.files import default_runs_dir, new_run_name
+    from ..runs.files import default_runs_dir
     from ..runs.processes import this_process
     from ..runs.turn import wait_for_turn
     from ..runs.writer import RunWriter
 
-    req = RunRequest.from_dict(stored["request"]).replace(device=stored["device"])  # a GPU run: a GPU slot
-    (run_dir,) = queue.submit(default_runs_dir(), [queue.Submission(
-        new_run_name(req.model, req.recipe), req, stored)], worker=this_process())
+    extra = {k: stored[k] for k in ("data_dir",) if k in stored}
+    (run_dir,) = queue.submit(default_runs_dir(), [queue.Submission.of(req, config, **extra)],
+                              worker=this_process())
     said = {"queued": args.quiet}
     if not args.quiet:
         print(f"run {run_dir.name}: {run_dir}", file=sys.stderr, flush=True)
@@ -91,10 +90,12 @@ def cmd_train(args) -> int:
 
         await_pump(args.queued)  # started by the queue: its "starting" status is written before ours
     config, resume, (data_dir, synthetic), writer, new_run = train_setup(args)
-    data = training_data(config, data_dir, synthetic) if new_run else None
-    writer = _new_run(new_run, args) if new_run else writer
+    data = None
+    if new_run:  # the data first: a usage error leaves no run behind
+        data = training_data(config, data_dir, synthetic)
+        writer = _new_run(new_run[0], config, new_run[1], args)
     stop = {"requested": False}
-    printers = _listeners(args)
+    show = _printer(args)
     # In its own process (python -m netlib), a stop not answered within KILL_AFTER_S ends the process,
     # whether or not a page watches; an in-process caller (a notebook, a test) is never killed.
     watchdog = None
@@ -103,11 +104,11 @@ def cmd_train(args) -> int:
     with signals_stop(lambda: stop.update(requested=True)):
         if writer is None:  # --no-record: nothing kept but what --save copies
             result = fit(config, data or training_data(config, data_dir, synthetic),
-                         on_event=lambda e: [p(e) for p in printers], should_stop=lambda: stop["requested"])
+                         on_event=show, should_stop=lambda: stop["requested"])
         else:
             try:
                 result = train_into(writer, config, data or (lambda: training_data(config, data_dir, synthetic)),
-                                    listen=lambda e: [p(e) for p in printers] and e,
+                                    listen=show,
                                     should_stop=lambda: stop["requested"], resume=resume,
                                     before_end=watchdog.close if watchdog else lambda: None)
             finally:
@@ -131,14 +132,20 @@ def _pump_after(run_dir: Path) -> None:
         pass
 
 
-def _listeners(args) -> list:
-    """What the command prints of each event: JSON lines, a person's lines, or nothing."""
-    out = [lambda e: None]  # never empty: each event is printed by all, then recorded (train_into)
+def _printer(args):
+    """What the command prints of each event (JSON lines, a person's lines, or nothing); it returns the
+    event, which train_into then records."""
+    say = None
     if args.json:
-        out.append(lambda e: print(json.dumps(e), flush=True))
+        say = lambda e: print(json.dumps(e), flush=True)  # noqa: E731
     elif not args.quiet:
-        out.append(HumanPrinter())
-    return out
+        say = HumanPrinter()
+
+    def show(event: dict) -> dict:
+        if say is not None:
+            say(event)
+        return event
+    return show
 
 
 @contextmanager

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..runs import queue
-from ..runs.files import QUEUED, default_runs_dir, new_run_name
+from ..runs.files import QUEUED, default_runs_dir
 from ..runs.manage import RunRefused, run_dir as named_run
 from ..runs.reader import run_index
 from .parser import UsageError
@@ -28,11 +28,8 @@ def submit(args) -> int:
                              "new folder under the runs folder (the data folder: NETLIB_DATA_DIR)")
     try:
         req = from_arguments(args)
-        config = train_config(req)
-        req = req.replace(device=config.device)  # auto resolved now: a CUDA run's slot is a GPU one
-        name = new_run_name(config.model, config.recipe_name)
         run_dir = queue.submit(Path(args.runs_dir or default_runs_dir()),
-                               [queue.Submission(name, req, config.to_dict())])[0]
+                               [queue.Submission.of(req, train_config(req))])[0]
     except ValueError as e:  # QueueRefused too
         raise UsageError(str(e)) from None
     print(run_dir)

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..bounded import read_tail
-from ..runs.files import (LIVE_STATUSES, PROCESS_LOG, STATUS, TRAIN_STATE, UNREADABLE,
-                          ensure_runs_dir, new_run_name)
+from ..runs.files import LIVE_STATUSES, PROCESS_LOG, STATUS, TRAIN_STATE, UNREADABLE, ensure_runs_dir
 from ..runs import queue, spawn
 from ..runs.reader import RunInfo, read_status
 from ..names import DEFAULT_WIDTH, DEPTH_MODELS, WIDTH_MODELS
@@ -78,9 +77,7 @@ def launch_many(runs_dir: Path, requests: Sequence[RunRequest], tag: str = "") -
     ensure_runs_dir(runs_dir)  # RunDirError: "cannot write to the runs folder ...", shown as is
     runs = []
     for req in requests:
-        config = train_config(req)
-        req = req.replace(device=config.device)  # auto resolved now: the queue counts a CUDA run's GPU slot
-        runs.append(queue.Submission(new_run_name(config.model, tag or req.recipe), req, config.to_dict()))
+        runs.append(queue.Submission.of(req, train_config(req), tag))
     return queue.submit(Path(runs_dir), runs)
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Optional
 
 from .files import (CANCELLED, ENDED_STATUSES, LIVE_STATUSES, QUEUE_LOCK, QUEUED, QUEUED_FILE,
-                    STARTING, STATUS, CONFIG, RunDirError, claim_run_dir, default_runs_dir, ensure_runs_dir, write_json)
+                    STARTING, STATUS, CONFIG, RunDirError, claim_run_dir, default_runs_dir, ensure_runs_dir,
+                    new_run_name, write_json)
 from ..request import RunRequest
 from .command import QueueRefused, queued_request, read_queued  # noqa: F401  (queued_request: train --queued)
 from . import spawn
@@ -34,6 +35,14 @@ class Submission:
     name: str
     request: RunRequest
     config: dict
+
+    @classmethod
+    def of(cls, req: RunRequest, config, tag: str = "", **extra) -> "Submission":
+        """req as its training process will resolve it (config: engine.setup.train_config's), ready to
+        enqueue: its device fixed (auto -> cpu or cuda: the queue counts a GPU run's GPU slot), its folder
+        named by network and tag (default: the recipe); extra: more for config.json (a sweep's trial)."""
+        return cls(new_run_name(config.model, tag or req.recipe), req.replace(device=config.device),
+                   {**config.to_dict(), **extra})
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..runs import queue
-from ..runs.files import PRUNED, new_run_name
+from ..runs.files import PRUNED
 from ..runs.processes import start_time
 from ..runs.turn import wait_for_turn
 from ..runs.reader import read_status
@@ -66,10 +66,9 @@ def run_trial(study, spec: SweepSpec, trial, runs_dir: Path, storage_url: Option
     try:
         req = spec.request(suggest(trial, spec))
         config = train_config(req)
-        req = req.replace(device=config.device)
         sweep = {"name": spec.name, "trial": trial.number, "storage": describe(storage_url, runs_dir)}
-        submission = queue.Submission(new_run_name(config.model, f"sweep-{spec.name}-t{trial.number}"),
-                                      req, {**config.to_dict(), "sweep": sweep})
+        submission = queue.Submission.of(req, config, f"sweep-{spec.name}-t{trial.number}", sweep=sweep)
+        req = submission.request  # its device resolved
         run_dir = queue.submit(runs_dir, [submission], worker=(pid, start_time(pid)))[0]
         trial.set_user_attr("run", run_dir.name)
         status, reason, value = _train_when_started(run_dir, config, req, sweep, trial,
