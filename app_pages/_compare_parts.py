@@ -8,7 +8,8 @@ import streamlit as st
 
 from app_pages._common import chart, followed, guarded, model_cost, pct, runs_dir
 from app_pages._escape import literal
-from netlib.charts import style, training
+from netlib.charts import training
+from netlib.charts.groups import group_series, series  # noqa: F401  (compare.py draws them)
 from netlib.lab import launch
 from netlib.models import DEFAULT_WIDTH, MODELS
 from netlib.runs import follow, groups, labels, summary
@@ -18,29 +19,6 @@ from netlib.runs.reader import read_status
 # As on Train: progress at most 1 s old, charts at most 2 s; the browser redrawing charts is what
 # watching costs the runs on shared cores (scripts/bench_ui_overhead.py).
 PROGRESS_S, CHARTS_S = 1.0, 2.0
-
-
-def series(runs: list) -> list[dict]:
-    """One series per run (the gradient-flow charts)."""
-    return group_series([groups.Group(r.name, [r]) for r in runs])
-
-
-def group_series(found: list, axis: str = "epoch") -> list[dict]:
-    """One series per group: a single run as a line, several seeds as a band under their mean."""
-    out, used = [], {}
-    for i, g in enumerate(found):
-        model = g.config.get("model", "?")
-        # the first group of each network gets its network's colour, later ones the palette
-        color = style.model_color(model) if model not in used else style.RUN_PALETTE[(i + 2) % 8]
-        used[model] = True
-        if len(g.runs) == 1:
-            info = g.runs[0]
-            out.append({"label": labels.short_label(info.name, info.config), "color": color,
-                        "batches": info.batches, "epochs": info.epochs})
-        else:
-            out.append({"label": g.label, "color": color, "band": groups.band(g, axis),
-                        "runs": [{"batches": r.batches, "epochs": r.epochs} for r in g.runs]})
-    return out
 
 
 def run_cost(info) -> dict:
