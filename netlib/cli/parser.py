@@ -79,7 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bench(sub.add_parser("bench", help="speed and accuracy benchmarks"))
     _add_runs(sub.add_parser("runs", help="the lab notebook: list, label, note, tag, archive, delete, prune runs"))
     _add_sweep(sub.add_parser("sweep", help="hyperparameter sweeps (Optuna): create, work, show, list"))
+    _add_report(sub.add_parser("report", help="runs (and a sweep) as one HTML file that opens anywhere, offline"))
     return p
+
+
+def _add_report(r: argparse.ArgumentParser) -> None:
+    """`report RUN [RUN ...] -o FILE [--sweep NAME]`: netlib/report/."""
+    r.add_argument("runs", nargs="*", metavar="RUN", help="a run's name in the runs folder, or a run folder's path")
+    r.add_argument("-o", "--output", required=True, type=Path, metavar="FILE", help="the HTML file to write")
+    r.add_argument("--sweep", metavar="NAME", help="a sweep: its settings, trials and Optuna's figures")
+    r.add_argument("--storage", metavar="URL", help="the sweep's storage (default: $NETLIB_OPTUNA_STORAGE, else "
+                   "a journal file in the runs folder)")
+    r.add_argument("--no-evaluate", action="store_true",
+                   help="leave out each finished run's confusion matrix and misread digits (no test-set pass)")
+    r.add_argument("--data-dir", type=Path, help="MNIST for those (default: where each run trained)")
+    r.add_argument("--runs-dir", type=Path, help="the runs folder (default: $NETLIB_RUNS_DIR, else ./runs)")
 
 
 def _add_train(t: argparse.ArgumentParser) -> None:
@@ -87,7 +101,8 @@ def _add_train(t: argparse.ArgumentParser) -> None:
     request.add_arguments(t)
     t.add_argument("--extend", type=Path, metavar="RUN_DIR",
                    help="train a finished run further from its last epoch (--epochs more, default 1; "
-                        "--lr sets the constant rate, default the run's last)")
+                        "--lr sets the constant rate, default the run's last, or a tenth of a onecycle peak "
+                        "where the schedule decayed below it)")
     t.add_argument("--data-dir", type=Path)
     t.add_argument("--run-dir", type=Path, help="the run's folder (default: a new folder in the runs folder, "
                    "$NETLIB_RUNS_DIR, else ./runs)")
