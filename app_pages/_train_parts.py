@@ -143,13 +143,16 @@ def extend_controls(info) -> None:
     """+1 epoch for an ended run, from its saved train state."""
     if not launch.can_extend(info):
         return
+    proposal = steering.extension_rate(info.config, steering.last_lr(info))
     c1, c2 = st.columns([1.3, 1], vertical_alignment="bottom")
-    lr = rate_input(c1, "Learning rate for the extra epoch", f"extend_lr_{info.name}",
-                    steering.last_lr(info) or 1e-3, "constant; at first the rate the run ended at")
+    lr = rate_input(c1, "Learning rate for the extra epoch", f"extend_lr_{info.name}", proposal.lr,
+                    "one constant rate for the whole epoch")
     if c2.button("+1 epoch", icon=":material/add:", key="extend", width="stretch",
                  help="train this run one more epoch from its last finished epoch, in the same run"):
         launch.extend(info.dir, 1, lr)
         st.rerun()
+    st.caption(f"+1 epoch trains at one constant rate. Proposed: **{proposal.lr:.4g}**, "
+               f"{literal(proposal.why)}.")
 
 
 # ---------------------------------------------------------------- a live run: progress and charts

@@ -60,6 +60,7 @@ def test_it_extends_by_one_epoch(old_run, capsys):
     info = read_run(old_run)
     assert info.status == "done"
     assert [e["epoch"] for e in info.epochs] == [1, 2, 3]
+    assert info.epochs[-1]["lr"] == pytest.approx(0.0005)  # not where onecycle ended: a tenth of its peak
     after = (old_run / "metrics.jsonl").read_text().splitlines()
     assert after[:len(before)] == before  # appended, the old lines untouched
     assert json.loads((old_run / "status.json").read_text())["epoch"] == 3

@@ -10,7 +10,7 @@ from netlib.lab import catalogue, launch
 from netlib.runs.control import read_control
 from netlib.runs.reader import list_runs, read_run
 from support import assert_clean, charts
-from pages_support import lab, open_page, start_tiny_run, values, wait_for  # noqa: F401
+from pages_support import fake_run, lab, open_page, start_tiny_run, values, wait_for  # noqa: F401
 
 
 def train_pair(at, runs, pair: str, limit: int, recipe: str = "", **sizes):
@@ -97,6 +97,22 @@ def test_train_page_shows_gradient_flow_and_extends_a_finished_run(lab, monkeypa
     assert "after 2 epoch(s)" in at.success[0].value
     assert any("recipe · +1 epoch · " in m.value for m in at.markdown)
     assert [e["epoch"] for e in read_run(run.dir).epochs] == [1, 2]
+
+
+def test_plus_one_epoch_after_onecycle_shows_the_rate_it_will_use_and_why(lab):
+    """A onecycle run ended at 0.000007665: the box holds a rate that can move the network, and the
+    page says which rate it is and why, before the click."""
+    run = fake_run(lab, "20250101-000000-residual-fast-001")
+    metrics = run / "metrics.jsonl"
+    metrics.write_text(metrics.read_text().replace('"lr": 0.001', '"lr": 7.665e-06'))
+    (run / "train_state.pt").write_bytes(b"state")  # what makes a run extendable; not read by the page
+    at = open_page("app_pages/train.py")
+    at.session_state["train_run"] = str(run)
+    at.run()
+    assert_clean(at)
+    assert at.number_input(key=f"extend_lr_{run.name}").value == pytest.approx(5e-4)
+    said = " ".join(c.value for c in at.caption)
+    assert "0.0005" in said and "7.665e-06" in said, said
 
 
 def test_train_page_depth_setting_reaches_the_run(lab, monkeypatch):

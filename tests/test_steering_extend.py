@@ -135,3 +135,18 @@ def test_extending_a_run_with_a_damaged_train_state_exits_1_in_one_line(content,
     assert main(["train", "--extend", str(writer.dir)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("netlib: error: cannot read") and TRAIN_STATE in err[0], err
+
+
+# ---------------------------------------------------------------- the rate +1 epoch proposes
+def test_plus_one_epoch_after_a_decayed_schedule_proposes_a_rate_that_moves_the_network():
+    """OneCycle ends at its peak / 1000 (0.005 -> 0.000005): an epoch at that rate moves nothing, so +1
+    epoch proposes a tenth of the peak, and says why; a constant schedule goes on at its own rate."""
+    from netlib.lab.steering import extension_rate
+
+    onecycle = {"recipe": {"schedule": "onecycle", "lr": 0.005}}
+    proposal = extension_rate(onecycle, ended_at=7.665e-6)
+    assert proposal.lr == pytest.approx(5e-4)
+    assert "0.005" in proposal.why and "7.665e-06" in proposal.why and "tenth" in proposal.why
+    assert extension_rate(onecycle, ended_at=0.004).lr == pytest.approx(0.004)  # stopped near the peak
+    assert extension_rate({"recipe": {"schedule": "constant", "lr": 0.01}}, ended_at=0.01).lr == 0.01
+    assert extension_rate({}, ended_at=None).lr > 0  # a config.json without a recipe still gets a rate

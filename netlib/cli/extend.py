@@ -33,8 +33,10 @@ def extend_setup(args):
         own = "cpu"  # trained on a GPU, extended here: the state loads onto the CPU
     device = resolve_device(own if args.device in (None, "auto") else args.device)
     state = _train_state(run_dir, device)
-    if args.lr:
-        state["lr"] = args.lr
+    from ..lab.steering import extension_rate
+
+    # --lr, else the rate the Train page's +1 epoch proposes (not where a onecycle schedule ended)
+    state["lr"] = args.lr or extension_rate(saved, state.get("lr")).lr
     try:  # config.json is a file a person can edit: its recipe is checked like a command line's
         recipe = dataclasses.replace(Recipe.from_dict(saved["recipe"]), epochs=args.epochs or 1)
         validate_recipe(recipe)
