@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("data", help="fetch and verify MNIST, print where it is")
     d.add_argument("--data-dir", type=Path)
+    ex = sub.add_parser("export", help="a checkpoint as an ONNX model that any ONNX runtime reads (docs/export.md)")
+    ex.add_argument("checkpoint", type=Path)
+    ex.add_argument("--onnx", required=True, type=Path, metavar="OUT.onnx",
+                    help="the file to write (replaced whole; its folder must exist)")
+    ex.add_argument("--json", action="store_true", help="one JSON object: what was written")
     _add_bench(sub.add_parser("bench", help="speed and accuracy benchmarks"))
     _add_runs(sub.add_parser("runs", help="the lab notebook: list, label, note, tag, archive, delete, prune runs"))
     _add_sweep(sub.add_parser("sweep", help="hyperparameter sweeps (Optuna): create, work, show, list"))
