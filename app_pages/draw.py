@@ -8,6 +8,7 @@ from streamlit_drawable_canvas import st_canvas
 from app_pages import _links as links
 from app_pages import _upload_parts as upload_parts
 from app_pages._common import chart, checkpoint_picker, guarded, load_model, runs_dir
+from app_pages._export import onnx_button
 from netlib.analysis.explain import BRANCH_HELP, METHODS, doubt, explain
 from netlib.analysis.predict import probabilities
 from netlib.analysis.preprocess import BLANK_HINT, prepare
@@ -87,6 +88,7 @@ def predictions(image, upload: upload_parts.Upload | None = None, empty: str = C
         with col:
             picks[model] = checkpoint_picker(model, runs, key=f"draw_ckpt_{model}",
                                              label=f"{model.capitalize()} checkpoint")
+            onnx_button(picks[model], key=f"draw_onnx_{model}")
     if image is None:
         st.info(empty, icon=":material/draw:")
         return

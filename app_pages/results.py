@@ -8,6 +8,7 @@ import streamlit as st
 
 from app_pages import _evaluations
 from app_pages._escape import literal
+from app_pages._export import onnx_button
 from app_pages import _links as links
 from app_pages._common import (INSPECT_REQUEST, chart, checkpoint_meta, checkpoint_picker, friendly, guarded,
                               load_model, pct, runs_dir, test_digits)
@@ -137,6 +138,7 @@ def downloads(choice) -> None:
         st.download_button(f"{what}: {f.file_name} ({size / 1024:,.0f} KB)", data=f.read,
                            file_name=f.file_name, mime=f.mime, on_click="ignore", key=f"results_dl_{f.what}",
                            icon=":material/download:")
+    onnx_button(choice, key="results_dl_onnx")
     if choice.uploaded:
         if st.button("Remove this upload", key="results_remove", icon=":material/delete:"):
             remove_upload(choice.path)
