@@ -7,6 +7,7 @@ import streamlit as st
 from app_pages import _links as links
 from app_pages import _sweep_parts as parts
 from app_pages._common import chart, guarded, runs_dir
+from app_pages._report import report_button
 from netlib.charts import sweep as figures
 from netlib.lab import catalogue
 from netlib.lab import sweeps as lab
@@ -120,6 +121,7 @@ def sweep_view(storage, url, name: str, polling: bool) -> None:
     sweep_header(spec, counts)
     worker_line(spec, counts, url)
     trial_table(spec, T.rows(study))
+    report_button([], "sweep", sweep=(study, spec))
     open_best(spec, T.best(study))
     figure_tabs(study)
     if polling and not (counts.get("WAITING") or counts.get("RUNNING")):

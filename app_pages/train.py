@@ -9,6 +9,7 @@ from app_pages import _train_parts as parts
 from app_pages import _queue
 from app_pages._sweep_parts import SELECTED as SWEEP_SELECTED
 from app_pages._escape import code, literal
+from app_pages._report import report_button
 from app_pages._common import device_label, guarded, model_cost, pct, runs_dir, shape_inputs
 from netlib.lab import launch
 from netlib.models import DESCRIPTIONS, MODELS, title
@@ -183,6 +184,7 @@ def run_view(run_dir: Path, polling: bool, others: bool = False, stream: bool = 
         outcome(info)
         parts.extend_controls(info)
     run_summary_panel(info)
+    report_button([run_dir], "train")
     if not stream:
         parts.repeats_line(run_dir, others)
     smoothing = st.slider("Smoothing of the per-batch curves", 0.0, 0.99, 0.6, 0.01, key="smoothing")

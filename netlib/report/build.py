@@ -10,6 +10,7 @@ from typing import Optional, Sequence
 from ..atomic import atomic_write
 from ..bounded import not_a_file, not_a_folder
 from ..runs import manage
+from ..runs.files import CHECKPOINT, CONFIG, METRICS, STATUS, safe_run_name
 from ..runs.reader import RunInfo, read_run
 from ..safepath import UnsafePath
 from . import compare, evaluation, runs as run_parts
@@ -69,6 +70,37 @@ def write_report(path: Path, page: str) -> int:
     data = page.encode("utf-8")
     atomic_write(check_output(path), lambda f: f.write(data))
     return len(data)
+
+
+def run_of_checkpoint(path: Path) -> Optional[Path]:
+    """The run folder a checkpoint is the result of (a run's own checkpoint.pt), else None (shipped, uploaded)."""
+    path = Path(path)
+    return path.parent if path.name == CHECKPOINT and (path.parent / CONFIG).is_file() else None
+
+
+def stamp(folders: Sequence[Path], sweep=None) -> tuple:
+    """What a built report was made of: the runs' logs and statuses as they were (a run that trains on
+    makes a new one), the sweep's trials' states. Cheap: a few stat calls, no log read."""
+    def mtime(path: Path) -> float:
+        try:
+            return path.stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    runs = tuple((str(f), mtime(Path(f) / METRICS), mtime(Path(f) / STATUS)) for f in folders)
+    if sweep is None:
+        return runs
+    trials = sweep[0].get_trials(deepcopy=False)
+    return runs, sweep[1].name, tuple((t.number, t.state.name) for t in trials)
+
+
+def file_name(folders: Sequence[Path], sweep_name: Optional[str] = None) -> str:
+    """report-RUN.html, report-N-runs.html or report-sweep-NAME.html: one plain file name."""
+    if sweep_name and not folders:
+        what = f"sweep-{sweep_name}"
+    else:
+        what = Path(folders[0]).name if len(folders) == 1 else f"{len(folders)}-runs"
+    return f"report-{safe_run_name(what)}.html"
 
 
 def title_for(runs: list[RunInfo], sweep_name: Optional[str]) -> str:
