@@ -10,6 +10,7 @@ from app_pages._compare_parts import (CHARTS_S, followed, group_series, heatmaps
                                       pair_waiting, progress_line, read_runs, series, table, verdict, watch)
 from app_pages._common import chart, checkpoint_meta, guarded, model_cost, pct, runs_dir, shape_inputs
 from app_pages._escape import literal
+from app_pages._report import report_button
 from app_pages._train_parts import MAX_REPEATS
 from netlib.charts import training
 from netlib.lab import catalogue, launch, steering
@@ -135,6 +136,7 @@ def overlay(names: list[str], polling: bool, stream: bool = False) -> None:
         live_section(names, axis)
     else:
         section(runs, axis)
+    report_button([r.dir for r in runs], "compare")  # the runs drawn; seeds as their groups
     if live and st.button("Stop these runs", icon=":material/stop:", key="cmp_stop"):
         for r in live:
             steering.stop(r.dir)

@@ -9,6 +9,7 @@ import streamlit as st
 from app_pages import _evaluations
 from app_pages._escape import literal
 from app_pages._export import onnx_button
+from app_pages._report import checkpoint_report_button
 from app_pages import _links as links
 from app_pages._common import (INSPECT_REQUEST, chart, checkpoint_meta, checkpoint_picker, friendly, guarded,
                               load_model, pct, runs_dir, test_digits)
@@ -139,6 +140,7 @@ def downloads(choice) -> None:
                            file_name=f.file_name, mime=f.mime, on_click="ignore", key=f"results_dl_{f.what}",
                            icon=":material/download:")
     onnx_button(choice, key="results_dl_onnx")
+    checkpoint_report_button(choice.path, "results")  # its run as one HTML file
     if choice.uploaded:
         if st.button("Remove this upload", key="results_remove", icon=":material/delete:"):
             remove_upload(choice.path)
