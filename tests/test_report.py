@@ -141,3 +141,19 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(runs_dir, tmp_path, ca
     assert code == 2 and said == "" and err.count("\n") == 1 and err.startswith("netlib: error: ")
     assert "Traceback" not in err
     assert sorted(p.name for p in out.iterdir()) == before  # no report, no temporary file left
+
+
+def test_compare_builds_the_report_of_the_runs_drawn_on_a_click(runs_dir, monkeypatch):
+    from support import assert_clean, fresh_app, open_app
+
+    fresh_app(monkeypatch)
+    names = [seed_run(runs_dir, f"20260101-00000{s}-residual-fast-00{s}", "residual", seed=s, epochs=2,
+                      checkpoint=False).name for s in (0, 1)]
+    at = open_app("app_pages/compare.py")
+    at.session_state["compare_runs"] = names
+    at.run()
+    assert not at.get("download_button")  # nothing built until asked: the page stays fast
+    next(b for b in at.button if b.key == "compare_report_build").click().run()
+    assert_clean(at)
+    (button,) = at.get("download_button")
+    assert button.proto.label.startswith("Download report (")
