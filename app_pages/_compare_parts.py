@@ -19,6 +19,11 @@ from netlib.runs.reader import read_status
 # As on Train: progress at most 1 s old, charts at most 2 s; the browser redrawing charts is what
 # watching costs the runs on shared cores (scripts/bench_ui_overhead.py).
 PROGRESS_S, CHARTS_S = 1.0, 2.0
+# The recipe's fields that change how long an epoch takes (work per digit or per step): the batch size,
+# the optimizer's update, augmentation and degradations, weight averaging. The learning rate (Inception's
+# own, in Train both), its schedule, weight decay, label smoothing and the epochs count do not.
+TIME_FIELDS = {"batch_size": "batch size", "optimizer": "optimizer", "augment": "augmentation",
+               "degrade": "degradations", "ema": "weight averaging"}
 
 
 def run_cost(info) -> dict:
@@ -38,10 +43,10 @@ def table(found: list) -> None:
         info, s = g.runs[0], groups.group_stats(g)
         cost = run_cost(info)
         said.append({**s, "macs": cost["macs"], "threads": info.start.get("threads"),
-                     "recipe_values": info.config.get("recipe"), "limit": info.config.get("limit"),
+                     "recipe_values": timing(info.config), "limit": info.config.get("limit"),
                      "device": info.config.get("device")})
         rows.append({
-            "run": labels.run_time(s["run"]), "network": s["network_label"], "recipe": s["recipe"],
+            "run": g.label, "network": s["network_label"], "recipe": s["recipe"],
             "parameters": cost["params"],
             "M mult-adds / sample": cost["macs"] / 1e6 if cost["macs"] else None,
             "epochs": s["epochs"],
@@ -51,21 +56,32 @@ def table(found: list) -> None:
             "time to 99%": summary.format_seconds(s["time_to_99"]) if s["time_to_99"] else "not reached",
         })
     st.dataframe(rows, hide_index=True, width="stretch", column_config={
-        "run": st.column_config.TextColumn(help="the run's start time (its full name is in the picker above), "
-                                                "or how many seeds a group has"),
+        "run": st.column_config.TextColumn(help="the run as the picker and the chart name it (its label on "
+                                                "the Runs page, if it has one), or a group of seeds"),
         "parameters": st.column_config.NumberColumn(format="localized"),
         "M mult-adds / sample": st.column_config.NumberColumn(format="%.2f"),
         "s / epoch": st.column_config.NumberColumn(format="%.1f"),
         "samples/s": st.column_config.NumberColumn(format="localized"),
     })
-    if any(len(g.runs) > 1 for g in found):
+    seeds = [g for g in found if len(g.runs) > 1]
+    if seeds:
+        band = (" Its band on the chart is the same: min to max for 2 seeds, mean ± sd for 3 or more."
+                if any(len(g.curve) > 1 for g in seeds) else "")  # one epoch: one dot per group, no band
         st.caption("A group of seeds: best test acc is its mean curve's best; final test acc its mean, with "
-                   "the range of 2 seeds or ± the sample standard deviation (n - 1) of 3 or more; its band "
-                   "on the chart is the same: min to max for 2 seeds, mean ± sd for 3 or more.")
+                   f"the range of 2 seeds or ± the sample standard deviation (n - 1) of 3 or more.{band}")
     finished = [r for r in said if r["status"] not in LIVE_STATUSES]
     sentence = summary.cost_against_time(finished)
     if sentence:
+        differ = [w for k, w in TIME_FIELDS.items() if len({str(r["recipe_values"].get(k)) for r in finished}) > 1]
+        if differ:  # say which of the recipe's fields: not "the recipe", which differs in Inception's rate too
+            sentence = sentence.replace("(recipe", f"(the recipe's {', '.join(differ)}")
         st.markdown(literal(sentence))  # it names the networks as their run folders do
+
+
+def timing(config: dict) -> dict:
+    """The fields of a run's recipe that change its time per epoch (TIME_FIELDS)."""
+    recipe = config.get("recipe")
+    return {k: recipe.get(k) for k in TIME_FIELDS} if isinstance(recipe, dict) else {}
 
 
 def verdict(found: list) -> None:
@@ -130,6 +146,6 @@ def heatmaps(with_grads: list) -> None:
     cols = st.columns(min(2, len(shown)))
     for i, info in enumerate(shown):
         fig = training.grad_flow_figure(info.batches, info.start.get("grad_layers", []),
-                                        title=labels.short_label(info.name, info.config), zrange=zrange)
+                                        title=labels.run_label(info), zrange=zrange)
         with cols[i % len(cols)]:
             chart(fig, key=f"grad_{info.name}")

@@ -17,7 +17,7 @@ from netlib.lab import catalogue, launch, steering
 from netlib.models import DEFAULT_WIDTH, MODELS, SHOWCASE, title
 from netlib.recipes import DEFAULT_RECIPE, MODEL_ADJUSTMENTS, RECIPES
 from netlib.request import page_range
-from netlib.runs import groups, labels, reader
+from netlib.runs import groups, labels, listing, reader
 from netlib.runs.files import CANCELLED, FAILED_STATUSES, LIVE_STATUSES, WAITING_STATUSES
 
 PAIR_KEY = "compare_pair"  # the run directories of this session's last "Train both" (two per seed)
@@ -47,10 +47,13 @@ def train_both(busy: bool) -> None:
         repeats = c4.number_input("Repeat with N seeds", 1, MAX_REPEATS, 1, key="cmp_repeats",
                                   help="each network N times, seeds 0, 1, ...: the chart draws each network's "
                                        "seeds as one band, and says whether the two differ by more than it")
+        own = {m: adj for m, adj in MODEL_ADJUSTMENTS.get(recipe, {}).items() if m in PAIRS[pair]}
         st.caption(labels.describe_recipe(RECIPES[recipe]).replace(
             f"{RECIPES[recipe].epochs} epoch", f"{epochs} epoch") + " · 1 CPU thread per run"
-            + "".join(f" · {title(m)}: " + ", ".join(f"{k} {v:g}" for k, v in adj.items())
-                      for m, adj in MODEL_ADJUSTMENTS.get(recipe, {}).items()))
+            + "".join(f" · {title(m)}'s own " + ", ".join(f"{k} {v:g}" for k, v in adj.items())
+                      for m, adj in own.items())
+            + (" (a learning rate changes no epoch's time: the times per epoch still compare)"
+               if own and all(set(a) <= {"lr"} for a in own.values()) else ""))
         if limit and RECIPES[recipe].batch_size > limit:
             st.error(f"The {recipe} recipe's batch size {RECIPES[recipe].batch_size} is larger than "
                      f"{limit} training images.")
@@ -68,7 +71,9 @@ def train_both(busy: bool) -> None:
 
 
 def pick_runs(entries: list) -> list:
-    """The multiselect of runs to overlay; defaults to the last pair, else the newest run of each network."""
+    """The multiselect of runs to overlay; defaults to the last pair, else the newest runs of each network
+    (with their seeds). Its options read as the runs' labels, no two alike: the widget keeps a choice by
+    its words, so two runs that read alike would become one (the chart would draw one of them twice)."""
     names = [e.name for e in entries]
     pair = [Path(d).name for d in st.session_state.get(PAIR_KEY, [])]
     new_pair_ready = st.session_state.get("cmp_new_pair") and pair and all(n in names for n in pair)
@@ -76,19 +81,17 @@ def pick_runs(entries: list) -> list:
         default = [n for n in pair if n in names]
         if not default:
             for model in SHOWCASE:
-                first = next((e.name for e in entries if e.model == model and e.status not in FAILED_STATUSES), None)
-                if first:
-                    default.append(first)
+                default += [e.name for e in listing.latest_seeds(entries, model, FAILED_STATUSES)]
         st.session_state[PICK_KEY] = default
         if new_pair_ready:
             st.session_state.pop("cmp_new_pair")
     else:
-        st.session_state[PICK_KEY] = [n for n in st.session_state[PICK_KEY] if n in names]
-    by_name = {e.name: e for e in entries}
+        picked = st.session_state[PICK_KEY] if isinstance(st.session_state[PICK_KEY], list) else []
+        st.session_state[PICK_KEY] = list(dict.fromkeys(n for n in picked if n in names))
+    by_name, said = {e.name: e for e in entries}, listing.run_labels(entries)
     chosen = st.multiselect("Runs to overlay", names, key=PICK_KEY,
-                            format_func=lambda n: f"{by_name[n].network or by_name[n].model} · {by_name[n].recipe} · "
-                                                  f"{labels.run_time(n)} ({by_name[n].status})")
-    return [by_name[n] for n in chosen]
+                            format_func=lambda n: f"{said[n]} ({by_name[n].status})")
+    return [by_name[n] for n in dict.fromkeys(chosen)]
 
 
 def networks_table() -> None:

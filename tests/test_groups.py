@@ -130,8 +130,16 @@ def test_verdict_names_a_winner_only_beyond_the_spread(runs_dir):
     g = by_model(runs_dir)
     v = groups.compare_groups(g["inception"], g["residual"])
     assert v.kind == "ahead" and v.sentence.startswith("Residual · fast · 3 seeds is ahead")
-    assert "more than the spread of 3 seeds" in v.sentence
+    assert "more than the two groups' spreads (3 seeds each) add up to 0.20 points." in v.sentence
+    assert "band" not in v.sentence  # one epoch each: one dot per group on the chart, no band
     assert v.noise == pytest.approx(2 * statistics.stdev([0.990, 0.991, 0.992]))
+
+
+def test_the_noise_verdict_words_the_spread_as_the_ahead_one_does_and_bands_only_when_drawn(runs_dir):
+    write_both(runs_dir)  # three epochs: the chart draws bands
+    v = groups.compare_groups(*by_model(runs_dir).values())
+    assert v.kind == "noise"
+    assert "the two groups' spreads (2 and 3 seeds) add up to 0.15 points, and their bands overlap." in v.sentence
 
 
 @pytest.mark.parametrize("gap, kind", [(0.0015, "noise"), (0.0025, "ahead")])
@@ -144,6 +152,7 @@ def test_the_rule_is_the_bands_overlap_not_the_larger_spread(runs_dir, gap, kind
     v = groups.compare_groups(g["residual"], g["inception"])
     assert g["residual"].spread == pytest.approx(0.001) and v.noise == pytest.approx(0.002)
     assert v.kind == kind and v.difference == pytest.approx(gap)
+
 
 def test_one_seed_each_cannot_tell_a_difference(runs_dir):
     seeded_run(runs_dir, "r", "residual", 0, (0.995,))
@@ -187,7 +196,7 @@ def test_compare_draws_two_groups_as_bands_and_says_within_seed_noise(lab):
     assert "within seed noise" in words and "is ahead" not in words
     rows = at.dataframe[0].value
     g = by_model(lab)
-    assert list(rows["run"]) == ["3 seeds", "2 seeds"]
+    assert list(rows["run"]) == ["Residual · fast · 3 seeds", "Inception · fast · 2 seeds"]
     assert list(rows["final test acc"]) == [g["residual"].final_words(), g["inception"].final_words()]
     assert "±" in rows["final test acc"][0]
 

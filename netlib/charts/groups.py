@@ -3,7 +3,7 @@ mean (what Compare draws, and a report of several runs)."""
 
 from __future__ import annotations
 
-from ..runs import groups, labels
+from ..runs import groups
 from . import style
 
 
@@ -22,7 +22,7 @@ def group_series(found: list, axis: str = "epoch") -> list[dict]:
         used[model] = True
         if len(g.runs) == 1:
             info = g.runs[0]
-            out.append({"label": labels.short_label(info.name, info.config), "color": color,
+            out.append({"label": g.label, "color": color,  # the run's own label (groups.Group.label)
                         "batches": info.batches, "epochs": info.epochs})
         else:
             out.append({"label": g.label, "color": color, "band": groups.band(g, axis),

@@ -78,7 +78,8 @@ PAGES: dict[str, PageLinks] = {
         Param("lesion", "lesion_ckpt_{model}", Checkpoint(), _lesion_default, LESION_MODELS))),
     # Compare's pairs are the page's own; both networks of a pair share the blocks and width settings
     "compare": PageLinks("", (Param("pair", "cmp_pair", Choice(), FIRST), *_shape("cmp_blocks", "cmp_width", 3, False),
-                              Param("run", "compare_runs", RunList()))),
+                              Param("run", "compare_runs", RunList()),
+                              Param("axis", "cmp_axis", Choice(("epoch", "time")), FIRST))),
     "results": PageLinks("results_model", (
         _network("results_model"), Param("checkpoint", "results_ckpt_{model}", Checkpoint(), _shipped()),
         Param("true", "results_true", Choice(tuple(range(10)), optional=True)),

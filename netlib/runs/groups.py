@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from ..recipes import recorded_values
 from ..request import trained_on
 from .files import UNREADABLE
-from .labels import network_label, recipe_label
+from .labels import network_label, recipe_label, run_label, run_time
 from .reader import RunInfo
 from .summary import run_stats
 
@@ -70,6 +71,8 @@ class Group:
 
     key: str
     runs: list = field(default_factory=list)  # RunInfo, in the order of their seeds
+    name: str = ""  # set by group_runs when two groups would read alike: the label, told apart
+
 
     @property
     def seeds(self) -> list[int]:
@@ -81,7 +84,11 @@ class Group:
 
     @property
     def label(self) -> str:
-        """'Residual · fast · 3 seeds'."""
+        """'Residual · fast · 3 seeds'; a single run's own label (labels.run_label)."""
+        if self.name:
+            return self.name
+        if len(self.runs) == 1:
+            return run_label(self.runs[0])
         return group_label(network_label(self.config), recipe_label(self.config), len(self.runs))
 
     @property
@@ -205,7 +212,20 @@ def group_runs(infos: Sequence[RunInfo]) -> list[Group]:
               partition(infos, key_of, lambda r: r.config.get("seed", 0))]
     for g in groups:
         g.runs.sort(key=lambda r: r.config.get("seed", 0))
+    for g, name in zip(groups, distinct([g.label for g in groups], [g.runs[0].name for g in groups])):
+        g.name = name  # two batches of one experiment: told apart by their first runs' start times
     return groups
+
+
+def distinct(labels: list[str], names: list[str]) -> list[str]:
+    """labels, each told apart from the others: one that two share gets its run's start time (from the run
+    folder's name), then the folder's name itself."""
+    out = list(labels)
+    for tell in (run_time, str):
+        counts = Counter(out)
+        out = [f"{lab} · {tell(n)}" if counts[lab] > 1 and not lab.endswith(tell(n)) else lab
+               for lab, n in zip(out, names)]
+    return out
 
 
 @dataclass
@@ -238,11 +258,14 @@ def compare_groups(a: Group, b: Group) -> Verdict:
         return Verdict("few", words, fa.mean - fb.mean)
     diff, noise = fa.mean - fb.mean, a.spread + b.spread
     gap = f"{100 * abs(diff):.2f} points"
-    counts = f"{fa.n} seeds" if fa.n == fb.n else f"{fa.n} and {fb.n} seeds"
+    counts = f"{fa.n} seeds each" if fa.n == fb.n else f"{fa.n} and {fb.n} seeds"
+    # the chart draws a band only where a group has more than one epoch: one epoch is one dot each
+    bands = len(a.curve) > 1 and len(b.curve) > 1
+    spreads = f"the two groups' spreads ({counts}) add up to {100 * noise:.2f} points"
     if abs(diff) <= noise:
         return Verdict("noise", f"{a.label} and {b.label}: final test accuracies {gap} apart, within seed "
-                                f"noise (their bands overlap: the spreads of {counts} add up to "
-                                f"{100 * noise:.2f} points): these runs cannot say which is better.", diff, noise)
+                                f"noise: {spreads}" + (", and their bands overlap" if bands else "")
+                                + ". These runs cannot say which is better.", diff, noise)
     ahead, behind = (a, b) if diff > 0 else (b, a)
-    return Verdict("ahead", f"{ahead.label} is ahead of {behind.label} by {gap}, more than the spread of "
-                            f"{counts} ({100 * noise:.2f} points: their bands do not overlap).", diff, noise)
+    return Verdict("ahead", f"{ahead.label} is ahead of {behind.label} by {gap}, more than {spreads}"
+                            + (": their bands do not overlap." if bands else "."), diff, noise)
