@@ -36,7 +36,8 @@ def _button(dirs: list[Path], key: str, sweep) -> None:
             return
         kept = (made_of, page.encode("utf-8"), build.file_name(dirs, sweep[1].name if sweep else None))
         st.session_state[state] = kept
-    st.download_button(f"Download report ({len(kept[1]) / 2**20:.1f} MB)", data=kept[1], file_name=kept[2],
+    # data as a callable: the 5 MB go to the browser on the click, not with every rerun of the page
+    st.download_button(f"Download report ({len(kept[1]) / 2**20:.1f} MB)", data=lambda: kept[1], file_name=kept[2],
                        mime="text/html", on_click="ignore", key=f"{key}_report_download", icon=":material/download:",
                        help=HELP)
 

@@ -7,7 +7,7 @@ from ..charts import training
 from ..charts.style import model_color
 from ..request import RequestError, RunRequest, trained_on
 from ..runs import labels, summary
-from ..runs.files import CANCELLED, FAILED_STATUSES, LIVE_STATUSES, PRUNED, WAITING_STATUSES
+from ..runs.files import CANCELLED, FAILED_STATUSES, LIVE_STATUSES, PRUNED, UNREADABLE, WAITING_STATUSES
 from ..runs.meta import read_meta
 from ..runs.reader import RunInfo
 from .document import Document, note, pairs, paragraph, text
@@ -31,6 +31,8 @@ def state_note(run: RunInfo) -> str:
     if run.status in WAITING_STATUSES:
         return note(f"This run had not started when this report was made ({run.status}): it has no "
                     "figures yet.")
+    if run.status == UNREADABLE:
+        return note(f"This run folder cannot be read: {run.reason}", bad=True)
     if run.status == CANCELLED or run.status in FAILED_STATUSES:
         return note(f"This run {run.status}: {run.reason or 'no reason recorded'}.", bad=run.status != CANCELLED)
     if run.status in ("stopped", PRUNED):
