@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app_pages._evaluations import MNIST_SOURCE, warm_shipped
+from app_pages._evaluations import MNIST_SOURCE, shared, warm_shipped
 from netlib.analysis import inspection
 from netlib.analysis.cost import crossover_width
 from netlib.charts import style
@@ -208,10 +208,8 @@ def test_digits():
         return np.stack(images), np.array(labels), "drawn digits (MNIST is not available)"
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
 def _lesion_rows(path: str, stamp: float, limit: int) -> list[tuple[str, float]]:
-    """The lesion test of a checkpoint on the first `limit` test digits (stamp: its mtime, so a run's
-    rewritten checkpoint is tested again)."""
+    """The lesion test of a checkpoint on the first `limit` test digits."""
     from netlib.analysis.lesion import lesion_test
     from netlib.data import normalize
 
@@ -221,8 +219,12 @@ def _lesion_rows(path: str, stamp: float, limit: int) -> list[tuple[str, float]]
 
 
 def lesion_rows(path: Path, limit: int) -> list[tuple[str, float]]:
+    """Computed once per server for every session (Inspect's tab and the lesion lesson ask for the same
+    shipped checkpoints; a second visitor waits for the first one's run); the stamp (mtime) makes a run's
+    rewritten checkpoint a new key."""
     path = catalogue.allowed_checkpoint(path)
-    return _lesion_rows(str(path), catalogue.file_stamp(path), int(limit))
+    stamp, limit = catalogue.file_stamp(path), int(limit)
+    return shared(("lesion", str(path), stamp, limit), lambda: _lesion_rows(str(path), stamp, limit))
 
 
 @st.cache_resource(show_spinner=False)

@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 from netlib.analysis.evaluation import Evaluation, evaluate
 from netlib.lab import catalogue
@@ -22,12 +22,13 @@ log = logging.getLogger(__name__)
 MNIST_SOURCE = "MNIST test set"  # the test digits' source when MNIST is there (else drawn digits)
 MAX_KEPT = 16  # evaluations kept (a few KB of arrays each, plus the 10,000 x 3 top probabilities)
 
+T = TypeVar("T")  # an Evaluation, or another result of the test set (a lesion test's rows)
 _lock = threading.Lock()
 _kept: "OrderedDict[tuple, Future]" = OrderedDict()
 _warm_started = False  # once per process: clearing Streamlit's caches reruns setup_server, not this
 
 
-def shared(key: tuple, compute: Callable[[], Evaluation]) -> Evaluation:
+def shared(key: tuple, compute: Callable[[], T]) -> T:
     """compute()'s result for key, computed once: a second caller waits for the first one's result. A
     failure is not kept (the next caller tries again) and reaches every caller waiting on it."""
     with _lock:

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything the tests need (Python packages, Chromium, PostgreSQL, MNIST), then run them.
 # Usage: scripts/test.sh [--fast] [extra pytest args]   (--fast: skip slow and browser tests)
+# Tests run in TEST_WORKERS parallel pytest-xdist workers (default 3: on 2 cores the browser tests mostly
+# wait on Streamlit and Chromium, so a third worker fills that time); TEST_WORKERS=0 runs them in one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -28,4 +30,6 @@ echo "== MNIST (fetched and md5-verified by netlib)"
 python3 -m netlib data
 
 echo "== tests"
-python3 -m pytest --durations=15 "${marker[@]}" "$@"
+workers=${TEST_WORKERS:-3}
+parallel=(); (( workers > 0 )) && parallel=(-n "$workers" --dist loadgroup)
+python3 -m pytest --durations=15 "${parallel[@]}" "${marker[@]}" "$@"

@@ -55,14 +55,14 @@ def open_page(page, server: Server, path: str, title: str, idle: bool = True) ->
     expect(heading.or_(exc).first).to_be_visible(timeout=60_000)  # the page, or why it is not there
     if idle:
         wait_idle(page)
-    assert exc.count() == 0, f"/{path}: exception on the page (see {ARTIFACTS}/server.log): {exc.first.inner_text()[:500]}"
+    assert exc.count() == 0, f"/{path}: exception on the page (see the server's log in {ARTIFACTS}): {exc.first.inner_text()[:500]}"
     expect(heading).to_be_visible()
 
 
 def assert_clean(page, where: str) -> None:
     """Journey 5: nothing a person should never see."""
     exc = page.locator('[data-testid="stException"]')
-    assert exc.count() == 0, f"{where}: exception on the page (see {ARTIFACTS}/server.log): {exc.first.inner_text()[:500]}"
+    assert exc.count() == 0, f"{where}: exception on the page (see the server's log in {ARTIFACTS}): {exc.first.inner_text()[:500]}"
     err = page.locator('[data-testid="stAlertContentError"]')
     assert err.count() == 0, f"{where}: error message on the page: {err.first.inner_text()[:2000]}"
     body = page.locator("body").inner_text()

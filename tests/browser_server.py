@@ -74,10 +74,11 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(request, tmp_path_factory):
     """`streamlit run app.py` on a free port with a fresh runs folder; stopped, with its runs, at the end.
     Real MNIST (NETLIB_LAB_SYNTHETIC unset) and the shipped checkpoints."""
-    with serving(tmp_path_factory, "server", {launch.SYNTHETIC_ENV: None, catalogue.CHECKPOINT_DIR_ENV: None}) as (
+    name = f"server-{request.module.__name__}"  # one log per module: xdist runs modules side by side
+    with serving(tmp_path_factory, name, {launch.SYNTHETIC_ENV: None, catalogue.CHECKPOINT_DIR_ENV: None}) as (
             server, proc):
         yield server
         assert not stop_server(proc), "training processes outlived the server"

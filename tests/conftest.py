@@ -2,6 +2,10 @@
 
 Every test runs with NETLIB_RUNS_DIR pointing into its own tmp dir, so nothing lands in ./runs.
 
+Under pytest-xdist (scripts/test.sh runs `-n 3 --dist loadgroup`), a module whose tests share a
+module-scoped fixture (a Streamlit server, a trained model) runs whole on one worker, and those modules
+start first: they are the long ones, and a long one started last would be the whole run's tail.
+
 Torch runs single-threaded here, in this process and (via OMP_NUM_THREADS) in the CLI subprocesses the
 tests start: on the shared 2-core machine, two spinning OpenMP threads per process made small training
 steps 5-50x slower and very noisy under load; with one thread the same steps are fast and steady.
@@ -20,6 +24,26 @@ torch.set_num_threads(1)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # `pytest` run from elsewhere still imports this tree's netlib
     sys.path.insert(0, str(REPO_ROOT))
+
+
+def _shares_module_fixture(item) -> bool:
+    """Whether the test uses a module-scoped fixture (built once per module: keep the module on one worker)."""
+    info = getattr(item, "_fixtureinfo", None)  # pytest has no public accessor for a test's fixture defs
+    defs = getattr(info, "name2fixturedefs", {}) if info is not None else {}
+    return any(d.scope == "module" for chain in defs.values() for d in chain)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Group modules with shared module fixtures onto one xdist worker, and put them first (stable order:
+    every worker must collect the same list)."""
+    grouped = {item.module.__name__ for item in items
+               if _shares_module_fixture(item) or item.get_closest_marker("browser")}
+    for item in items:
+        if item.get_closest_marker("xdist_group"):  # grouped by hand (tests of two modules sharing a memo)
+            grouped.add(item.module.__name__)
+        elif item.module.__name__ in grouped:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    items.sort(key=lambda item: item.module.__name__ not in grouped)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import shlex
 import time
 from pathlib import Path
 
+import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -17,6 +18,9 @@ from netlib.runs.reader import RunInfo
 APP = Path(__file__).resolve().parent.parent / "app.py"
 SHIPPED = [catalogue.shipped_checkpoint(m) for m in ("inception", "residual")]
 SHIPPED_BY_MODEL = dict(zip(("inception", "residual"), SHIPPED))
+# Tests that run the lesion test on the shipped checkpoints through pages: on one xdist worker, whose
+# server-wide memo (app_pages/_evaluations.shared) computes the rows once for all of them.
+SHIPPED_LESION_GROUP = pytest.mark.xdist_group("shipped-lesion")
 
 
 def start_run(run_dir: Path, args: list[str], threads: int | None = None):

@@ -17,7 +17,7 @@ from netlib.checkpoint import save_checkpoint
 from netlib.cli.main import main as cli_main
 from netlib.lab import catalogue
 from netlib.models import build_model
-from support import assert_clean, charts, fresh_app, open_app
+from support import SHIPPED_LESION_GROUP, assert_clean, charts, fresh_app, open_app
 
 SHIPPED_LESION = {m: catalogue.lesion_checkpoint(m) for m in catalogue.LESION_MODELS}
 needs_shipped = pytest.mark.skipif(not all(p.is_file() for p in SHIPPED_LESION.values()),
@@ -207,6 +207,7 @@ def test_shipped_lesion_checkpoints_show_the_lesson(capsys):
 
 @needs_shipped
 @pytest.mark.slow
+@SHIPPED_LESION_GROUP  # the lesion rows are computed once for both (the server-wide memo)
 def test_inspect_lesion_tab_on_the_shipped_checkpoints(monkeypatch, tmp_path):
     fresh_app(monkeypatch)
     at = open_app("app_pages/inspect.py", 180)

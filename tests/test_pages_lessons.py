@@ -9,7 +9,7 @@ import pytest
 from netlib.analysis import cost
 from netlib.lab import catalogue, launch, lesson_runs, lessons, seed_dip
 from netlib.runs.reader import read_run, run_index
-from support import assert_clean, charts, open_app, write_run, write_seed
+from support import SHIPPED_LESION_GROUP, assert_clean, charts, open_app, write_run, write_seed
 from pages_support import lab, wait_for  # noqa: F401  (lab: fresh runs folder and caches; kills runs left over)
 
 
@@ -128,6 +128,7 @@ def test_lesion_lesson_without_checkpoints_is_not_available(monkeypatch, tmp_pat
 
 
 @pytest.mark.slow
+@SHIPPED_LESION_GROUP  # the lesion rows are computed once for both (the server-wide memo)
 def test_lesion_lesson_runs_on_the_shipped_checkpoints():
     at = answer(open_lesson("lesion", timeout=180), "lesion", survivor=lessons.PLAIN)
     at.button(key="go_lesion").click().run()
