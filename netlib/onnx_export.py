@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 from .atomic import atomic_write
@@ -15,6 +16,9 @@ OUTPUT_NAME = "logits"
 # which runtimes can read the file: onnxruntime 1.17 and newer.
 OPSET = 20
 LABELS = ",".join(str(d) for d in range(10))
+# One export at a time in a process: torch.export traces under process-wide state (the dashboard's
+# download buttons may be clicked by two people at once).
+_EXPORTING = threading.Lock()
 
 
 class ExportError(ValueError):
@@ -67,9 +71,10 @@ def onnx_model(checkpoint: Path):
     # Two examples, not one: torch.export would specialise a batch of 1 as a constant.
     example = torch.zeros(2, 1, 28, 28)
     try:
-        program = torch.onnx.export(model, (example,), dynamo=True, input_names=[INPUT_NAME],
-                                    output_names=[OUTPUT_NAME], opset_version=OPSET, verbose=False,
-                                    dynamic_shapes=({0: torch.export.Dim("batch")},))
+        with _EXPORTING:
+            program = torch.onnx.export(model, (example,), dynamo=True, input_names=[INPUT_NAME],
+                                        output_names=[OUTPUT_NAME], opset_version=OPSET, verbose=False,
+                                        dynamic_shapes=({0: torch.export.Dim("batch")},))
         proto = program.model_proto  # a new proto each time it is read: read once, then annotate
     except Exception as e:  # noqa: BLE001  the exporter raises many types; the person needs one line
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
@@ -92,6 +97,8 @@ def export_onnx(checkpoint: Path, out: Path) -> dict:
     from .lab.catalogue import checkpoint_summary
 
     out = check_target(out)  # before the slow export: a typo is told at once
+    if out.exists() and Path(checkpoint).exists() and out.samefile(checkpoint):
+        raise ExportError(f"{out}: refused as the ONNX file, it is the checkpoint being exported")
     proto, meta = onnx_model(checkpoint)
     data = proto.SerializeToString()
     check_target(out)  # again: it may have become a FIFO or lost its folder meanwhile

@@ -189,3 +189,11 @@ def test_a_bad_output_path_is_one_line_and_writes_nothing(tiny_checkpoint, tmp_p
     code, printed, err = _main(["export", tiny_checkpoint, "--onnx", target], capsys)
     _assert_one_line_usage_error(code, printed, err, word)
     assert sorted(os.listdir(folder)) == before and not (folder / "missing").exists()
+
+
+def test_the_checkpoint_itself_is_refused_as_the_output(tiny_checkpoint, tmp_path, capsys):
+    checkpoint = tmp_path / "model.pt"
+    checkpoint.write_bytes(tiny_checkpoint.read_bytes())
+    code, printed, err = _main(["export", checkpoint, "--onnx", tmp_path / "." / "model.pt"], capsys)
+    _assert_one_line_usage_error(code, printed, err, "the checkpoint being exported")
+    assert checkpoint.read_bytes() == tiny_checkpoint.read_bytes()
