@@ -41,25 +41,30 @@ def export(checkpoint: Path, out: Path) -> tuple[int, str, str]:
     return code, out_text.getvalue(), err_text.getvalue()
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory, make_dataset, make_config) -> dict:
-    """network -> (checkpoint, ONNX file, what the command printed): each trained for two steps."""
+def trained_and_exported(folder: Path, model: str, kwargs: dict, make_dataset, make_config) -> tuple:
+    """(checkpoint, ONNX file, what the command printed) of model trained for two steps."""
     from netlib.checkpoint import save_checkpoint
     from netlib.engine.loop import fit
 
+    config = make_config(model, model_kwargs=kwargs, batch_size=32, epochs=1)
+    end = fit(config, make_dataset(64, 64))
+    checkpoint = folder / f"{model}.pt"
+    save_checkpoint(checkpoint, end["model"], model, kwargs, config.recipe.to_dict(),
+                    {"test_acc": end["test_acc"], "epochs": end["epochs_completed"]},
+                    extra={"recipe_name": config.recipe_name})
+    code, printed, err = export(checkpoint, folder / f"{model}.onnx")
+    assert code == 0, err
+    return checkpoint, folder / f"{model}.onnx", printed
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, make_dataset, make_config) -> dict:
+    """network -> (checkpoint, ONNX file, what the command printed), for each network in NETWORKS."""
     folder = tmp_path_factory.mktemp("onnx")
-    out = {}
-    for model, kwargs in NETWORKS.items():
-        config = make_config(model, model_kwargs=kwargs, batch_size=32, epochs=1)
-        end = fit(config, make_dataset(64, 64))
-        checkpoint = folder / f"{model}.pt"
-        save_checkpoint(checkpoint, end["model"], model, kwargs, config.recipe.to_dict(),
-                        {"test_acc": end["test_acc"], "epochs": end["epochs_completed"]},
-                        extra={"recipe_name": config.recipe_name})
-        code, printed, err = export(checkpoint, folder / f"{model}.onnx")
-        assert code == 0, err
-        out[model] = (checkpoint, folder / f"{model}.onnx", printed)
-    return out
+    with pytest.MonkeyPatch.context() as mp:  # made before the per-test runs folder: a runs folder of its own
+        mp.setenv("NETLIB_RUNS_DIR", str(folder / "runs"))
+        return {model: trained_and_exported(folder, model, kwargs, make_dataset, make_config)
+                for model, kwargs in NETWORKS.items()}
 
 
 def assert_agrees(checkpoint: Path, onnx_file: Path, images: torch.Tensor) -> None:
