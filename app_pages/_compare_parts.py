@@ -14,7 +14,7 @@ from netlib.lab import launch
 from netlib.models import DEFAULT_WIDTH, MODELS
 from netlib.runs import follow, groups, labels, summary
 from netlib.runs.files import LIVE_STATUSES, WAITING_STATUSES
-from netlib.runs.reader import read_status
+from netlib.runs.reader import quick_status, read_status
 
 # As on Train: progress at most 1 s old, charts at most 2 s; the browser redrawing charts is what
 # watching costs the runs on shared cores (scripts/bench_ui_overhead.py).
@@ -109,10 +109,12 @@ def pair_waiting(pair: list[Path]) -> bool:
                (read_status(d) or {}).get("status") in WAITING_STATUSES for d in pair)
 
 
-def overlay_state(runs: list) -> tuple:
-    """What the page shows outside its timers that a run can change (its status: the Stop button, a
-    failure): when it changes, the whole page is redrawn."""
-    return tuple((r.name, r.status) for r in runs)
+def statuses(dirs: list[Path]) -> tuple:
+    """What the page shows outside its timers that a run can change (its status: the sidebar's live runs
+    and queue, the picker's tags, the Stop button, a failure): when it changes, the whole page is redrawn.
+    Read from each run's status.json, the chosen runs' and the last pair's alike (a pair's run that is
+    not chosen yet still moves from the sidebar's queue to its live runs)."""
+    return tuple((Path(d).name, quick_status(d)) for d in dirs)
 
 
 def progress_line(live: list) -> None:
@@ -123,19 +125,18 @@ def progress_line(live: list) -> None:
         st.caption(literal(" · ".join(parts)))  # a model name is read from the run folder
 
 
-def live_progress(names: list[str], state: tuple) -> None:
+def live_progress(names: list[str], watched: list[Path], seen: tuple) -> None:
     @st.fragment(run_every=PROGRESS_S)
     def tick() -> None:
-        guarded(_tick)(names, state)  # inside: a timer rerun calls the fragment itself
+        guarded(_tick)(names, watched, seen)  # inside: a timer rerun calls the fragment itself
 
     tick()
 
 
-def _tick(names: list[str], state: tuple) -> None:
-    runs = read_runs(names)
-    if overlay_state(runs) != state:
-        st.rerun()  # a run ended, failed or paused: the rest of the page shows it
-    progress_line([r for r in runs if r.live])
+def _tick(names: list[str], watched: list[Path], seen: tuple) -> None:
+    if statuses(watched) != seen:
+        st.rerun()  # a run started, ended, failed or paused: the rest of the page (and the sidebar) shows it
+    progress_line([r for r in read_runs(names) if r.live])
 
 
 def heatmaps(with_grads: list) -> None:

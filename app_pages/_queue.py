@@ -78,10 +78,11 @@ def sidebar_queue(entries: list) -> None:
     line = sorted((e for e in entries if e.waiting), key=lambda e: e.queue_position or 0)
     if not line:
         return
-    st.caption(f"Queued ({queue.cpu_slots()} CPU slots)")
+    st.caption(f"Queued or starting ({queue.cpu_slots()} CPU slots)")
     for e in line:
         text, cancel_col, front_col = st.columns([5, 1, 1], vertical_alignment="center")
-        text.markdown(f":orange[●] {e.queue_position or '·'}. **{literal(e.network or e.model)}** · {literal(e.recipe)}"
+        place = f"{e.queue_position}. " if e.queue_position else ""  # a run starting has left the line
+        text.markdown(f":orange[●] {place}**{literal(e.network or e.model)}** · {literal(e.recipe)}"
                       f"  \n{code(e.name)} · {where(e)}")
         if e.status != QUEUED:
             continue

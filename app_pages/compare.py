@@ -6,8 +6,8 @@ import streamlit as st
 
 from app_pages import _links as links
 from app_pages import _queue
-from app_pages._compare_parts import (CHARTS_S, followed, group_series, heatmaps, live_progress, overlay_state,
-                                      pair_waiting, progress_line, read_runs, series, table, verdict, watch)
+from app_pages._compare_parts import (CHARTS_S, followed, group_series, heatmaps, live_progress, pair_waiting,
+                                      progress_line, read_runs, series, statuses, table, verdict, watch)
 from app_pages._common import chart, checkpoint_meta, guarded, model_cost, pct, runs_dir, shape_inputs
 from app_pages._escape import literal
 from app_pages._report import report_button
@@ -109,11 +109,15 @@ def networks_table() -> None:
                  column_config={"parameters": st.column_config.NumberColumn(format="localized")})
 
 
-def overlay(names: list[str], polling: bool, stream: bool = False) -> None:
+def overlay(names: list[str], polling: bool, seen: tuple, stream: bool = False) -> None:
     """The chosen runs overlaid. stream (live runs, drawn outside any timer): the progress line redraws
-    every 1 s, the charts, verdict and table every 2 s, the rest when a run's status changes."""
-    runs = read_runs(names)
+    every 1 s, the charts, verdict and table every 2 s, the rest when a run's status changes (seen: the
+    statuses the whole page was drawn with)."""
     pair = [Path(d) for d in st.session_state.get(PAIR_KEY, [])]
+    watched = [*(runs_dir() / n for n in names), *pair]
+    if polling and not stream and statuses(watched) != seen:
+        st.rerun()  # a run started or ended: the whole page, the sidebar's live runs too, shows it
+    runs = read_runs(names)
     waiting = [launch.pending(d) for d in pair if followed(d) is None]
     for p in waiting:
         (st.error if p.failed else st.info)(f"{literal(p.dir.name)}: {literal(p.message)}")  # the log's tail
@@ -130,7 +134,7 @@ def overlay(names: list[str], polling: bool, stream: bool = False) -> None:
             st.error(f"{literal(info.name)} {info.status}: {literal(info.reason)}", icon=":material/error:")
     live = [r for r in runs if r.live]
     if stream:
-        live_progress(names, overlay_state(runs))
+        live_progress(names, watched, seen)
     else:
         progress_line(live)
     axis = st.radio("x axis", ["epoch", "time"], horizontal=True, key="cmp_axis",
@@ -197,12 +201,13 @@ def main() -> None:
     names = [e.name for e in chosen]
     watch(names, pair)
     polling = pair_live or any(e.live for e in chosen)
+    seen = statuses([*(runs_dir() / n for n in names), *pair])  # as the sidebar and the picker show them
     if any(e.live for e in chosen) and not pair_waiting(pair):  # streaming: its parts keep their own timers
-        guarded(overlay)(names, polling, stream=True)
+        guarded(overlay)(names, polling, seen, stream=True)
     else:
         @st.fragment(run_every=CHARTS_S if polling else None)  # starting or queued: small, every 2 s
         def view() -> None:
-            guarded(overlay)(names, polling)
+            guarded(overlay)(names, polling, seen)
 
         view()
     with st.expander("The networks and the shipped checkpoints"):

@@ -4,6 +4,7 @@ the chart shows."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import replace
@@ -14,6 +15,7 @@ import pytest
 from netlib.engine.loop import TrainConfig
 from netlib.recipes import recipe_for
 from netlib.runs import manage
+from netlib.runs.processes import start_time
 from netlib.runs.writer import RunWriter
 from support import assert_clean, charts, epoch_event, fresh_app, open_app, stop_children
 
@@ -122,3 +124,15 @@ def test_the_x_axis_choice_is_in_the_link(lab):
     at.radio(key="cmp_axis").set_value("time").run()
     assert_clean(at)
     assert at.query_params.get("axis") == "time"
+
+
+def test_a_starting_run_in_the_sidebar_has_no_place_in_line(lab):
+    run_dir = lab / f"{SAME_SECOND}-residual-fast-01"  # as the queue leaves a run it has just started
+    run_dir.mkdir(parents=True)
+    config = TrainConfig(model="residual", recipe_name="fast", recipe=recipe_for("fast", "residual"), threads=1)
+    (run_dir / "config.json").write_text(json.dumps(config.to_dict()))
+    (run_dir / "status.json").write_text(json.dumps({"status": "starting", "reason": "", "pid": os.getpid(),
+                                                     "started": start_time(os.getpid()), "updated": time.time()}))
+    at = open_app("app_pages/compare.py")
+    side = " ".join(m.value for m in at.sidebar.markdown)
+    assert "starting" in side and "·." not in side, side
