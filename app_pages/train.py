@@ -112,8 +112,9 @@ def run_header(info) -> None:
                     if e.get("event") == "start" and e.get("first_epoch", 1) > 1), None)
     extra = 0 if resumed is None else sum(e.get("event") == "epoch" for e in info.events[resumed:])
     more = f" · +{extra} epoch{'s' if extra != 1 else ''}" if extra else ""
-    st.markdown(f"**{literal(labels.network_label(c))}** · {literal(labels.recipe_label(c))} recipe{more} · "
-                f"{code(info.name)} · {literal(info.status)}")
+    named = labels.person_label(info.dir)  # the label saved on the Runs page names the run here too
+    st.markdown((f"**{literal(named)}** · " if named else "") + f"**{literal(labels.network_label(c))}** · "
+                f"{literal(labels.recipe_phrase(c))}{more} · {code(info.name)} · {literal(info.status)}")
     sweep = sweep_text(c)
     if sweep and st.button(f"Sweep {sweep}", icon=":material/tune:", key="train_open_sweep", type="tertiary",
                            help="this run is a trial of that sweep: open it on the Sweep page"):

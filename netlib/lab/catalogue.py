@@ -14,6 +14,7 @@ from torch import nn
 from ..models import build_model
 from ..names import LESION_BLOCKS, LESION_MODELS, lesion_file, network_title, title
 from ..runs.files import CHECKPOINT, default_runs_dir
+from ..runs.labels import person_label, recipe_phrase
 from ..runs.reader import RunEntry, read_events
 from ..safepath import UnsafePath, is_contained
 from .link_values import checkpoint_id
@@ -61,7 +62,9 @@ def checkpoint_choices(model: str, runs: list[RunEntry]) -> list[CheckpointChoic
         if r.model == model and r.has_checkpoint and is_contained(r.dir, r.dir / CHECKPOINT):
             # a network sized other than published says so (Inception w64, Residual ×3)
             sized = f" · {r.network}" if r.network != title(model) else ""
-            out.append(CheckpointChoice(f"run {r.name}{sized} ({r.status})", r.dir / CHECKPOINT, model, False))
+            named = person_label(r.dir)  # the label saved on the Runs page names the run here too
+            out.append(CheckpointChoice(f"{named + ' · ' if named else ''}run {r.name}{sized} ({r.status})",
+                                        r.dir / CHECKPOINT, model, False))
     for u in list_uploads():
         if u.model == model:
             out.append(CheckpointChoice(u.label, u.path, model, False, uploaded=True))
@@ -113,8 +116,8 @@ def checkpoint_summary(meta: dict) -> str:
         parts.append(f"test accuracy {100 * acc:.2f}%")
     if m.get("epoch") or m.get("epochs"):
         parts.append(f"after {m.get('epoch') or m.get('epochs')} epoch(s)")
-    if meta.get("recipe_name"):
-        parts.append(f"{meta['recipe_name']} recipe")
+    if meta.get("recipe_name"):  # a recipe changed from a named one says how, never just its name
+        parts.append(f"trained with {recipe_phrase(meta)}")
     return ", ".join(parts if len(parts) > 1 else parts + ["no metrics recorded"])
 
 

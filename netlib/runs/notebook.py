@@ -142,6 +142,8 @@ def make_row(entry) -> Row:
     row.final_acc, row.best_acc, row.seconds = scores(d, status)
     epoch = status.get("epoch")
     row.epochs = epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else 0
+    if row.extended and row.recipe != "?":  # trained past its recipe: the recipe says the epochs it reached
+        row.recipe = recipe_label(config, 6, reached=row.epochs)
     row.queue_position = entry.queue_position  # run_index numbers the queue's line (None: not queued)
     return row
 
