@@ -7,6 +7,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from app_pages import _links as links
 from app_pages import _upload_parts as upload_parts
+from app_pages._canvas_clear import clear_button
 from app_pages._common import chart, checkpoint_picker, guarded, load_model, runs_dir
 from app_pages._export import onnx_button
 from netlib.analysis.explain import BRANCH_HELP, METHODS, doubt, explain
@@ -22,24 +23,7 @@ LAST_DRAWN = "last_drawn"  # read by the Inspect page
 CANVAS_EMPTY = BLANK_HINT + " Draw on the black square with the mouse or a finger, or upload an image."
 
 
-CLEARS = "canvas_clears"  # how many times Clear was pressed: a new number is a new, empty initial drawing
-CLEARED = "canvas_cleared"  # the drawing the canvas still reported when Clear was pressed
-
-
-def drawing_id(result) -> int:
-    return hash((repr(result.json_data), result.image_bytes))
-
-
-def drawn_since_clear(result) -> bool:
-    """False while the canvas still reports the drawing that Clear emptied: the component empties itself
-    when its new initial drawing arrives and then reports the empty canvas, a rerun later."""
-    cleared = st.session_state.get(CLEARED)
-    if cleared is None:  # the usual case: no Clear waiting for the canvas, nothing to hash on each stroke
-        return True
-    if cleared == drawing_id(result):
-        return False
-    del st.session_state[CLEARED]
-    return True
+CLEARS = "canvas_clears"  # times the server had to empty the canvas (_canvas_clear's fallback only)
 
 
 def drawing_input():
@@ -49,25 +33,26 @@ def drawing_input():
     # tablet's 768 among them, to ~1,400 px with the sidebar open, its column was narrower, and the
     # component hid the canvas's right part behind a scrollbar, out of a finger's reach. Its column is
     # kept at least as wide as the canvas (the answers move below it where both do not fit).
-    # Clear hands the same canvas a new, empty initial drawing, and it empties itself in place. (A new key
-    # mounted a new canvas instead, and on a loaded browser a stroke drawn while it mounted was lost.)
+    # Clear empties the canvas in the browser (app_pages/_canvas_clear.py); the initial drawing changes only
+    # when that cannot be done there and the server empties it instead.
     clears = st.session_state.setdefault(CLEARS, 0)
     result = st_canvas(stroke_width=width, stroke_color="#FFFFFF", background_color="#000000",
                        height=CANVAS, width=CANVAS, drawing_mode="freedraw", return_image_data=True,
                        update_streamlit=True, initial_drawing={"objects": [], "clears": clears}, key="canvas")
-    fresh = drawn_since_clear(result)
     # Hidden: how many strokes the answers on the page were computed from, so a browser test or benchmark
     # knows an answer is its last stroke's even when a loaded browser paints a whole rerun at once.
-    strokes = len((result.json_data or {}).get("objects") or []) if fresh else 0
+    strokes = len((result.json_data or {}).get("objects") or [])
     st.html(f'<style>[data-testid="stColumn"]:has(.st-key-canvas) {{ min-width: {CANVAS}px }}'
             '[data-testid="stElementContainer"]:has(.drawn-strokes) { display: none }</style>'
             f'<span class="drawn-strokes" data-strokes="{strokes}"></span>')
-    if st.button("Clear", icon=":material/ink_eraser:", key="clear"):
+    if clear_button("canvas", key="clear"):
         st.session_state[CLEARS] += 1
-        st.session_state[CLEARED] = drawing_id(result)
         st.session_state.pop(LAST_DRAWN, None)
-        st.rerun()
-    return result.image_data if fresh else None
+        st.rerun()  # the canvas gets its new, empty initial drawing
+    if not strokes:  # an empty canvas: nothing to read, and nothing for Inspect to show as the last drawing
+        st.session_state.pop(LAST_DRAWN, None)
+        return None
+    return result.image_data
 
 
 def answer(model: str, probs: list[float], column) -> None:

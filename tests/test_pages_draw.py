@@ -34,7 +34,7 @@ def draw(at: AppTest, image: Image.Image) -> AppTest:
     buf = io.BytesIO()
     image.save(buf, "PNG")
     url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-    at.session_state["canvas"] = {"drawing": {"raw": {"objects": []}, "data": url}}
+    at.session_state["canvas"] = {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": url}}
     return at.run()
 
 

@@ -33,8 +33,9 @@ def test_draw_empty_canvas_gets_a_hint_not_a_prediction():
     assert not at.metric
 
 
-def draw_on_canvas(at: AppTest, url: str) -> AppTest:
-    at.session_state["canvas"] = {"drawing": {"raw": {"objects": []}, "data": url}}
+def draw_on_canvas(at: AppTest, url: str, strokes: int = 1) -> AppTest:
+    """What the canvas reports: its drawing's objects (one per stroke) and its image."""
+    at.session_state["canvas"] = {"drawing": {"raw": {"objects": [{"type": "path"}] * strokes}, "data": url}}
     return at.run()
 
 
@@ -50,21 +51,19 @@ def test_draw_predicts_an_injected_digit(digit):
     assert answers == {"Inception reads": str(digit), "Residual reads": str(digit)}, answers
     assert {"probs_inception", "probs_residual", "preview"} <= set(charts(at))
     assert at.session_state["last_drawn"].shape == (28, 28)
-    assert elapsed < 10
+    assert elapsed < 30  # a second or two idle; 30 s allows a loaded machine (a hang would time out)
 
 
 @pytest.mark.skipif(not all(p.is_file() for p in SHIPPED), reason="shipped checkpoints not present")
-def test_draw_clear_empties_the_same_canvas_and_the_next_drawing_is_read():
+def test_draw_an_emptied_canvas_is_not_read_and_the_next_drawing_is():
+    """Clear empties the canvas in the browser, which then reports its empty drawing (an image of the
+    black square, no strokes): nothing is read, Inspect's last drawing goes; the next drawing is read."""
     at = open_page("app_pages/draw.py")
     draw_on_canvas(at, digit_data_url(1))
     assert at.metric and "last_drawn" in at.session_state
-    at.button(key="clear").click().run()
-    # the canvas has not yet reported its emptied drawing: the one it still reports is not read
-    assert at.session_state["canvas_clears"] == 1
+    draw_on_canvas(at, digit_data_url(1), strokes=0)
     assert any("Draw a digit" in i.value for i in at.info) and not at.metric
     assert "last_drawn" not in at.session_state
-    at.run()  # any rerun before the canvas reports: still nothing read
-    assert not at.metric
     draw_on_canvas(at, digit_data_url(7))  # the next drawing: read at once
     assert {m.label: m.value for m in at.metric} == {"Inception reads": "7", "Residual reads": "7"}
 
