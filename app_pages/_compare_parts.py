@@ -140,12 +140,11 @@ def _tick(names: list[str], watched: list[Path], seen: tuple) -> None:
 
 
 def heatmaps(with_grads: list) -> None:
-    """Each run's layer-by-layer heatmap (the first four), on one colour scale."""
-    shown = with_grads[:4]
-    norms = [g for r in shown for b in r.batches for g in (b.get("grad_norm") or []) if g]
+    """Every chosen run's layer-by-layer heatmap (each run the picker lists is drawn), on one colour scale."""
+    norms = [g for r in with_grads for b in r.batches for g in (b.get("grad_norm") or []) if g]
     zrange = (math.log10(min(norms)), math.log10(max(norms))) if norms else None
-    cols = st.columns(min(2, len(shown)))
-    for i, info in enumerate(shown):
+    cols = st.columns(min(2, len(with_grads)))
+    for i, info in enumerate(with_grads):
         fig = training.grad_flow_figure(info.batches, info.start.get("grad_layers", []),
                                         title=labels.run_label(info), zrange=zrange)
         with cols[i % len(cols)]:

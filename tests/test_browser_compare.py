@@ -68,7 +68,8 @@ def test_train_both_with_two_seeds_live_then_every_seed_kept(server, page):
     for run in runs:  # its own label: network · recipe · seed N · start time (done)
         config = json.loads((run / "config.json").read_text())
         when = ":".join(re.findall("..", run.name.split("-")[1]))
-        expect(picker).to_contain_text(f"{title(config['model'])} · fast, 1 epoch · seed {config['seed']} · {when} (done)")
+        label = f"{title(config['model'])} · fast, 1 epoch · seed {config['seed']} · {when}"
+        expect(picker).to_contain_text(f"{label} (done)")
     linked = parse_qs(urlsplit(page.url).query).get("run", [])
     assert sorted(linked) == sorted(r.name for r in runs), linked  # each run once
     rows = wait_until(page, lambda: table_rows(page) if len(table_rows(page)) == 2 else None, "the table's rows")

@@ -53,7 +53,8 @@ def test_a_changed_recipe_is_never_titled_as_the_named_one():
     two = config(epochs=2)
     assert labels.recipe_phrase(two) == "the fast recipe, 2 epochs"
     assert labels.recipe_phrase(config()) == "the fast recipe"
-    meta = {"model": "residual", "recipe_name": "fast", "recipe": two["recipe"], "metrics": {"test_acc": 0.98, "epoch": 2}}
+    meta = {"model": "residual", "recipe_name": "fast", "recipe": two["recipe"],
+            "metrics": {"test_acc": 0.98, "epoch": 2}}
     summary = catalogue.checkpoint_summary(meta)
     assert "fast recipe, 2 epochs" in summary and "fast, 2 epochs recipe" not in summary
 

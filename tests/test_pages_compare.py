@@ -17,7 +17,7 @@ from netlib.recipes import recipe_for
 from netlib.runs import manage
 from netlib.runs.processes import start_time
 from netlib.runs.writer import RunWriter
-from support import assert_clean, charts, epoch_event, fresh_app, open_app, stop_children
+from support import assert_clean, batch, charts, epoch_event, fresh_app, open_app, stop_children
 
 SAME_SECOND = "20261206-073419"  # Train both starts a batch's runs within one second
 
@@ -29,8 +29,10 @@ def lab(runs_dir, monkeypatch):
     stop_children()
 
 
-def run(root: Path, name: str, model: str, seed: int, accs, epochs: int | None = None, **recipe) -> Path:
-    """A finished run folder as the engine writes one: one epoch event per accuracy, at 1000 samples/s."""
+def run(root: Path, name: str, model: str, seed: int, accs, epochs: int | None = None, grads: bool = False,
+        **recipe) -> Path:
+    """A finished run folder as the engine writes one: one epoch event per accuracy, at 1000 samples/s
+    (grads: with the gradient norms of two layers)."""
     base = replace(recipe_for("fast", model), **recipe)
     if epochs:
         base = replace(base, epochs=epochs)
@@ -38,8 +40,10 @@ def run(root: Path, name: str, model: str, seed: int, accs, epochs: int | None =
     writer = RunWriter(root / name, {**config.to_dict(), "argv": ["train", "--model", model]})
     writer.on_event({"event": "start", "model": model, "recipe": "fast", "samples": 5000, "test_samples": 10000,
                      "epochs": len(accs), "steps_per_epoch": 40, "device": "cpu", "threads": 1,
-                     "pid": os.getpid(), "time": time.time()})
+                     "pid": os.getpid(), "time": time.time(), "grad_layers": ["conv1", "fc"] if grads else []})
     for epoch, acc in enumerate(accs, 1):
+        if grads:
+            writer.on_event(batch(epoch, 0.5))
         writer.on_event(epoch_event(epoch, acc))
     writer.on_event({"event": "end", "status": "done", "reason": "", "epochs_completed": len(accs),
                      "test_acc": accs[-1], "elapsed": 5.0 * len(accs)})
@@ -136,3 +140,13 @@ def test_a_starting_run_in_the_sidebar_has_no_place_in_line(lab):
     at = open_app("app_pages/compare.py")
     side = " ".join(m.value for m in at.sidebar.markdown)
     assert "starting" in side and "·." not in side, side
+
+
+def test_every_run_listed_has_its_heatmap(lab):
+    made = [run(lab, f"20261206-07341{i}-{m}-fast-{i}", m, i // 2, (0.97,), grads=True)
+            for i, m in enumerate(["residual", "plain", "residual", "plain", "inception", "naive"])]
+    at = open_app("app_pages/compare.py")
+    at.multiselect(key="compare_runs").set_value([d.name for d in made]).run()
+    assert_clean(at)
+    drawn = {k for k in charts(at) if k.startswith("grad_") and k != "grad_first_chart"}
+    assert drawn == {f"grad_{d.name}" for d in made}  # six listed, six drawn (it drew the first four)
