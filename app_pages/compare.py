@@ -46,7 +46,9 @@ def train_both(busy: bool) -> None:
         limit = c3.number_input("Training images (0 = all)", 0, page_range("limit")[1], 0, step=1000, key="cmp_limit")
         repeats = c4.number_input("Repeat with N seeds", 1, MAX_REPEATS, 1, key="cmp_repeats",
                                   help="each network N times, seeds 0, 1, ...: the chart draws each network's "
-                                       "seeds as one band, and says whether the two differ by more than it")
+                                       "seeds as their mean, with a band from min to max (mean ± sd for 3 or "
+                                       "more) once there are 2 epochs, and says whether the two networks "
+                                       "differ by more than their seeds' spread")
         own = {m: adj for m, adj in MODEL_ADJUSTMENTS.get(recipe, {}).items() if m in PAIRS[pair]}
         st.caption(labels.describe_recipe(RECIPES[recipe]).replace(
             f"{RECIPES[recipe].epochs} epoch", f"{epochs} epoch") + " · 1 CPU thread per run"
