@@ -23,7 +23,8 @@ COLUMNS = {
     "Best acc": st.column_config.NumberColumn(
         format="%.2f%%", help="best test accuracy of any epoch (empty: not recorded for this run); on a group "
                               "of seeds' line: the best of its runs (empty if one of them did not record it)"),
-    "Training": st.column_config.NumberColumn(format="%.1f min", help="time from start to the last epoch"),
+    # seconds: minutes with one decimal showed a run of a few seconds as "0.0 min"
+    "Training": st.column_config.NumberColumn(format="%.0f s", help="seconds from start to the last epoch"),
     "Started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm",
                                                help="when training began (empty: queued or starting)"),
     "Over seeds": st.column_config.TextColumn(
@@ -59,12 +60,12 @@ def first_line(text: str, most: int = 80) -> str:
 
 def table_row(r: notebook.Row) -> dict:
     return {"Label": r.label, "Network": r.network, "Recipe": r.recipe, "Status": notebook.status_text(r),
-            "Final acc": None if r.final_acc is None else 100 * r.final_acc,
+            "Archived": r.archived, "Final acc": None if r.final_acc is None else 100 * r.final_acc,
             "Best acc": None if r.best_acc is None else 100 * r.best_acc, "Epochs": r.epochs,
-            "Training": None if r.seconds is None else r.seconds / 60, "Started": r.started, "Over seeds": "",
+            "Training": r.seconds, "Started": r.started, "Over seeds": "",
             "Tags": list(r.meta.tags), "Sweep": r.sweep,
             "Notes": f"⚠ {r.meta.problem}" if r.meta.problem else first_line(r.meta.notes),
-            "Archived": r.archived, "Size": r.bytes / 2**20, "Run": r.name}
+            "Size": r.bytes / 2**20, "Run": r.name}
 
 
 def filters(rows: list) -> list:
@@ -90,12 +91,13 @@ def group_row(rows: list) -> dict:
             "Tags": sorted({t for r in rows for t in r.meta.tags}), "Run": ", ".join(r.name for r in rows),
             "Sweep": ", ".join(sorted({r.sweep.split(" · ")[0] for r in rows if r.sweep}))}
     seconds = [r.seconds for r in rows if r.seconds is not None]
-    line["Training"] = sum(seconds) / len(seconds) / 60 if seconds else None
+    line["Training"] = sum(seconds) / len(seconds) if seconds else None
     return line
 
 
-def table(rows: list) -> list:
-    """The sortable table (click a header); the rows a person ticked (a group's line: all its runs)."""
+def table(rows: list, archived: bool) -> list:
+    """The sortable table (click a header); the rows a person ticked (a group's line: all its runs).
+    archived: archived runs are shown, so is their column (by Status: no sideways scrolling to it)."""
     grouped = st.toggle("One line per group of seeds", value=True, key="runs_grouped",
                         help="runs that differ only in seed (Repeat with N seeds) as one line")
     lines = notebook.seed_groups(rows) if grouped else [[r] for r in rows]
@@ -103,7 +105,10 @@ def table(rows: list) -> list:
     # The key follows the rows shown: a filter or a deletion starts a fresh selection, so a ticked row
     # can never silently become another run.
     key = "runs_table_" + hashlib.sha1(names.encode()).hexdigest()[:12]
-    event = st.dataframe([table_row(line[0]) if len(line) == 1 else group_row(line) for line in lines], key=key,
+    data = [table_row(line[0]) if len(line) == 1 else group_row(line) for line in lines]
+    if not archived:
+        data = [{k: v for k, v in row.items() if k != "Archived"} for row in data]
+    event = st.dataframe(data, key=key,
                          on_select="rerun", selection_mode="multi-row", hide_index=True, column_config=COLUMNS,
                          width="stretch")
     return [r for i in event.selection.rows if i < len(lines) for r in lines[i]]
@@ -248,7 +253,7 @@ def main() -> None:
     hidden = len(every) - len(rows)
     st.caption(f"{len(shown)} of {len(rows)} runs shown" + (f" ({hidden} archived hidden)" if hidden else "")
                + f" · the runs folder takes {size_text(notebook.total_bytes(runs_dir(), every))} on disk")
-    chosen = table(shown)
+    chosen = table(shown, show_archived)
     if st.session_state.get(CONFIRM):
         guarded(confirm_delete)(every)
     elif chosen:

@@ -63,7 +63,8 @@ def recipe_settings(model: str) -> tuple[str, dict]:
     optimizers, schedules = OPTIONS["optimizer"].choices, OPTIONS["schedule"].choices
     optimizer = c2.selectbox("Optimizer", optimizers, optimizers.index(base.optimizer), key="optimizer")
     schedule = c1.selectbox("Schedule", schedules, schedules.index(base.schedule), key="schedule")
-    augment = c2.toggle("Augmentation", base.augment, key="augment",
+    # the whole column's width: in half of it the label was cut to "Aug…"
+    augment = st.toggle("Augmentation", base.augment, key="augment",
                         help="light random rotation, shift and scale: better at reading drawn digits")
     return "fast", {"epochs": int(epochs), "batch_size": int(batch), "lr": float(lr),
                     "optimizer": optimizer, "schedule": schedule, "augment": bool(augment)}

@@ -210,3 +210,16 @@ def test_a_group_of_seeds_is_one_line_with_mean_and_sd_from_its_logs(lab):
     assert any("3 selected" in m.value for m in at.markdown)
     at.toggle(key="runs_grouped").set_value(False).run()
     assert set(names) <= set(shown(at))  # one line per run again
+
+
+def test_training_time_is_in_seconds_and_archived_sits_by_status_only_when_shown(lab):
+    """A run of 5 s reads '5 s', not '0.0 min'; the Archived column is there only with 'Show
+    archived' on, next to Status, where it needs no sideways scrolling."""
+    at = open_app(PAGE)
+    table = at.dataframe[0].value
+    assert "Archived" not in table.columns
+    assert table.set_index("Run").loc[A, "Training"] == pytest.approx(5.0)  # its 5 s, not 0.08 min
+    at.toggle(key="runs_show_archived").set_value(True).run()
+    columns = list(at.dataframe[0].value.columns)
+    assert columns.index("Archived") == columns.index("Status") + 1
+    assert_clean(at)

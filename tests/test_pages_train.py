@@ -141,3 +141,13 @@ def test_compare_train_both_runs_two_networks_at_once(lab, monkeypatch):
     assert all(r.config["threads"] == 1 for r in runs)
     assert set(at.multiselect(key="compare_runs").value) == {r.name for r in runs}
     assert len(at.dataframe[0].value) == 2
+
+
+def test_custom_recipe_augmentation_toggle_is_not_squeezed_into_a_half_column():
+    """Issue 29: in half the settings column the toggle's label was cut to 'Aug…'."""
+    at = open_page("app_pages/train.py")
+    at.radio(key="recipe").set_value("custom").run()
+    assert any(t.key == "augment" for t in at.toggle)
+    holding = [col for col in at.columns if any(w.key == "batch_size" for w in col.select_slider)]
+    half = min(holding, key=lambda col: len(list(col)))  # the half column beside Epochs, not the page's
+    assert not any(t.key == "augment" for t in half.toggle)

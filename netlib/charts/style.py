@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 
 UIREVISION = "netlib"  # constant, so zoom and legend clicks survive the live refresh
@@ -63,3 +65,23 @@ def line_figure(title: str) -> go.Figure:
     fig = figure(title, 400)
     fig.update_layout(margin=dict(l=56, r=16, t=40, b=110))
     return fig
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """Tick values for a log axis from low to high: the powers of ten, with 2 and 5 times them where the
+    data spans under two decades. Plotly's own labelled its minor ticks with a lone digit ('3' for 0.3)."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    steps = (1, 2, 5) if last - first <= 2 else (1,)
+    values = [m * 10.0 ** k for k in range(first, last + 1) for m in steps]
+    inside = [v for v in values if low / 1.0001 <= v <= high * 1.0001]
+    below, above = [v for v in values if v < low], [v for v in values if v > high]
+    return ([below[-1]] if below else []) + inside + ([above[0]] if above else [])
+
+
+def tick_text(value: float) -> str:
+    """A tick's whole value: '0.3', '20', '2·10⁻⁵'."""
+    if 1e-3 <= value < 1e5:
+        return f"{value:.6g}"
+    mantissa, exponent = f"{value:.0e}".split("e")
+    power = f"10<sup>{int(exponent)}</sup>"
+    return power if mantissa == "1" else f"{mantissa}·{power}"

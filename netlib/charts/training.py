@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import COLORS, TEMPLATE, UIREVISION, figure, line_figure
+from .style import COLORS, TEMPLATE, UIREVISION, figure, line_figure, log_ticks, tick_text
 
 MAX_POINTS = 400  # per trace: live charts are redrawn every 2 s (min/max keep its shape at this width)
 MAX_COLUMNS = 200  # of the gradient heatmap
@@ -267,12 +267,17 @@ def first_layer_grad_figure(series: Sequence[dict]) -> go.Figure:
     """The gradient norm reaching each run's first layer (log scale): the vanishing-gradient lesson in
     one chart. series: dicts with label, color, batches."""
     fig = line_figure("Gradient reaching the first layer (log scale)")
+    seen: list[float] = []
     for s in series:
         xs, ys = grad_series(s["batches"], 0)
+        seen += ys
         if xs:
             fig.add_scatter(x=xs, y=ys, mode="lines", name=s["label"], line=dict(color=s["color"], width=2),
                             hovertemplate=s["label"] + "<br>epoch %{x:.2f}: %{y:.2e}<extra></extra>")
     fig.update_layout(hovermode="closest")
     fig.update_xaxes(title="epoch", rangemode="tozero")
-    fig.update_yaxes(title="‖grad‖ of the first conv's weights", type="log", exponentformat="power")
+    values = log_ticks(min(seen), max(seen)) if seen else []
+    fig.update_yaxes(title="‖grad‖ of the first conv's weights", type="log",
+                     **({"tickvals": values, "ticktext": [tick_text(v) for v in values]} if values else {}))
     return fig
+
