@@ -46,7 +46,8 @@ def metadata(meta: dict) -> dict[str, str]:
     training = {k: meta[k] for k in ("recipe_name", "recipe", "metrics") if k in meta}
     return {
         "netlib.input": f"'{INPUT_NAME}': float32 N x 1 x 28 x 28, any batch size N; one MNIST-style digit "
-                        "per item (white ink on black, centred, 28 x 28 pixels), normalised as below",
+                        "per item (white ink on black, centred, 28 x 28 pixels), normalised as "
+                        "netlib.normalisation says",
         "netlib.normalisation": f"x = (pixel / 255 - {MEAN}) / {STD} for pixels 0-255 (MNIST's training "
                                 "mean and standard deviation)",
         "netlib.normalisation.mean": str(MEAN),
