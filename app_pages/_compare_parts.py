@@ -9,10 +9,10 @@ import streamlit as st
 from app_pages._common import chart, followed, guarded, model_cost, pct, runs_dir
 from app_pages._escape import literal
 from netlib.charts import training
-from netlib.charts.groups import group_series, series  # noqa: F401  (compare.py draws them)
+from netlib.charts.groups import group_series  # noqa: F401  (compare.py draws them)
 from netlib.lab import launch
 from netlib.models import DEFAULT_WIDTH, MODELS
-from netlib.runs import follow, groups, labels, summary
+from netlib.runs import follow, groups, listing, summary
 from netlib.runs.files import LIVE_STATUSES, WAITING_STATUSES
 from netlib.runs.reader import quick_status, read_status
 
@@ -143,9 +143,9 @@ def heatmaps(with_grads: list) -> None:
     """Every chosen run's layer-by-layer heatmap (each run the picker lists is drawn), on one colour scale."""
     norms = [g for r in with_grads for b in r.batches for g in (b.get("grad_norm") or []) if g]
     zrange = (math.log10(min(norms)), math.log10(max(norms))) if norms else None
-    cols = st.columns(min(2, len(with_grads)))
+    cols, said = st.columns(min(2, len(with_grads))), listing.run_labels(with_grads)
     for i, info in enumerate(with_grads):
         fig = training.grad_flow_figure(info.batches, info.start.get("grad_layers", []),
-                                        title=labels.run_label(info), zrange=zrange)
+                                        title=said[info.name], zrange=zrange)
         with cols[i % len(cols)]:
             chart(fig, key=f"grad_{info.name}")

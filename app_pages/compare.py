@@ -7,7 +7,7 @@ import streamlit as st
 from app_pages import _links as links
 from app_pages import _queue
 from app_pages._compare_parts import (CHARTS_S, followed, group_series, heatmaps, live_progress, pair_waiting,
-                                      progress_line, read_runs, series, statuses, table, verdict, watch)
+                                      progress_line, read_runs, statuses, table, verdict, watch)
 from app_pages._common import chart, checkpoint_meta, guarded, model_cost, pct, runs_dir, shape_inputs
 from app_pages._escape import literal
 from app_pages._report import report_button
@@ -17,7 +17,7 @@ from netlib.lab import catalogue, launch, steering
 from netlib.models import DEFAULT_WIDTH, MODELS, SHOWCASE, title
 from netlib.recipes import DEFAULT_RECIPE, MODEL_ADJUSTMENTS, RECIPES
 from netlib.request import page_range
-from netlib.runs import groups, labels, listing, reader
+from netlib.runs import labels, listing, reader
 from netlib.runs.files import CANCELLED, FAILED_STATUSES, LIVE_STATUSES, WAITING_STATUSES
 
 PAIR_KEY = "compare_pair"  # the run directories of this session's last "Train both" (two per seed)
@@ -155,7 +155,7 @@ def overlay(names: list[str], polling: bool, seen: tuple, stream: bool = False) 
 
 def section(runs: list, axis: str) -> None:
     """The overlay chart, the verdict, the table and the gradient flow of the chosen runs."""
-    found = groups.group_runs(runs)
+    found = listing.named_groups(runs)  # each run and group named as the picker names it
     chart(training.compare_figure(group_series(found, axis), axis), key="compare_chart")
     verdict(found)
     table(found)
@@ -178,7 +178,7 @@ def gradient_flow(runs: list) -> None:
     if not with_grads:
         return
     st.subheader("Gradient flow")
-    chart(training.first_layer_grad_figure(series(with_grads)), key="grad_first_chart")
+    chart(training.first_layer_grad_figure(group_series(listing.one_by_one(with_grads))), key="grad_first_chart")
     st.caption("How much gradient reaches each network's first layer. Without skip connections every "
                "block it passes through can shrink it; the deeper a Plain network, the less its first "
                "layers learn. A Residual block adds its input back, so the gradient has a path of "

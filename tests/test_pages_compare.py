@@ -150,3 +150,15 @@ def test_every_run_listed_has_its_heatmap(lab):
     assert_clean(at)
     drawn = {k for k in charts(at) if k.startswith("grad_") and k != "grad_first_chart"}
     assert drawn == {f"grad_{d.name}" for d in made}  # six listed, six drawn (it drew the first four)
+
+
+def test_the_gradient_charts_name_each_run_as_the_picker_does(lab):
+    seeds = [run(lab, f"{SAME_SECOND}-residual-fast-{s}1", "residual", s, (0.97,), grads=True) for s in (0, 1)]
+    at = open_app("app_pages/compare.py")
+    picker = at.multiselect(key="compare_runs")
+    picker.set_value([d.name for d in seeds]).run()
+    assert_clean(at)
+    picked = {o.removesuffix(" (done)") for o in picker.options}
+    legend = {t["name"] for t in charts(at)["grad_first_chart"]["data"]}
+    titles = {charts(at)[f"grad_{d.name}"]["layout"]["title"]["text"] for d in seeds}
+    assert legend == titles == picked and any("seed 0" in n for n in picked), (legend, titles, picked)

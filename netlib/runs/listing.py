@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .groups import distinct, group_key, partition
+from .groups import Group, distinct, group_key, group_runs, partition
 from .labels import run_label
 
 
@@ -22,6 +22,22 @@ def run_labels(runs: Sequence) -> dict[str, str]:
         seeds.setdefault(keys[-1], set()).add(str(r.config.get("seed", 0)) if isinstance(r.config, dict) else "")
     said = [run_label(r, seed=len(seeds[k]) > 1 or None) for r, k in zip(runs, keys)]
     return dict(zip([r.name for r in runs], distinct(said, [r.name for r in runs])))
+
+
+def named_groups(runs: Sequence) -> list[Group]:
+    """groups.group_runs(runs), a single run's group named as run_labels names it among these runs (the
+    seed said beside its other seeds), no two groups alike."""
+    found, said = group_runs(runs), run_labels(runs)
+    names = [said[g.runs[0].name] if len(g.runs) == 1 else g.label for g in found]
+    for g, name in zip(found, distinct(names, [g.runs[0].name for g in found])):
+        g.name = name
+    return found
+
+
+def one_by_one(runs: Sequence) -> list[Group]:
+    """A group of its own for each run, named as run_labels names it (the gradient charts: one per run)."""
+    said = run_labels(runs)
+    return [Group(r.name, [r], name=said[r.name]) for r in runs]
 
 
 def latest_seeds(runs: Sequence, model: str, leave_out: Sequence[str] = ()) -> list:
