@@ -54,6 +54,12 @@ def baseline(tmp_path_factory) -> tuple[float, int]:
     return seconds, peak
 
 
+def hang_limit(baseline: tuple[float, int]) -> float:
+    """Seconds after which a command counts as hung: a refusal takes start-up plus milliseconds, a hang
+    forever; the margin is wide because the machine's load changes between the baseline and the case."""
+    return 30 + 2 * baseline[0]
+
+
 def _mnist_dir(tmp: Path) -> Path:
     """A data folder whose four MNIST files link to the verified ones (the test swaps one out)."""
     real = raw_dir(default_data_dir())
@@ -117,7 +123,7 @@ def test_a_hostile_path_ends_in_one_line_within_bounds(target, kind, tmp_path, b
            "NETLIB_RUNS_DIR": str(tmp_path / "runs")}
     before = _snapshot(tmp_path) if kind != "growing" else None
     try:
-        code, err, seconds, peak = run_bounded(argv, env, limit_s=5 + baseline[0])
+        code, err, seconds, peak = run_bounded(argv, env, limit_s=hang_limit(baseline))
     finally:
         hostile.stop()
     lines = err.strip().splitlines()
@@ -130,7 +136,7 @@ def test_a_hostile_path_ends_in_one_line_within_bounds(target, kind, tmp_path, b
     else:
         assert len(lines) == 1 and lines[0].startswith("netlib: error: "), err[-1500:]
         assert where.name in lines[0], lines[0]  # the line names what was refused
-    assert seconds < 5 + baseline[0], seconds  # a hang would have been killed at the limit (code -9)
+    assert seconds < hang_limit(baseline), seconds  # a hang would have been killed at the limit (code -9)
     assert (peak - baseline[1]) * 1024 < GIB, f"peak {peak / 1024:.0f} MiB, baseline {baseline[1] / 1024:.0f} MiB"
     if before is not None and (target, kind) not in REPAIRED:
         assert _snapshot(tmp_path) == before, "something was written"

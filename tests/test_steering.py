@@ -65,16 +65,18 @@ def test_pause_holds_training_and_resume_goes_on(data):
         waited.append(time.perf_counter())
         return Steering(paused=2 <= len(waited) <= 31)  # paused for 30 polls of 0.1 s
 
+    began = time.perf_counter()
     events = events_of(config(epochs=1, batch_size=64, limit=320), data, steer=steer)
+    wall = time.perf_counter() - began
     kinds = [e["event"] for e in events]
     assert kinds.count("pause") == 1 and kinds.count("resume") == 1
     pause, resume = events[kinds.index("pause")], events[kinds.index("resume")]
     assert (pause["epoch"], pause["batch"]) == (1, 1)
     assert resume["paused_seconds"] >= 2.9
     epoch = next(e for e in events if e["event"] == "epoch")
-    # 5 batches of 64 train in well under the 3 s paused, which the epoch's time leaves out
-    assert epoch["seconds"] < resume["paused_seconds"] - 1.5
-    assert epoch["samples_per_s"] > 320 / 1.5
+    # the epoch's time leaves the pause out (however fast the machine trains the 5 batches)
+    assert epoch["seconds"] + resume["paused_seconds"] <= wall + 0.05
+    assert epoch["samples_per_s"] == pytest.approx(320 / epoch["seconds"])
     assert events[-1]["status"] == "done"
 
 
