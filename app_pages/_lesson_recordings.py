@@ -90,7 +90,9 @@ def lesion(lesson: lessons.Lesson) -> None:
     n = min(lessons.LESION_DIGITS, len(images))  # the drawn stand-ins for MNIST are fewer
     metas = {} if missing else {model: checkpoint_meta(path) for model, path in paths.items()}
     titles = {model: network_title(m["model"], m.get("model_kwargs")) for model, m in metas.items()}
-    st.caption(f"Each network{' (' + ' and '.join(titles.values()) + ')' if titles else ''} is tested whole, "
+    # Each network named with its checkpoint: Home's Plain ×3 is another (a recorded 1-epoch run)
+    named = [f"{titles[m]}, shipped checkpoint {catalogue.LESION_DIR}/{paths[m].name}" for m in titles]
+    st.caption(f"Each network{' (' + ' and '.join(named) + ')' if named else ''} is tested whole, "
                f"then once with each of its blocks removed, on the first {n:,} digits of the {source}.")
     ui.button(lesson, picks, disabled=bool(missing), why="needs the shipped lesion checkpoints")
     if not ui.shown(lesson.id) or missing:
@@ -100,9 +102,10 @@ def lesion(lesson: lessons.Lesson) -> None:
     answer = lessons.lesion_answer([(model, titles[model], rows[model]) for model in paths])
     ui.verdicts(lesson, picks, answer["verdicts"])
     chart(lesion_figure([(titles[model], model, rows[model]) for model in paths]), key="lesson_lesion_chart")
+    files = {titles[model]: f"{catalogue.LESION_DIR}/{path.name}" for model, path in paths.items()}
     for net in answer["networks"]:
         st.markdown(f"- **{net['network']}** {'survives' if net['survives'] else 'does not survive'}: "
-                    f"{net['words']}")
+                    f"{net['words']} ({code(files.get(net['network'], '?'))})")
     depths = sorted({(m.get("model_kwargs") or {}).get("blocks", 1) for m in metas.values()})
     st.caption(f"Survives: removing any one block costs it under {answer['small_drop']:g} points of test "
                f"accuracy. These are the shipped lesion checkpoints, {' and '.join(map(str, depths))} "

@@ -22,11 +22,34 @@ def runs_key(lesson_id: str) -> str:
     return f"lesson_runs_{lesson_id}"  # the run folders of this lesson's experiment, this session
 
 
+def picks_key(lesson_id: str) -> str:
+    return f"lesson_picks_{lesson_id}"  # the predictions as they were when the answer was revealed
+
+
+def reveal(lesson_id: str, picks: dict) -> None:
+    """Show the measured answer, checked against these predictions from now on."""
+    st.session_state[shown_key(lesson_id)] = True
+    st.session_state[picks_key(lesson_id)] = dict(picks)
+
+
+def predict_again(lesson: lessons.Lesson) -> None:
+    """Hide the answer and clear the predictions (a button's callback: before the radios are drawn)."""
+    for key in (shown_key(lesson.id), picks_key(lesson.id), *(f"q_{lesson.id}_{q.key}" for q in lesson.questions)):
+        st.session_state.pop(key, None)
+
+
 def ask(lesson: lessons.Lesson) -> dict:
-    """One radio per question, nothing pre-chosen; the person's picks by question key (None: no pick)."""
+    """One radio per question, nothing pre-chosen; the person's picks by question key (None: no pick).
+    Once the answer shows they are locked: the verdict checks the prediction made before it, and a
+    prediction changed afterwards would turn any verdict into 'right'. 'Predict again' starts over."""
     st.subheader(lesson.title)
-    return {q.key: st.radio(q.prompt, q.choices, index=None, horizontal=True, key=f"q_{lesson.id}_{q.key}")
-            for q in lesson.questions}
+    locked = shown(lesson.id)
+    picks = {q.key: st.radio(q.prompt, q.choices, index=None, horizontal=True, key=f"q_{lesson.id}_{q.key}",
+                             disabled=locked) for q in lesson.questions}
+    if locked:
+        st.button("Predict again", key=f"again_{lesson.id}", icon=":material/replay:", type="tertiary",
+                  on_click=predict_again, args=(lesson,), help="hide the answer and make a new prediction")
+    return picks
 
 
 def button(lesson: lessons.Lesson, picks: dict, label: str = "", disabled: bool = False, why: str = "") -> bool:
@@ -34,12 +57,11 @@ def button(lesson: lessons.Lesson, picks: dict, label: str = "", disabled: bool 
     unanswered = any(v is None for v in picks.values())
     clicked = st.button(label or lesson.action, type="primary", key=f"go_{lesson.id}",
                         icon=":material/science:", disabled=unanswered or disabled,
+                        on_click=reveal, args=(lesson.id, picks),  # before the run: its radios are locked
                         help="answer first: then the button measures" if unanswered else
                         (why or None) if disabled else None)
     if unanswered:
         st.caption("Predict first: pick an answer above, then press the button to measure it.")
-    if clicked:
-        st.session_state[shown_key(lesson.id)] = True
     return clicked
 
 
@@ -55,7 +77,9 @@ def predict_then_measure(lesson: lessons.Lesson) -> dict | None:
 
 
 def verdicts(lesson: lessons.Lesson, picks: dict, measured: dict) -> None:
-    """Per question: the person's answer, the measured one, right or wrong."""
+    """Per question: the person's answer (as predicted before the reveal), the measured one, right or
+    wrong. Text, not metrics: a metric cut a long answer to one line ('yes: it falls by more than t…')."""
+    picks = st.session_state.get(picks_key(lesson.id), picks)
     cols = st.columns(len(lesson.questions))
     for col, q in zip(cols, lesson.questions):
         picked, answer = picks.get(q.key), measured.get(q.key)
@@ -63,9 +87,8 @@ def verdicts(lesson: lessons.Lesson, picks: dict, measured: dict) -> None:
         with col.container(border=True):
             if len(lesson.questions) > 1:
                 st.caption(q.prompt)
-            left, right = st.columns(2)
-            left.metric("Your answer", picked or "—")
-            right.metric("Measured", answer or "—")
+            st.markdown(f"Your answer: **{literal(picked or '—')}**")
+            st.markdown(f"Measured: **{literal(answer or '—')}**")
             if ok is True:
                 st.markdown(":green-badge[:material/check: right]")
             elif ok is False:
@@ -86,7 +109,6 @@ def links(lesson: lessons.Lesson) -> None:
 def start(lesson_id: str) -> None:
     """Launch a lesson's preset runs; they are ordinary runs, listed on Train and Compare too."""
     st.session_state[runs_key(lesson_id)] = lesson_runs.start_runs(lesson_id, runs_dir())
-    st.session_state[shown_key(lesson_id)] = True
 
 
 def pick_newest(lesson_id: str, models: tuple, picks: dict) -> bool:
@@ -98,12 +120,15 @@ def pick_newest(lesson_id: str, models: tuple, picks: dict) -> bool:
     if pair is None or pair == st.session_state.get(runs_key(lesson_id)):
         return False
     names = " and ".join(Path(p).name for p in pair)
-    if st.button("Use my newest finished pair", key=f"pair_{lesson_id}", icon=":material/history:",
-                 help=f"measure {names} instead of training two new runs"):
-        st.session_state[runs_key(lesson_id)] = pair
-        st.session_state[shown_key(lesson_id)] = True
-        return True
-    return False
+    return st.button("Use my newest finished pair", key=f"pair_{lesson_id}", icon=":material/history:",
+                     help=f"measure {names} instead of training two new runs", on_click=use_pair,
+                     args=(lesson_id, pair, picks))
+
+
+def use_pair(lesson_id: str, pair, picks: dict) -> None:
+    """pick_newest's click, before the run: the pair is the lesson's runs, the answer shows."""
+    st.session_state[runs_key(lesson_id)] = pair
+    reveal(lesson_id, picks)
 
 
 def lesson_runs_now(lesson_id: str) -> tuple[list, bool]:

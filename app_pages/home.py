@@ -64,10 +64,12 @@ def skip_story() -> None:
                 f"**{blocks or '?'} blocks per stage** "
                 f"({len(res['grad_layers'])} layers with weights).")
             c1, c2 = st.columns(2)
-            c1.metric(network_title("residual", depth), pct(res["epochs"][-1]["test_acc"]),
-                      help=f"test accuracy after {len(res['epochs'])} epochs")
-            c2.metric(network_title("plain", depth), pct(plain["epochs"][-1]["test_acc"]),
-                      help=f"test accuracy after {len(plain['epochs'])} epochs")
+            for col, run in ((c1, res), (c2, plain)):  # each number names the recorded run it comes from
+                n = len(run["epochs"])
+                col.metric(f"{network_title(run['model'], depth)}, recorded run", pct(run["epochs"][-1]["test_acc"]),
+                           help=f"test accuracy after {n} epoch{'s' if n != 1 else ''} of the run recorded in "
+                                f"checkpoints/gradient_flow/{run['model']}-3.metrics.jsonl; not a shipped "
+                                "checkpoint (the Lessons page's lesion test uses checkpoints/lesion/)")
             if ratio is not None:
                 st.markdown(
                     f"At the end of the first epoch the gradient reaching Plain's first layer is about "

@@ -28,8 +28,11 @@ def answer(at, lesson_id: str, **picks):
 
 
 def measured(at) -> list[str]:
-    """The 'Measured' metrics on the page, in question order."""
-    return [m.value for m in at.metric if m.label == "Measured"]
+    """The measured answers on the page ('Measured: **…**' lines), in question order, unescaped."""
+    return [re.sub(r"\\(.)", r"\1", m.value[len(MEASURED):-2]) for m in at.markdown if m.value.startswith(MEASURED)]
+
+
+MEASURED = "Measured: **"
 
 
 def badges(at) -> list[str]:
@@ -85,7 +88,7 @@ def test_home_shows_the_ratio_the_lesson_measures_on_the_recording():
     res, plain = catalogue.recorded_story({})
     assert shown == float(f"{lessons.grad_ratio(res['batches'], plain['batches']):.2g}")
     assert any("**3 blocks per stage**" in m.value for m in at.markdown)
-    assert {m.label for m in at.metric} >= {"Residual ×3", "Plain ×3"}
+    assert {m.label for m in at.metric} >= {"Residual ×3, recorded run", "Plain ×3, recorded run"}
 
 
 def test_skip_gradient_lesson_without_the_recording_says_so(monkeypatch, tmp_path):
@@ -149,7 +152,8 @@ def test_lesion_lesson_says_how_many_digits_it_tests_without_mnist(monkeypatch):
     monkeypatch.setattr(netlib.data, "load_mnist", no_mnist)  # the page falls back to 100 drawn digits
     at = open_lesson("lesion")
     caption = next(c.value for c in at.caption if "tested whole" in c.value)
-    assert "(Residual ×3 and Plain ×3)" in caption and "the first 100 digits of the drawn digits" in caption
+    assert "(Residual ×3, shipped checkpoint lesion/residual-3.pt and Plain ×3, shipped checkpoint " \
+           "lesion/plain-3.pt)" in caption and "the first 100 digits of the drawn digits" in caption
 
 
 def test_naive_speed_lesson_measures_the_newest_finished_pair(lab):  # noqa: F811
@@ -216,3 +220,37 @@ def test_skip_gradient_lesson_runs_it_here(lab, monkeypatch):  # noqa: F811
              timeout=240)
     assert_clean(at)
     assert {e.config["model_kwargs"].get("blocks") for e in run_index(lab)} == {3}
+
+
+# ---------------------------------------------------------------- issue 29: verdicts, whole answers, sources
+def test_a_revealed_verdict_keeps_the_prediction_it_checked():
+    """Once the answer shows, the prediction is locked: picking another one does not turn 'not this time'
+    into 'right'; 'Predict again' starts over."""
+    at = answer(open_lesson("skip-gradient"), "skip-gradient", ratio="~10x")
+    at.button(key="go_skip-gradient").click().run()
+    assert "not this time" in badges(at)[0]
+    assert at.radio(key="q_skip-gradient_ratio").disabled
+    at.session_state["q_skip-gradient_ratio"] = "~100,000x or more"  # as a tab drawn before the lock might
+    at.run()
+    assert "not this time" in badges(at)[0] and "right" not in badges(at)[0]
+    at.button(key="again_skip-gradient").click().run()
+    assert_clean(at)
+    assert at.radio(key="q_skip-gradient_ratio").value is None and not badges(at) and not measured(at)
+
+
+def test_seed_dip_answer_is_shown_whole():
+    """Lesson 5's answer was cut to 'yes: it falls by more than t…' in a metric's one line."""
+    at = answer(open_lesson("seed-dip"), "seed-dip", dip=lessons.DIP_WITHIN)
+    at.button(key="go_seed-dip").click().run()
+    expected = seed_dip.seed_answer(seed_dip.read_repeats().curves)["verdicts"]["dip"]
+    assert measured(at) == [expected] and not [m for m in at.metric if m.label == "Measured"]
+
+
+def test_home_and_lesion_numbers_name_the_runs_and_checkpoints_they_come_from():
+    at = open_app("app_pages/home.py")
+    story = {m.label: m for m in at.metric if "×3" in m.label}
+    assert set(story) == {"Residual ×3, recorded run", "Plain ×3, recorded run"}
+    assert all("checkpoints/gradient_flow/" in m.help for m in story.values())
+    at = open_lesson("lesion")
+    said = " ".join(c.value for c in at.caption)
+    assert "lesion/residual-3.pt" in said and "lesion/plain-3.pt" in said, said

@@ -154,8 +154,8 @@ def test_home_tells_the_skip_connection_story_from_the_shipped_recording():
     spec = charts(at)["story_grads"]
     assert [t["name"] for t in spec["data"]] == ["residual ×3", "plain ×3"]
     metrics = {m.label: m.value for m in at.metric}
-    residual = float(metrics["Residual ×3"].rstrip("%"))
-    plain = float(metrics["Plain ×3"].rstrip("%"))
+    residual = float(metrics["Residual ×3, recorded run"].rstrip("%"))
+    plain = float(metrics["Plain ×3, recorded run"].rstrip("%"))
     assert residual > 97 and plain < 50  # the recording shows the lesson
     text = next(m.value for m in at.markdown if "smaller** than Residual" in m.value)
     ratio = float(text.split("about **")[1].split("x")[0].replace(",", ""))
