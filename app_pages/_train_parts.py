@@ -12,11 +12,16 @@ from netlib.lab import launch, steering
 from netlib.runs import follow, groups, summary
 from netlib.runs.control import read_control
 from netlib.runs.files import ENDED_STATUSES as ENDED  # anything else (running, paused, waiting) is to come
-from netlib.request import OPTIONS
+from netlib.models import MODELS
+from netlib.recipes import RECIPES, recipe_for
+from netlib.request import OPTIONS, page_range
 from netlib.runs.reader import read_status
 
 GROUP_KEY = "train_group"  # the run directories of this session's last start, one per seed
+FORM_FROM = "train_form_from"  # the run whose settings the form was last filled in from
 MAX_REPEATS = 5
+BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
+CUSTOM = ("epochs", "batch_size", "lr", "optimizer", "schedule", "augment")  # the custom recipe's inputs
 # A watched run's progress is at most 1 s old and its charts at most 2 s: the browser redrawing the
 # charts is what a watched run costs on shared cores (scripts/bench_ui_overhead.py), so only the
 # progress bar ticks every second, and the rest of the page is redrawn only when what it shows changes.
@@ -225,3 +230,52 @@ def live_charts(run_dir: Path, smoothing: float) -> None:
             guarded(charts)(info, smoothing)
 
     draw()
+
+
+# ---------------------------------------------------------------- the form follows the watched run
+def _fits(value, name: str) -> bool:
+    low, high = page_range(name)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+
+
+def _recipe_state(model: str, name, used) -> dict:
+    """The recipe radio (and the custom inputs) for a run's recipe; {} when the form cannot show it."""
+    if name not in RECIPES or not isinstance(used, dict):
+        return {}
+    if all(used.get(k) == v for k, v in recipe_for(name, model).to_dict().items() if k in CUSTOM):
+        return {"recipe": name}
+    values = {k: used.get(k) for k in CUSTOM}
+    ok = (_fits(values["epochs"], "epochs") and values["batch_size"] in BATCH_SIZES and _fits(values["lr"], "lr")
+          and values["optimizer"] in OPTIONS["optimizer"].choices and values["schedule"] in OPTIONS["schedule"].choices
+          and isinstance(values["augment"], bool))
+    return {"recipe": "custom", **values} if ok else {}
+
+
+def fill_form(run_dir: Path | None) -> None:
+    """When a run is opened here (a link, Runs' Open on Train, a run started elsewhere), the form on the
+    left shows its network and settings, once: then the person's own changes stand."""
+    info = followed(run_dir) if run_dir else None
+    if info is None or st.session_state.get(FORM_FROM) == info.name:
+        return
+    st.session_state[FORM_FROM] = info.name
+    c = info.config
+    model, kwargs = c.get("model"), c.get("model_kwargs") if isinstance(c.get("model_kwargs"), dict) else {}
+    if model not in MODELS:
+        return
+    state = {"model": model, **_recipe_state(model, c.get("recipe_name"), c.get("recipe"))}
+    state.update({k: kwargs[k] for k in ("blocks", "width") if _fits(kwargs.get(k), k)})
+    state["limit"] = c["limit"] if _fits(c.get("limit"), "limit") else 0
+    low, high = page_range("seed")
+    if isinstance(c.get("seed"), int) and low <= c["seed"] <= high - MAX_REPEATS:
+        state["seed"] = c["seed"]
+    st.session_state.update(state)
+
+
+def form_note(run_dir: Path | None) -> None:
+    """Over the form: what it holds, and that it starts a new run."""
+    name = st.session_state.get(FORM_FROM)
+    if run_dir is not None and name == Path(run_dir).name:
+        st.caption(f"New run · filled in from {literal(name)} (on the right): **Start training** starts a new "
+                   "run with these settings.")
+    else:
+        st.caption("New run: pick a network and a recipe.")

@@ -21,7 +21,7 @@ from netlib.runs.notebook import sweep_text
 from netlib.safepath import is_contained
 
 RUN_KEY = "train_run"  # the run directory this session watches
-BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
+BATCH_SIZES = parts.BATCH_SIZES
 
 
 def watched_run() -> Path | None:
@@ -70,9 +70,10 @@ def recipe_settings(model: str) -> tuple[str, dict]:
                     "optimizer": optimizer, "schedule": schedule, "augment": bool(augment)}
 
 
-def settings(busy: bool) -> None:
-    """The left column: network, recipe, data/seed/device, Start."""
+def settings(busy: bool, run_dir: Path | None = None) -> None:
+    """The left column: network, recipe, data/seed/device, Start (a new run; filled in from run_dir)."""
     with st.container(border=True):
+        parts.form_note(run_dir)
         model = st.selectbox("Network", list(MODELS), key="model", format_func=title)
         st.caption(DESCRIPTIONS[model])
         blocks, width = shape_inputs(model, "")
@@ -226,17 +227,18 @@ def idle_view() -> None:
     (another tab, Compare, the command line) to attach to."""
     if any(r.live for r in reader.run_index(runs_dir())):
         st.rerun()
-    st.info("No run in progress. Pick a network and a recipe, then **Start training**. "
-            "Finished runs are on the Compare page.", icon=":material/info:")
+    st.info("No run in progress. Pick a network and a recipe, then **Start training**. Finished runs are "
+            "in the notebook on the **Runs** page: select one there and **Open on Train**.", icon=":material/info:")
 
 
 def main() -> None:
     st.title("Train")
     run_dir = watched_run()
     parts.watch(run_dir)
+    guarded(parts.fill_form)(run_dir)  # before the form's widgets: it sets their values
     left, right = st.columns([1.15, 2.5], gap="large")
     with left:
-        guarded(settings)(is_live(run_dir) or parts.repeats_live(run_dir))
+        guarded(settings)(is_live(run_dir) or parts.repeats_live(run_dir), run_dir)
     with right:
         live_view(run_dir)
 

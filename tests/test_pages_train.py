@@ -151,3 +151,27 @@ def test_custom_recipe_augmentation_toggle_is_not_squeezed_into_a_half_column():
     holding = [col for col in at.columns if any(w.key == "batch_size" for w in col.select_slider)]
     half = min(holding, key=lambda col: len(list(col)))  # the half column beside Epochs, not the page's
     assert not any(t.key == "augment" for t in half.toggle)
+
+
+def test_train_without_a_run_points_to_the_notebook_on_runs():
+    at = open_page("app_pages/train.py")
+    said = " ".join(i.value for i in at.info)
+    assert "**Runs**" in said and "Compare" not in said, said
+
+
+def test_a_run_opened_on_train_fills_the_form_with_its_network_and_settings(lab):
+    """Issue 29: a link to a Plain run showed it on the right while the form on the left said Inception."""
+    from support import write_run
+
+    run = write_run(lab, "20260101-000001-plain-seed-001", "plain", 1000, recipe_name="seed",
+                    model_kwargs={"blocks": 3}, seed=4)
+    at = open_page("app_pages/train.py")
+    at.session_state["train_run"] = str(run)  # as a link's ?run= or Runs' Open on Train sets it
+    at.run()
+    assert_clean(at)
+    assert at.selectbox(key="model").value == "plain" and at.number_input(key="blocks").value == 3
+    assert at.radio(key="recipe").value == "seed" and at.number_input(key="seed").value == 4
+    assert at.number_input(key="limit").value == 5000
+    assert any(f"filled in from {run.name}" in c.value for c in at.caption)
+    at.selectbox(key="model").set_value("residual").run()  # the person's own change then stands
+    assert at.selectbox(key="model").value == "residual"
