@@ -59,14 +59,16 @@ def restore(page: str, options: dict) -> None:
 
 
 @guarded
-def publish(page: str, options: dict) -> None:
-    """After the page: its view into the URL (defaults left out), and a link to copy in the sidebar."""
+def publish(page: str, options: dict, leaves_out: str = "") -> None:
+    """After the page: its view into the URL (defaults left out), and a link to copy in the sidebar;
+    leaves_out: what of the view a link cannot carry, said under it."""
     params = encode(page, dict(st.session_state), context(options))
     if as_lists(params) != url_params():
         st.query_params.from_dict(params)
     st.session_state[WRITTEN] = (page, as_lists(params))
     with st.sidebar.expander("Link to this view", icon=":material/link:"):
-        st.caption("Opens this page as it is now, in any browser that can reach this lab.")
+        st.caption("Opens this page as it is now, in any browser that can reach this lab."
+                   + (f" It does not carry {leaves_out}." if leaves_out else ""))
         st.code(f"{app_base(st.context.url or '')}/{'' if page == 'home' else page}" + (f"?{urlencode(params, doseq=True)}" if params else ""),
                 language=None, wrap_lines=True)
 
@@ -82,9 +84,9 @@ def app_base(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" + "".join(f"/{s}" for s in segments) if parts.netloc else ""
 
 
-def run(page: str, main, **options) -> None:
+def run(page: str, main, leaves_out: str = "", **options) -> None:
     """The page: main between restore and publish. options: {session key: the choices its widget offers}
-    for choices that only the page knows (its tabs, Compare's pairs)."""
+    for choices that only the page knows (its tabs, Compare's pairs); leaves_out: what a link leaves out."""
     restore(page, options)
     guarded(main)()
-    publish(page, options)
+    publish(page, options, leaves_out)

@@ -152,4 +152,6 @@ def main() -> None:
         guarded(predictions)(image, upload, CANVAS_EMPTY if mode == "Draw" else upload_parts.WAITING)
 
 
-links.run("draw", main)
+# A drawing is strokes in this browser (an upload, a file): too big for a link, and not the lab's to publish
+links.run("draw", main, leaves_out="the drawing or the uploaded image: it opens an empty canvas with these "
+                                   "checkpoints")

@@ -4,7 +4,9 @@ import hashlib
 
 import streamlit as st
 
+from app_pages import _links as links
 from app_pages._common import guarded, runs_dir
+from app_pages._escape import code
 from netlib.bounded import size_text
 from netlib.lab import catalogue
 from netlib.runs import manage, notebook, queue, reader
@@ -68,8 +70,19 @@ def table_row(r: notebook.Row) -> dict:
             "Size": r.bytes / 2**20, "Run": r.name}
 
 
+def listed(key: str, options: list, what: str) -> None:
+    """A filter's value from a link that no run here has: back to 'all', and said."""
+    value = st.session_state.get(key)
+    if value is not None and value not in options:
+        st.session_state[key] = ALL
+        st.warning(f"No run here has the {what} {code(str(value))}: showing all.", icon=":material/link_off:")
+
+
 def filters(rows: list) -> list:
     """The filter row above the table: network, status, tag and free text; the rows they keep."""
+    listed("runs_network", [ALL, *{r.network for r in rows}], "network")
+    listed("runs_status", [ALL, *{r.status for r in rows}], "status")
+    listed("runs_tag", [ALL, *{t for r in rows for t in r.meta.tags}], "tag")
     a, b, c, d = st.columns([1, 1, 1, 2])
     network = a.selectbox("Network", [ALL, *sorted({r.network for r in rows})], key="runs_network",
                           format_func=lambda v: v or "all")
@@ -235,7 +248,6 @@ def actions(chosen: list) -> None:
     archive_and_delete(chosen)
 
 
-@guarded
 def main() -> None:
     st.title("Runs")
     st.caption("The lab notebook: every run in the runs folder. Click a column's header to sort, tick rows "
@@ -260,4 +272,4 @@ def main() -> None:
         guarded(actions)(chosen)
 
 
-main()
+links.run("runs", main)  # its filters and toggles: a link opens the notebook as filtered

@@ -113,3 +113,9 @@ def test_draw_broken_checkpoint_is_a_message_not_a_traceback(lab, monkeypatch):
     assert not at.exception
     assert any(e.value.startswith("checkpoint.pt:") for e in at.error), [e.value for e in at.error]
     assert any("No trained inception checkpoint" in w.value for w in at.warning)
+
+
+def test_the_draw_link_says_it_does_not_carry_the_drawing():
+    at = open_page("app_pages/draw.py")
+    said = " ".join(c.value for c in at.sidebar.caption)
+    assert "does not carry the drawing" in said, said

@@ -223,3 +223,28 @@ def test_training_time_is_in_seconds_and_archived_sits_by_status_only_when_shown
     columns = list(at.dataframe[0].value.columns)
     assert columns.index("Archived") == columns.index("Status") + 1
     assert_clean(at)
+
+
+def open_runs_link(params: dict):
+    from streamlit.testing.v1 import AppTest
+
+    from support import APP
+
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.switch_page(PAGE)
+    at.query_params.update(params)
+    return at.run()
+
+
+def test_a_link_opens_the_notebook_as_filtered_and_follows_the_filters(lab):
+    """Issue 29: Runs had no 'Link to this view'; its filters and toggles are its view."""
+    manage.add_tags(lab, A, ["baseline"])
+    at = open_runs_link({"tag": "baseline", "archived": "on", "search": "fast"})
+    assert_clean(at)
+    assert not at.warning
+    assert shown(at) == [A] and at.toggle(key="runs_show_archived").value is True
+    assert at.query_params == {"tag": "baseline", "archived": "on", "search": "fast"}
+    at.selectbox(key="runs_tag").set_value("").run()  # a filter changed: the link follows
+    assert "tag" not in at.query_params and len(shown(at)) == 3
+    at = open_runs_link({"tag": "nobody-has-this"})  # a tag no run has (any more): all runs, and said
+    assert len(shown(at)) == 3 and "nobody-has-this" in at.warning[0].value

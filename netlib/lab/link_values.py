@@ -180,3 +180,31 @@ class Checkpoint:
 
     def encode(self, value, ctx: Context, model: str, key: str = ""):
         return value if isinstance(value, str) and value in ctx.checkpoints(self.model or model) else None
+
+
+@dataclass(frozen=True)
+class Flag:
+    """On or off: 'on'/'off' in the URL, True/False in session state (a toggle)."""
+
+    def parse(self, text: str, ctx: Context, model: str, key: str = ""):
+        if text not in ("on", "off"):
+            raise Invalid("on or off expected")
+        return text == "on"
+
+    def encode(self, value, ctx: Context, model: str, key: str = ""):
+        return ("on" if value else "off") if isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class Text:
+    """Free text a person typed or picked (a search, a filter's value): printable, at most `most` characters;
+    only ever compared with what the page lists, never a path."""
+    most: int = 80
+
+    def parse(self, text: str, ctx: Context, model: str, key: str = ""):
+        if len(text) > self.most or not text.isprintable():
+            raise Invalid(f"printable text of at most {self.most} characters expected")
+        return text
+
+    def encode(self, value, ctx: Context, model: str, key: str = ""):
+        return value if isinstance(value, str) and 0 < len(value) <= self.most and value.isprintable() else None

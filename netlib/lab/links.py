@@ -13,8 +13,8 @@ from typing import Any, Mapping, Optional
 
 from ..names import DEFAULT_WIDTH, LESION_MODELS, TITLES, lesion_file
 from ..request import OPTIONS
-from .link_values import (MAX_RUNS, Checkpoint, Choice, Context, Invalid, Lesson, Run, RunList, Whole,
-                          checkpoint_id, shown)
+from .link_values import (MAX_RUNS, Checkpoint, Choice, Context, Flag, Invalid, Lesson, Run, RunList, Text,
+                          Whole, checkpoint_id, shown)
 
 __all__ = ["Context", "checkpoint_id", "encode", "parse", "summary", "PAGES"]
 
@@ -85,7 +85,11 @@ PAGES: dict[str, PageLinks] = {
         Param("true", "results_true", Choice(tuple(range(10)), optional=True)),
         Param("read", "results_read", Choice(tuple(range(10)), optional=True)))),
     "draw": PageLinks("", tuple(Param(m, f"draw_ckpt_{m}", Checkpoint(m), _shipped(m)) for m in DRAW_MODELS)),
-    "runs": PageLinks(),  # the notebook's filters and selection stay out of links
+    # the notebook's view: its filters and toggles (the rows ticked are an edit in progress: left out)
+    "runs": PageLinks("", (Param("archived", "runs_show_archived", Flag(), False),
+                           Param("grouped", "runs_grouped", Flag(), True), Param("network", "runs_network", Text(), ""),
+                           Param("status", "runs_status", Text(), ""), Param("tag", "runs_tag", Text(), ""),
+                           Param("search", "runs_search", Text(), ""))),
     "sweep": PageLinks(),  # the sweep and its form stay out of links
     "lessons": PageLinks("", (Param("lesson", "lesson", Lesson()),)),
 }
