@@ -14,7 +14,8 @@ pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect  # noqa: E402
 
 from browser_server import browser, page, server  # noqa: E402,F401  (the fixtures)
-from browser_helpers import CANVAS_PX, DIGIT_STYLES, SHIPPED, assert_clean, canvas, wait_idle  # noqa: E402
+from browser_helpers import (CANVAS_PX, DIGIT_STYLES, SHIPPED, assert_clean, canvas, open_page,  # noqa: E402
+                             wait_idle)
 from netlib.analysis.strokes import digit_paths  # noqa: E402
 
 VISITORS = 3  # people drawing at once, each in their own browser context (a Streamlit session each)
@@ -101,3 +102,54 @@ def test_a_digit_drawn_right_after_clear_is_never_erased_by_it(server, browser, 
     finally:
         for c in contexts:
             c.close()
+
+
+@pytest.mark.browser
+def test_train_points_to_runs_and_a_run_link_fills_the_form(server, page):
+    """Issue 29, 8: Train's empty state names Runs (the notebook); a link ?run=NAME shows that run on the
+    right and its network and settings in the form on the left, which says it starts a new run."""
+    from support import write_run
+
+    open_page(page, server, "train", "Train")
+    expect(page.get_by_text("Finished runs are in the notebook on the Runs page")).to_be_visible()
+    run = write_run(server.runs, "20260101-000000-plain-seed-029", "plain", 1000, recipe_name="seed",
+                    model_kwargs={"blocks": 3}, seed=4)
+    try:
+        open_page(page, server, f"train?run={run.name}", "Train")
+        expect(page.get_by_role("combobox", name="Network")).to_have_value("Plain")
+        expect(page.get_by_label("Blocks per stage", exact=True)).to_have_value("3")
+        expect(page.get_by_text(f"filled in from {run.name}")).to_be_visible()
+        expect(page.get_by_text(run.name, exact=True)).to_be_visible()  # the run itself, on the right
+        assert_clean(page, "train opened with a run's link")
+    finally:
+        import shutil
+
+        shutil.rmtree(run, ignore_errors=True)
+
+
+@pytest.mark.browser
+def test_each_view_link_carries_its_state_or_says_what_it_leaves_out(server, page):
+    """Issue 29, 9: Draw's link says it does not carry the drawing; Runs' link carries its filters; Home,
+    with nothing to set, has no link."""
+    from netlib.runs import manage
+    from support import write_run
+
+    runs = [write_run(server.runs, f"20260101-00000{i}-residual-fast-{i:03d}", "residual", 1000) for i in (1, 2)]
+    try:
+        manage.add_tags(server.runs, runs[0].name, ["baseline"])
+        sidebar = page.get_by_test_id("stSidebar")
+        open_page(page, server, "draw", "Draw")
+        sidebar.get_by_text("Link to this view").click()
+        expect(sidebar).to_contain_text("It does not carry the drawing")
+        open_page(page, server, "runs?tag=baseline", "Runs")
+        expect(page.get_by_text("1 of 2 runs shown")).to_be_visible()
+        sidebar.get_by_text("Link to this view").click()
+        expect(sidebar.get_by_test_id("stCode")).to_contain_text("/runs?tag=baseline")
+        assert_clean(page, "runs opened with a link")
+        open_page(page, server, "", "MNIST network lab")
+        expect(sidebar.get_by_text("Link to this view")).to_have_count(0)
+    finally:
+        import shutil
+
+        for run in runs:
+            shutil.rmtree(run, ignore_errors=True)
