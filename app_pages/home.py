@@ -1,4 +1,4 @@
-"""Home: what the lab is, the two networks as pictures, the shipped checkpoints, links to the pages."""
+"""Home: what the lab is, where to start, two networks as pictures, the shipped checkpoints, every page."""
 
 import streamlit as st
 
@@ -11,14 +11,26 @@ from netlib.models import BRANCHES, DESCRIPTIONS
 from netlib.names import network_title
 
 
+# The short path for a first visit: (page, what to do there), in order; the titles and icons come from PAGES.
+START = (("app_pages/draw.py", "Draw a digit: both trained networks read it, and show why."),
+         ("app_pages/train.py", "Train a network and watch it learn, live."),
+         ("app_pages/compare.py", "Compare two networks, or your runs, side by side."))
+
+
 def intro() -> None:
     st.title("MNIST network lab")
     st.markdown(
-        "Two small convolutional networks from the GoogLeNet and ResNet families, trained on real "
-        "MNIST handwritten digits. **Train** one and watch its loss, accuracy and gradients live (and "
-        "steer it), **compare** two side by side, **inspect** what every layer computes, see in "
-        "**Results** where a network fails, and **draw** a digit for them to read, and see why."
+        "Four small convolutional networks trained on real MNIST handwritten digits: **Inception** "
+        "(GoogLeNet-style), **Naive Inception** (Inception without the 1x1 convolutions in front of its 5x5 "
+        "and 3x3 branches), **Residual** (ResNet-style) and **Plain** (Residual without its skip connections). "
+        "Inception and Residual come trained."
     )
+    st.subheader("Where to start")
+    by_path = {p.path: p for p in PAGES}
+    for n, (col, (path, text)) in enumerate(zip(st.columns(len(START)), START), 1):
+        with col.container(border=True):
+            st.page_link(path, label=f"{n}. **{by_path[path].title}**", icon=by_path[path].icon)
+            st.caption(text)
 
 
 @guarded

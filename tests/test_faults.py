@@ -3,7 +3,7 @@ a time and driven to diverge; the lab keeps working and loses nothing.
 
 The other faults: test_faults_disk.py (runs folder unwritable or full), test_faults_input.py (bad
 hyperparameters and images), test_faults_security.py (checkpoints, paths, the server's exposure). What
-other test files already prove is listed in the README table ("Faults and bad input") and not repeated here.
+other test files already prove is listed in docs/robustness.md and not repeated here.
 """
 
 from __future__ import annotations
