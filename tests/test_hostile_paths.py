@@ -1,55 +1,46 @@
 """Every path a command is handed is read bounded: FIFOs, devices, sockets, folders, huge and growing files.
 
-Each case runs the real command in a subprocess with a time limit and reads its peak memory
-(os.wait4's rusage): it must end with one line and exit status 1, never hang, never fill memory, and
+Each case runs the real command (netlib's entry point, in a child forked from a warm process: zygote.py)
+with a time limit and reads its peak memory (os.wait4's rusage): it must end with one line and exit status 1, never hang, never fill memory, and
 write nothing where it was pointed. Run folders and the pages over them: test_hostile_paths_runs.py.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from netlib.mnist import FILES, default_data_dir, raw_dir
 from hostile_support import FIXTURE_RUN, GIB, REPO, SHIPPED, Hostile, _old_run
+from netlib.mnist import FILES, default_data_dir, raw_dir
+from zygote import Zygote
 
 KINDS = ["fifo", "dev_zero", "dev_urandom", "symlink_zero", "sparse_5gb", "folder", "growing"]
 FAST_KINDS = {"fifo"}  # the fast tier's share of the matrix
 
 
-def run_bounded(argv: list[str], env: dict, limit_s: float) -> tuple[int, str, float, int]:
+@pytest.fixture(scope="module")
+def zygote():
+    warm = Zygote(REPO)
+    yield warm
+    warm.close()
+
+
+def run_bounded(zygote: Zygote, argv: list[str], env: dict, limit_s: float, tmp: Path) -> tuple[int, str, float, int]:
     """(exit status, stderr, seconds, peak resident KiB) of `python -m netlib ARGV`; killed at limit_s."""
-    t = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "netlib", *argv], cwd=REPO, env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    status, usage = 0, None
-    while time.monotonic() - t < limit_s:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        time.sleep(0.02)
-    else:
-        proc.kill()
-        _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.monotonic() - t
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stdout.close()
-    proc.stderr.close()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, err, seconds, usage.ru_maxrss
+    err = tmp / "stderr.txt"
+    code, seconds, peak = zygote.run(argv, env, REPO, limit_s, err)
+    return code, err.read_text(errors="replace"), seconds, peak
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory) -> tuple[float, int]:
+def baseline(zygote, tmp_path_factory) -> tuple[float, int]:
     """(seconds, peak KiB) of a command that loads torch and a checkpoint and reads nothing hostile."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    code, err, seconds, peak = run_bounded(["predict", "--checkpoint", str(SHIPPED), str(REPO / "docs/screenshots/draw.png")],
-                                           env, 120)
+    code, err, seconds, peak = run_bounded(zygote, ["predict", "--checkpoint", str(SHIPPED),
+                                                    str(REPO / "docs/screenshots/draw.png")],
+                                           env, 120, tmp_path_factory.mktemp("baseline"))
     assert code == 0, err
     return seconds, peak
 
@@ -116,14 +107,14 @@ def _snapshot(folder: Path) -> dict:
 
 
 @pytest.mark.parametrize("target, kind", CASES)
-def test_a_hostile_path_ends_in_one_line_within_bounds(target, kind, tmp_path, baseline):
+def test_a_hostile_path_ends_in_one_line_within_bounds(target, kind, tmp_path, baseline, zygote):
     where, argv = TARGETS[target](tmp_path)
     hostile = Hostile(kind, where)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "NETLIB_MNIST_WHEEL": str(tmp_path / "no-such.whl"),
            "NETLIB_RUNS_DIR": str(tmp_path / "runs")}
     before = _snapshot(tmp_path) if kind != "growing" else None
     try:
-        code, err, seconds, peak = run_bounded(argv, env, limit_s=hang_limit(baseline))
+        code, err, seconds, peak = run_bounded(zygote, argv, env, hang_limit(baseline), tmp_path.parent)
     finally:
         hostile.stop()
     lines = err.strip().splitlines()
