@@ -43,7 +43,7 @@ RECIPES: dict[str, Recipe] = {
     "fast": Recipe(),
 }
 
-# Per-network adjustments of a recipe, measured (README "Measured"): Inception, twice as wide as
+# Per-network adjustments of a recipe, measured (docs/benchmarks.md, "Accuracy"): Inception, twice as wide as
 # Residual, ends 0.05-0.1% higher at a lower peak lr (99.34 vs 99.29% mean of 3 seeds at epoch 5),
 # while Residual needs the higher peak to pass 99% within its first epoch.
 MODEL_ADJUSTMENTS: dict[str, dict[str, dict]] = {
@@ -54,8 +54,8 @@ MODEL_ADJUSTMENTS: dict[str, dict[str, dict]] = {
 # these networks are so small that a step's time would be its kernel launches, not its arithmetic, so a
 # bigger batch costs little more per step and an epoch takes far fewer steps. 1024 = 8 x 128 still gives
 # 59 steps per epoch, enough for OneCycle's 15% warm-up. Unverified on a GPU (none was at hand;
-# scripts/bench_gpu.py measures it); the accuracy of the same math on the CPU is in the README ("The GPU
-# recipe").
+# scripts/bench_gpu.py measures it); the accuracy of the same math on the CPU is in docs/benchmarks.md
+# ("The GPU recipe").
 DEVICE_BATCH: dict[str, dict[str, int]] = {"fast": {"cuda": 1024}}
 
 DEFAULT_RECIPE = "fast"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Train the shipped checkpoints with the default recipe and low-resolution training digits, exactly as
-# the README says (its "Shipped checkpoints" and "Uploaded digits").
+# docs/benchmarks.md says ("Shipped checkpoints, drawn and uploaded digits").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for model in ${MODELS:-residual inception}; do

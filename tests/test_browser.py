@@ -7,7 +7,7 @@ its own tab. The journeys a new user takes (issue 4), here:
   results  the confusion matrix and the misread-digit gallery; one digit opened in Inspect
 and in test_browser_draw.py (digits drawn with the mouse) and test_browser_train.py (Train, Compare).
 After every step: no exception element, no error alert, no "Traceback", no browser console error.
-Screenshots of every step go to artifacts/browser/ (scripts/refresh_screenshots.sh copies the README's).
+Screenshots of every step go to artifacts/browser/ (docs/screenshots/ come from scripts/refresh_screenshots.sh).
 """
 
 from __future__ import annotations

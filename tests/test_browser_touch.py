@@ -3,7 +3,7 @@ and a tablet's (768 px) draws digits on the Draw page with real touch events and
 page fits the width (no sideways scroll, every control inside the screen) and the navigation opens.
 
 Uses browser_server.py's server (`streamlit run app.py`, shipped checkpoints) and Chromium. Screenshots of
-the Draw page go to artifacts/browser/draw_phone.png and draw_tablet.png (scripts/refresh_screenshots.sh).
+the Draw page go to artifacts/browser/draw_phone.png and draw_tablet.png.
 """
 
 from __future__ import annotations

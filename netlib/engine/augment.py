@@ -128,7 +128,7 @@ def low_resolution(x: torch.Tensor, gen: torch.Generator, p: float = 1.0, sides=
 
     Bilinear only: an upload enlarged without smoothing (nearest) has its blocks smoothed away by the
     preprocessing (analysis/ink.smooth_blocks) before a network sees it, so blocky training digits would
-    teach a look no upload has (README, "Uploaded digits", has the measurements)."""
+    teach a look no upload has (docs/benchmarks.md has the measurements)."""
     choices = tuple(range(sides[0], sides[1] + 1))
 
     def transform(ink, gen):
