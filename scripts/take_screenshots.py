@@ -1,9 +1,9 @@
 """Screenshots of every page of the app (its page list, app_pages/_common.PAGES) into docs/screenshots/.
 
 Starts a real `streamlit run app.py` on a free port and opens each page in Debian's Chromium (Playwright):
-1400 px wide, the whole page; Draw also with a digit drawn, and at a phone's (390 px) and a tablet's
-(768 px) width. Runs come from $NETLIB_RUNS_DIR if set (Train then opens its newest finished run), else
-a fresh empty folder. Each PNG is reduced to 256 colours when that makes it smaller.
+1400 px wide, the whole page; Draw with a digit drawn, also at a phone's (390 px) and a tablet's (768 px)
+width. Runs come from $NETLIB_RUNS_DIR if set (Train opens the newest finished run that is no sweep
+trial), else a fresh empty folder. Each PNG is reduced to 256 colours when that makes it smaller.
 Usage: python scripts/take_screenshots.py [NAME ...]   (only those shots; default: all)
 """
 
@@ -83,7 +83,7 @@ def start_server(runs: Path) -> tuple[subprocess.Popen, str]:
 def newest_done_run(runs: Path) -> str | None:
     from netlib.runs import reader
 
-    done = [r for r in reader.list_runs(runs) if r.status == "done"]
+    done = [r for r in reader.list_runs(runs) if r.status == "done" and "sweep" not in r.config]  # a run of its own
     return max(done, key=lambda r: r.name).name if done else None
 
 
