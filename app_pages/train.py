@@ -110,13 +110,10 @@ def settings(busy: bool, run_dir: Path | None = None) -> None:
 
 def run_header(info) -> None:
     c = info.config
-    resumed = next((i for i, e in enumerate(info.events)
-                    if e.get("event") == "start" and e.get("first_epoch", 1) > 1), None)
-    extra = 0 if resumed is None else sum(e.get("event") == "epoch" for e in info.events[resumed:])
-    more = f" · +{extra} epoch{'s' if extra != 1 else ''}" if extra else ""
     named = labels.person_label(info.dir)  # the label saved on the Runs page names the run here too
+    recipe = labels.recipe_phrase(c, reached=len(info.epochs))  # past the recipe (+1 epoch): "(2 + 1 more)"
     st.markdown((f"**{literal(named)}** · " if named else "") + f"**{literal(labels.network_label(c))}** · "
-                f"{literal(labels.recipe_phrase(c))}{more} · {code(info.name)} · {literal(info.status)}")
+                f"{literal(recipe)} · {code(info.name)} · {literal(info.status)}")
     sweep = sweep_text(c)
     if sweep and st.button(f"Sweep {sweep}", icon=":material/tune:", key="train_open_sweep", type="tertiary",
                            help="this run is a trial of that sweep: open it on the Sweep page"):

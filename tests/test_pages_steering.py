@@ -95,7 +95,7 @@ def test_train_page_shows_gradient_flow_and_extends_a_finished_run(lab, monkeypa
     wait_for(at, extended, timeout=120)
     assert_clean(at)
     assert "after 2 epoch(s)" in at.success[0].value
-    assert any("recipe · +1 epoch · " in m.value for m in at.markdown)
+    assert any("2 epochs (1 + 1 more)" in m.value for m in at.markdown), [m.value for m in at.markdown][:6]  # the header
     assert [e["epoch"] for e in read_run(run.dir).epochs] == [1, 2]
 
 
