@@ -33,6 +33,7 @@ def _shares_module_fixture(item) -> bool:
     return any(d.scope == "module" for chain in defs.values() for d in chain)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the marks into groups
 def pytest_collection_modifyitems(config, items):
     """Group modules with shared module fixtures onto one xdist worker, and put them first (stable order:
     every worker must collect the same list)."""
