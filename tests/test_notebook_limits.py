@@ -72,3 +72,12 @@ def test_one_list_of_ended_statuses():
     assert set(ENDED_STATUSES) == {"done", "stopped", "failed", "diverged", "interrupted", "unreadable", "cancelled", "pruned"}
     assert _train_parts.ENDED is ENDED_STATUSES
     assert "queued" not in ENDED_STATUSES and "starting" not in ENDED_STATUSES and "running" not in ENDED_STATUSES
+
+
+def test_the_list_says_one_epoch_in_the_singular(runs_dir, capsys):
+    from netlib.cli.main import main
+
+    write_run(runs_dir, A, "residual", 1000)
+    assert main(["runs", "list"]) == 0
+    out = capsys.readouterr().out
+    assert " · 1 epoch · " in out and "1 epochs" not in out, out

@@ -61,7 +61,8 @@ def cmd_list(root: Path, args) -> int:
             label = f"  {r.meta.label!r}" if r.meta.label else ""
             print(_plain(f"{r.name}{label}") + "\n    " + _plain(
                 f"{r.network} · {r.recipe} · {status_text(r)} · test acc {_pct(r.final_acc)} "
-                f"(best {_pct(r.best_acc)}) · {r.epochs} epochs · {format_seconds(r.seconds)}")
+                f"(best {_pct(r.best_acc)}) · {r.epochs} epoch{'s' if r.epochs != 1 else ''} · "
+                f"{format_seconds(r.seconds)}")
                 + (f"\n    {_plain(extra)}" if extra else ""))
     hidden = len(every) - len(rows)
     footer = (f"{len(rows)} run{'s' if len(rows) != 1 else ''}"
