@@ -1,14 +1,14 @@
 """ONNX export against torch, per shipped checkpoint: agreement on all 10,000 MNIST test digits, and
 onnxruntime's inference speed next to torch's on the CPU (batch 1 and batch 1,000).
 
-    python scripts/bench_onnx.py [--threads 2] [--single 1000] [--repeats 5] [--checkpoint PATH ...]
+    python scripts/bench_onnx.py [--threads 2] [--single 1000] [--repeats 5] [--seconds 3] [--checkpoint PATH ...]
 
 Agreement: each checkpoint exported with netlib.onnx_export (as `python -m netlib export` does), then the
 test digits read by torch and by onnxruntime in batches of 1,000: how many digits both read alike, and
 the largest difference between their logits (target: every digit, at most 1e-4). Speed: both on THREADS
 CPU threads (torch.set_num_threads; onnxruntime's intra-op threads), the same normalised digits;
-batch 1 reads SINGLE digits one at a time, batch 1,000 all 10,000 in ten batches; each the median of
-REPEATS passes, in digits per second. Run it on a quiet machine: it prints the load average first.
+batch 1 reads SINGLE digits one at a time, batch 1,000 all 10,000 in ten batches, a pass stopping early
+after SECONDS; each the median of REPEATS passes, in digits per second. Run it on a quiet machine: it prints the load average first.
 """
 
 from __future__ import annotations
@@ -65,20 +65,24 @@ def agreement(model, sess, images: torch.Tensor) -> tuple[int, float]:
     return same, worst
 
 
-def digits_per_s(read, batches: list, repeats: int) -> float:
-    """The median over repeats of (digits read / seconds) for reading every batch once; one warm-up pass."""
+def digits_per_s(read, batches: list, repeats: int, seconds: float) -> float:
+    """The median over repeats of (digits read / seconds) for reading the batches in order, each pass
+    ending after the last batch or after `seconds` (a slow engine on a busy machine still ends); a warm-up first."""
     for x in batches[:3]:
         read(x)
     rates = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        n, t0 = 0, time.perf_counter()
         for x in batches:
             read(x)
-        rates.append(sum(len(x) for x in batches) / (time.perf_counter() - t0))
+            n += len(x)
+            if time.perf_counter() - t0 > seconds:
+                break
+        rates.append(n / (time.perf_counter() - t0))
     return statistics.median(rates)
 
 
-def speeds(model, sess, images: torch.Tensor, single: int, repeats: int) -> dict:
+def speeds(model, sess, images: torch.Tensor, single: int, repeats: int, seconds: float) -> dict:
     """{(engine, batch size): digits per second} for torch and onnxruntime at batch 1 and BATCH."""
     out = {}
     for size, count in ((1, single), (BATCH, len(images))):
@@ -89,9 +93,9 @@ def speeds(model, sess, images: torch.Tensor, single: int, repeats: int) -> dict
             with torch.inference_mode():
                 model(x)
 
-        out[("torch", size)] = digits_per_s(by_torch, torch_batches, repeats)
+        out[("torch", size)] = digits_per_s(by_torch, torch_batches, repeats, seconds)
         out[("onnxruntime", size)] = digits_per_s(lambda x: sess.run(None, {INPUT_NAME: x}), numpy_batches,
-                                                  repeats)
+                                                  repeats, seconds)
     return out
 
 
@@ -112,6 +116,7 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--single", type=int, default=1000, help="digits read one at a time (batch 1)")
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--seconds", type=float, default=3.0, help="at most this long per timed pass")
     p.add_argument("--checkpoint", type=Path, nargs="+", help="default: the shipped checkpoints")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -128,7 +133,7 @@ def main() -> int:
             name = checkpoint.relative_to(REPO) if checkpoint.is_relative_to(REPO) else checkpoint
             agree_rows.append(f"| `{name}` | {done['network']} | {same:,} of {len(images):,} | {worst:.1e} |")
             print(agree_rows[-1], flush=True)
-            rate = speeds(model, sess, images, args.single, args.repeats)
+            rate = speeds(model, sess, images, args.single, args.repeats, args.seconds)
             speed_rows.append(f"| {done['network']} | {rate[('torch', 1)]:,.0f} | {rate[('onnxruntime', 1)]:,.0f} | "
                               f"{rate[('torch', BATCH)]:,.0f} | {rate[('onnxruntime', BATCH)]:,.0f} |")
             print(speed_rows[-1], flush=True)
