@@ -151,7 +151,7 @@ def take(browser, url: str, shot: Shot, run: str | None) -> Path:
     query = f"?run={run}" if run and shot.name == "train" else ""
     path = "" if shot.page == PAGES[0].path else _stem(shot.page)  # the first page is the app's root
     page.goto(f"{url}/{path}{query}")
-    page.get_by_role("heading", name=shot.title, exact=True).first.wait_for(timeout=120_000)
+    page.locator("h1").first.wait_for(timeout=120_000)  # the page's title (Home's is the lab's name)
     wait_idle(page)
     if shot.page == DRAW.path:
         draw_digit(page)
