@@ -68,9 +68,14 @@ def test_train_watch_reload_finish_and_stop(server, page):
 
 def steer_and_stop_a_long_run(page, server, known: set[str]) -> None:
     """A long run from the Train page: paused, given a new learning rate while paused, resumed, stopped."""
-    # the reload before began a fresh session, so the settings are the defaults again (fast recipe,
-    # 5 epochs of all 60,000 images)
+    # the reload re-attached to the run and filled the form with its settings (custom, 6,000 images): a
+    # long run takes the fast recipe (5 epochs) on all 60,000 images
+    page.get_by_test_id("stRadio").filter(has_text="Recipe").get_by_text("fast", exact=True).click()
+    wait_idle(page)
     expect(page.get_by_test_id("stRadio").filter(has_text="Recipe").locator("input[type=radio]").first).to_be_checked()
+    if not page.get_by_label("Training images (0 = all 60,000)", exact=True).is_visible():
+        page.get_by_test_id("stExpander").filter(has_text="Data, seed and device").locator("summary").click()
+    set_number(page, "Training images (0 = all 60,000)", 0)
     page.get_by_role("button", name="Start training").click()
     long_run = new_runs(server, known, 1)[0]
 

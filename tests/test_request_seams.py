@@ -99,6 +99,6 @@ def test_train_in_a_terminal_waits_its_turn_in_the_queue_and_ctrl_c_cancels_it(r
     holder = occupy(runs_dir)
     proc, run = _queued_cli_train(runs_dir)
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=120)
+    proc.communicate(timeout=300)
     free(holder)
     assert proc.returncode == 130 and read_status(run)["status"] == "cancelled"

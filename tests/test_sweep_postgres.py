@@ -174,7 +174,8 @@ def test_a_trial_on_a_machine_that_stops_beating_fails_after_the_grace_period(po
     study._storage.record_heartbeat(trial._trial_id)
     silent_since = time.monotonic()
     rows, _ = show("far", postgres_url)
-    assert rows[trial.number]["state"] == "RUNNING", rows  # pid 1 is alive here, and no matter: another host
+    if time.monotonic() - silent_since < 3 * 3:  # read before the beats were missed (a loaded machine may be slower)
+        assert rows[trial.number]["state"] == "RUNNING", rows  # pid 1 is alive here, and no matter: another host
     time.sleep(max(0.0, silent_since + 3 * 3 + 1 - time.monotonic()))
     rows, _ = show("far", postgres_url)
     assert rows[trial.number]["state"] == "FAIL", rows
