@@ -76,11 +76,17 @@ def test_a_light_command_that_starts_a_queued_run_loads_no_torch(runs_dir):
             os.kill(status["pid"], signal.SIGKILL)
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """SIGINT back to its default in the child: an xdist worker ignores it, and an ignored SIGINT is
+    inherited (Python then installs no KeyboardInterrupt handler, and Ctrl-C would never reach the run)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _queued_cli_train(runs_dir):
     """`python -m netlib train` in a terminal while every slot is taken: (its process, its queued run)."""
     proc = subprocess.Popen([sys.executable, "-m", "netlib", "train", "--model", "residual", "--synthetic", "64",
                              "--batch-size", "32", "--epochs", "1", "--threads", "1"], cwd=REPO,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_as_in_a_terminal)
     deadline = time.monotonic() + 120
     while not queue.queued(runs_dir) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)  # polls for the run the process puts in line (importing torch takes seconds)
@@ -99,6 +105,6 @@ def test_train_in_a_terminal_waits_its_turn_in_the_queue_and_ctrl_c_cancels_it(r
     holder = occupy(runs_dir)
     proc, run = _queued_cli_train(runs_dir)
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=300)
+    proc.communicate(timeout=120)
     free(holder)
     assert proc.returncode == 130 and read_status(run)["status"] == "cancelled"
