@@ -83,6 +83,24 @@ def test_lesion_test_leaves_the_model_as_it_was():
         assert torch.equal(net.eval()(x), out_before)
 
 
+@pytest.mark.parametrize("model,blocks", [("residual", 3), ("plain", 3), ("residual", 1)])
+def test_lesion_test_gives_what_each_lesioned_network_reads(model, blocks):
+    """The shared-prefix computation answers exactly as the whole network run once per removed block."""
+    torch.manual_seed(1)
+    net = build_model(model, blocks=blocks).eval()
+    x = torch.randn(60, 1, 28, 28)
+    with torch.no_grad():
+        y = net(x).argmax(1)  # nothing removed reads 100%; each lesion changes some answers
+        expected = [(NONE, 1.0)]
+        for name in residual_blocks(net):
+            with lesioned(net, name):
+                expected.append((name, int((net(x).argmax(1) == y).sum()) / len(y)))
+    rows = lesion_test(net, x, y, batch_size=25)
+    assert [n for n, _ in rows] == [n for n, _ in expected]
+    assert [a for _, a in rows] == [a for _, a in expected]
+    assert model == "plain" or any(a < 1.0 for _, a in rows[1:])  # the check has answers to tell apart
+
+
 def test_networks_without_residual_blocks_are_refused():
     for model in ("inception", "naive"):
         with pytest.raises(ValueError, match="Residual and Plain"):

@@ -61,20 +61,49 @@ def lesioned(model: nn.Module, name: str) -> Iterator[nn.Module]:
         handle.remove()
 
 
-def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, device) -> float:
-    right = 0
-    for start in range(0, len(x), batch_size):
-        out = model(x[start:start + batch_size].to(device))
-        right += int((out.argmax(1).cpu() == y[start:start + batch_size]).sum())
-    return right / len(x)
+def _steps(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The network's forward pass as a flat list of (name, module): its stages in order, a stage that is
+    an nn.Sequential of blocks opened into its blocks (a StagedNet's forward is exactly this chain)."""
+    steps = []
+    for name, stage in model.named_children():
+        if isinstance(stage, nn.Sequential):
+            steps += [(f"{name}.{i}", block) for i, block in enumerate(stage)]
+        else:
+            steps.append((name, stage))
+    return steps
+
+
+def _lesion_correct(steps, names: list[str], xb: torch.Tensor, yb: torch.Tensor) -> list[int]:
+    """Right answers on one batch: with every block, then without each named block in turn.
+
+    One pass records each block's input; a lesion then runs only what follows its block, from that input
+    (relu(x) for a residual block, x for a plain one: what lesioned() makes the block return). Nothing
+    before the block is computed twice: on the shipped ×3 networks this is about 3x fewer multiply-adds
+    than one full pass per lesion, since the first stage's blocks carry most of the work."""
+    inputs, h = {}, xb
+    for name, module in steps:
+        if name in names:
+            inputs[name] = h
+        h = module(h)
+    correct = [int((h.argmax(1).cpu() == yb).sum())]
+    order = [name for name, _ in steps]
+    for name in names:
+        k = order.index(name)
+        block = steps[k][1]
+        h = F.relu(inputs[name]) if block.skip else inputs[name]
+        for _, module in steps[k + 1:]:
+            h = module(h)
+        correct.append(int((h.argmax(1).cpu() == yb).sum()))
+    return correct
 
 
 @torch.no_grad()
 def lesion_test(model: nn.Module, x: torch.Tensor, y, batch_size: int = BATCH) -> list[tuple[str, float]]:
     """[("none", accuracy), (block, accuracy without that block), ...] on normalised N x 1 x 28 x 28 x.
 
-    The test runs on a copy in eval mode: a model that other sessions use at the same moment never
-    sees a hook, and its own train/eval mode is left as it was.
+    The test runs on a copy in eval mode: a model that other sessions use at the same moment is never
+    touched, and its own train/eval mode is left as it was. The answers are those of lesioned(), computed
+    without repeating the layers in front of each removed block (_lesion_correct).
     """
     names = _require_blocks(model)
     x, y = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y).long().cpu()
@@ -85,12 +114,14 @@ def lesion_test(model: nn.Module, x: torch.Tensor, y, batch_size: int = BATCH) -
         device = next(model.parameters()).device
     except StopIteration:
         device = torch.device("cpu")
-    net = copy.deepcopy(model).eval()
-    rows = [(NONE, _accuracy(net, x, y, batch_size, device))]
-    for name in names:
-        with lesioned(net, name):
-            rows.append((name, _accuracy(net, x, y, batch_size, device)))
-    return rows
+    steps = _steps(copy.deepcopy(model).eval())
+    if sorted(names) != sorted(name for name, m in steps if isinstance(m, ResidualBlock)):
+        raise ValueError(f"the lesion test needs a network of stages and blocks, not {type(model).__name__}")
+    right = [0] * (1 + len(names))
+    for start in range(0, len(x), batch_size):
+        batch = _lesion_correct(steps, names, x[start:start + batch_size].to(device), y[start:start + batch_size])
+        right = [a + b for a, b in zip(right, batch)]
+    return [(name, r / len(x)) for name, r in zip([NONE, *names], right)]
 
 
 def lesion_checkpoint_test(path: Path, data_dir=None, limit: Optional[int] = None,
