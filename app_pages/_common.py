@@ -54,6 +54,8 @@ PAGES = (
     PageInfo("app_pages/results.py", "Results", ":material/grading:",
              "Where a network fails: confusion matrix, misread digits, share checkpoints."),
     PageInfo("app_pages/draw.py", "Draw", ":material/draw:", "Draw a digit and see what both networks read, and why."),
+    PageInfo("app_pages/handwriting.py", "Handwriting", ":material/edit_note:",
+             "Teach a network your handwriting: collect your digits, fine-tune, see what it forgets."),
     PageInfo("app_pages/lessons.py", "Lessons", ":material/school:",
              f"Predict, run, check: {len(LESSONS)} questions answered by measuring them here."),
 )

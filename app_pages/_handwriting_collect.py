@@ -1,0 +1,153 @@
+"""The Handwriting page's guided collection: "draw a 3", k times per digit, with undo, skip and redo (Streamlit side)."""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from app_pages import _handwriting_store as store
+from app_pages import _upload_parts as upload_parts
+from app_pages._canvas_clear import clear_button
+from app_pages._common import chart, guarded
+from app_pages._escape import literal
+from netlib.analysis.preprocess import prepare
+from netlib.charts import digits
+from app_pages import _handwriting_plan as collection
+
+CANVAS = 280  # px, as on Draw
+STATE = "hw_collect"  # this session's collection: a collection.Plan
+CANVAS_KEY = "hw_canvas_key"  # the widget key of the canvas now shown (each prompt gets a fresh, empty one)
+
+
+def plan() -> collection.Plan | None:
+    return st.session_state.get(STATE)
+
+
+def start_form(names: list[str]) -> None:
+    """Name a new set (or pick one to add to) and k; Start makes the plan."""
+    with st.form("hw_start", border=False):
+        a, b, c = st.columns([2, 1, 1], vertical_alignment="bottom")
+        name = a.text_input("Set name", key="hw_new_name", placeholder="my digits",
+                            help="a new set, or the name of one of yours to add more examples to it")
+        k = b.number_input("Examples per digit", collection.MIN_K, collection.MAX_K, collection.DEFAULT_K,
+                           key="hw_k", help="each digit 0-9 this many times, in rounds of ten")
+        go = c.form_submit_button("Start collecting", type="primary", icon=":material/draw:")
+    if go:
+        try:
+            name = store.ensure_set(name, names)
+        except store.SetError as e:
+            st.error(str(e), icon=":material/error:")
+            return
+        st.session_state[STATE] = collection.Plan.new(name, int(k))
+        st.rerun()
+
+
+def canvas(key: str):
+    """The canvas (white ink on black, as on Draw) and its Clear button; the RGBA array, or None untouched."""
+    width = st.slider("Brush width", 6, 40, 18, key="hw_brush")
+    result = st_canvas(stroke_width=width, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS,
+                       width=CANVAS, drawing_mode="freedraw", return_image_data=True, update_streamlit=True,
+                       key=key)
+    strokes = len((result.json_data or {}).get("objects") or [])
+    st.html(f'<style>[data-testid="stColumn"]:has(.st-key-{key}) {{ min-width: {CANVAS}px }}</style>')
+    clear_button(key, key=f"{key}_clear")  # empties it in the browser; a fallback press finds it empty anyway
+    return result.image_data if strokes else None
+
+
+def collect(p: collection.Plan) -> None:
+    """The prompt, the canvas and Keep / Skip / Undo, then the examples so far (each can be redrawn)."""
+    slot = p.current()
+    left, right = st.columns([1, 1], gap="large")
+    with left:
+        if slot is None:
+            st.success(f"Done: {p.kept_count()} examples kept in {literal(p.name)} "
+                       f"({p.skipped_count()} skipped). Fine-tune on it below.", icon=":material/check:")
+        else:
+            st.subheader(f"Draw a {slot.digit}" + (" again" if slot in p.kept else ""))
+            st.caption(f"{slot.digit}: example {slot.round + 1} of {p.k} · {p.kept_count()} kept, "
+                       f"{p.remaining()} to go")
+            st.session_state[CANVAS_KEY] = key = f"hw_canvas_{p.token(slot)}"
+            image = canvas(key)
+            buttons(p, slot, image)
+        if p.history:
+            st.button("Undo", icon=":material/undo:", key="hw_undo", on_click=guarded(undo), args=(p,),
+                      help="take back the last example kept or skipped")
+        st.button("Stop collecting", icon=":material/stop:", key="hw_stop", type="tertiary",
+                  on_click=lambda: st.session_state.pop(STATE, None),
+                  help="the examples kept so far stay in the set")
+    with right:
+        examples(p)
+
+
+def buttons(p: collection.Plan, slot: collection.Slot, image) -> None:
+    a, b = st.columns(2)
+    if a.button("Keep", type="primary", icon=":material/check:", key="hw_keep", disabled=image is None,
+                help=None if image is not None else "draw the digit first"):
+        prepared = prepare(image)
+        if prepared.blank or prepared.scribble:
+            st.warning(prepared.hint, icon=":material/gesture:")
+            return
+        guarded(keep)(p, slot, prepared.preview)
+        st.rerun()
+    if b.button("Skip", icon=":material/skip_next:", key="hw_skip"):
+        p.skip(slot)
+        st.rerun()
+
+
+def keep(p: collection.Plan, slot: collection.Slot, image28) -> None:
+    """Store the drawing in the set (now, so nothing is lost); a redrawn example replaces the old one."""
+    old = p.kept.get(slot)
+    example = store.add(p.name, image28, slot.digit)
+    if old is not None:
+        store.remove(p.name, old)
+    p.keep(slot, example)
+
+
+def undo(p: collection.Plan) -> None:
+    """Take back the last Keep (its example leaves the set) or Skip; its digit is the one to draw next.
+    A redrawn example's first drawing left the set when it was replaced, so undoing the redraw empties it."""
+    _, example, _ = p.undo()
+    if example is not None:
+        store.remove(p.name, example)
+
+
+def examples(p: collection.Plan) -> None:
+    """The kept examples, a row per digit; click one to draw it again."""
+    if not p.kept:
+        st.caption("Your kept digits appear here; click one to draw it again.")
+        return
+    images = store.images(p.name, list(p.kept.values()))
+    for digit in range(10):
+        slots = [s for s in p.slots_of(digit) if s in p.kept]
+        if not slots:
+            continue
+        cols = st.columns(max(p.k, 5))
+        for col, s in zip(cols, slots):
+            img = images.get(p.kept[s])
+            if img is not None:
+                col.image(img, width=40, clamp=True)
+            col.button(str(digit), key=f"hw_redo_{p.token(s)}", type="tertiary", on_click=p.goto, args=(s,),
+                       help=f"draw this {digit} again")
+
+
+def upload_example(names: list[str]) -> None:
+    """One digit image and its label, read the way Draw reads an upload, added to a set."""
+    if not names:
+        st.info("Make a set first (start collecting above), then add uploads to it.", icon=":material/info:")
+        return
+    up = guarded(upload_parts.upload_input)()
+    if up is None:
+        return
+    upload_parts.what_it_found(up)
+    a, b, c = st.columns([2, 1, 1], vertical_alignment="bottom")
+    name = a.selectbox("Add to set", names, key="hw_upload_set")
+    label = b.selectbox("It is a", list(range(10)), index=None, key="hw_upload_label", placeholder="digit")
+    ready = label is not None and not (up.prepared.blank or up.prepared.scribble)
+    if c.button("Add", icon=":material/add:", key="hw_upload_add", disabled=not ready,
+                help=None if ready else "say which digit it is (and crop it to one digit)"):
+        guarded(store.add)(name, up.prepared.preview, int(label))
+        st.toast(f"Added a {label} to {name}.")
+
+
+def preview(image28) -> None:
+    chart(digits.digit_figure(image28, height=150), key="hw_preview")

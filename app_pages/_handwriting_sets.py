@@ -1,0 +1,76 @@
+"""The Handwriting page's set list: each set's digits and held-out share; rename, delete, download and upload a zip."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages import _handwriting_store as store
+from app_pages._common import guarded
+from app_pages._escape import literal
+
+ZIP_UPLOAD = "hw_zip"
+
+
+def held_share() -> str:
+    from netlib.handwriting.split import HELD_OUT_SHARE
+
+    return f"{HELD_OUT_SHARE:.0%}"
+
+
+def counts_row(info) -> dict:
+    """One table row (a sets.SetInfo): the set's examples, how many are held out, the count per digit."""
+    kind = "synthetic example" if info.synthetic else "unreadable" if info.problem else "yours"
+    row = {"set": info.name, "kind": kind, "examples": info.total, "held out": info.held_out}
+    row.update({str(d): n for d, n in enumerate(info.counts)})
+    return row
+
+
+def set_list(found: list) -> None:
+    """The table of sets, then the actions on the one picked."""
+    st.markdown("**Your handwriting sets**")
+    if not found:
+        st.caption("No set yet: collect one above, or upload a set's zip below.")
+    else:
+        st.dataframe([counts_row(hs) for hs in found], hide_index=True, width="stretch")
+        for info in found:
+            if info.problem:
+                st.warning(f"{literal(info.name)}: {literal(info.problem)}", icon=":material/warning:")
+        st.caption(f"About {held_share()} of each digit's examples, and at least one once it has two, is held out "
+                   "for testing: chosen when the example is added and kept. Fine-tuning never trains on them, "
+                   "so the accuracy on them says how well a network reads digits of yours it has not seen.")
+        mine = [info.name for info in found if not info.synthetic]
+        if mine:
+            actions(mine)
+    upload_zip()
+
+
+def actions(names: list[str]) -> None:
+    a, b = st.columns([2, 3], vertical_alignment="bottom")
+    name = a.selectbox("Set", names, key="hw_set_pick")
+    with b:
+        c1, c2, c3 = st.columns(3)
+        data = guarded(store.export_zip)(name)
+        if data is not None:
+            c1.download_button("Download zip", data, file_name=f"{name}.zip", mime="application/zip",
+                               icon=":material/download:", key="hw_download")
+        with c2.popover("Rename", icon=":material/edit:"):
+            new = st.text_input("New name", key="hw_rename_to")
+            if st.button("Rename", key="hw_rename", disabled=not new.strip()):
+                if guarded(store.rename)(name, new) is not None:
+                    st.rerun()
+        with c3.popover("Delete", icon=":material/delete:"):
+            st.markdown(f"Delete **{literal(name)}** and all its examples? Runs fine-tuned on it keep their "
+                        "checkpoints and results.")
+            if st.button("Delete it", key="hw_delete", type="primary"):
+                if guarded(store.delete)(name) is not None:
+                    st.rerun()
+
+
+def upload_zip() -> None:
+    """A set's zip (as downloaded here) back into the lab; a bad one refused in one line."""
+    with st.expander("Upload a set's zip", icon=":material/upload:"):
+        up = st.file_uploader("A handwriting set's zip (as Download zip makes it)", type=["zip"], key=ZIP_UPLOAD)
+        if up is not None and st.button("Add this set", key="hw_zip_add", icon=":material/add:"):
+            made = guarded(store.import_zip)(up.getvalue())
+            if made is not None:
+                st.success(f"Added the set {literal(made)}.", icon=":material/check:")
