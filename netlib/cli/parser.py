@@ -9,6 +9,7 @@ from .. import request
 from ..names import DEFAULT_WIDTH, TITLES
 from ..recipes import DEFAULT_RECIPE, RECIPES
 from ..sweeps.space import PRUNERS, SAMPLERS
+from .map import add_arguments as add_map_arguments
 
 
 DEVICE_HELP = "where the network runs: auto (cuda when a CUDA GPU is there, else cpu), cpu or cuda"
@@ -81,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--onnx", required=True, type=Path, metavar="OUT.onnx",
                     help="the file to write (replaced whole; its folder must exist)")
     ex.add_argument("--json", action="store_true", help="one JSON object: what was written")
+    add_map_arguments(sub.add_parser("map", help="the test digits where a checkpoint's last features place them "
+                                                  "(PCA, t-SNE), and how well they separate"))
     _add_bench(sub.add_parser("bench", help="speed and accuracy benchmarks"))
     _add_runs(sub.add_parser("runs", help="the lab notebook: list, label, note, tag, archive, delete, prune runs"))
     _add_sweep(sub.add_parser("sweep", help="hyperparameter sweeps (Optuna): create, work, show, list"))

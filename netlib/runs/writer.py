@@ -18,6 +18,7 @@ from ..engine.steering import NO_STEERING, Steering
 from .control import read_control
 from .files import (CHECKPOINT, CONFIG, CONTROL, EXTEND_LOCK, LIVE_STATUSES, METRICS, PROCESS_LOG, STARTING, STATUS,
                     STOP, TRAIN_STATE, RunBusy, RunDirError, open_log, write_json)
+from ..embedding.epochs import EPOCHS, epoch_file
 from .processes import HeldLock, read_holder, same_process, start_time, this_process
 from .reader import read_json, read_status
 
@@ -215,6 +216,10 @@ class RunWriter:
         metrics = {k: v for k, v in epoch_event.items() if k != "event"}
         save_checkpoint(self.dir / CHECKPOINT, model, c["model"], c.get("model_kwargs", {}),
                         c["recipe"], metrics, extra={"recipe_name": c["recipe_name"]})
+        if (c.get("request") or {}).get("keep_epochs") is True:  # the Map page's epoch slider reads these
+            (self.dir / EPOCHS).mkdir(exist_ok=True)
+            save_checkpoint(self.dir / EPOCHS / epoch_file(metrics.get("epoch", self._epoch)), model, c["model"],
+                            c.get("model_kwargs", {}), c["recipe"], metrics, extra={"recipe_name": c["recipe_name"]})
 
     def fail(self, reason: str, status: str = "failed") -> None:
         """The run ends `status` (an exception, a forced stop); +1 epoch that completed no epoch leaves the
