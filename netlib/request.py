@@ -84,6 +84,9 @@ class RunRequest:
                                        help="train on N synthetic digits instead of MNIST (tests and demos)")
     record_grads: bool = _option(True, kind=bool, flag="--no-grads",
                                  help="do not record per-layer gradient norms")
+    keep_epochs: bool = _option(False, kind=bool, help=(
+        "keep every epoch's weights in the run folder (epochs/epoch-NNN.pt, 0.17-0.4 MB each at the published "
+        "sizes) so the Map page can show how the network's map forms, epoch by epoch"))
 
     def __post_init__(self):
         if not self.model:
