@@ -51,6 +51,8 @@ PAGES = (
              "Search a space of options with Optuna: many trials, live, with Optuna's figures."),
     PageInfo("app_pages/inspect.py", "Inspect", ":material/layers:",
              "Layer-by-layer shapes and costs, and the feature maps of a digit."),
+    PageInfo("app_pages/map.py", "Map", ":material/scatter_plot:",
+             "Every test digit where a network's last features place it; watch the map form epoch by epoch."),
     PageInfo("app_pages/results.py", "Results", ":material/grading:",
              "Where a network fails: confusion matrix, misread digits, share checkpoints."),
     PageInfo("app_pages/draw.py", "Draw", ":material/draw:", "Draw a digit and see what both networks read, and why."),

@@ -76,6 +76,11 @@ PAGES: dict[str, PageLinks] = {
         Param("checkpoint", "inspect_ckpt_{model}", Checkpoint(), _shipped()),
         Param("tab", "inspect_tab", Choice(), FIRST), Param("digit", "inspect_index", Whole(0, size="test_size"), 0),
         Param("lesion", "lesion_ckpt_{model}", Checkpoint(), _lesion_default, LESION_MODELS))),
+    "map": PageLinks("map_model", (
+        _network("map_model"), Param("checkpoint", "map_ckpt_{model}", Checkpoint(), _shipped()),
+        Param("view", "map_view", Choice(("one", "two", "epochs")), "one"),
+        Param("projection", "map_method", Choice(("pca", "tsne")), "pca"),
+        Param("digits", "map_n", Choice((500, 1000, 2000, 5000, 10000)), 2000))),
     # Compare's pairs are the page's own; both networks of a pair share the blocks and width settings
     "compare": PageLinks("", (Param("pair", "cmp_pair", Choice(), FIRST), *_shape("cmp_blocks", "cmp_width", 3, False),
                               Param("run", "compare_runs", RunList()),
