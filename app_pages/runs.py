@@ -6,12 +6,12 @@ import streamlit as st
 
 from app_pages import _links as links
 from app_pages._common import guarded, runs_dir
-from app_pages._escape import code
+from app_pages._escape import code, literal
 from netlib.bounded import size_text
 from netlib.lab import catalogue
 from netlib.runs import manage, notebook, queue, reader
 from netlib.runs.files import CHECKPOINT, QUEUED
-from netlib.runs.meta import MAX_LABEL, MAX_NOTES, MetaError, escape_markdown
+from netlib.runs.meta import MAX_LABEL, MAX_NOTES, MetaError
 from netlib.safepath import UnsafePath
 
 MESSAGE = "runs_message"  # (kind, text) to show once after an action's rerun
@@ -49,7 +49,7 @@ def act(done: str, change, names: list, *args) -> None:
         for name in names:
             change(runs_dir(), name, *args)
     except (MetaError, manage.RunRefused, UnsafePath) as e:
-        say("warning", f"Not saved: {escape_markdown(str(e))}.")
+        say("warning", f"Not saved: {literal(str(e))}.")
     else:
         say("success", done)
     st.rerun()
@@ -201,18 +201,18 @@ def confirm_delete(rows: list) -> None:
     with st.container(border=True):
         for r, why in kept:
             if why:
-                st.warning(f"Kept: {escape_markdown(why)}.", icon=":material/block:")
+                st.warning(f"Kept: {literal(why)}.", icon=":material/block:")
         if going:
             st.markdown(f"Delete **{len(going)} run{'s' if len(going) != 1 else ''}** "
                         f"({size_text(sum(r.bytes for r in going))}) for good? "
-                        + ", ".join(f"*{escape_markdown(r.label)}*" for r in going[:10])  # no code span: it shows escapes
+                        + ", ".join(f"*{literal(r.label)}*" for r in going[:10])  # no code span: it shows escapes
                         + (f" and {len(going) - 10} more" if len(going) > 10 else ""))
         a, b = st.columns(2)
         if going and a.button("Yes, delete", type="primary", key="runs_delete_yes", icon=":material/delete_forever:"):
             done, freed, refused = manage.prune(runs_dir(), [manage.Doomed(r, "asked") for r in going])
             st.session_state.pop(CONFIRM, None)
             say("warning" if refused else "success", f"Deleted {len(done)} run{'s' if len(done) != 1 else ''} "
-                f"({size_text(freed)} freed)." + "".join(f" Kept: {escape_markdown(w)}." for w in refused))
+                f"({size_text(freed)} freed)." + "".join(f" Kept: {literal(w)}." for w in refused))
             st.rerun()
         if b.button("Cancel", key="runs_delete_no"):
             st.session_state.pop(CONFIRM, None)
@@ -238,7 +238,7 @@ def queue_buttons(chosen: list) -> None:
 
 
 def actions(chosen: list) -> None:
-    shown = ", ".join(escape_markdown(r.label) for r in chosen[:5]) + (f" and {len(chosen) - 5} more" if len(chosen) > 5 else "")
+    shown = ", ".join(literal(r.label) for r in chosen[:5]) + (f" and {len(chosen) - 5} more" if len(chosen) > 5 else "")
     st.markdown(f"**{len(chosen)} selected:** {shown}")
     open_buttons(chosen)
     queue_buttons(chosen)

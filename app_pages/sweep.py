@@ -7,13 +7,13 @@ import streamlit as st
 from app_pages import _links as links
 from app_pages import _sweep_parts as parts
 from app_pages._common import chart, guarded, runs_dir
+from app_pages._escape import literal
 from app_pages._report import report_button
 from netlib.charts import sweep as figures
 from netlib.lab import catalogue
 from netlib.lab import sweeps as lab
 from netlib.models import SHOWCASE, title
 from netlib.runs import reader
-from netlib.runs.meta import escape_markdown
 from netlib.sweeps import trials as T
 from netlib.sweeps.storage import StorageError, describe, open_storage, storage_url
 
@@ -57,7 +57,7 @@ def worker_line(spec, counts: dict, url) -> None:
     last = lab.worker_log_line(runs_dir(), spec.name)
     st.info(f"{waiting} trial{'s' if waiting != 1 else ''} waiting and no worker on this machine. Start one "
             f"here, or on any machine that reaches the storage: `python -m netlib sweep work {spec.name}`."
-            + (f" The last worker here wrote: “{escape_markdown(last)}”" if last else ""), icon=":material/hourglass_empty:")
+            + (f" The last worker here wrote: “{literal(last)}”" if last else ""), icon=":material/hourglass_empty:")
     if st.button("Start a worker here", icon=":material/play_arrow:", key="sweep_start_worker"):
         lab.start_workers(runs_dir(), spec.name, url, 1)
         st.rerun(scope="fragment")
@@ -153,9 +153,9 @@ def main() -> None:
     try:
         storage = storage_for(url, str(runs_dir()))
     except StorageError as e:
-        st.error(f"The sweep storage cannot be used: {escape_markdown(str(e))}", icon=":material/error:")
+        st.error(f"The sweep storage cannot be used: {literal(str(e))}", icon=":material/error:")
         return
-    where = escape_markdown(describe(url, runs_dir()))  # a hidden password's '***' is no emphasis
+    where = literal(describe(url, runs_dir()))  # a hidden password's '***' is no emphasis
     st.caption(f"Sweeps are stored in {where}" + (" ($NETLIB_OPTUNA_STORAGE)." if url else "."))
     kind, text = st.session_state.pop(parts.MESSAGE, (None, None))
     if kind:

@@ -122,7 +122,7 @@ def test_hostile_metadata_is_listed_and_shown_as_text(lab):
     assert table.loc[A, "Label"].startswith("[click](http://evil.example)")  # a cell is plain text
     assert table.loc[B, "Notes"].startswith("⚠ meta.json unreadable") and table.loc[B, "Label"] == B
     picked = next(m.value for m in at.markdown if "selected:" in m.value)
-    assert "\\[click\\]\\(http" in picked and "\\<b\\>" in picked  # escaped: no link, no HTML
+    assert "\\[click\\](http" in picked and "\\<b\\>" in picked  # escaped: no link, no HTML
 
 
 def test_open_on_train_watches_that_run(lab):

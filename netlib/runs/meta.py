@@ -23,7 +23,6 @@ TAG_RE = re.compile(r"[A-Za-z0-9_.-]+")
 # Characters that change what other text looks like: bidi overrides (a label that reads backwards),
 # line and paragraph separators (a one-line label that breaks a table row).
 _INVISIBLE = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029")
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
 class MetaError(ValueError):
@@ -138,8 +137,3 @@ def write_meta(run_dir: Path, meta: Meta) -> None:
         raise MetaError(f"label, notes and tags are too long to store: {len(data):,} bytes in UTF-8, "
                         f"at most {MAX_META_BYTES:,} (shorten the notes)")
     atomic_write(run_dir / META, lambda f: f.write(data))
-
-
-def escape_markdown(text: str) -> str:
-    """Text shown literally inside Streamlit markdown: no link, image, emphasis or HTML comes of it."""
-    return _MARKDOWN.sub(r"\\\1", text)
