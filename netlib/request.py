@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
@@ -13,6 +15,8 @@ from .names import DESCRIPTIONS, DEPTH_MODELS, MAX_BLOCKS, MAX_WIDTH, TITLES, WI
 from .recipes import DEFAULT_RECIPE, DEVICE_BATCH, OPTIMIZERS, RECIPES, SCHEDULES, parse_degrade
 
 DEVICES = ("auto", "cpu", "cuda")
+TUNES = ("last", "all")  # fine-tuning: the final linear layer only, or every weight
+MAX_REPLAY = 0.9  # fine-tuning: at least a tenth of each batch is the person's own digits
 MAX_SEED = 2**63 - 1  # torch's generators take any 64-bit seed; past it they raise
 MAX_IMAGES = 10_000_000
 MNIST_TRAIN = 60_000
@@ -20,6 +24,32 @@ MNIST_TRAIN = 60_000
 
 class RequestError(ValueError):
     """A request that cannot be trained as asked: one line naming the option and what it takes."""
+
+
+def parse_checkpoint_path(text) -> str:
+    """--start-from: a checkpoint file's path, made absolute (a queued run's process may start elsewhere);
+    whether it loads is checked when the run is set up."""
+    if not isinstance(text, str) or not text.strip() or "\x00" in text or len(text) > 4096:
+        raise ValueError(f"a checkpoint file's path (e.g. checkpoints/inception.pt), got {str(text)[:40]!r}")
+    return os.path.abspath(os.path.expanduser(text))
+
+
+def parse_set_name(text) -> str:
+    """--handwriting: a handwriting set's name (netlib/handwriting/sets.py's rule: letters, digits, - _ .)."""
+    if not isinstance(text, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,59}", text) or ".." in text:
+        raise ValueError(f"a handwriting set's name (python -m netlib handwriting list), got {str(text)[:40]!r}")
+    return text
+
+
+def parse_replay(text) -> float:
+    """--replay: the share of each fine-tuning batch drawn from MNIST, 0 to MAX_REPLAY."""
+    try:
+        value = float(text) if not isinstance(text, bool) else -1.0
+    except (TypeError, ValueError):
+        value = -1.0
+    if not 0.0 <= value <= MAX_REPLAY:
+        raise ValueError(f"a share from 0 to {MAX_REPLAY:g} (0.5: half of each batch from MNIST), got {str(text)[:40]!r}")
+    return value
 
 
 def _option(default=None, *, help: str, kind: Any = None, low=None, high=None, choices=(),
@@ -84,6 +114,16 @@ class RunRequest:
                                        help="train on N synthetic digits instead of MNIST (tests and demos)")
     record_grads: bool = _option(True, kind=bool, flag="--no-grads",
                                  help="do not record per-layer gradient norms")
+    start_from: Optional[str] = _option(kind=parse_checkpoint_path, help=(
+        "fine-tune: start from this checkpoint's weights (it must be of --model) and train on --handwriting"))
+    handwriting: Optional[str] = _option(kind=parse_set_name, help=(
+        "fine-tune on this handwriting set's training digits (python -m netlib handwriting list); "
+        "its held-out digits are tested every epoch"))
+    tune: Optional[str] = _option(kind=str, choices=TUNES, help=(
+        "fine-tuning: last trains the final layer only, all the whole network (default last)"))
+    replay: Optional[float] = _option(kind=parse_replay, help=(
+        "fine-tuning: the share of each batch drawn from the MNIST training digits, 0 to 0.9, so the network "
+        "keeps what it knew (default 0)"))
     keep_epochs: bool = _option(False, kind=bool, help=(
         "keep every epoch's weights in the run folder (epochs/epoch-NNN.pt, 0.17-0.4 MB each at the published "
         "sizes) so the Map page can show how the network's map forms, epoch by epoch"))

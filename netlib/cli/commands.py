@@ -175,6 +175,13 @@ def training_data(config, data_dir, synthetic):
     if config.recipe.batch_size > min(n_train, config.limit or n_train):
         raise UsageError(f"batch size {config.recipe.batch_size} is larger than the training set "
                          f"({min(n_train, config.limit or n_train):,} images)")
+    if config.finetune:  # a fine-tuning run: its handwriting set's digits beside the MNIST ones
+        from ..handwriting.data import with_set
+
+        try:
+            return with_set(data, config.finetune)
+        except ValueError as e:  # a set that is gone, empty, of one digit, hostile: one line
+            raise UsageError(str(e)) from None
     return data
 
 

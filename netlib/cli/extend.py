@@ -45,7 +45,8 @@ def extend_setup(args):
     config = TrainConfig(model=saved["model"], recipe_name=saved["recipe_name"], recipe=recipe,
                          model_kwargs=saved.get("model_kwargs", {}), seed=saved.get("seed", 0),
                          device=str(device), threads=args.threads or saved.get("threads"),
-                         limit=saved.get("limit"), record_grads=saved.get("record_grads", True))
+                         limit=saved.get("limit"), record_grads=saved.get("record_grads", True),
+                         finetune=saved.get("finetune"))  # a fine-tuning run goes on with its set
     data_dir, synthetic = _first_data(saved)
     writer = RunWriter(run_dir, saved, extending=True)
     return config, state, (args.data_dir or data_dir, synthetic), writer

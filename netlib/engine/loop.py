@@ -21,6 +21,7 @@ from ..models import build_model
 from ..recipes import Recipe, degrade_probabilities
 from ..request import DEVICES
 from .augment import degrade, random_affine
+from .finetune import Tuning
 from .optim import WeightAverage, make_optimizer, make_scheduler
 from .state import grad_layers, load_train_state, train_state
 from .steering import NO_STEERING, Steerer, Steering
@@ -44,6 +45,7 @@ class TrainConfig:
     limit: Optional[int] = None  # train on the first N training images (the test set stays whole)
     channels_last: bool = True  # measured faster on CPU for both networks (docs/design.md)
     record_grads: bool = True  # per-layer gradient norms in every "batch" event (gradient flow)
+    finetune: Optional[dict] = None  # start from a checkpoint, train on a handwriting set (engine/finetune.py)
 
     def to_dict(self) -> dict:
         return asdict(self)  # the recipe too, as a dict
@@ -133,6 +135,9 @@ class _Training:
         self.model = build_model(config.model, **config.model_kwargs).to(self.device)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        self.tuning = None  # fine-tuning: the checkpoint's weights, frozen layers, the set's batches
+        if config.finetune:
+            self.tuning = Tuning(config.finetune, data, self.model, config.model, self.device, config.limit)
         self.opt = make_optimizer(self.model, r)
         self.ema = WeightAverage(self.model, r.ema) if r.ema else None
         self.train_x, self.train_y = data.train_x, data.train_y
@@ -140,6 +145,9 @@ class _Training:
             self.train_x, self.train_y = self.train_x[:config.limit], self.train_y[:config.limit]
         self.n = len(self.train_x)
         self.steps = math.ceil(self.n / r.batch_size)
+        if self.tuning:
+            self.steps = self.tuning.steps(r.batch_size)
+            self.n = self.steps * r.batch_size
         self.first_epoch, self.last_epoch, self.start_lr, elapsed_before = 1, r.epochs, r.lr, 0.0
         sched = None
         if resume is None:
@@ -151,7 +159,8 @@ class _Training:
             for group in self.opt.param_groups:
                 group["lr"] = self.start_lr
         self.steering = Steerer(self.opt, sched, on_event, steer)
-        self.tracked = grad_layers(self.model) if config.record_grads else []
+        # frozen layers have no gradient to record
+        self.tracked = [(n, p) for n, p in grad_layers(self.model) if p.requires_grad] if config.record_grads else []
         self.t_start = time.perf_counter() - elapsed_before  # an extended run's clock goes on where it stopped
 
     @property
@@ -164,13 +173,14 @@ class _Training:
                    "first_epoch": self.first_epoch, "lr": self.steering.lr(),
                    "steps_per_epoch": self.steps, "device": str(self.device),
                    "threads": torch.get_num_threads(), "grad_layers": [name for name, _ in self.tracked],
-                   "pid": os.getpid(), "time": time.time()})
+                   "pid": os.getpid(), "time": time.time(),
+                   **(self.tuning.start_fields(self.eval_model, self.channels_last) if self.tuning else {})})
 
     def train_one_epoch(self, epoch: int, should_stop: Callable[[], bool]) -> Optional[float]:
         """One pass over the training images; its training seconds (pauses left out), None if stopped."""
         r, dev = self.recipe, self.device
         t0 = time.perf_counter()
-        perm = torch.randperm(self.n, generator=self.gen, device=dev)
+        perm = self.tuning.order(self.gen) if self.tuning else torch.randperm(self.n, generator=self.gen, device=dev)
         self.epoch_loss, self.epoch_correct = torch.zeros((), device=dev), torch.zeros((), device=dev, dtype=torch.long)
         window = _Window(dev)
         for step in range(self.steps):
@@ -181,12 +191,16 @@ class _Training:
             self.t_start += paused
             if stop:
                 return None
-            idx = perm[step * r.batch_size:(step + 1) * r.batch_size]
+            if self.tuning:
+                xb, yb = self.tuning.batch(perm, step)
+            else:
+                idx = perm[step * r.batch_size:(step + 1) * r.batch_size]
+                xb, yb = self.train_x[idx], self.train_y[idx]
             report = (step + 1) % BATCH_EVENT_EVERY == 0 or step + 1 == self.steps
-            loss, correct, grad_norms = self._step(self.train_x[idx], self.train_y[idx], report)
+            loss, correct, grad_norms = self._step(xb, yb, report)
             self.epoch_loss += loss
             self.epoch_correct += correct
-            window.add(loss, correct, len(idx))
+            window.add(loss, correct, len(yb))
             if report:
                 self._report(epoch, step + 1, window, grad_norms, time.perf_counter() - t0)
         if dev.type == "cuda":
@@ -239,7 +253,8 @@ class _Training:
                  "train_loss": train_loss, "train_acc": self.epoch_correct.item() / self.n,
                  "test_loss": test_loss, "test_acc": test_acc, "seconds": seconds,
                  "samples_per_s": self.n / seconds, "lr": self.opt.param_groups[0]["lr"],
-                 "elapsed": time.perf_counter() - self.t_start}
+                 "elapsed": time.perf_counter() - self.t_start,
+                 **(self.tuning.held_out(self.eval_model, self.channels_last) if self.tuning else {})}
         self.emit(event)
         return event
 
@@ -247,6 +262,7 @@ class _Training:
         end = {"event": "end", "status": status, "reason": reason,
                "epochs_completed": last["epoch"] if last else 0,
                "test_acc": last["test_acc"] if last else None,
+               **({"held_out_acc": last["held_out_acc"] if last else None} if self.tuning else {}),
                "elapsed": time.perf_counter() - self.t_start}
         self.emit(end)
         return {**end, "model": self.eval_model}

@@ -159,6 +159,10 @@ class RunWriter:
             self._status("paused" if kind == "pause" else "running", "", epoch=self._epoch)
         elif kind == "end":
             os.fsync(self._metrics.fileno())
+            if self.config.get("finetune") and event["status"] in ("done", "stopped"):
+                from ..handwriting.changes import record  # what fine-tuning changed, measured once for the pages
+
+                record(self.dir)
             self._status(event["status"], event.get("reason", ""),
                          epoch=event.get("epochs_completed", 0))
 
