@@ -26,19 +26,22 @@ def plan() -> collection.Plan | None:
 def start_form(names: list[str]) -> None:
     """Name a new set (or pick one to add to) and k; Start makes the plan."""
     with st.form("hw_start", border=False):
-        a, b, c = st.columns([2, 1, 1], vertical_alignment="bottom")
+        a, b = st.columns([2, 1], vertical_alignment="bottom")
         name = a.text_input("Set name", key="hw_new_name", placeholder="my digits",
                             help="a new set, or the name of one of yours to add more examples to it")
         k = b.number_input("Examples per digit", collection.MIN_K, collection.MAX_K, collection.DEFAULT_K,
-                           key="hw_k", help="each digit 0-9 this many times, in rounds of ten")
-        go = c.form_submit_button("Start collecting", type="primary", icon=":material/draw:")
+                           key="hw_k", help="each digit this many times, in rounds: 0-9, then 0-9 again")
+        digits = st.pills("Digits", list(range(10)), selection_mode="multi", default=list(range(10)),
+                          key="hw_digits", help="all ten, or only the ones you want to teach it")
+        go = st.form_submit_button("Start collecting", type="primary", icon=":material/draw:")
     if go:
         try:
-            name = store.ensure_set(name, names)
-        except store.SetError as e:
+            plan = collection.Plan.new(name, int(k), digits or ())  # checked before a set is made
+            plan.name = store.ensure_set(name, names)
+        except (store.SetError, ValueError) as e:
             st.error(str(e), icon=":material/error:")
             return
-        st.session_state[STATE] = collection.Plan.new(name, int(k))
+        st.session_state[STATE] = plan
         st.rerun()
 
 
@@ -49,7 +52,10 @@ def canvas(key: str):
                        width=CANVAS, drawing_mode="freedraw", return_image_data=True, update_streamlit=True,
                        key=key)
     strokes = len((result.json_data or {}).get("objects") or [])
-    st.html(f'<style>[data-testid="stColumn"]:has(.st-key-{key}) {{ min-width: {CANVAS}px }}</style>')
+    # Hidden, as on Draw: how many strokes the server has of this drawing, so a browser test keeps a whole digit
+    st.html(f'<style>[data-testid="stColumn"]:has(.st-key-{key}) {{ min-width: {CANVAS}px }}'
+            '[data-testid="stElementContainer"]:has(.drawn-strokes) { display: none }</style>'
+            f'<span class="drawn-strokes" data-strokes="{strokes}"></span>')
     clear_button(key, key=f"{key}_clear")  # empties it in the browser; a fallback press finds it empty anyway
     return result.image_data if strokes else None
 
@@ -61,7 +67,7 @@ def collect(p: collection.Plan) -> None:
     with left:
         if slot is None:
             st.success(f"Done: {p.kept_count()} examples kept in {literal(p.name)} "
-                       f"({p.skipped_count()} skipped). Fine-tune on it below.", icon=":material/check:")
+                       f"({p.skipped_count()} skipped). Fine-tune on it in the Fine-tune tab.", icon=":material/check:")
         else:
             st.subheader(f"Draw a {slot.digit}" + (" again" if slot in p.kept else ""))
             st.caption(f"{slot.digit}: example {slot.round + 1} of {p.k} · {p.kept_count()} kept, "
@@ -112,22 +118,24 @@ def undo(p: collection.Plan) -> None:
 
 
 def examples(p: collection.Plan) -> None:
-    """The kept examples, a row per digit; click one to draw it again."""
+    """The kept examples, a row per digit (the held-out ones marked); click one to draw it again."""
     if not p.kept:
         st.caption("Your kept digits appear here; click one to draw it again.")
         return
-    images = store.images(p.name, list(p.kept.values()))
-    for digit in range(10):
-        slots = [s for s in p.slots_of(digit) if s in p.kept]
+    found = store.images(p.name, list(p.kept.values()))
+    for digit in p.digits:
+        slots = [s for s in p.slots_of(digit) if s in p.kept and p.kept[s] in found]
         if not slots:
             continue
-        cols = st.columns(max(p.k, 5))
+        cols = st.columns(max(p.k, 6))
         for col, s in zip(cols, slots):
-            img = images.get(p.kept[s])
-            if img is not None:
-                col.image(img, width=40, clamp=True)
-            col.button(str(digit), key=f"hw_redo_{p.token(s)}", type="tertiary", on_click=p.goto, args=(s,),
-                       help=f"draw this {digit} again")
+            image, held = found[p.kept[s]]
+            col.image(image, width=40, clamp=True)
+            col.button(f"{digit} · test" if held else str(digit), key=f"hw_redo_{p.token(s)}", type="tertiary",
+                       on_click=p.goto, args=(s,),
+                       help=f"held out for testing: never trained on · draw this {digit} again" if held
+                       else f"draw this {digit} again")
+    st.caption("“test”: held out for testing, never trained on (chosen when it was kept, and kept so).")
 
 
 def upload_example(names: list[str]) -> None:

@@ -18,13 +18,14 @@ class Slot:
 
 @dataclass
 class Plan:
-    """k rounds of the ten digits (0-9, then 0-9 again: the same digit is never drawn twice in a row, so
+    """k rounds of the digits asked for (0-9, then 0-9 again: the same digit is not drawn twice in a row, so
     each drawing is drawn afresh, not copied from the one before). kept: slot -> the set's example id;
     history: what Undo takes back, last first; at: the slot being drawn (None when all are done);
     versions: a slot's redraw count, part of its canvas key (a redraw gets an empty canvas)."""
 
     name: str
     k: int
+    digits: tuple = tuple(range(10))
     kept: dict = field(default_factory=dict)
     skipped: set = field(default_factory=set)
     history: list = field(default_factory=list)
@@ -32,15 +33,18 @@ class Plan:
     versions: dict = field(default_factory=dict)
 
     @classmethod
-    def new(cls, name: str, k: int) -> "Plan":
+    def new(cls, name: str, k: int, digits=tuple(range(10))) -> "Plan":
         if not MIN_K <= int(k) <= MAX_K:
             raise ValueError(f"examples per digit must be {MIN_K} to {MAX_K}, got {k}")
-        plan = cls(name, int(k))
+        digits = tuple(sorted({int(d) for d in digits if 0 <= int(d) <= 9}))
+        if not digits:
+            raise ValueError("choose at least one digit to draw")
+        plan = cls(name, int(k), digits)
         plan.at = plan.slots()[0]
         return plan
 
     def slots(self) -> list[Slot]:
-        return [Slot(d, r) for r in range(self.k) for d in range(10)]
+        return [Slot(d, r) for r in range(self.k) for d in self.digits]
 
     def slots_of(self, digit: int) -> list[Slot]:
         return [Slot(digit, r) for r in range(self.k)]

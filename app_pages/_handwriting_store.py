@@ -43,10 +43,10 @@ def remove(name: str, file: str) -> None:
 
 
 def images(name: str, files: list[str]) -> dict:
-    """{file: its 28 x 28 uint8 image} for those of `files` still in the set."""
+    """{file: (its 28 x 28 uint8 image, held out?)} for those of `files` still in the set."""
     hs = sets.load_set(None, name)
     wanted = set(files)
-    return {f: img for f, img in zip(hs.files, hs.images) if f in wanted}
+    return {f: (img, bool(held)) for f, img, held in zip(hs.files, hs.images, hs.held_out) if f in wanted}
 
 
 def rename(old: str, new: str) -> str:

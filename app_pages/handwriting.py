@@ -2,13 +2,15 @@
 
 import streamlit as st
 
+from app_pages import _handwriting_changes as changes
 from app_pages import _handwriting_collect as collect
 from app_pages import _handwriting_sets as set_list
 from app_pages import _handwriting_store as store
+from app_pages import _handwriting_tune as tune
 from app_pages import _links as links
 from app_pages._common import guarded
 
-TABS = ("Collect", "Your sets")
+TABS = ("Collect", "Your sets", "Fine-tune", "What changed")
 TAB_KEY = "hw_tab"
 
 
@@ -26,6 +28,13 @@ def main() -> None:
     with tabs["Your sets"]:
         if tabs["Your sets"].open:
             guarded(set_list.set_list)(found)
+    with tabs["Fine-tune"]:
+        if tabs["Fine-tune"].open:
+            usable = [s for s in found if not s.problem and s.total]
+            guarded(tune.tune_form)([s.name for s in usable], {s.name for s in usable if s.synthetic})
+    with tabs["What changed"]:
+        if tabs["What changed"].open:
+            guarded(changes.changes_tab)()
 
 
 def collect_tab(mine: list[str]) -> None:

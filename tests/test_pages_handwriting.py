@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from netlib.analysis.strokes import Style, draw_paths, render
 from netlib.handwriting import sets
-from support import assert_clean
-from pages_support import lab, open_page  # noqa: F401  (lab: autouse, a fresh runs folder and caches)
+from support import assert_clean, charts
+from pages_support import fake_run, lab, open_page  # noqa: F401  (lab: autouse, a fresh runs folder and caches)
 
 PAGE = "app_pages/handwriting.py"
 
@@ -92,12 +93,31 @@ def test_collect_refuses_a_scribble_and_keeps_nothing():
     assert len(stored()) == 0 and prompt(at) == "Draw a 0"
 
 
-def test_collect_a_name_with_nothing_usable_is_one_line():
+def test_collect_a_name_with_nothing_usable_or_no_digit_is_one_line():
     at = open_page(PAGE)
     at.text_input(key="hw_new_name").input("///")
     at.button[0].click().run()
     assert not at.exception
     assert len(at.error) == 1 and "name" in at.error[0].value
+    at.text_input(key="hw_new_name").input("ok")
+    at.button_group(key="hw_digits").set_value([])
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["choose at least one digit to draw"]
+    assert sets.list_sets(example=False) == []  # no set made for a collection that did not start
+
+
+def test_collect_only_the_digits_asked_for():
+    at = open_page(PAGE)
+    at.button_group(key="hw_digits").set_value([1, 7])
+    at = start(at, k=3)
+    shown = []
+    for _ in range(6):
+        shown.append(prompt(at))
+        press(draw(at, int(prompt(at)[-1])), "hw_keep")
+    assert shown == ["Draw a 1", "Draw a 7"] * 3
+    assert any("Done: 6 examples kept" in s.value for s in at.success)
+    s = stored()
+    assert s.labels.tolist() == [1, 7] * 3 and s.held_out.sum() == 2  # one of each held out
 
 
 def a_set(name: str = "mine", per_digit: int = 2) -> None:
@@ -151,3 +171,77 @@ def test_a_set_s_zip_comes_back_and_a_bad_zip_is_one_line():
     at.run().button(key="hw_zip_add").click().run()
     assert not at.exception and len(at.error) == 1, [e.value for e in at.error]
     assert [s.name for s in sets.list_sets(example=False)] == ["mine"]  # nothing else written
+
+
+def test_fine_tune_queues_one_run_per_variant_from_the_picked_checkpoint(lab):
+    import json
+
+    from netlib.handwriting import tuning
+    from netlib.lab import catalogue
+    at = open_page(PAGE)
+    at.session_state["hw_tab"] = "Fine-tune"
+    at.run()
+    assert_clean(at)
+    at.selectbox(key="hw_model").set_value("residual").run()
+    at.selectbox(key="hw_tune_set").set_value(sets.EXAMPLE_SET)
+    at.radio(key="hw_variant").set_value("all three").run()
+    assert any("synthetic" in c.value for c in at.caption)  # the example set says what it is
+    press(at, "hw_tune")
+    runs = sorted(p for p in lab.iterdir() if p.is_dir())
+    asked = [json.loads((d / "queued.json").read_text())["request"] for d in runs]
+    assert sorted((r["tune"], r.get("replay", 0)) for r in asked) == [("all", 0), ("all", tuning.REPLAY), ("last", 0)]
+    assert all(r["handwriting"] == sets.EXAMPLE_SET and r["model"] == "residual" for r in asked)
+    assert {r["start_from"] for r in asked} == {str(catalogue.shipped_checkpoint("residual"))}
+    assert at.session_state["train_run"] in {str(d) for d in runs}  # Train watches the first of them
+
+
+def tuned_run(lab, name: str, variant: str, set_name: str = sets.EXAMPLE_SET) -> Path:
+    """A finished fine-tuning run written without training: its request and changes.json as a run's end
+    writes them (changes.compute of two seeded untrained networks on the example set and its digits)."""
+    import json
+
+    import torch
+
+    from netlib.data import normalize
+    from netlib.handwriting import changes, tuning
+    from netlib.lab import catalogue
+    run = fake_run(lab, name, "residual", checkpoint=True)
+    config = json.loads((run / "config.json").read_text())
+    config["request"] = tuning.request("residual", catalogue.shipped_checkpoint("residual"), set_name,
+                                       variant).to_dict()
+    (run / "config.json").write_text(json.dumps(config))
+    s = sets.load_set(None, set_name)
+    before, after = (catalogue.untrained_model("residual", seed=i) for i in (0, 1 + len(variant)))
+    out = changes.compute(before, after, s, normalize(s.images), torch.as_tensor(s.labels))
+    (run / changes.CHANGES).write_text(json.dumps(out))
+    return run
+
+
+def test_what_changed_shows_the_variants_side_by_side_and_the_digits_read_differently(lab):
+    from netlib.handwriting import changes
+    runs = [tuned_run(lab, f"20260101-00000{i}-residual-tune-00{i}", v) for i, v in enumerate(("last", "all", "replay"))]
+    at = open_page(PAGE)
+    at.session_state["hw_tab"] = "What changed"
+    at.run()
+    assert_clean(at)
+    table = at.dataframe[0].value.to_dict("records")
+    assert [r["variant"] for r in table] == ["whole network with MNIST replay", "whole network", "last layer only"]
+    for r, run in zip(table, runs[::-1]):
+        measured = changes.read_changes(run)
+        assert r["MNIST after %"] == round(100 * measured["mnist"]["after"], 2)
+        assert r["held-out digits"] == measured["held_out"]["n"] == 10
+    assert "hw_variants_chart" in charts(at)
+    per_digit = at.dataframe[1].value.to_dict("records")
+    assert [r["digit"] for r in per_digit] == list(range(10)) and all(r["held out"] == 1 for r in per_digit)
+    changed = changes.read_changes(runs[2])["changed"]
+    assert any(f"{len(changed)} of the set's 60 digits" in m.value for m in at.markdown)
+    assert not at.error, [e.value for e in at.error]
+    shown = min(len(changed), 48)  # as images; the rest counted
+    assert len(changed) <= 48 or any(c.value == f"and {len(changed) - shown} more" for c in at.caption)
+
+
+def test_draw_offers_a_fine_tuned_checkpoint_saying_on_which_set(lab):
+    tuned_run(lab, "20260101-000000-residual-tune-001", "replay")
+    at = open_page("app_pages/draw.py")
+    labels = at.selectbox(key="draw_ckpt_residual").options
+    assert any("fine-tuned on example-synthetic (whole network with MNIST replay)" in o for o in labels), labels

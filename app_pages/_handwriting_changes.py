@@ -1,0 +1,129 @@
+"""The Handwriting page's What changed: fine-tuning runs side by side (held-out and MNIST accuracy before and
+after), one run per digit, and the set's digits it now reads differently (read from each run's changes.json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from app_pages._common import chart, guarded, runs_dir
+from app_pages._escape import code, literal
+from app_pages._handwriting_tune import LAUNCHED
+from netlib.charts import style
+from netlib.handwriting import sets
+from netlib.handwriting.changes import read_changes
+from netlib.handwriting.tuning import label
+from netlib.lab import lesson_finetune as lf
+from netlib.runs import reader
+from netlib.runs.files import LIVE_STATUSES, WAITING_STATUSES
+
+PICK = "hw_changes_runs"
+MAX_SHOWN = 48  # digits read differently shown as images (the rest counted)
+
+
+def default_pick(tuned: list) -> list[str]:
+    """This session's last fine-tuning runs; else the newest run with the runs of the same set and checkpoint."""
+    names = {e.name for e in tuned}
+    mine = [Path(d).name for d in st.session_state.get(LAUNCHED) or [] if Path(d).name in names]
+    if mine:
+        return mine
+    newest = (tuned[0].config.get("request") or {})
+    key = (newest.get("handwriting"), newest.get("start_from"))
+    return [e.name for e in tuned if ((e.config.get("request") or {}).get("handwriting"),
+                                      (e.config.get("request") or {}).get("start_from")) == key][:3]
+
+
+def changes_tab() -> None:
+    tuned = lf.tuning_runs(reader.run_index(runs_dir()))
+    if not tuned:
+        st.info("No fine-tuning run yet: start one in the Fine-tune tab.", icon=":material/info:")
+        return
+    by_name = {e.name: e for e in tuned}
+    if PICK not in st.session_state or not set(st.session_state[PICK]) <= set(by_name):
+        st.session_state[PICK] = default_pick(tuned)
+    picked = st.multiselect("Fine-tuning runs", list(by_name), key=PICK,
+                            format_func=lambda n: f"{label(by_name[n].config.get('request') or {})} · {n}")
+    busy = any(by_name[n].status in LIVE_STATUSES + WAITING_STATUSES for n in picked)
+
+    @st.fragment(run_every=2.0 if busy else None)
+    def view() -> None:
+        entries = {e.name: e for e in lf.tuning_runs(reader.run_index(runs_dir()))}
+        shown = [entries[n] for n in picked if n in entries]
+        side_by_side(shown)
+        ended = [e for e in shown if read_changes(e.dir) and "error" not in read_changes(e.dir)]
+        if ended:
+            one_run(ended)
+        if busy and not any(e.status in LIVE_STATUSES + WAITING_STATUSES for e in shown):
+            st.rerun()  # all ended: stop polling
+
+    guarded(view)()
+
+
+def side_by_side(shown: list) -> None:
+    """The variants on one table and chart: held-out and MNIST accuracy before -> after."""
+    if not shown:
+        return
+    found = [(e.name, e.config, read_changes(e.dir)) for e in shown]
+    for e, (_, _, c) in zip(shown, found):
+        if c is None:
+            st.caption(f"{code(e.name)}: {literal(e.status)}; what it changed is measured when it ends.")
+        elif "error" in c:
+            st.warning(f"{e.name}: {c['error']}", icon=":material/warning:")
+    rows = lf.comparison_rows(found)
+    st.dataframe(rows, hide_index=True, width="stretch")
+    measured = [r for r in rows if r["MNIST after %"] is not None]
+    if measured:
+        chart(figure(measured), key="hw_variants_chart")
+        st.caption("MNIST: all 10,000 test digits. Held out: the set's digits no fine-tuning trained on. "
+                   "Before: the checkpoint it started from; after: the run's last epoch.")
+
+
+def figure(rows: list[dict]) -> go.Figure:
+    """Per run, held-out and MNIST accuracy before and after, as bars."""
+    fig = go.Figure()
+    x = [f"{r['variant']}<br>{r['run'][-12:]}" for r in rows]
+    for name, key, color in (("held out, before", "held-out before %", style.COLORS["plain"]),
+                             ("held out, after", "held-out after %", style.COLORS["test"])):
+        fig.add_bar(name=name, x=x, y=[r[key] for r in rows], marker_color=color)
+    for name, key in (("MNIST, before", "MNIST before %"), ("MNIST, after", "MNIST after %")):
+        fig.add_scatter(name=name, x=x, y=[r[key] for r in rows], mode="markers", marker={
+            "size": 13, "color": style.COLORS["train"], "symbol": "circle-open" if "before" in name else "circle"})
+    fig.update_layout(barmode="group", height=320, yaxis_title="accuracy %", yaxis_range=[0, 100.5],
+                      margin={"t": 20, "b": 10}, legend={"orientation": "h"})
+    return fig
+
+
+def one_run(ended: list) -> None:
+    """One run's per-digit accuracies and the set's digits it now reads differently."""
+    names = [e.name for e in ended]
+    name = st.selectbox("Per digit, for", names, key="hw_changes_one") if len(names) > 1 else names[0]
+    run = next(e for e in ended if e.name == name)
+    c = read_changes(run.dir)
+    st.dataframe(lf.per_digit_rows(c), hide_index=True, width="stretch")
+    changed = c.get("changed") or []
+    st.markdown(f"**Read differently now**: {len(changed)} of the set's {c.get('set_size')} digits")
+    if changed:
+        guarded(changed_digits)(c["set"], changed)
+
+
+def changed_digits(set_name: str, changed: list) -> None:
+    """The set's digits read differently after fine-tuning, as images: 'a 7: 1 -> 7'."""
+    try:
+        hs = sets.load_set(None, set_name)
+    except sets.SetError as e:
+        st.caption(f"The set's images are not here any more ({literal(str(e))}).")
+        return
+    by_file = {f: i for i, f in enumerate(hs.files)}
+    cols = st.columns(8)
+    for n, item in enumerate(changed[:MAX_SHOWN]):
+        i = by_file.get(item.get("file")) if item.get("file") else item.get("index")
+        if i is None or not 0 <= i < len(hs):
+            continue  # removed from the set since
+        right = "✓" if item["after"] == item["label"] else "✗"
+        cols[n % 8].image(hs.images[i], width=56, clamp=True,
+                          caption=f"a {item['label']}: {item['before']} → {item['after']} {right}"
+                          + (" · test" if item.get("held_out") else ""))
+    if len(changed) > MAX_SHOWN:
+        st.caption(f"and {len(changed) - MAX_SHOWN} more")
