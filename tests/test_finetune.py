@@ -82,7 +82,7 @@ def test_last_layer_only_changes_the_final_layer_and_nothing_else(repo_root, syn
 
 
 def test_the_held_out_digits_are_never_in_a_training_batch(repo_root, synthetic_data):
-    config = fine_tuning(repo_root, "replay")
+    config = fine_tuning(repo_root, "all", replay=0.5)
     data = with_set(synthetic_data, config.finetune)
     t = Tuning(config.finetune, data, load_checkpoint(repo_root / SHIPPED)[0], "residual", torch.device("cpu"))
     steps = t.steps(32)

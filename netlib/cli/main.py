@@ -13,7 +13,7 @@ from .parser import UsageError, build_parser
 # The subcommands that live in a module of their own: "module:function" under netlib.cli.
 ELSEWHERE = {"sweep": "sweep:run", "lesion": "lesion:run", "bench": "bench:run", "runs": "runs:run",
              "submit": "queue:submit", "queue": "queue:show", "report": "report:run",
-             "export": "export:run", "map": "map:run"}
+             "export": "export:run", "map": "map:run", "handwriting": "handwriting:run"}
 
 
 def main(argv=None, own_process: bool = False) -> int:

@@ -9,6 +9,7 @@ from .. import request
 from ..names import DEFAULT_WIDTH, TITLES
 from ..recipes import DEFAULT_RECIPE, RECIPES
 from ..sweeps.space import PRUNERS, SAMPLERS
+from .handwriting import add_arguments as add_handwriting_arguments
 from .map import add_arguments as add_map_arguments
 
 
@@ -84,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--json", action="store_true", help="one JSON object: what was written")
     add_map_arguments(sub.add_parser("map", help="the test digits where a checkpoint's last features place them "
                                                   "(PCA, t-SNE), and how well they separate"))
+    add_handwriting_arguments(sub.add_parser("handwriting", help="your own digits: list, import, export, delete "
+                                                                  "handwriting sets (fine-tune on one with train --handwriting)"))
     _add_bench(sub.add_parser("bench", help="speed and accuracy benchmarks"))
     _add_runs(sub.add_parser("runs", help="the lab notebook: list, label, note, tag, archive, delete, prune runs"))
     _add_sweep(sub.add_parser("sweep", help="hyperparameter sweeps (Optuna): create, work, show, list"))

@@ -40,9 +40,14 @@ def with_set(data: Dataset, finetune: dict, root: Optional[Path] = None) -> Tune
     if not isinstance(name, str):
         raise SetError("the run's finetune settings name no handwriting set")
     s = trainable_set(name, root)
+    return tune_data(data, s, "shipped (synthetic)" if s.synthetic else str(set_dir(root, name).resolve()))
+
+
+def tune_data(data: Dataset, s: HandwritingSet, where: str = "") -> TuneData:
+    """data plus set s's training and held-out digits, normalised, on data's device."""
+    check_trainable(s)
     device = data.test_x.device
-    folder = "shipped (synthetic)" if s.synthetic else str(set_dir(root, name).resolve())
     return TuneData(data.train_x, data.train_y, data.test_x, data.test_y,
                     set_x=normalize(s.train_images).to(device), set_y=torch.from_numpy(s.train_labels).to(device),
                     held_x=normalize(s.test_images).to(device), held_y=torch.from_numpy(s.test_labels).to(device),
-                    set_dir=folder)
+                    set_dir=where)

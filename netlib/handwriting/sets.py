@@ -107,9 +107,10 @@ def list_sets(root: Optional[Path] = None, example: bool = True) -> list[SetInfo
     root = _root(root)
     out = []
     if example:
-        from .writers import example_set  # drawn at first use (imports torch for the preprocessing)
-        s = example_set()
-        out.append(SetInfo(s.name, tuple(s.counts()), int(s.held_out.sum()), synthetic=True))
+        from .writers import example_counts  # counted, not drawn: a listing stays light
+
+        counts, held = example_counts()
+        out.append(SetInfo(EXAMPLE_SET, tuple(counts), held, synthetic=True))
     if not root.is_dir():
         return out
     for entry in sorted(root.iterdir()):

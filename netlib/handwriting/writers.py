@@ -163,3 +163,9 @@ def example_set():
     per process; a fresh copy each call so a caller cannot change the cached one."""
     s = _example()
     return HandwritingSet(s.name, s.images.copy(), s.labels.copy(), s.held_out.copy(), synthetic=True)
+
+
+def example_counts() -> tuple[list[int], int]:
+    """(examples per digit, held out) of the shipped example set, without drawing it (light listings)."""
+    labels = [d for _ in range(PER_DIGIT) for d in range(10)]
+    return [PER_DIGIT] * 10, sum(split_in_order(labels))
