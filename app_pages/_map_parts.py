@@ -16,7 +16,7 @@ from netlib.embedding.epochs import kept_epochs
 from netlib.embedding.features import features
 from netlib.embedding.maps import build_map, epoch_maps
 from netlib.embedding.project import NEIGHBOURS, TITLES
-from netlib.embedding.separation import LABELS, MAX_POINTS
+from netlib.embedding.separation import K, MAX_POINTS
 from netlib.lab import catalogue
 
 DIGIT = "map_digit"  # (chart key, test digit index) whose card shows: a click on a map, or the misread list
@@ -67,12 +67,13 @@ def run_frames(run_dir: Path, method: str, n: int) -> tuple[list[int], list]:
 
 def figures(m, column=st) -> None:
     """The separation figures beside a map."""
+    column.markdown(f"**{K}-NN accuracy**")
     a, b = column.columns(2)
-    a.metric(LABELS["knn_features"], f"{100 * m.separation['knn_features']:.1f}%",
-             help=f"A digit counts as placed right when most of its 5 nearest other digits, in the network's "
+    a.metric("features", f"{100 * m.separation['knn_features']:.1f}%",
+             help=f"A digit counts as placed right when most of its {K} nearest other digits, in the network's "
                   f"{m.vectors.shape[1]:,} last features, share its true label (over the first "
                   f"{min(m.count, MAX_POINTS):,} digits)")
-    b.metric(LABELS["knn_map"], f"{100 * m.separation['knn_map']:.1f}%",
+    b.metric("map", f"{100 * m.separation['knn_map']:.1f}%",
              help="The same count on the 2-D map: how much of the separation the picture keeps")
     column.caption(f"Silhouette (−1 to 1, by true digit): features {m.separation['silhouette_features']:.2f}, "
                    f"map {m.separation['silhouette_map']:.2f}. {len(m.misread):,} of {m.count:,} misread.")
@@ -106,6 +107,8 @@ def picked(key: str) -> None:
     event = st.session_state.get(key)
     points = (event or {}).get("selection", {}).get("points") or []
     data = points[0].get("customdata") if points else None
+    if isinstance(data, dict):  # Plotly hands a typed array back as {"0": ..., "1": ...}
+        data = [data[k] for k in sorted(data, key=lambda k: int(k) if str(k).isdigit() else 99)]
     if isinstance(data, (list, tuple)) and data:
         st.session_state[DIGIT] = (key, int(data[0]))
 
