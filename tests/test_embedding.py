@@ -138,3 +138,14 @@ def test_without_keep_epochs_a_run_keeps_only_its_last_checkpoint(tmp_path, caps
     assert netlib_cli.main(["train", "--model", "residual", "--synthetic", "100", "--epochs", "1", "--batch-size",
                             "50", "--run-dir", str(run), "--quiet"]) == 0, capsys.readouterr().err
     assert (run / "checkpoint.pt").is_file() and not (run / EPOCHS).exists()
+
+
+def test_the_map_lessons_verdict_goes_by_the_features_knn_with_a_tie_band():
+    from netlib.lab import lessons
+
+    def fig(knn):
+        return {"knn_features": knn, "knn_map": 0.5, "silhouette_features": 0.2, "silhouette_map": 0.1}
+    verdict = lambda a, b: lessons.separation_answer({"inception": fig(a), "residual": fig(b)})["verdicts"]["separates"]
+    assert verdict(0.95, 0.97) == lessons.RESIDUAL and verdict(0.98, 0.96) == lessons.INCEPTION
+    assert verdict(0.970, 0.975) == lessons.SAME_SEPARATION
+    assert lessons.separation_answer({"inception": fig(0.9)})["verdicts"]["separates"] is None

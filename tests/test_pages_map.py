@@ -109,3 +109,25 @@ def test_a_run_that_kept_its_epochs_moves_on_the_slider(lab, capsys):
     assert "epoch 1" in first["layout"]["title"]["text"]
     assert first["layout"]["xaxis"]["range"] == last["layout"]["xaxis"]["range"]  # the axes stay: points move
     assert values(first["data"][0]["x"]) != values(last["data"][0]["x"])
+
+
+@needs_shipped
+def test_the_map_lesson_checks_a_prediction_against_the_pairs_maps(lab):
+    import shutil
+
+    from netlib.lab import lessons
+    from support import write_run
+
+    for name, model in (("20261202-100000-inception-fast", "inception"), ("20261202-100001-residual-fast", "residual")):
+        shutil.copy(catalogue.shipped_checkpoint(model), write_run(lab, name, model, 700) / "checkpoint.pt")
+    at = open_page("app_pages/lessons.py")
+    at.radio(key="lesson").set_value("map-separation").run()
+    assert not [b for b in at.button if b.key == "pair_map-separation"]  # predict first
+    at.radio(key="q_map-separation_separates").set_value(lessons.INCEPTION).run()
+    at.button(key="pair_map-separation").click().run()
+    assert_clean(at)
+    found = charts(at)
+    assert {"lesson_map_inception", "lesson_map_residual"} <= set(found)
+    # the shipped checkpoints' features: Residual's 5-NN accuracy is over a point above Inception's
+    assert any("Measured: **Residual**" in m.value for m in at.markdown)
+    assert any("not this time" in m.value for m in at.markdown)

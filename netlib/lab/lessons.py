@@ -36,6 +36,10 @@ RESIDUAL, PLAIN = network_title("residual"), network_title("plain")  # the lesio
 DIP_LARGER, DIP_WITHIN, RISE_LARGER = ("yes: it falls by more than the spread", "no: it is within the spread",
                                        "no: it rises by more than the spread")
 DIP_FROM, DIP_TO = 6, 7  # the seed script printed 99% at epoch 6 and 98% at epoch 7
+SAME_SEPARATION = "about the same"  # the map lesson's third choice
+# kNN accuracies closer than this count as the same: over 2,000 digits, one near 97% has a standard error of
+# about 0.4 points, so a gap under a point is within what another 2,000 digits could give.
+SEPARATION_TIE = 0.01
 LESSON_WIDTHS = {"w10": 10, "w64": 64}  # lesson 1's questions: conv1's width (the first block's input)
 
 
@@ -52,7 +56,8 @@ class Preset:
 
 
 PRESETS = {"naive-speed": Preset(("inception", "naive"), "fast", 1, 5000),
-           "skip-gradient": Preset(("residual", "plain"), "seed", 1, 5000, blocks=3)}
+           "skip-gradient": Preset(("residual", "plain"), "seed", 1, 5000, blocks=3),
+           "map-separation": Preset(("inception", "residual"), "fast", 1, 5000)}
 
 
 def _at_width(key: str) -> str:
@@ -86,6 +91,12 @@ LESSONS = (
                         f"epoch {DIP_FROM} to {DIP_TO} (the seeds' mean) larger than the spread between "
                         "seeds?", (DIP_LARGER, DIP_WITHIN, RISE_LARGER)),),
         "Open the recording", ("app_pages/compare.py", "app_pages/train.py")),
+    Lesson("map-separation", "Which network separates the digits sooner?", (
+        Question("separates", f"After one epoch on {PRESETS['map-separation'].limit:,} training images, whose last "
+                              f"features separate MNIST's test digits better, {INCEPTION}'s or {RESIDUAL}'s (the "
+                              "digits' 5 nearest neighbours among those features share their label more often)?",
+                 (INCEPTION, RESIDUAL, SAME_SEPARATION)),),
+        "Train both and map them", ("app_pages/map.py", "app_pages/compare.py")),
 )
 LESSON_IDS = tuple(lesson.id for lesson in LESSONS)
 
@@ -202,3 +213,17 @@ def lesion_answer(nets: Sequence[tuple]) -> dict:
     if {"residual", "plain"} <= {n["model"] for n in out}:
         verdict = alive[0] if len(alive) == 1 else "both" if len(alive) == 2 else "neither"
     return {"verdicts": {"survivor": verdict}, "networks": out, "small_drop": SMALL_DROP}
+
+
+# ---------------------------------------------------------------- the map: which network separates sooner
+def separation_answer(figures: dict) -> dict:
+    """figures: model -> the separation figures (netlib.embedding.separation) of its run's map. The verdict
+    goes by the kNN accuracy in the full feature space (the map's own 2-D figure depends on the projection);
+    gaps under SEPARATION_TIE are 'about the same'."""
+    rows = [{"model": m, "network": network_title(m), **{k: float(v) for k, v in f.items()}}
+            for m, f in figures.items()]
+    verdict = None
+    if {"inception", "residual"} <= set(figures):
+        gap = figures["inception"]["knn_features"] - figures["residual"]["knn_features"]
+        verdict = SAME_SEPARATION if abs(gap) < SEPARATION_TIE else INCEPTION if gap > 0 else RESIDUAL
+    return {"verdicts": {"separates": verdict}, "rows": rows, "tie": SEPARATION_TIE}
