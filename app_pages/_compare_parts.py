@@ -11,6 +11,7 @@ from app_pages._escape import literal
 from netlib.charts import training
 from netlib.charts.groups import group_series  # noqa: F401  (compare.py draws them)
 from netlib.lab import launch
+from netlib.lab.lesson_finetune import tuning_runs
 from netlib.models import DEFAULT_WIDTH, MODELS
 from netlib.runs import follow, groups, listing, summary
 from netlib.runs.files import LIVE_STATUSES, WAITING_STATUSES
@@ -149,3 +150,14 @@ def heatmaps(with_grads: list) -> None:
                                         title=said[info.name], zrange=zrange)
         with cols[i % len(cols)]:
             chart(fig, key=f"grad_{info.name}")
+
+
+def tuning_link(entries: list) -> None:
+    """When there are fine-tuning runs: a button to the Handwriting page's What changed, where the variants
+    (last layer only, whole network, whole network with MNIST replay) stand side by side on the same set."""
+    if tuning_runs(entries) and st.button("Fine-tuning runs: last layer vs whole network vs with MNIST replay, "
+                                          "side by side", icon=":material/edit_note:", type="tertiary",
+                                          key="cmp_tuning"):
+        st.session_state["hw_tab"] = "What changed"  # the Handwriting page's tab (handwriting.py's TAB_KEY)
+        st.switch_page("app_pages/handwriting.py")
+

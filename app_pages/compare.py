@@ -7,7 +7,7 @@ import streamlit as st
 from app_pages import _links as links
 from app_pages import _queue
 from app_pages._compare_parts import (CHARTS_S, followed, group_series, heatmaps, live_progress, pair_waiting,
-                                      progress_line, read_runs, statuses, table, verdict, watch)
+                                      progress_line, read_runs, statuses, table, tuning_link, verdict, watch)
 from app_pages._common import chart, checkpoint_meta, guarded, model_cost, pct, runs_dir, shape_inputs
 from app_pages._escape import literal
 from app_pages._report import report_button
@@ -212,6 +212,7 @@ def main() -> None:
             guarded(overlay)(names, polling, seen)
 
         view()
+    guarded(tuning_link)(entries)
     with st.expander("The networks and the shipped checkpoints"):
         guarded(networks_table)()
 

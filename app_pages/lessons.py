@@ -6,6 +6,7 @@ from app_pages import _lessons as ui
 from app_pages import _links as links
 from app_pages._common import chart, guarded, model_cost
 from app_pages._escape import code
+from app_pages._handwriting_lesson import finetune_forget
 from app_pages._lesson_recordings import lesion, seed_dip, skip_gradient
 from app_pages._map_lesson import map_separation
 from netlib.charts import lessons as lesson_charts
@@ -76,7 +77,7 @@ def speed_result(lesson: lessons.Lesson, picks: dict, state: lesson_runs.RunsSta
 
 RENDER = {"one-by-one": one_by_one, "naive-speed": naive_speed, "skip-gradient": skip_gradient,
           "map-separation": map_separation,
-          "lesion": lesion, "seed-dip": seed_dip}
+          "lesion": lesion, "seed-dip": seed_dip, "finetune-forget": finetune_forget}
 
 
 def main() -> None:

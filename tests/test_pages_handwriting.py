@@ -245,3 +245,13 @@ def test_draw_offers_a_fine_tuned_checkpoint_saying_on_which_set(lab):
     at = open_page("app_pages/draw.py")
     labels = at.selectbox(key="draw_ckpt_residual").options
     assert any("fine-tuned on example-synthetic (whole network with MNIST replay)" in o for o in labels), labels
+
+
+def test_compare_leads_to_the_fine_tuning_variants_side_by_side(lab):
+    at = open_page("app_pages/compare.py")
+    assert not [b for b in at.button if b.key == "cmp_tuning"]  # no fine-tuning run, no button
+    tuned_run(lab, "20260101-000000-residual-tune-001", "last")
+    at = open_page("app_pages/compare.py")
+    press(at, "cmp_tuning")
+    assert at.title[0].value == "Handwriting" and at.session_state["hw_tab"] == "What changed"
+    assert at.dataframe[0].value.to_dict("records")[0]["variant"] == "last layer only"

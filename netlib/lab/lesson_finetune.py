@@ -114,3 +114,30 @@ def answer(by_variant: dict) -> dict:
     return {"held": held_verdict(held.get("before"), held.get("after"), held.get("n") or 0),
             "forget": forget_verdict((whole.get("mnist") or {}).get("before"), (whole.get("mnist") or {}).get("after")),
             "replay": forget_verdict((replay.get("mnist") or {}).get("before"), (replay.get("mnist") or {}).get("after"))}
+
+
+THREADS = 1  # per run: the three runs share the machine's cores
+
+
+def start_runs(set_name: str, runs_dir) -> list[str]:
+    """The lesson's three runs: the shipped LESSON_MODEL checkpoint fine-tuned on `set_name` each way, queued
+    together as ordinary runs; their folders."""
+    from ..handwriting import tuning
+    from . import catalogue, launch
+
+    checkpoint = catalogue.shipped_checkpoint(LESSON_MODEL)
+    requests = [tuning.request(LESSON_MODEL, checkpoint, set_name, v, threads=THREADS,
+                               synthetic=launch.synthetic_from_env()) for v in tuning.VARIANTS]
+    return [str(d) for d in launch.launch_many(runs_dir, requests, "lesson")]
+
+
+def answer_words(rows: Sequence[dict]) -> str:
+    """One sentence per measured run of comparison_rows: held-out and MNIST accuracy before -> after."""
+    out = []
+    for r in rows:
+        if r["MNIST after %"] is None or r["held-out after %"] is None:
+            continue
+        out.append(f"- **{r['variant'].capitalize()}**: held-out digits {r['held-out before %']:.1f}% → "
+                   f"{r['held-out after %']:.1f}% (of {r['held-out digits']}); MNIST {r['MNIST before %']:.2f}% → "
+                   f"{r['MNIST after %']:.2f}% ({r['MNIST change (points)']:+.2f} points).")
+    return "\n".join(out)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from ..names import DEFAULT_WIDTH, network_title
+from .lesson_finetune import FORGET_CHOICES, HELD_CHOICES
 
 # Imported inside the functions that need them: catalogue, launch and analysis load torch, and the
 # answers from run events stay importable (and testable) without it.
@@ -97,6 +98,13 @@ LESSONS = (
                               "digits' 5 nearest neighbours among those features share their label more often)?",
                  (INCEPTION, RESIDUAL, SAME_SEPARATION)),),
         "Train both and map them", ("app_pages/map.py", "app_pages/compare.py")),
+    Lesson("finetune-forget", "Fine-tune on 50 of your digits: does it forget MNIST?", (
+        Question("held", "Fine-tune the whole network on your digits: does it read your held-out digits (never "
+                         "trained on) better, the same or worse?", HELD_CHOICES),
+        Question("forget", "Does that whole-network fine-tuning forget MNIST (its accuracy on MNIST's 10,000 "
+                           "test digits)?", FORGET_CHOICES),
+        Question("replay", "And with MNIST replay (MNIST digits mixed into every batch)?", FORGET_CHOICES)),
+        "Fine-tune three ways", ("app_pages/handwriting.py", "app_pages/draw.py")),
 )
 LESSON_IDS = tuple(lesson.id for lesson in LESSONS)
 
