@@ -95,5 +95,8 @@ def test_train_on_a_set_of_one_digit_is_refused_before_a_run_exists(tmp_path, ca
         add_example(root, "sevens", a, 7)
     done = train(["--handwriting", "sevens"], tmp_path)
     one_line_error(done.returncode, done.stderr, "only 7s", status=2)
+    code, _, err = _main(["submit", "--model", "residual", "--synthetic", "64", "--epochs", "1", "--start-from",
+                          SHIPPED, "--handwriting", "sevens"], capsys)  # refused now, not when the queue starts it
+    one_line_error(code, err, "only 7s", status=2)
     assert not (tmp_path / "runs").exists() or not any(p.is_dir() for p in (tmp_path / "runs").iterdir())
     assert len(list((root / "sevens").glob("*.png"))) == 3

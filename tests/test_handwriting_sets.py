@@ -76,6 +76,8 @@ def test_rename_and_delete(tmp_path):
         create_set(tmp_path, "ours")
     delete_set(tmp_path, "ours")
     assert list_sets(tmp_path, example=False) == []
+    with pytest.raises(SetError, match="no set named ours"):
+        load_set(tmp_path, "ours")
 
 
 @pytest.mark.parametrize("label", [10, -1, 3.0, "3", True, None])

@@ -28,8 +28,12 @@ def submit(args) -> int:
                              "new folder under the runs folder (the data folder: NETLIB_DATA_DIR)")
     try:
         req = from_arguments(args)
-        run_dir = queue.submit(Path(args.runs_dir or default_runs_dir()),
-                               [queue.Submission.of(req, train_config(req))])[0]
+        config = train_config(req)
+        if config.finetune:  # its set is checked now, not when the queue starts it
+            from ..handwriting.data import trainable_set
+
+            trainable_set(req.handwriting)
+        run_dir = queue.submit(Path(args.runs_dir or default_runs_dir()), [queue.Submission.of(req, config)])[0]
     except ValueError as e:  # QueueRefused too
         raise UsageError(str(e)) from None
     print(run_dir)

@@ -141,6 +141,8 @@ def load_set(root: Optional[Path], name: str) -> HandwritingSet:
         from .writers import example_set
         return example_set()
     folder = set_dir(root, name)
+    if not folder.exists() and not folder.is_symlink():
+        raise SetError(f"no set named {name} (python -m netlib handwriting list shows the sets)")
     rows = setfile.read_rows(folder)
     images = np.stack([_decode(folder, r["file"]) for r in rows]) if rows else np.zeros((0, SIDE, SIDE), np.uint8)
     return HandwritingSet(name, images, np.array([r["label"] for r in rows], dtype=np.int64),
