@@ -40,16 +40,17 @@ def set_list(found: list) -> None:
                    "so the accuracy on them says how well a network reads digits of yours it has not seen.")
         mine = [info.name for info in found if not info.synthetic]
         if mine:
-            actions(mine)
+            actions(mine, {info.name for info in found if info.problem})
     upload_zip()
 
 
-def actions(names: list[str]) -> None:
+def actions(names: list[str], unreadable: set) -> None:
+    """Download, rename or delete one of your sets (one that cannot be read can still be renamed or deleted)."""
     a, b = st.columns([2, 3], vertical_alignment="bottom")
     name = a.selectbox("Set", names, key="hw_set_pick")
     with b:
         c1, c2, c3 = st.columns(3)
-        data = guarded(store.export_zip)(name)
+        data = None if name in unreadable else guarded(store.export_zip)(name)
         if data is not None:
             c1.download_button("Download zip", data, file_name=f"{name}.zip", mime="application/zip",
                                icon=":material/download:", key="hw_download")
