@@ -8,10 +8,9 @@ from streamlit_drawable_canvas import st_canvas
 from app_pages import _handwriting_store as store
 from app_pages import _upload_parts as upload_parts
 from app_pages._canvas_clear import clear_button
-from app_pages._common import chart, guarded
+from app_pages._common import guarded
 from app_pages._escape import literal
 from netlib.analysis.preprocess import prepare
-from netlib.charts import digits
 from app_pages import _handwriting_plan as collection
 
 CANVAS = 280  # px, as on Draw
@@ -93,20 +92,21 @@ def buttons(p: collection.Plan, slot: collection.Slot, image) -> None:
         if prepared.blank or prepared.scribble:
             st.warning(prepared.hint, icon=":material/gesture:")
             return
-        guarded(keep)(p, slot, prepared.preview)
-        st.rerun()
+        if guarded(keep)(p, slot, prepared.preview):  # on an error its message stays on the page
+            st.rerun()
     if b.button("Skip", icon=":material/skip_next:", key="hw_skip"):
         p.skip(slot)
         st.rerun()
 
 
-def keep(p: collection.Plan, slot: collection.Slot, image28) -> None:
+def keep(p: collection.Plan, slot: collection.Slot, image28) -> bool:
     """Store the drawing in the set (now, so nothing is lost); a redrawn example replaces the old one."""
     old = p.kept.get(slot)
     example = store.add(p.name, image28, slot.digit)
     if old is not None:
         store.remove(p.name, old)
     p.keep(slot, example)
+    return True
 
 
 def undo(p: collection.Plan) -> None:
@@ -151,11 +151,15 @@ def upload_example(names: list[str]) -> None:
     name = a.selectbox("Add to set", names, key="hw_upload_set")
     label = b.selectbox("It is a", list(range(10)), index=None, key="hw_upload_label", placeholder="digit")
     ready = label is not None and not (up.prepared.blank or up.prepared.scribble)
-    if c.button("Add", icon=":material/add:", key="hw_upload_add", disabled=not ready,
-                help=None if ready else "say which digit it is (and crop it to one digit)"):
-        guarded(store.add)(name, up.prepared.preview, int(label))
-        st.toast(f"Added a {label} to {name}.")
+    c.button("Add", icon=":material/add:", key="hw_upload_add", disabled=not ready, on_click=guarded(add_upload),
+             args=(name, up.prepared.preview, label),
+             help=None if ready else "say which digit it is (and crop it to one digit)")
 
 
-def preview(image28) -> None:
-    chart(digits.digit_figure(image28, height=150), key="hw_preview")
+def add_upload(name: str, image28, label: int) -> None:
+    """Add's click: the upload into the set, then the label cleared (a second click adds nothing twice)."""
+    store.add(name, image28, int(label))
+    st.session_state.pop("hw_upload_label", None)
+    st.toast(f"Added a {label} to {name}.")
+
+

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from netlib.handwriting import sets
 from netlib.handwriting.sets import SetInfo
 from netlib.lab import lesson_finetune as lf
@@ -40,7 +42,7 @@ def test_the_lesson_uses_your_largest_usable_set_else_the_synthetic_example():
 
 
 # ---------------------------------------------------------------- the lesson on the Lessons page (AppTest)
-def tuned(lab, i: int, variant: str, held: tuple, mnist: tuple) -> str:
+def tuned(lab, i: int, variant: str, held: tuple, mnist: tuple) -> str:  # noqa: F811
     """A finished fine-tuning run of the example set written without training, its changes.json saying
     held-out and MNIST accuracy (before, after) as given."""
     import json
@@ -68,7 +70,7 @@ def open_lesson():
     return at
 
 
-def test_the_lesson_says_its_example_set_is_synthetic_and_checks_the_measured_answers(lab):
+def test_the_lesson_says_its_example_set_is_synthetic_and_checks_the_measured_answers(lab):  # noqa: F811
     at = open_lesson()
     assert_clean(at)
     assert any("synthetic" in c.value and sets.EXAMPLE_SET in c.value for c in at.caption)
@@ -87,3 +89,19 @@ def test_the_lesson_says_its_example_set_is_synthetic_and_checks_the_measured_an
     assert sum("-badge[" in m and "right" in m for m in said) == 2
     rows = at.dataframe[0].value.to_dict("records")
     assert [r["MNIST change (points)"] for r in rows] == [-0.05, -2.8, -0.2]
+
+
+@pytest.mark.slow
+def test_the_lesson_fine_tunes_three_ways_here(lab):  # noqa: F811
+    from pages_support import wait_for
+    from netlib.runs.reader import run_index
+    at = open_lesson()
+    for key, pick in (("held", lf.BETTER), ("forget", lf.FORGETS), ("replay", lf.KEEPS)):
+        at.radio(key=f"q_finetune-forget_{key}").set_value(pick)
+    at.run().button(key="go_finetune-forget").click().run()
+    wait_for(at, lambda a: any(m.value.startswith("Measured: ") for m in a.markdown) or bool(a.error), timeout=400)
+    assert_clean(at)
+    runs = run_index(lab)
+    assert sorted(lf.variant(e.config) for e in runs) == ["all", "last", "replay"]
+    assert all(e.status == "done" and e.config["request"]["handwriting"] == sets.EXAMPLE_SET for e in runs)
+    assert len(at.dataframe[0].value) == 3

@@ -173,7 +173,7 @@ def test_a_set_s_zip_comes_back_and_a_bad_zip_is_one_line():
     assert [s.name for s in sets.list_sets(example=False)] == ["mine"]  # nothing else written
 
 
-def test_fine_tune_queues_one_run_per_variant_from_the_picked_checkpoint(lab):
+def test_fine_tune_queues_one_run_per_variant_from_the_picked_checkpoint(lab):  # noqa: F811
     import json
 
     from netlib.handwriting import tuning
@@ -195,7 +195,7 @@ def test_fine_tune_queues_one_run_per_variant_from_the_picked_checkpoint(lab):
     assert at.session_state["train_run"] in {str(d) for d in runs}  # Train watches the first of them
 
 
-def tuned_run(lab, name: str, variant: str, set_name: str = sets.EXAMPLE_SET) -> Path:
+def tuned_run(lab, name: str, variant: str, set_name: str = sets.EXAMPLE_SET) -> Path:  # noqa: F811
     """A finished fine-tuning run written without training: its request and changes.json as a run's end
     writes them (changes.compute of two seeded untrained networks on the example set and its digits)."""
     import json
@@ -217,7 +217,7 @@ def tuned_run(lab, name: str, variant: str, set_name: str = sets.EXAMPLE_SET) ->
     return run
 
 
-def test_what_changed_shows_the_variants_side_by_side_and_the_digits_read_differently(lab):
+def test_what_changed_shows_the_variants_side_by_side_and_the_digits_read_differently(lab):  # noqa: F811
     from netlib.handwriting import changes
     runs = [tuned_run(lab, f"20260101-00000{i}-residual-tune-00{i}", v) for i, v in enumerate(("last", "all", "replay"))]
     at = open_page(PAGE)
@@ -240,14 +240,14 @@ def test_what_changed_shows_the_variants_side_by_side_and_the_digits_read_differ
     assert len(changed) <= 48 or any(c.value == f"and {len(changed) - shown} more" for c in at.caption)
 
 
-def test_draw_offers_a_fine_tuned_checkpoint_saying_on_which_set(lab):
+def test_draw_offers_a_fine_tuned_checkpoint_saying_on_which_set(lab):  # noqa: F811
     tuned_run(lab, "20260101-000000-residual-tune-001", "replay")
     at = open_page("app_pages/draw.py")
     labels = at.selectbox(key="draw_ckpt_residual").options
     assert any("fine-tuned on example-synthetic (whole network with MNIST replay)" in o for o in labels), labels
 
 
-def test_compare_leads_to_the_fine_tuning_variants_side_by_side(lab):
+def test_compare_leads_to_the_fine_tuning_variants_side_by_side(lab):  # noqa: F811
     at = open_page("app_pages/compare.py")
     assert not [b for b in at.button if b.key == "cmp_tuning"]  # no fine-tuning run, no button
     tuned_run(lab, "20260101-000000-residual-tune-001", "last")

@@ -32,6 +32,7 @@ def test_an_uploaded_digit_is_added_with_its_label():
     assert_clean(at)
     s = sets.load_set(None, "mine")
     assert s.labels.tolist() == [4] and s.images[0].shape == (28, 28) and s.images[0].any()
+    assert at.button(key="hw_upload_add").disabled  # the label is cleared: a second click adds no copy
 
 
 def test_a_set_folder_that_cannot_be_read_is_listed_with_its_problem():
@@ -46,7 +47,7 @@ def test_a_set_folder_that_cannot_be_read_is_listed_with_its_problem():
     assert next(r for r in rows if r["set"] == "broken")["kind"] == "unreadable"
 
 
-def test_fine_tuning_on_a_set_of_one_digit_is_refused_in_one_line(lab):
+def test_fine_tuning_on_a_set_of_one_digit_is_refused_in_one_line(lab):  # noqa: F811
     from netlib.analysis.preprocess import prepare
     sets.create_set(None, "ones")
     for i in range(3):
@@ -59,3 +60,24 @@ def test_fine_tuning_on_a_set_of_one_digit_is_refused_in_one_line(lab):
     assert not at.exception
     assert len(at.error) == 1 and "only 1s" in at.error[0].value, [e.value for e in at.error]
     assert not any(p.is_dir() for p in lab.glob("*"))  # nothing queued
+
+
+def test_a_kept_drawing_that_cannot_be_stored_says_why_and_stays_to_keep():
+    """The set deleted in another tab while collecting: Keep says so in one line, the prompt stays."""
+    import base64
+    at = open_page(PAGE)
+    at.text_input(key="hw_new_name").input("gone")
+    at.button[0].click().run()
+    sets.delete_set(None, "gone")
+    url = "data:image/png;base64," + base64.b64encode(png_canvas(3)).decode()
+    at.session_state[at.session_state["hw_canvas_key"]] = {"drawing": {"raw": {"objects": [{}]}, "data": url}}
+    at.run().button(key="hw_keep").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "gone" in at.error[0].value
+    assert at.subheader[0].value == "Draw a 0"
+
+
+def png_canvas(digit: int) -> bytes:
+    buf = io.BytesIO()
+    render(digit, Style(box=0.7, width=18, polarity="transparent")).save(buf, "PNG")
+    return buf.getvalue()
