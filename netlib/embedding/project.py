@@ -54,6 +54,8 @@ def place_pca(basis: np.ndarray, x: np.ndarray) -> np.ndarray:
 def _tsne(x: np.ndarray, init, seed: int, progress: Optional[Progress]) -> np.ndarray:
     from openTSNE import TSNE
 
+    # One thread: on the 2 shared cores (a server, training runs) two threads spun against each other and took
+    # 8-46 s for 2,000 digits where one took 8-9 s (docs/benchmarks.md "The map").
     calls = [0]
     total = sum(TSNE_ITERS) // CALLBACK_EVERY
 
@@ -65,7 +67,7 @@ def _tsne(x: np.ndarray, init, seed: int, progress: Optional[Progress]) -> np.nd
 
     start = "pca" if init is None else _scaled(np.asarray(init, dtype=np.float32))
     tsne = TSNE(perplexity=min(PERPLEXITY, (len(x) - 1) / 3), initialization=start, random_state=seed,
-                n_jobs=2, early_exaggeration_iter=TSNE_ITERS[0], n_iter=TSNE_ITERS[1], verbose=False,
+                n_jobs=1, early_exaggeration_iter=TSNE_ITERS[0], n_iter=TSNE_ITERS[1], verbose=False,
                 callbacks=report if progress else None, callbacks_every_iters=CALLBACK_EVERY)
     return np.asarray(tsne.fit(x), dtype=np.float32)
 
