@@ -128,3 +128,15 @@ def test_what_changed_counts_the_set_digits_read_differently(repo_root, syntheti
     assert diff["changed"], "two networks read the example writer's digits differently"
     for c in diff["changed"]:
         assert c["before"] != c["after"] and c["label"] == s.labels[c["index"]]
+
+
+def test_a_run_stopped_before_its_first_epoch_writes_no_changes(repo_root, synthetic_data, tmp_path):
+    from netlib.handwriting.changes import read_changes
+    from netlib.runs.training import train_into
+    from netlib.runs.writer import RunWriter
+
+    config = fine_tuning(repo_root, "all")
+    writer = RunWriter(tmp_path / "run", config.to_dict())
+    end = train_into(writer, config, with_set(synthetic_data, config.finetune), should_stop=lambda: True)
+    assert end["status"] == "stopped" and end["epochs_completed"] == 0
+    assert read_changes(tmp_path / "run") is None  # nothing to compare: no checkpoint was saved

@@ -159,7 +159,7 @@ class RunWriter:
             self._status("paused" if kind == "pause" else "running", "", epoch=self._epoch)
         elif kind == "end":
             os.fsync(self._metrics.fileno())
-            if self.config.get("finetune") and event["status"] in ("done", "stopped"):
+            if self.config.get("finetune") and event["status"] in ("done", "stopped") and event.get("epochs_completed"):
                 from ..handwriting.changes import record  # what fine-tuning changed, measured once for the pages
 
                 record(self.dir)
