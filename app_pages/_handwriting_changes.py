@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 import streamlit as st
 
 from app_pages._common import chart, guarded, runs_dir
@@ -72,7 +73,7 @@ def side_by_side(shown: list) -> None:
         elif "error" in c:
             st.warning(f"{e.name}: {c['error']}", icon=":material/warning:")
     rows = lf.comparison_rows(found)
-    st.dataframe(rows, hide_index=True, width="stretch")
+    variants_table(rows)
     measured = [r for r in rows if r["MNIST after %"] is not None]
     if measured:
         chart(figure(measured), key="hw_variants_chart")
@@ -80,18 +81,35 @@ def side_by_side(shown: list) -> None:
                    "Before: the checkpoint it started from; after: the run's last epoch.")
 
 
+def variants_table(rows: list[dict]) -> None:
+    """lesson_finetune.comparison_rows as a table: accuracies in %, MNIST's change in points."""
+    pct = st.column_config.NumberColumn
+    st.dataframe(rows, hide_index=True, width="stretch",
+                 column_order=["variant", "held-out digits", "held-out before %", "held-out after %", "MNIST before %",
+                               "MNIST after %", "MNIST change (points)", "run"],
+                 column_config={"held-out digits": pct("held out", width="small"),
+                                "held-out before %": pct("held out before", format="%.1f%%"),
+                                "held-out after %": pct("after", format="%.1f%%"),
+                                "MNIST before %": pct("MNIST before", format="%.2f%%"),
+                                "MNIST after %": pct("after ", format="%.2f%%"),
+                                "MNIST change (points)": pct("MNIST change", format="%+.2f pt")})
+
+
 def figure(rows: list[dict]) -> go.Figure:
-    """Per run, held-out and MNIST accuracy before and after, as bars."""
-    fig = go.Figure()
-    x = [f"{r['variant']}<br>{r['run'][-12:]}" for r in rows]
-    for name, key, color in (("held out, before", "held-out before %", style.COLORS["plain"]),
-                             ("held out, after", "held-out after %", style.COLORS["test"])):
-        fig.add_bar(name=name, x=x, y=[r[key] for r in rows], marker_color=color)
-    for name, key in (("MNIST, before", "MNIST before %"), ("MNIST, after", "MNIST after %")):
-        fig.add_scatter(name=name, x=x, y=[r[key] for r in rows], mode="markers", marker={
-            "size": 13, "color": style.COLORS["train"], "symbol": "circle-open" if "before" in name else "circle"})
-    fig.update_layout(barmode="group", height=320, yaxis_title="accuracy %", yaxis_range=[0, 100.5],
-                      margin={"t": 20, "b": 10}, legend={"orientation": "h"})
+    """Per run, before and after as bars: the held-out digits (0-100%) beside MNIST (its axis zoomed to the
+    values, so a drop of a tenth of a point shows)."""
+    fig = make_subplots(1, 2, subplot_titles=("held-out digits of the set", "MNIST test digits (zoomed)"))
+    names = [r["variant"] for r in rows]
+    x = [n if names.count(n) == 1 else f"{n} ({r['run'].rsplit('-', 1)[-1]})" for n, r in zip(names, rows)]
+    for col, (before, after) in enumerate((("held-out before %", "held-out after %"),
+                                           ("MNIST before %", "MNIST after %")), 1):
+        for key, color, word in ((before, style.COLORS["plain"], "before"), (after, style.COLORS["test"], "after")):
+            fig.add_bar(name=word, x=x, y=[r[key] for r in rows], marker_color=color, showlegend=col == 1,
+                        text=[f"{r[key]:.1f}" if col == 1 else f"{r[key]:.2f}" for r in rows], row=1, col=col)
+    low = min(min(r["MNIST before %"], r["MNIST after %"]) for r in rows)
+    fig.update_yaxes(range=[0, 105], title_text="accuracy %", row=1, col=1)
+    fig.update_yaxes(range=[max(0.0, low - 1.0), 100], row=1, col=2)
+    fig.update_layout(barmode="group", height=340, margin={"t": 40, "b": 10}, legend={"orientation": "h"})
     return fig
 
 
@@ -101,7 +119,10 @@ def one_run(ended: list) -> None:
     name = st.selectbox("Per digit, for", names, key="hw_changes_one") if len(names) > 1 else names[0]
     run = next(e for e in ended if e.name == name)
     c = read_changes(run.dir)
-    st.dataframe(lf.per_digit_rows(c), hide_index=True, width="stretch")
+    one = st.column_config.NumberColumn
+    st.dataframe(lf.per_digit_rows(c), hide_index=True, width="stretch",
+                 column_config={k: one(k.removesuffix(" %"), format="%.1f%%" if "held" in k else "%.2f%%")
+                                for k in lf.per_digit_rows(c)[0] if k.endswith("%")})
     changed = c.get("changed") or []
     st.markdown(f"**Read differently now**: {len(changed)} of the set's {c.get('set_size')} digits")
     if changed:
@@ -122,8 +143,10 @@ def changed_digits(set_name: str, changed: list) -> None:
         if i is None or not 0 <= i < len(hs):
             continue  # removed from the set since
         right = "✓" if item["after"] == item["label"] else "✗"
-        cols[n % 8].image(hs.images[i], width=56, clamp=True,
-                          caption=f"a {item['label']}: {item['before']} → {item['after']} {right}"
-                          + (" · test" if item.get("held_out") else ""))
+        cols[n % 8].image(hs.images[i], width=72, clamp=True,
+                          caption=f"{item['label']}: {item['before']}→{item['after']} {right}"
+                          + (" test" if item.get("held_out") else ""))
     if len(changed) > MAX_SHOWN:
         st.caption(f"and {len(changed) - MAX_SHOWN} more")
+    st.caption("Under each digit: what it is, what the network read before → after; ✓ now read right, ✗ now "
+               "read wrong; test: held out, never trained on.")

@@ -7,6 +7,7 @@ import streamlit as st
 from app_pages import _lessons as ui
 from app_pages._common import guarded, runs_dir
 from app_pages._escape import code, literal
+from app_pages._handwriting_changes import variants_table
 from netlib.handwriting import sets, tuning
 from netlib.handwriting.changes import read_changes
 from netlib.lab import lesson_finetune as lf
@@ -17,10 +18,12 @@ from netlib.models import title
 def set_caption(chosen: lf.LessonSet) -> str:
     if chosen.synthetic:
         return (f"With no set of your own that has every digit at least {lf.MIN_PER_DIGIT} times, it uses the "
-                f"shipped example set **{literal(chosen.name)}** ({chosen.examples} digits): **synthetic**, drawn "
+                f"shipped example set **{literal(chosen.name)}** ({chosen.examples} digits, {chosen.held_out} of them "
+                "held out): **synthetic**, drawn "
                 "by the lab's stroke renderer in one made-up writer's style, not by a person. Collect your own "
                 "on the Handwriting page.")
-    return f"It uses your set **{literal(chosen.name)}** ({chosen.examples} digits, the most of your sets)."
+    return (f"It uses your set **{literal(chosen.name)}** ({chosen.examples} digits, {chosen.held_out} of them held "
+            "out; the most of your sets).")
 
 
 @guarded
@@ -48,7 +51,7 @@ def result(lesson: lessons.Lesson, picks: dict, state) -> None:
         return
     ui.verdicts(lesson, picks, lf.answer(found))
     rows = lf.comparison_rows([(run.name, run.config, read_changes(run.dir)) for run in state.runs])
-    st.dataframe(rows, hide_index=True, width="stretch")
+    variants_table(rows)
     words = lf.answer_words(rows)
     if words:
         st.markdown(words)

@@ -36,8 +36,8 @@ def test_the_lesson_uses_your_largest_usable_set_else_the_synthetic_example():
     big = SetInfo("big", (5,) * 10, 10)
     gappy = SetInfo("gappy", (9,) * 9 + (1,), 9)  # a 9 drawn once: nothing of it to hold out
     broken = SetInfo("broken", (0,) * 10, 0, problem="set.json is not JSON")
-    assert lf.lesson_set([example, small, big, gappy]) == lf.LessonSet("big", False, 50)
-    assert lf.lesson_set([example, gappy, broken]) == lf.LessonSet("example-synthetic", True, 60)
+    assert lf.lesson_set([example, small, big, gappy]) == lf.LessonSet("big", False, 50, 10)
+    assert lf.lesson_set([example, gappy, broken]) == lf.LessonSet("example-synthetic", True, 60, 10)
     assert lf.lesson_set(sets.list_sets(example=True)[:1]).synthetic  # the shipped example set itself
 
 

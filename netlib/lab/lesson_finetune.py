@@ -44,6 +44,7 @@ class LessonSet:
     name: str
     synthetic: bool
     examples: int
+    held_out: int = 0
 
 
 def lesson_set(infos: Sequence) -> Optional[LessonSet]:
@@ -52,9 +53,9 @@ def lesson_set(infos: Sequence) -> Optional[LessonSet]:
     own = [i for i in infos if not i.synthetic and not i.problem and usable(i.counts)]
     if own:
         best = max(own, key=lambda i: i.total)
-        return LessonSet(best.name, False, best.total)
+        return LessonSet(best.name, False, best.total, best.held_out)
     example = next((i for i in infos if i.synthetic), None)
-    return LessonSet(example.name, True, example.total) if example else None
+    return LessonSet(example.name, True, example.total, example.held_out) if example else None
 
 
 # ---------------------------------------------------------------- fine-tuning runs and what they changed
