@@ -9,6 +9,7 @@ from app_pages._common import guarded
 from app_pages._escape import literal
 
 ZIP_UPLOAD = "hw_zip"
+MAX_ROW = 12  # digits shown per row when looking at a set
 
 
 def held_share() -> str:
@@ -41,6 +42,8 @@ def set_list(found: list) -> None:
         mine = [info.name for info in found if not info.synthetic]
         if mine:
             actions(mine, {info.name for info in found if info.problem})
+        with st.expander("Look at a set's digits", icon=":material/grid_view:"):
+            guarded(show_digits)([info.name for info in found if not info.problem])
     upload_zip()
 
 
@@ -65,6 +68,24 @@ def actions(names: list[str], unreadable: set) -> None:
             if st.button("Delete it", key="hw_delete", type="primary"):
                 if guarded(store.delete)(name) is not None:
                     st.rerun()
+
+
+def show_digits(names: list[str]) -> None:
+    """A set's digits as the networks see them, a row per digit; the held-out ones marked."""
+    name = st.selectbox("Set", names, key="hw_show_set")
+    if name is None:
+        return
+    hs = store.load(name)
+    if hs.synthetic:
+        st.caption(f"{literal(name)} is synthetic: drawn by the lab's stroke renderer in one made-up writer's style.")
+    for digit in range(10):
+        mine = [i for i in range(len(hs)) if hs.labels[i] == digit][:MAX_ROW]
+        if not mine:
+            continue
+        cols = st.columns(MAX_ROW)
+        for col, i in zip(cols, mine):
+            col.image(hs.images[i], width=40, clamp=True, caption="test" if hs.held_out[i] else str(digit))
+    st.caption(f"Up to {MAX_ROW} of each digit; “test”: held out for testing, never trained on.")
 
 
 def upload_zip() -> None:

@@ -42,6 +42,10 @@ def remove(name: str, file: str) -> None:
         sets.remove_example(None, name, files.index(file))
 
 
+def load(name: str):
+    return sets.load_set(None, name)
+
+
 def images(name: str, files: list[str]) -> dict:
     """{file: (its 28 x 28 uint8 image, held out?)} for those of `files` still in the set."""
     hs = sets.load_set(None, name)

@@ -144,6 +144,8 @@ def test_the_set_list_shows_each_digit_and_the_held_out_share():
     assert (mine["examples"], mine["held out"], mine["3"]) == (20, 10, 2)
     assert any(r["kind"] == "synthetic example" for r in rows)  # the shipped example set, said so
     assert any("held out" in c.value for c in at.caption)
+    at.selectbox(key="hw_show_set").set_value(sets.EXAMPLE_SET).run()
+    assert any(c.value.startswith(f"{sets.EXAMPLE_SET} is synthetic") for c in at.caption)
 
 
 def test_rename_and_delete_a_set():
