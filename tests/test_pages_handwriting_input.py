@@ -81,3 +81,14 @@ def png_canvas(digit: int) -> bytes:
     buf = io.BytesIO()
     render(digit, Style(box=0.7, width=18, polarity="transparent")).save(buf, "PNG")
     return buf.getvalue()
+
+
+def test_a_link_opens_the_handwriting_page_on_its_tab():
+    from streamlit.testing.v1 import AppTest
+
+    from support import APP
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    at.query_params["tab"] = "What changed"
+    at.run().switch_page(PAGE).run()
+    assert not at.exception
+    assert at.session_state["hw_tab"] == "What changed"

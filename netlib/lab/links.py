@@ -90,6 +90,7 @@ PAGES: dict[str, PageLinks] = {
         Param("true", "results_true", Choice(tuple(range(10)), optional=True)),
         Param("read", "results_read", Choice(tuple(range(10)), optional=True)))),
     "draw": PageLinks("", tuple(Param(m, f"draw_ckpt_{m}", Checkpoint(m), _shipped(m)) for m in DRAW_MODELS)),
+    "handwriting": PageLinks("", (Param("tab", "hw_tab", Choice(), FIRST),)),  # drawings and sets stay out
     # the notebook's view: its filters and toggles (the rows ticked are an edit in progress: left out)
     "runs": PageLinks("", (Param("archived", "runs_show_archived", Flag(), False),
                            Param("grouped", "runs_grouped", Flag(), True), Param("network", "runs_network", Text(), ""),
