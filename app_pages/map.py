@@ -14,7 +14,7 @@ from netlib.embedding.project import TITLES
 from netlib.models import MODELS, SHOWCASE, title
 from netlib.runs import reader
 
-METHODS = {"pca": "PCA (instant)", "tsne": "t-SNE (5-15 s the first time)"}
+METHODS = {"pca": "PCA (instant)", "tsne": "t-SNE (5-15 s here, once per map)"}
 SIZES = (500, 1000, 2000, 5000, 10000)
 VIEWS = {"one": "One network", "two": "Side by side", "epochs": "Epoch by epoch"}
 
