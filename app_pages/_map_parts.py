@@ -82,7 +82,7 @@ def figures(m, column=st) -> None:
 def star(m, path: Path):
     """(point, hover words) for the Draw page's digit on this map, or (None, '') when nothing is drawn."""
     drawn = st.session_state.get(LAST_DRAWN)
-    if not isinstance(drawn, np.ndarray) or drawn.shape != (28, 28):
+    if not isinstance(drawn, np.ndarray) or drawn.shape != (28, 28) or not m.can_place():
         return None, ""
     net, _ = load_model(path)
     f = features(net, drawn[None].astype(np.uint8))

@@ -130,6 +130,8 @@ def test_keep_epochs_keeps_each_epochs_weights_and_frames_align(tmp_path, capsys
     alone = build_map(models[0], x.numpy(), y.numpy(), "pca", n=40)
     assert np.allclose(frames[-1].points, build_map(models[-1], x.numpy(), y.numpy(), n=40).points, atol=1e-4)
     assert frames[0].separation == alone.separation  # posing a frame changes no figure
+    assert frames[-1].can_place() and not frames[0].can_place()  # frames keep no features: only PCA's last places
+    assert len(frames[0].vectors) == 0 and frames[-1].place(alone.vectors[:1]).shape == (1, 2)
     assert np.linalg.norm(frames[0].points - frames[1].points) <= np.linalg.norm(alone.points - frames[1].points) + 1e-3
 
 
@@ -149,3 +151,17 @@ def test_the_map_lessons_verdict_goes_by_the_features_knn_with_a_tie_band():
     assert verdict(0.95, 0.97) == lessons.RESIDUAL and verdict(0.98, 0.96) == lessons.INCEPTION
     assert verdict(0.970, 0.975) == lessons.SAME_SEPARATION
     assert lessons.separation_answer({"inception": fig(0.9)})["verdicts"]["separates"] is None
+
+
+def test_keep_epochs_flows_through_the_command_line_the_queue_words_and_stored_requests():
+    from netlib.cli.parser import build_parser
+    from netlib.request import RunRequest, from_arguments
+    from netlib.runs.command import options_from_argv
+
+    for command in ("train", "submit"):
+        args = build_parser().parse_args([command, "--model", "residual", "--keep-epochs"])
+        assert from_arguments(args).keep_epochs is True
+    req = RunRequest(model="residual", keep_epochs=True)
+    assert "--keep-epochs" in req.command() and "--keep-epochs" not in RunRequest(model="residual").command()
+    assert RunRequest(**options_from_argv(req.command()[1:])) == req
+    assert RunRequest.from_dict(req.to_dict()) == req

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 EPOCHS = "epochs"  # the folder in a run folder that holds them
-MAX_FRAMES = 100  # epochs shown on one map's slider: evenly thinned beyond this (a frame is a full map)
+MAX_FRAMES = 30  # epochs on one run's slider, evenly thinned beyond this: each frame is a whole map to make
 _NAME = re.compile(r"epoch-(\d{3,6})\.pt")
 
 

@@ -4,7 +4,7 @@ the digits separate; and one run's maps epoch by epoch, aligned so a digit can b
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -40,10 +40,16 @@ class Map:
     def misread(self) -> np.ndarray:
         return np.flatnonzero(self.predictions != self.labels)
 
+    def can_place(self) -> bool:
+        """Whether new points can go on this map (an epoch frame other than the last one keeps no means to)."""
+        return self.basis is not None or len(self.vectors) > 0
+
     def place(self, vectors: np.ndarray) -> np.ndarray:
         """Where new feature vectors (a drawn digit's) land: exactly on PCA, near their nearest digits else."""
         if self.basis is not None:
             return place_pca(self.basis, vectors)
+        if not len(self.vectors):
+            raise ValueError("this map keeps no features to place a new point by")
         return place_near(self.vectors, self.points, vectors)
 
     def to_dict(self, points: bool = True) -> dict:
@@ -121,14 +127,14 @@ def epoch_maps(models: list, images, labels, method: str = "pca", n: int = DEFAU
         def step(x: float, what: str, i=i) -> None:
             say((i + x) / len(models), f"epoch frame {i + 1} of {len(models)}: {what}")
         init = frames[-1].points if frames and method != "pca" else None
-        frames.append(build_map(model, images, labels, method, n, init=init, progress=step))
+        m = build_map(model, images, labels, method, n, init=init, progress=step)
+        # a frame keeps no feature vectors (Inception's 2,000 x 1,408 are 11 MB, a run's frames many times that)
+        frames.append(replace(m, vectors=m.vectors[:0]))
     last = frames[-1].points
     return [_aligned(m, last) for m in frames[:-1]] + frames[-1:]
 
 
 def _aligned(m: Map, reference: np.ndarray) -> Map:
     """m with its points posed onto reference; its separation figures are unchanged (Procrustes keeps
-    distances' ratios) and its PCA basis is dropped (placement goes by neighbours on a posed frame)."""
-    from dataclasses import replace
-
+    distances' ratios) and its PCA basis is dropped: a posed frame places no new point."""
     return replace(m, points=align(m.points, reference), basis=None)
