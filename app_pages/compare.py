@@ -199,6 +199,7 @@ def main() -> None:
                 "here is what the two networks cost:", icon=":material/info:")
         guarded(networks_table)()
         return
+    guarded(tuning_link)(entries)  # the fine-tuning variants have their own side-by-side view
     chosen = pick_runs(entries)
     names = [e.name for e in chosen]
     watch(names, pair)
@@ -212,7 +213,6 @@ def main() -> None:
             guarded(overlay)(names, polling, seen)
 
         view()
-    guarded(tuning_link)(entries)
     with st.expander("The networks and the shipped checkpoints"):
         guarded(networks_table)()
 
