@@ -87,8 +87,8 @@ def star(m, path: Path):
     net, _ = load_model(path)
     f = features(net, drawn[None].astype(np.uint8))
     where = ("placed exactly by the map's PCA axes" if m.basis is not None else
-             f"placed at the mean of its {NEIGHBOURS} nearest test digits' places (a {TITLES[m.method]} map "
-             "has no formula for a new point)")
+             f"placed at the mean of its {NEIGHBOURS} nearest test digits' places, among the first "
+             f"{len(m.vectors):,} (a {TITLES[m.method]} map has no formula for a new point)")
     return m.place(f.vectors)[0], f"<br>read as <b>{f.predictions[0]}</b> ({f.confidence[0]:.0%})<br>{where}"
 
 

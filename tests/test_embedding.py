@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -165,3 +167,12 @@ def test_keep_epochs_flows_through_the_command_line_the_queue_words_and_stored_r
     assert "--keep-epochs" in req.command() and "--keep-epochs" not in RunRequest(model="residual").command()
     assert RunRequest(**options_from_argv(req.command()[1:])) == req
     assert RunRequest.from_dict(req.to_dict()) == req
+
+
+def test_a_large_map_keeps_the_first_2000_digits_features_only_and_still_places_a_point():
+    net, _ = load_checkpoint(catalogue.shipped_checkpoint("residual"))
+    images, labels = load_mnist(False)
+    m = build_map(net, images[:2500].numpy(), labels[:2500].numpy(), "pca", n=2500)
+    assert m.count == 2500 and m.vectors.shape == (2000, 512)
+    nonlinear = dataclasses.replace(m, basis=None)  # as a t-SNE map: placed among its kept digits
+    assert nonlinear.place(m.vectors[:1]).shape == (1, 2)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .features import features
 from .project import METHODS, MIN_POINTS, Progress, align, place_near, place_pca, project
-from .separation import separation
+from .separation import MAX_POINTS, separation
 
 DEFAULT_N = 2000
 MAX_N = 10_000  # MNIST's whole test set
@@ -27,7 +27,7 @@ class Map:
     labels: np.ndarray  # N int64: the true digit
     predictions: np.ndarray  # N int64: what the network read
     confidence: np.ndarray  # N float32: its probability for what it read
-    vectors: np.ndarray = field(repr=False)  # N x D float32: the features the map was made from
+    vectors: np.ndarray = field(repr=False)  # the first MAX_POINTS digits' features (N x D float32 below that)
     basis: Optional[np.ndarray] = field(repr=False)  # PCA's mean and axes (3 x D); None for t-SNE/UMAP
     separation: dict  # separation.separation's four figures
     seconds: dict  # wall time of each step: features, projection, separation
@@ -50,7 +50,7 @@ class Map:
             return place_pca(self.basis, vectors)
         if not len(self.vectors):
             raise ValueError("this map keeps no features to place a new point by")
-        return place_near(self.vectors, self.points, vectors)
+        return place_near(self.vectors, self.points[:len(self.vectors)], vectors)
 
     def to_dict(self, points: bool = True) -> dict:
         """JSON-able: the figures, and each point as [x, y, true digit, read as, confidence]."""
@@ -99,7 +99,9 @@ def build_map(model, images, labels, method: str = "pca", n: int = DEFAULT_N, se
     figures = separation(f.vectors, points, y)
     t3 = time.perf_counter()
     say(1.0, "done")
-    return Map(method, points, y, f.predictions, f.confidence, f.vectors, basis, figures,
+    # kept for placing a new point: the first MAX_POINTS digits' features bound a shared map's memory (11 MB
+    # for Inception), where all 10,000 would be 56 MB
+    return Map(method, points, y, f.predictions, f.confidence, f.vectors[:MAX_POINTS].copy(), basis, figures,
                {"features": t1 - t0, "projection": t2 - t1, "separation": t3 - t2})
 
 
