@@ -4,8 +4,9 @@
 How the pieces fit (docs/design.md, "Fine-tuning on your handwriting"): a batch of B holds
 k = B - round(B * replay) of the set's training digits and the rest drawn at random from MNIST's training
 digits. An epoch is at least one pass over the set and at least MIN_STEPS steps: a set of 50 digits in
-batches of 16 would be 4 steps, too few for a learning rate to act on between two evaluations, so small
-sets get MIN_STEPS steps an epoch, going round the set (freshly shuffled each round). The held-out digits
+batches of 32 would be 2 steps, too few for a learning rate to act on between two evaluations, so small
+sets get MIN_STEPS steps an epoch, going round the set (freshly shuffled each round). With replay 0.9 a
+batch holds 3 of the set's digits; MIN_STEPS keeps it learning them as long as the variants without replay. The held-out digits
 are never trained on; they are tested every epoch beside MNIST's test set.
 """
 
@@ -25,7 +26,7 @@ from ..checkpoint import read_checkpoint
 from ..data import Dataset
 from ..request import TUNES, RunRequest, parse_replay
 
-MIN_STEPS = 10
+MIN_STEPS = 40  # per epoch, whatever the set's size and the replay share: every variant takes as many steps
 # The fine-tuning defaults where the request leaves them to the recipe: a short run at a constant rate
 # (no warm-up to wait for), no weight average (it would lag 100 steps behind), batches of 32.
 DEFAULTS = {"epochs": 3, "batch_size": 32, "schedule": "constant"}
