@@ -57,3 +57,13 @@ def test_umap_without_umap_learn_is_one_line_exit_1(capsys):
         pass
     code, out, err = _main(["map", "--checkpoint", RESIDUAL, "--n", "20", "--method", "umap"], capsys)
     assert code == 1 and out == "" and "umap-learn" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_map_command_keeps_the_parser_light(repo_root):
+    """Every command builds the whole parser: offering map's projections must not load numpy (light commands)."""
+    import subprocess
+    import sys
+
+    code = "import sys; from netlib.cli.parser import build_parser; build_parser(); print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo_root, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..embedding.project import METHODS  # numpy only: the parser stays light
+    from ..embedding import METHODS  # numpy-free: every command builds this parser
 
     p.add_argument("--checkpoint", required=True, type=Path)
     p.add_argument("--method", default="pca", choices=list(METHODS),

@@ -6,8 +6,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
-METHODS = ("pca", "tsne", "umap")
-TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+from . import METHODS, TITLES  # noqa: F401  (TITLES: the pages' and charts')
+
 MIN_POINTS = 10  # t-SNE's perplexity needs a few neighbours per point; a map of fewer says nothing
 PERPLEXITY = 30.0  # openTSNE's and scikit-learn's default
 NEIGHBOURS = 10  # a new point on a t-SNE/UMAP map: the mean place of its nearest digits in feature space
