@@ -130,7 +130,7 @@ def chose(key: str) -> None:
 
 
 @guarded
-def card(m, key: str, model: str, path: Path) -> None:
+def card(m, key: str, model: str, path: Path, opens: str = "") -> None:
     """The chosen digit (of this map): its image, truth, reading and confidence, and Inspect's button."""
     chosen = st.session_state.get(DIGIT)
     if not chosen or chosen[0] != key or not 0 <= chosen[1] < m.count:
@@ -145,7 +145,7 @@ def card(m, key: str, model: str, path: Path) -> None:
         st.markdown(f"true **{m.labels[i]}** · read **{m.predictions[i]}** ({100 * m.confidence[i]:.1f}%)"
                     + ("" if right else " · :red[misread]"))
         if st.button("Open on Inspect", key=f"{key}_inspect", icon=":material/layers:",
-                     help="this digit's feature maps, layer by layer"):
+                     help=opens or "this digit's feature maps, layer by layer"):
             st.session_state[INSPECT_REQUEST] = {"model": model, "checkpoint": str(path), "index": i}
             st.switch_page("app_pages/inspect.py")
 

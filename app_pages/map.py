@@ -1,18 +1,21 @@
 """Map: every test digit placed where a network's last features put it, two networks side by side, and how
 one run's map forms epoch by epoch."""
 
+import html
+
 import streamlit as st
 
 from app_pages import _links as links
 from app_pages import _map_parts as parts
 from app_pages._common import checkpoint_picker, guarded, runs_dir, test_digits
-from app_pages._escape import code, literal
+from app_pages._escape import code
 from netlib.embedding.charts import frame_ranges
 from netlib.embedding.epochs import kept_epochs
 from netlib.embedding.maps import DEFAULT_N
 from netlib.embedding.project import TITLES
 from netlib.models import MODELS, SHOWCASE, title
 from netlib.runs import reader
+from netlib.runs.files import CHECKPOINT
 
 METHODS = {"pca": "PCA (instant)", "tsne": "t-SNE (5-15 s here, once per map)"}
 SIZES = (500, 1000, 2000, 5000, 10000)
@@ -70,12 +73,14 @@ def by_epoch(runs: list, method: str, n: int) -> None:
     m = frames[epochs.index(epoch)]
     left, right = st.columns([3, 1], gap="medium")
     with left:
-        parts.scatter(m, "map_frame", f"{literal(entry.name)}, epoch {epoch}: {TITLES[method]}",
-                      entry.dir / "checkpoint.pt", ranges=frame_ranges(frames))
+        parts.scatter(m, "map_frame", f"{html.escape(entry.name)}, epoch {epoch}: {TITLES[method]}",
+                      entry.dir / CHECKPOINT, ranges=frame_ranges(frames))
     with right:
         parts.figures(m)
         parts.misread_picker(m, "map_frame")
-        parts.card(m, "map_frame", entry.model, entry.dir / "epochs" / f"epoch-{epoch:03d}.pt")
+        parts.card(m, "map_frame", entry.model, entry.dir / CHECKPOINT,  # Inspect lists a run's last checkpoint only
+                   opens="this digit's feature maps, layer by layer, with the run's last checkpoint (Inspect does "
+                         "not open a single epoch's weights)")
     parts.epoch_chart(epochs, frames, epoch, "map_separation")
     st.caption("Each epoch's map is turned, mirrored and scaled onto the last one (orthogonal Procrustes): the "
                "shape of a frame is its own, only its pose is matched, so a digit's path between frames can be "

@@ -109,6 +109,16 @@ def test_a_run_that_kept_its_epochs_moves_on_the_slider(lab, capsys):
     assert "epoch 1" in first["layout"]["title"]["text"]
     assert first["layout"]["xaxis"]["range"] == last["layout"]["xaxis"]["range"]  # the axes stay: points move
     assert values(first["data"][0]["x"]) != values(last["data"][0]["x"])
+    box = at.selectbox(key="map_frame_misread")  # a 2-epoch run on 200 synthetic digits misreads plenty
+    index = int(box.options[1].split(":")[0].lstrip("#"))
+    box.set_value(index).run()
+    at.button(key="map_frame_inspect").click().run()
+    if at.title[0].value != "Inspect":  # Inspect opens a run's last checkpoint: an epoch's weights are no choice there
+        assert at.session_state["inspect_request"] == {"model": "residual", "checkpoint": str(run / "checkpoint.pt"),
+                                                       "index": index}
+        at.switch_page("app_pages/inspect.py").run()
+    assert at.selectbox(key="inspect_ckpt_residual").value == "run:kept"  # not the shipped one it fell back to
+    assert at.number_input(key="inspect_index").value == index
 
 
 @needs_shipped
