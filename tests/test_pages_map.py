@@ -141,3 +141,15 @@ def test_the_map_lesson_checks_a_prediction_against_the_pairs_maps(lab):
     # the shipped checkpoints' features: Residual's 5-NN accuracy is over a point above Inception's
     assert any("Measured: **Residual**" in m.value for m in at.markdown)
     assert any("not this time" in m.value for m in at.markdown)
+
+
+@needs_shipped
+def test_a_tsne_map_is_made_with_progress_and_keeps_the_neighbours():
+    at = map_page()
+    at.radio(key="map_model").set_value("residual")
+    at.radio(key="map_method").set_value("tsne").run()
+    assert_clean(at)
+    spec = charts(at)["map_one"]
+    assert spec["layout"]["title"]["text"].startswith("Residual: t-SNE of 500")
+    metrics = {m.label: float(m.value.rstrip("%")) for m in at.metric}
+    assert metrics["map"] > 90  # t-SNE keeps each digit's neighbours: most of the features' separation survives
