@@ -1,13 +1,15 @@
-"""Fine-tuning in the training loop: a checkpoint's weights to start from, all but the final layer frozen
-("last"), and batches that mix a handwriting set's training digits with MNIST replay.
+"""Fine-tuning in the training loop: start weights, frozen layers, batches of a set's digits and MNIST replay.
+
+It starts from a checkpoint's weights, freezes all but the final layer for "last", and mixes a handwriting
+set's training digits with MNIST replay in every batch.
 
 How the pieces fit (docs/design.md, "Fine-tuning on your handwriting"): a batch of B holds
 k = B - round(B * replay) of the set's training digits and the rest drawn at random from MNIST's training
 digits. An epoch is at least one pass over the set and at least MIN_STEPS steps: a set of 50 digits in
 batches of 32 would be 2 steps, too few for a learning rate to act on between two evaluations, so small
 sets get MIN_STEPS steps an epoch, going round the set (freshly shuffled each round). With replay 0.9 a
-batch holds 3 of the set's digits; MIN_STEPS keeps it learning them as long as the variants without replay. The held-out digits
-are never trained on; they are tested every epoch beside MNIST's test set.
+batch holds 3 of the set's digits; MIN_STEPS keeps it learning them as long as the variants without
+replay. The held-out digits are never trained on; they are tested every epoch beside MNIST's test set.
 """
 
 from __future__ import annotations

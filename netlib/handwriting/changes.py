@@ -1,6 +1,8 @@
-"""What fine-tuning changed, measured: held-out and MNIST test accuracy before and after, per digit, and the
-set's digits the network now reads differently. A fine-tuning run writes it once, at its end, to
-changes.json in its folder (netlib/runs/writer.py), so pages read it without recomputing."""
+"""What fine-tuning changed, measured: accuracy before and after, per digit, and the digits now read differently.
+
+Held-out, training-digit and MNIST test accuracy, before (the start checkpoint) and after (the run's). A
+fine-tuning run writes it once, at its end, to changes.json in its folder (netlib/runs/writer.py), so pages
+read it without recomputing."""
 
 from __future__ import annotations
 
