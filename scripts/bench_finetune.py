@@ -1,4 +1,4 @@
-"""Fine-tuning benchmark: each synthetic writer x shipped network x variant, held-out and MNIST accuracy before -> after.
+"""Fine-tuning benchmark: per writer, network and variant, held-out and MNIST accuracy before -> after.
 
 Usage: python scripts/bench_finetune.py [--models inception residual] [--writers continental narrow round]
        [--threads 2] [--json out.json]

@@ -17,7 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     im.add_argument("--name", help="the new set's name (default: the folder name inside the zip)")
     ex = acts.add_parser("export", help="a set as a zip: its PNGs and set.json (labels, held-out split)")
     ex.add_argument("name")
-    ex.add_argument("-o", "--output", required=True, type=Path, metavar="OUT.zip", help="the file to write (replaced whole)")
+    ex.add_argument("-o", "--output", required=True, type=Path, metavar="OUT.zip",
+                    help="the file to write (replaced whole)")
     de = acts.add_parser("delete", help="delete a set and its digits")
     de.add_argument("name")
     for a in (ls, im, ex, de):

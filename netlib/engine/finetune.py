@@ -111,7 +111,8 @@ def load_start(model: nn.Module, path: str, model_name: str) -> None:
     try:
         model.load_state_dict(payload["state_dict"])
     except (RuntimeError, TypeError, KeyError):
-        raise ValueError(f"{Path(path).name}: its weights do not fit this {model_name} (another width or depth?)") from None
+        raise ValueError(f"{Path(path).name}: its weights do not fit this {model_name} "
+                         "(another width or depth?)") from None
 
 
 class Tuning:

@@ -11,7 +11,8 @@ from typing import Optional
 import numpy as np
 
 from .base import EXAMPLE_SET, SetError
-from .setfile import FILE_RE, MAX_PNG_BYTES, MAX_ROWS, MAX_SET_FILE_BYTES, SET_FILE, decode_png, dump_rows, encode_png, parse_rows
+from .setfile import (FILE_RE, MAX_PNG_BYTES, MAX_ROWS, MAX_SET_FILE_BYTES, SET_FILE, decode_png, dump_rows, encode_png,
+                      parse_rows)
 from .sets import check_name, load_set, safe_set_name, write_set
 
 MAX_ZIP_BYTES = 4 * 1024 * 1024  # 1000 examples of under 1 KB each, with room to spare
