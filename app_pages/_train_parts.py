@@ -29,7 +29,7 @@ PROGRESS_S, CHARTS_S = 1.0, 2.0
 
 
 def start_runs(model: str, recipe: str, overrides: dict, limit, seed: int, device: str, blocks: int, width: int,
-               repeats: int, tag: str) -> list[str]:
+               repeats: int, tag: str, keep_epochs: bool = False) -> list[str]:
     """Start `repeats` runs, seeds seed, seed+1, ...; their directories, the first one's to watch.
 
     They go into the run queue together (launch_many: next to each other in line, one pump). Repeats
@@ -38,7 +38,7 @@ def start_runs(model: str, recipe: str, overrides: dict, limit, seed: int, devic
     """
     threads = 1 if repeats > 1 else None
     requests = [launch.request_for(model, recipe, overrides, limit, seed + i, device, blocks, width, threads)
-                for i in range(int(repeats))]
+                .replace(keep_epochs=bool(keep_epochs)) for i in range(int(repeats))]
     return [str(d) for d in launch.launch_many(runs_dir(), requests, tag)]
 
 
@@ -265,6 +265,7 @@ def fill_form(run_dir: Path | None) -> None:
     state = {"model": model, **_recipe_state(model, c.get("recipe_name"), c.get("recipe"))}
     state.update({k: kwargs[k] for k in ("blocks", "width") if _fits(kwargs.get(k), k)})
     state["limit"] = c["limit"] if _fits(c.get("limit"), "limit") else 0
+    state["keep_epochs"] = isinstance(c.get("request"), dict) and c["request"].get("keep_epochs") is True
     low, high = page_range("seed")
     if isinstance(c.get("seed"), int) and low <= c["seed"] <= high - MAX_REPEATS:
         state["seed"] = c["seed"]

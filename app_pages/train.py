@@ -91,6 +91,8 @@ def settings(busy: bool, run_dir: Path | None = None) -> None:
                                            "in seed land apart (Compare draws them as one band)")
             devices = ["auto", "cpu"] + (["cuda"] if device_label().startswith("cuda") else [])
             device = st.selectbox("Device", devices, key="device")
+            keep_epochs = st.toggle("Keep every epoch's weights", False, key="keep_epochs",
+                                    help=OPTIONS["keep_epochs"].help)
         parts.device_caption(model, recipe, overrides, device, limit)
         try:
             r = resolve_recipe(recipe, model, **overrides)
@@ -103,7 +105,7 @@ def settings(busy: bool, run_dir: Path | None = None) -> None:
         if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=busy,
                      width="stretch", key="start", help="one run at a time on this page" if busy else None):
             dirs = parts.start_runs(model, recipe, overrides, limit or None, int(seed), device, blocks, width,
-                                    int(repeats), tag)
+                                    int(repeats), tag, keep_epochs)
             st.session_state[RUN_KEY], st.session_state[parts.GROUP_KEY] = dirs[0], dirs
             st.rerun()
 
@@ -136,7 +138,9 @@ def outcome(info) -> None:
     elif info.status == "done":
         last = info.epochs[-1] if info.epochs else {}
         st.success(f"Done: test accuracy {pct(last.get('test_acc'))} after {len(info.epochs)} epoch(s). "
-                   "Its checkpoint is now on the Draw and Inspect pages.", icon=":material/check_circle:")
+                   "Its checkpoint is now on the Draw and Inspect pages."
+                   + (" Every epoch's weights are kept: the Map page shows how its map formed."
+                      if (info.config.get("request") or {}).get("keep_epochs") else ""), icon=":material/check_circle:")
 
 
 def run_summary_panel(info) -> None:

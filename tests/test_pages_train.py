@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from netlib.embedding.epochs import kept_epochs
 from netlib.lab import launch
 from netlib.runs.reader import list_runs
 from support import APP, assert_clean, charts
@@ -34,6 +35,7 @@ def _train_and_watch(at: AppTest, epochs: int, limit: int) -> list[int]:
 def test_train_starts_a_run_and_the_charts_gain_points(lab, monkeypatch):
     monkeypatch.setenv(launch.SYNTHETIC_ENV, "4000")  # synthetic digits: no MNIST needed, quick
     at = open_page("app_pages/train.py")
+    at.toggle(key="keep_epochs").set_value(True).run()  # every epoch's weights, for the Map's slider
     seen = _train_and_watch(at, epochs=2, limit=4000)
     print("loss chart points per poll:", seen)
     assert seen[-1] > seen[0] and seen == sorted(seen), seen
@@ -43,6 +45,7 @@ def test_train_starts_a_run_and_the_charts_gain_points(lab, monkeypatch):
     assert len(values(test_trace["x"])) == 2  # one test point per epoch
     (run,) = list_runs(lab)
     assert run.status == "done" and run.has_checkpoint
+    assert [epoch for epoch, _ in kept_epochs(run.dir)] == [1, 2] and "the Map page" in at.success[0].value
 
 
 @pytest.mark.slow
