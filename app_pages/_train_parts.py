@@ -9,7 +9,7 @@ from app_pages._common import chart, followed, guarded, runs_dir
 from app_pages._escape import literal
 from netlib.charts import style, training
 from netlib.lab import launch, steering
-from netlib.runs import follow, groups, summary
+from netlib.runs import follow, groups, labels, summary
 from netlib.runs.control import read_control
 from netlib.runs.files import ENDED_STATUSES as ENDED  # anything else (running, paused, waiting) is to come
 from netlib.models import MODELS
@@ -276,7 +276,10 @@ def form_note(run_dir: Path | None) -> None:
     """Over the form: what it holds, and that it starts a new run."""
     name = st.session_state.get(FORM_FROM)
     if run_dir is not None and name == Path(run_dir).name:
+        info = followed(run_dir)
+        tuned = labels.tuned_words(info.config) if info else ""
         st.caption(f"New run · filled in from {literal(name)} (on the right): **Start training** starts a new "
-                   "run with these settings.")
+                   "run with these settings" + (f", from scratch: that run was {literal(tuned)}, and the "
+                                                "Handwriting page fine-tunes." if tuned else "."))
     else:
         st.caption("New run: pick a network and a recipe.")

@@ -83,3 +83,25 @@ def test_the_train_header_names_the_run_by_its_label(lab):
     header = next(m.value for m in at.markdown if NAME in m.value)
     assert "my wide residual" in header and "the fast recipe, 2 epochs" in header
     assert "2 epochs recipe" not in header
+
+
+def test_a_fine_tuning_run_is_called_what_it_did_everywhere(lab):
+    """Listing, pickers, the Runs table and Train's header say the set and the variant, not 'custom'; the
+    form filled from it says a new run starts from scratch."""
+    run = fake_run(lab, NAME, checkpoint=True)
+    path = run / "config.json"
+    asked = {"model": "residual", "start_from": "checkpoints/residual.pt", "handwriting": "mine", "tune": "all",
+             "replay": 0.9}
+    path.write_text(json.dumps({**json.loads(path.read_text()), "request": asked}))
+    tuned = "fine-tuned on mine (whole network with MNIST replay)"
+    assert listing.run_labels(run_index(lab))[NAME] == f"Residual · {tuned} · 07:31:03"
+    (choice,) = [c for c in catalogue.checkpoint_choices("residual", run_index(lab)) if not c.shipped]
+    assert tuned in choice.label
+    (row,) = notebook.notebook_rows(lab)
+    assert row.recipe == tuned
+    at = open_app("app_pages/train.py")
+    at.session_state["train_run"] = str(run)
+    at.run()
+    assert_clean(at)
+    assert f"{tuned} from residual.pt" in next(m.value for m in at.markdown if NAME in m.value)
+    assert any("from scratch" in c.value and tuned in c.value for c in at.caption)

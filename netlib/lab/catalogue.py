@@ -14,7 +14,7 @@ from torch import nn
 from ..models import build_model
 from ..names import LESION_BLOCKS, LESION_MODELS, lesion_file, network_title, title
 from ..runs.files import CHECKPOINT, default_runs_dir
-from ..runs.labels import person_label, recipe_phrase
+from ..runs.labels import person_label, recipe_phrase, tuned_words
 from ..runs.reader import RunEntry, read_events
 from ..safepath import UnsafePath, is_contained
 from .link_values import checkpoint_id
@@ -63,21 +63,14 @@ def checkpoint_choices(model: str, runs: list[RunEntry]) -> list[CheckpointChoic
             # a network sized other than published says so (Inception w64, Residual ×3)
             sized = f" · {r.network}" if r.network != title(model) else ""
             named = person_label(r.dir)  # the label saved on the Runs page names the run here too
-            sized += tuned_on(r.config.get("request") or {})
+            tuned = tuned_words(r.config)
+            sized += f" · {tuned}" if tuned else ""
             out.append(CheckpointChoice(f"{named + ' · ' if named else ''}run {r.name}{sized} ({r.status})",
                                         r.dir / CHECKPOINT, model, False))
     for u in list_uploads():
         if u.model == model:
             out.append(CheckpointChoice(u.label, u.path, model, False, uploaded=True))
     return out
-
-
-def tuned_on(request: dict) -> str:
-    """' · fine-tuned on SET (VARIANT)' for a fine-tuning run's request, else ''."""
-    from ..handwriting.tuning import VARIANTS, variant_of
-
-    v = variant_of(request)
-    return f" · fine-tuned on {request['handwriting']} ({VARIANTS[v]})" if v else ""
 
 
 def choice_index(choices: list[CheckpointChoice], path) -> Optional[int]:

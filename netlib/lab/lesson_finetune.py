@@ -62,7 +62,7 @@ def lesson_set(infos: Sequence) -> Optional[LessonSet]:
 def variant(config: dict) -> Optional[str]:
     """The fine-tuning variant (netlib/handwriting/tuning.py's VARIANTS key) of a run's config.json; None
     for a run that does not fine-tune."""
-    from ..handwriting.tuning import variant_of
+    from ..handwriting.variants import variant_of
 
     return variant_of(config.get("request") or {})
 
@@ -80,7 +80,7 @@ def points(before: Optional[float], after: Optional[float]) -> Optional[float]:
 def comparison_rows(runs: Sequence[tuple]) -> list[dict]:
     """One row per fine-tuning run, given as (run name, config, changes.json or None): its variant, the set,
     the held-out digits' and MNIST's accuracy (%) before and after, MNIST's change in points."""
-    from ..handwriting.tuning import VARIANTS
+    from ..handwriting.variants import VARIANTS
 
     rows = []
     for name, config, changes in runs:

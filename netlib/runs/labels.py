@@ -36,9 +36,21 @@ def recipe_label(config: dict, most: int = 2, reached: Optional[int] = None) -> 
     return ", ".join([name] + [words.get(k, lambda v, k=k: f"{k} {v}")(v) for k, v in changed.items()])
 
 
+def tuned_words(config: dict) -> str:
+    """'fine-tuned on SET (VARIANT)' for a run that fine-tunes a checkpoint on a handwriting set, else ''."""
+    from ..handwriting.variants import VARIANTS, variant_of  # torch-free: listings stay light
+
+    request = config.get("request")
+    variant = variant_of(request)
+    return f"fine-tuned on {request['handwriting']} ({VARIANTS[variant]})" if variant else ""
+
+
 def recipe_phrase(config: dict, reached: Optional[int] = None) -> str:
     """A run's recipe in a sentence: 'the fast recipe', 'the fast recipe, 2 epochs' (changed: it is
-    not the named recipe) or 'a custom recipe' (more changed)."""
+    not the named recipe), 'a custom recipe' (more changed), or what a fine-tuning run fine-tunes."""
+    tuned = tuned_words(config)
+    if tuned:
+        return f"{tuned} from {Path(str(config['request']['start_from'])).name}"
     words = recipe_label(config, reached=reached)
     name = config.get("recipe_name", "?")
     if words.startswith("custom"):
@@ -70,12 +82,14 @@ def seed_words(config: dict) -> str:
 
 def short_label(name: str, config: dict, label: str = "", seed: Optional[bool] = None) -> str:
     """What a legend, a picker or a table row calls a run: the label a person saved for it on the Runs
-    page, else 'Inception · fast, 3 epochs · seed 1 · 05:50:56'. seed: whether to say the seed (None:
-    when it is not 0, the default; runs.groups.run_labels says seed 0 too beside the other seeds)."""
+    page, else 'Inception · fast, 3 epochs · seed 1 · 05:50:56' (a fine-tuning run: 'Residual · fine-tuned
+    on mine (whole network) · 05:50:56'). seed: whether to say the seed (None: when it is not 0, the
+    default; runs.groups.run_labels says seed 0 too beside the other seeds)."""
     if label:
         return label
     said = seed_words(config) if (seed if seed is not None else config.get("seed", 0) != 0) else ""
-    return " · ".join(p for p in (network_label(config), recipe_label(config), said, run_time(name)) if p)
+    what = tuned_words(config) or recipe_label(config)
+    return " · ".join(p for p in (network_label(config), what, said, run_time(name)) if p)
 
 
 def person_label(run_dir: Path) -> str:

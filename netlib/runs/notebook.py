@@ -11,7 +11,7 @@ from typing import Optional
 
 from ..bounded import FileRefused, read_tail
 from .files import CONFIG, METRICS, QUEUED, STATUS, UNREADABLE, WAITING_STATUSES, default_runs_dir
-from .labels import network_label, recipe_label
+from .labels import network_label, recipe_label, tuned_words
 from .groups import accuracy_words, group_key, group_label, partition, stats
 from .meta import Meta, read_meta
 from .reader import parse_event, run_index
@@ -132,7 +132,7 @@ def make_row(entry) -> Row:
     if entry.status == UNREADABLE:
         return row
     try:
-        row.model, row.network, row.recipe = str(config.get("model", "?")), network_label(config), recipe_label(config, 6)
+        row.model, row.network, row.recipe = str(config.get("model", "?")), network_label(config), tuned_words(config) or recipe_label(config, 6)
         seed = config.get("seed", 0)
         row.group, row.seed = group_key(config), seed if isinstance(seed, int) and not isinstance(seed, bool) else 0
     except (TypeError, ValueError, AttributeError, KeyError):  # a hand-edited config.json: still listed
@@ -143,7 +143,7 @@ def make_row(entry) -> Row:
     epoch = status.get("epoch")
     row.epochs = epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else 0
     if row.extended and row.recipe != "?":  # trained past its recipe: the recipe says the epochs it reached
-        row.recipe = recipe_label(config, 6, reached=row.epochs)
+        row.recipe = tuned_words(config) or recipe_label(config, 6, reached=row.epochs)
     row.queue_position = entry.queue_position  # run_index numbers the queue's line (None: not queued)
     return row
 
