@@ -52,11 +52,12 @@ class SetInfo:
         return sum(self.counts)
 
 
-def handwriting_dir() -> Path:
-    """$NETLIB_HANDWRITING_DIR, else `handwriting` beside the runs folder (./handwriting for ./runs)."""
+def handwriting_dir(runs_dir: Optional[Path] = None) -> Path:
+    """$NETLIB_HANDWRITING_DIR, else `handwriting` beside the runs folder (runs_dir, else the default one),
+    made absolute: a queued run's process starts in another folder and finds the sets beside its own."""
     if os.environ.get(HANDWRITING_ENV):
-        return Path(os.environ[HANDWRITING_ENV]).expanduser()
-    return default_runs_dir().parent / "handwriting"
+        return Path(os.environ[HANDWRITING_ENV]).expanduser().absolute()
+    return (Path(runs_dir if runs_dir is not None else default_runs_dir()).parent / "handwriting").absolute()
 
 
 def _root(root: Optional[Path]) -> Path:
