@@ -31,15 +31,12 @@ def ensure_set(typed: str, existing: list[str]) -> str:
 def add(name: str, image28: np.ndarray, label: int) -> str:
     """Store one 28 x 28 example in set `name`; its file name (what remove takes: an index moves when an
     earlier example is removed, a file name does not)."""
-    index = sets.add_example(None, name, image28, label)
-    return sets.load_set(None, name).files[index]
+    return sets.add_example_file(None, name, image28, label)
 
 
 def remove(name: str, file: str) -> None:
     """Remove the example stored as `file` (nothing if it is gone already)."""
-    files = sets.load_set(None, name).files
-    if file in files:
-        sets.remove_example(None, name, files.index(file))
+    sets.remove_example(None, name, file=file)
 
 
 def load(name: str):

@@ -57,6 +57,23 @@ def test_a_hostile_zip_or_a_missing_set_is_one_line_and_nothing_is_written(tmp_p
     assert not handwriting_dir().exists() or not any(handwriting_dir().iterdir())
 
 
+def test_a_zip_damaged_inside_is_one_line_and_nothing_is_written(tmp_path, capsys):
+    out_zip = tmp_path / "example.zip"
+    assert _main(["handwriting", "export", EXAMPLE_SET, "-o", out_zip], capsys)[0] == 0
+    buf = io.BytesIO()
+    with zipfile.ZipFile(out_zip) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            z.writestr(info.filename, src.read(info))
+    data = bytearray(buf.getvalue())
+    info = zipfile.ZipFile(buf).getinfo(f"{EXAMPLE_SET}/set.json")
+    start = info.header_offset + 30 + data[info.header_offset + 26] + data[info.header_offset + 28]
+    data[start] |= 0b110  # its first deflate block's type becomes 3, which does not exist
+    out_zip.write_bytes(bytes(data))
+    code, _, err = _main(["handwriting", "import", out_zip, "--name", "mine"], capsys)
+    one_line_error(code, err, "damaged")
+    assert not handwriting_dir().exists() or not any(handwriting_dir().iterdir())
+
+
 def test_bad_fine_tuning_options_are_one_line_usage_errors(capsys):
     code, out, err = _main(["train", "--model", "residual", "--replay", "0.95"], capsys)
     one_line_error(code, err, "--replay", status=2)

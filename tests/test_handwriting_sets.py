@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import zipfile
 
 import numpy as np
 import pytest
 
 from netlib.handwriting.archive import MAX_ZIP_BYTES, export_zip, import_zip
-from netlib.handwriting.sets import (EXAMPLE_SET, SetError, add_example, add_upload, create_set, delete_set,
-                                     list_sets, load_set, remove_example, rename_set, safe_set_name)
+from netlib.handwriting.sets import (EXAMPLE_SET, SetError, add_example, add_example_file, add_upload, create_set,
+                                     delete_set, list_sets, load_set, remove_example, rename_set, safe_set_name)
 
 
 def digit_image(seed: int) -> np.ndarray:
@@ -66,6 +67,18 @@ def test_removing_the_held_out_example_holds_out_another_and_keeps_the_rest(tmp_
     s = load_set(tmp_path, "mine")
     assert s.labels.tolist() == [3, 3, 7, 7] and s.held_out.tolist() == [False, True, False, True]
     assert len(list((tmp_path / "mine").glob("*.png"))) == 4
+
+
+def test_an_example_is_removed_by_its_file_name_even_after_an_earlier_one_went(tmp_path):
+    filled(tmp_path, labels=[3, 3, 7])
+    file = add_example_file(tmp_path, "mine", digit_image(5), 7)
+    assert load_set(tmp_path, "mine").files[-1] == file
+    remove_example(tmp_path, "mine", 0)  # another tab: every index after it moves down by one
+    assert remove_example(tmp_path, "mine", file=file)
+    s = load_set(tmp_path, "mine")
+    assert file not in s.files and s.labels.tolist() == [3, 7] and not (tmp_path / "mine" / file).exists()
+    assert not remove_example(tmp_path, "mine", file=file)  # gone already: nothing else is removed
+    assert len(load_set(tmp_path, "mine")) == 2
 
 
 def test_rename_and_delete(tmp_path):
@@ -154,6 +167,30 @@ def test_a_hostile_zip_is_refused_with_one_line_and_nothing_is_written(tmp_path,
     before = files_under(tmp_path)
     with pytest.raises(SetError, match=message) as e:
         import_zip(tmp_path, zip_of(entries), "new")
+    assert "\n" not in str(e.value) and "nothing was imported" in str(e.value)
+    assert files_under(tmp_path) == before
+
+
+def damaged(data: bytes, member: str) -> bytes:
+    """data with every byte of member's compressed data but its first and last few inverted."""
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo(member)
+    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
+    start = info.header_offset + 30 + name_len + extra_len
+    out = bytearray(data)
+    for i in range(start + 4, start + info.compress_size - 2):
+        out[i] ^= 0xFF
+    return bytes(out)
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_LZMA])
+def test_a_zip_damaged_inside_its_compressed_data_is_refused_with_one_line(tmp_path, method):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as z:
+        for name, data in good_entries(tmp_path).items():
+            z.writestr(name, data)
+    before = files_under(tmp_path)
+    with pytest.raises(SetError, match="damaged") as e:
+        import_zip(tmp_path, damaged(buf.getvalue(), "src/set.json"), "new")
     assert "\n" not in str(e.value) and "nothing was imported" in str(e.value)
     assert files_under(tmp_path) == before
 

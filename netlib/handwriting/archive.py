@@ -108,7 +108,9 @@ def read_zip(data: bytes):
         if missing:
             raise SetError(f"the zip's {SET_FILE} lists {missing[0]}, which the zip lacks; nothing was imported")
         images = [_image(z, named[r["file"]]) for r in rows]
-    except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError) as e:
+    except SetError:
+        raise
+    except Exception as e:  # each decompressor has its own errors (zlib.error, LZMAError, ...): all mean damaged
         raise SetError(f"the zip is damaged ({type(e).__name__}); nothing was imported") from None
     return (next(iter(top)) if top else ""), rows, images
 

@@ -194,6 +194,15 @@ def check_image(image) -> np.ndarray:
 
 def add_example(root: Optional[Path], name: str, image28, label) -> int:
     """Add one preprocessed 28x28 example; returns its index. Whether it is held out is decided now and kept."""
+    return _add(root, name, image28, label)[0]
+
+
+def add_example_file(root: Optional[Path], name: str, image28, label) -> str:
+    """add_example, returning the file the example is stored as: unlike its index, that never moves."""
+    return _add(root, name, image28, label)[1]
+
+
+def _add(root: Optional[Path], name: str, image28, label) -> tuple[int, str]:
     label, image = check_label(label), check_image(image28)
     folder = _writable(root, name)
     with _locked(folder):
@@ -208,7 +217,7 @@ def add_example(root: Optional[Path], name: str, image28, label) -> int:
         except OSError as e:
             raise SetError(f"cannot write to the set {name}: {e.strerror or e}") from None
         setfile.write_rows(folder, rows + [{"file": file, "label": label, "held_out": held}], next_id + 1)
-        return len(rows)
+        return len(rows), file
 
 
 def add_upload(root: Optional[Path], name: str, image, label) -> int:
@@ -222,12 +231,17 @@ def add_upload(root: Optional[Path], name: str, image, label) -> int:
     return add_example(root, name, p.preview, label)
 
 
-def remove_example(root: Optional[Path], name: str, index: int) -> None:
-    """Remove the example at index (its position in load_set's order); the others keep their split."""
+def remove_example(root: Optional[Path], name: str, index: Optional[int] = None, file: Optional[str] = None) -> bool:
+    """Remove the example at index (load_set's order) or stored as `file`, found under the lock (another tab's
+    removal moves an index, never a file); False if that file is gone. The others keep their split."""
     folder = _writable(root, name)
     with _locked(folder):
         rows, next_id = setfile.read_rows(folder, with_next=True)
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(rows):
+        if file is not None:
+            index = next((i for i, r in enumerate(rows) if r["file"] == file), None)
+            if index is None:
+                return False
+        elif isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(rows):
             raise SetError(f"set {name} has no example {index} (it holds {len(rows)})")
         gone = rows.pop(int(index))
         held = refill([r["label"] for r in rows], [r["held_out"] for r in rows], gone["label"])
@@ -235,6 +249,7 @@ def remove_example(root: Optional[Path], name: str, index: int) -> None:
         setfile.write_rows(folder, rows, next_id)
         with contextlib.suppress(OSError):
             (folder / gone["file"]).unlink()
+    return True
 
 
 def rename_set(root: Optional[Path], old: str, new: str) -> Path:
