@@ -17,7 +17,7 @@ from netlib.models import MODELS, SHOWCASE, title
 from netlib.runs import reader
 from netlib.runs.files import CHECKPOINT
 
-METHODS = {"pca": "PCA (instant)", "tsne": "t-SNE (5-15 s here, once per map)"}
+METHODS = {"pca": "PCA (instant)", "tsne": "t-SNE (seconds, once per map)"}
 SIZES = (500, 1000, 2000, 5000, 10000)
 VIEWS = {"one": "One network", "two": "Side by side", "epochs": "Epoch by epoch"}
 

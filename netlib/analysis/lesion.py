@@ -78,8 +78,8 @@ def _lesion_correct(steps, names: list[str], xb: torch.Tensor, yb: torch.Tensor)
 
     One pass records each block's input; a lesion then runs only what follows its block, from that input
     (relu(x) for a residual block, x for a plain one: what lesioned() makes the block return). Nothing
-    before the block is computed twice: on the shipped ×3 networks this is about 3x fewer multiply-adds
-    than one full pass per lesion, since the first stage's blocks carry most of the work."""
+    before the block is computed twice: on the shipped ×3 networks the seven answers take 11.9 M multiply-adds
+    per digit instead of 27.5 M (2.3x fewer), since the first stage's blocks carry most of the work."""
     inputs, h = {}, xb
     for name, module in steps:
         if name in names:

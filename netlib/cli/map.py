@@ -13,7 +13,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--checkpoint", required=True, type=Path)
     p.add_argument("--method", default="pca", choices=list(METHODS),
-                   help="pca (instant, the default), tsne (openTSNE: about 5-15 s for 2,000 digits here) or umap "
+                   help="pca (instant, the default), tsne (openTSNE: seconds; docs/benchmarks.md has the figures) or umap "
                         "(needs umap-learn, not installed by default)")
     p.add_argument("--n", type=_digits, default=2000, metavar="N", help="the first N test digits (default 2,000, up to 10,000)")
     p.add_argument("--data-dir", type=Path)
