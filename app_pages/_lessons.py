@@ -170,3 +170,19 @@ def preset_caption(lesson_id: str) -> str:
     shape = f", {p.blocks} blocks per stage" if p.blocks != 1 else ""
     return (f"Preset: {p.recipe} recipe, {p.epochs} epoch on the first {p.limit:,} training images{shape}, "
             f"{p.threads} CPU thread per run, both runs at once.")
+
+
+def trained_pair(lesson: lessons.Lesson, models: tuple, caption: str,
+                 result: Callable[[lessons.Lesson, dict, lesson_runs.RunsState], None]) -> None:
+    """A lesson that trains its preset pair: the questions, the one button, a pair of runs picked or made
+    here, then result(lesson, picks, state) as they train and once they are done."""
+    picks = ask(lesson)
+    dirs, busy = lesson_runs_now(lesson.id)
+    st.caption(caption)
+    if button(lesson, picks, disabled=busy, why="the lesson's two runs are training"):
+        start(lesson.id)
+        st.rerun()
+    if pick_newest(lesson.id, models, picks):
+        st.rerun()
+    if dirs:
+        follow(dirs, busy, lambda state: result(lesson, picks, state))

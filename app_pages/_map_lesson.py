@@ -20,16 +20,8 @@ MODELS = lessons.PRESETS["map-separation"].models
 
 @guarded
 def map_separation(lesson: lessons.Lesson) -> None:
-    picks = ui.ask(lesson)
-    dirs, busy = ui.lesson_runs_now(lesson.id)
-    st.caption(ui.preset_caption(lesson.id) + f" Then both maps: PCA of MNIST's first {DEFAULT_N:,} test digits.")
-    if ui.button(lesson, picks, disabled=busy, why="the lesson's two runs are training"):
-        ui.start(lesson.id)
-        st.rerun()
-    if ui.pick_newest(lesson.id, MODELS, picks):
-        st.rerun()
-    if dirs:
-        ui.follow(dirs, busy, lambda state: result(lesson, picks, state))
+    ui.trained_pair(lesson, MODELS, ui.preset_caption(lesson.id) + f" Then both maps: PCA of MNIST's first "
+                    f"{DEFAULT_N:,} test digits.", result)
 
 
 def result(lesson: lessons.Lesson, picks: dict, state: lesson_runs.RunsState) -> None:

@@ -48,16 +48,7 @@ def speed_macs(width: int) -> dict:
 
 @guarded
 def naive_speed(lesson: lessons.Lesson) -> None:
-    picks = ui.ask(lesson)
-    dirs, busy = ui.lesson_runs_now(lesson.id)
-    st.caption(ui.preset_caption(lesson.id))
-    if ui.button(lesson, picks, disabled=busy, why="the lesson's two runs are training"):
-        ui.start(lesson.id)
-        st.rerun()
-    if ui.pick_newest(lesson.id, SPEED_MODELS, picks):
-        st.rerun()
-    if dirs:
-        ui.follow(dirs, busy, lambda state: speed_result(lesson, picks, state))
+    ui.trained_pair(lesson, SPEED_MODELS, ui.preset_caption(lesson.id), speed_result)
 
 
 def speed_result(lesson: lessons.Lesson, picks: dict, state: lesson_runs.RunsState) -> None:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 import urllib.request
 from pathlib import Path
 
@@ -28,12 +29,7 @@ MODELS = ("inception", "residual")
 
 def timed(fn, repeat: int) -> list[float]:
     fn()  # warm: imports, first-call setup
-    out = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
+    return timeit.repeat(fn, number=1, repeat=repeat)
 
 
 def bench_library(n: int, repeat: int, compare: bool) -> list[dict]:
