@@ -15,8 +15,10 @@ from netlib.engine.setup import train_config
 from netlib.handwriting import tuning
 from netlib.handwriting.changes import compute
 from netlib.handwriting.data import with_set
-from netlib.handwriting.sets import EXAMPLE_SET, SetError, add_example, create_set, handwriting_dir, load_set
+from netlib.handwriting.sets import (EXAMPLE_SET, SetError, add_example, create_set, handwriting_dir, load_set,
+                                     write_set)
 from netlib.request import RequestError, RunRequest
+from netlib.runs.labels import tuned_words
 
 SHIPPED = "checkpoints/residual.pt"
 
@@ -33,6 +35,13 @@ def test_a_fine_tuning_request_flows_through_the_request_and_its_command_line(re
     words = req.command()
     assert words[words.index("--handwriting") + 1] == EXAMPLE_SET and "--start-from" in words
     assert tuning.variant_of(req.to_dict()) == "replay"
+
+
+def test_a_last_layer_run_with_replay_is_labelled_with_its_replay(repo_root):
+    req = tuning.request("residual", repo_root / SHIPPED, EXAMPLE_SET, "last", replay=0.5).to_dict()
+    assert tuning.label(req).startswith("last layer only with MNIST replay on ")
+    assert tuning.variant_of(req) not in ("last", "all", "replay")  # not counted as one of the lesson's three
+    assert tuned_words({"request": req}).endswith("(last layer only with MNIST replay)")  # listings, Train
 
 
 @pytest.mark.parametrize("options, message", [
@@ -115,6 +124,22 @@ def test_a_set_it_cannot_learn_from_is_refused_before_it_is_queued_and_the_set_i
     with pytest.raises(SetError, match=message):
         with_set(synthetic_data, {"handwriting": "tiny"})
     assert len(load_set(root, "tiny")) == len(labels)
+
+
+@pytest.mark.parametrize("labels, held, message", [
+    ([1, 2, 3], [True] * 3, "no digit left to train on"),
+    ([3, 3, 7], [False, False, True], "trains on 3s only"),
+])
+def test_an_imported_split_it_cannot_learn_from_is_refused_before_it_is_queued(
+        repo_root, synthetic_data, labels, held, message):
+    images = np.zeros((len(labels), 28, 28), np.uint8)
+    images[:, 5:23, 10:14] = 255
+    write_set(handwriting_dir(), "imported", images, labels, held)  # as a zip's set.json gave the split
+    with pytest.raises(SetError, match=message) as e:
+        tuning.request("residual", repo_root / SHIPPED, "imported", "all")
+    assert "\n" not in str(e.value)
+    with pytest.raises(SetError, match=message):
+        with_set(synthetic_data, {"handwriting": "imported"})
 
 
 def test_what_changed_counts_the_set_digits_read_differently(repo_root, synthetic_data):

@@ -15,7 +15,7 @@ from .sets import load_set, set_dir
 
 def check_trainable(s: HandwritingSet) -> None:
     """SetError (one line) for a set fine-tuning cannot learn from or be tested on: empty, of one digit
-    only, or too small to hold a digit out."""
+    only, too small to hold a digit out, or (as an imported split can be) with no digit or one digit to train on."""
     if len(s) == 0:
         raise SetError(f"set {s.name} is empty: collect some digits first")
     digits = sorted(set(s.labels.tolist()))
@@ -25,6 +25,13 @@ def check_trainable(s: HandwritingSet) -> None:
     if not s.held_out.any():
         raise SetError(f"set {s.name} is too small to hold a digit out for testing: add a second example of "
                        "at least one digit")
+    trained = sorted(set(s.train_labels.tolist()))  # an imported set.json may hold out any of its digits
+    if not trained:
+        raise SetError(f"set {s.name} holds every digit out for testing: no digit left to train on (its set.json "
+                       "says so); add some digits to it")
+    if len(trained) < 2:
+        raise SetError(f"set {s.name} trains on {trained[0]}s only (every other digit is held out): fine-tuning "
+                       "on one digit teaches the network to answer it for everything; add other digits to it")
 
 
 def trainable_set(name: str, root: Optional[Path] = None) -> HandwritingSet:

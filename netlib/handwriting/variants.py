@@ -7,6 +7,9 @@ from typing import Optional
 
 REPLAY = 0.9  # the replay variant: nine tenths of each batch from MNIST (measured: docs/benchmarks.md)
 VARIANTS = {"last": "last layer only", "all": "whole network", "replay": "whole network with MNIST replay"}
+# every stored request's variant: VARIANTS (the three the lesson and the page offer) plus `--tune last --replay`,
+# whose batches mix in MNIST as the replay variant's do (engine/finetune.py), so its name says so
+NAMES = {**VARIANTS, "last-replay": "last layer only with MNIST replay"}
 SETTINGS = {"last": {"tune": "last"}, "all": {"tune": "all"}, "replay": {"tune": "all", "replay": REPLAY}}
 WHAT = {
     "last": "only the final layer learns; every feature the network computes stays as it was",
@@ -16,11 +19,11 @@ WHAT = {
 
 
 def variant_of(req: dict) -> Optional[str]:
-    """The variant a stored request (config.json's "request") fine-tunes as; None if it does not fine-tune."""
+    """The variant (a NAMES key) a stored request (config.json's "request") fine-tunes as; None if it does not."""
     if not isinstance(req, dict) or not req.get("start_from") or not req.get("handwriting"):
         return None
-    if req.get("tune", "last") == "last":
-        return "last"
+    if (req.get("tune") or "last") == "last":
+        return "last-replay" if req.get("replay") else "last"
     return "replay" if req.get("replay") else "all"
 
 
@@ -29,4 +32,4 @@ def label(req: dict) -> str:
     v = variant_of(req)
     if v is None:
         return ""
-    return f"{VARIANTS[v]} on {req['handwriting']} from {Path(str(req['start_from'])).name}"
+    return f"{NAMES[v]} on {req['handwriting']} from {Path(str(req['start_from'])).name}"

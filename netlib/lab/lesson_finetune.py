@@ -60,7 +60,7 @@ def lesson_set(infos: Sequence) -> Optional[LessonSet]:
 
 # ---------------------------------------------------------------- fine-tuning runs and what they changed
 def variant(config: dict) -> Optional[str]:
-    """The fine-tuning variant (netlib/handwriting/tuning.py's VARIANTS key) of a run's config.json; None
+    """The fine-tuning variant (netlib/handwriting/variants.py's NAMES key) of a run's config.json; None
     for a run that does not fine-tune."""
     from ..handwriting.variants import variant_of
 
@@ -80,13 +80,13 @@ def points(before: Optional[float], after: Optional[float]) -> Optional[float]:
 def comparison_rows(runs: Sequence[tuple]) -> list[dict]:
     """One row per fine-tuning run, given as (run name, config, changes.json or None): its variant, the set,
     the held-out digits' and MNIST's accuracy (%) before and after, MNIST's change in points."""
-    from ..handwriting.variants import VARIANTS
+    from ..handwriting.variants import NAMES
 
     rows = []
     for name, config, changes in runs:
         request, c = config.get("request") or {}, changes if changes and "error" not in changes else {}
         held, mnist = c.get("held_out") or {}, c.get("mnist") or {}
-        rows.append({"run": name, "variant": VARIANTS.get(variant(config), "?"), "set": request.get("handwriting"),
+        rows.append({"run": name, "variant": NAMES.get(variant(config), "?"), "set": request.get("handwriting"),
                      "held-out digits": held.get("n"), "held-out before %": _pct(held.get("before")),
                      "held-out after %": _pct(held.get("after")), "MNIST before %": _pct(mnist.get("before")),
                      "MNIST after %": _pct(mnist.get("after")),

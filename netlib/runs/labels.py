@@ -38,11 +38,11 @@ def recipe_label(config: dict, most: int = 2, reached: Optional[int] = None) -> 
 
 def tuned_words(config: dict) -> str:
     """'fine-tuned on SET (VARIANT)' for a run that fine-tunes a checkpoint on a handwriting set, else ''."""
-    from ..handwriting.variants import VARIANTS, variant_of  # torch-free: listings stay light
+    from ..handwriting.variants import NAMES, variant_of  # torch-free: listings stay light
 
     request = config.get("request")
     variant = variant_of(request)
-    return f"fine-tuned on {request['handwriting']} ({VARIANTS[variant]})" if variant else ""
+    return f"fine-tuned on {request['handwriting']} ({NAMES[variant]})" if variant else ""
 
 
 def recipe_phrase(config: dict, reached: Optional[int] = None) -> str:
