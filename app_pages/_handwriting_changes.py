@@ -13,8 +13,7 @@ from app_pages._common import chart, guarded, runs_dir
 from app_pages._escape import code, literal
 from app_pages._handwriting_tune import LAUNCHED
 from netlib.charts import style
-from netlib.handwriting import sets
-from netlib.handwriting.changes import read_changes
+from netlib.handwriting.changes import read_changes, read_snapshot
 from netlib.handwriting.tuning import label
 from netlib.lab import lesson_finetune as lf
 from netlib.runs import reader
@@ -126,22 +125,22 @@ def one_run(ended: list) -> None:
     changed = c.get("changed") or []
     st.markdown(f"**Read differently now**: {len(changed)} of the set's {c.get('set_size')} digits")
     if changed:
-        guarded(changed_digits)(c["set"], changed)
+        guarded(changed_digits)(run.dir, changed)
 
 
-def changed_digits(set_name: str, changed: list) -> None:
-    """The set's digits read differently after fine-tuning, as images: 'a 7: 1 -> 7'."""
+def changed_digits(run_dir: Path, changed: list) -> None:
+    """The set's digits read differently after fine-tuning, as images from the run's own copy of the set (the
+    set itself may have changed or gone since): 'a 7: 1 -> 7'."""
     try:
-        hs = sets.load_set(None, set_name)
-    except sets.SetError as e:
-        st.caption(f"The set's images are not here any more ({literal(str(e))}).")
+        hs = read_snapshot(run_dir)
+    except ValueError as e:
+        st.caption(f"The digits cannot be shown: {literal(str(e))}.")
         return
-    by_file = {f: i for i, f in enumerate(hs.files)}
     cols = st.columns(8)
     for n, item in enumerate(changed[:MAX_SHOWN]):
-        i = by_file.get(item.get("file")) if item.get("file") else item.get("index")
-        if i is None or not 0 <= i < len(hs):
-            continue  # removed from the set since
+        i = item.get("index")
+        if not isinstance(i, int) or not 0 <= i < len(hs):
+            continue  # not what a run writes
         right = "✓" if item["after"] == item["label"] else "✗"
         cols[n % 8].image(hs.images[i], width=72, clamp=True,
                           caption=f"{item['label']}: {item['before']}→{item['after']} {right}"

@@ -216,6 +216,7 @@ def tuned_run(lab, name: str, variant: str, set_name: str = sets.EXAMPLE_SET) ->
     before, after = (catalogue.untrained_model("residual", seed=i) for i in (0, 1 + len(variant)))
     out = changes.compute(before, after, s, normalize(s.images), torch.as_tensor(s.labels))
     (run / changes.CHANGES).write_text(json.dumps(out))
+    changes.write_snapshot(run, s)
     return run
 
 
@@ -257,3 +258,18 @@ def test_compare_leads_to_the_fine_tuning_variants_side_by_side(lab):  # noqa: F
     press(at, "cmp_tuning")
     assert at.title[0].value == "Handwriting" and at.session_state["hw_tab"] == "What changed"
     assert at.dataframe[0].value.to_dict("records")[0]["variant"] == "last layer only"
+
+
+def test_the_digits_read_differently_are_the_ones_the_run_trained_on_not_the_set_now(lab):  # noqa: F811
+    from netlib.handwriting import changes
+    ex = sets.load_set(None, sets.EXAMPLE_SET)
+    sets.write_set(None, "mine", ex.images, ex.labels, ex.held_out)
+    run = tuned_run(lab, "20260101-000000-residual-tune-001", "last", "mine")
+    sets.delete_set(None, "mine")  # deleted and made again under the same name, with other digits
+    sets.write_set(None, "mine", ex.images[:2], ex.labels[:2], [False, True])
+    at = open_page(PAGE)
+    at.session_state["hw_tab"] = "What changed"
+    at.run()
+    assert_clean(at)
+    changed = changes.read_changes(run)["changed"]
+    assert changed and len(at.get("image")) == min(len(changed), 48)

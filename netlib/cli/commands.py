@@ -80,6 +80,8 @@ def _new_run(req, config, stored: dict, args):
 
 def cmd_train(args) -> int:
     from ..engine.loop import fit
+    from ..handwriting.changes import keep_snapshot  # a fine-tuning run keeps what it trains from
+    from ..handwriting.sets import handwriting_dir
     from ..runs.processes import KILL_AFTER_S, StopWatchdog
     from ..runs.training import train_into
 
@@ -90,9 +92,11 @@ def cmd_train(args) -> int:
 
         await_pump(args.queued)  # started by the queue: its "starting" status is written before ours
     config, resume, (data_dir, synthetic), writer, new_run = train_setup(args)
+    run_dir = args.queued or args.extend  # their process starts in the project folder: the sets beside their runs
+    sets = handwriting_dir(Path(run_dir).parent) if run_dir else None
     data = None
     if new_run:  # the data first: a usage error leaves no run behind
-        data = training_data(config, data_dir, synthetic)
+        data = training_data(config, data_dir, synthetic, sets)
         writer = _new_run(new_run[0], config, new_run[1], args)
     stop = {"requested": False}
     show = _printer(args)
@@ -103,11 +107,12 @@ def cmd_train(args) -> int:
         watchdog = StopWatchdog(writer.dir, lambda: writer.record_forced_stop(KILL_AFTER_S)).start()
     with signals_stop(lambda: stop.update(requested=True)):
         if writer is None:  # --no-record: nothing kept but what --save copies
-            result = fit(config, data or training_data(config, data_dir, synthetic),
+            result = fit(config, data or training_data(config, data_dir, synthetic, sets),
                          on_event=show, should_stop=lambda: stop["requested"])
         else:
             try:
-                result = train_into(writer, config, data or (lambda: training_data(config, data_dir, synthetic)),
+                result = train_into(writer, config, lambda: keep_snapshot(writer.dir, data or training_data(
+                                        config, data_dir, synthetic, sets), config.finetune),
                                     listen=show,
                                     should_stop=lambda: stop["requested"], resume=resume,
                                     before_end=watchdog.close if watchdog else lambda: None)
@@ -164,7 +169,7 @@ def signals_stop(stop, signals=(signal.SIGTERM,)):
             signal.signal(s, handler if handler is not None else signal.SIG_DFL)
 
 
-def training_data(config, data_dir, synthetic):
+def training_data(config, data_dir, synthetic, sets=None):
     """The data a run trains on (MNIST, or N synthetic digits), checked against its limit and batch size."""
     from ..data import load_dataset
 
@@ -179,7 +184,7 @@ def training_data(config, data_dir, synthetic):
         from ..handwriting.data import with_set
 
         try:
-            return with_set(data, config.finetune)
+            return with_set(data, config.finetune, sets)
         except ValueError as e:  # a set that is gone, empty, of one digit, hostile: one line
             raise UsageError(str(e)) from None
     return data

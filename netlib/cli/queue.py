@@ -31,8 +31,9 @@ def submit(args) -> int:
         config = train_config(req)
         if config.finetune:  # its set is checked now, not when the queue starts it
             from ..handwriting.data import trainable_set
+            from ..handwriting.sets import handwriting_dir
 
-            trainable_set(req.handwriting)
+            trainable_set(req.handwriting, handwriting_dir(Path(args.runs_dir or default_runs_dir())))  # the run's
         run_dir = queue.submit(Path(args.runs_dir or default_runs_dir()), [queue.Submission.of(req, config)])[0]
     except ValueError as e:  # QueueRefused too
         raise UsageError(str(e)) from None

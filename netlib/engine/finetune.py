@@ -65,6 +65,8 @@ class TuneData(Dataset):
     held_x: torch.Tensor = None  # the held-out digits: tested every epoch, never trained on
     held_y: torch.Tensor = None
     set_dir: str = ""  # where the set was read from (the start event says)
+    source: object = None  # the HandwritingSet itself, for the run folder's copy (handwriting/changes.py)
+    start_from: Optional[str] = None  # the copy of the start checkpoint in the run folder, loaded instead
 
 
 def plan(r: RunRequest) -> tuple[Optional[dict], dict]:
@@ -123,7 +125,7 @@ class Tuning:
         self.spec = FineTune.from_dict(spec)
         if not isinstance(data, TuneData) or data.set_x is None:
             raise ValueError("a fine-tuning run needs its handwriting set's digits beside the MNIST data")
-        load_start(model, self.spec.start_from, model_name)
+        load_start(model, data.start_from or self.spec.start_from, model_name)  # the copy "before" is measured on
         if self.spec.tune == "last":
             freeze_all_but_last(model)
         self.set_x, self.set_y, self.held_x, self.held_y = data.set_x, data.set_y, data.held_x, data.held_y

@@ -57,4 +57,4 @@ def tune_data(data: Dataset, s: HandwritingSet, where: str = "") -> TuneData:
     return TuneData(data.train_x, data.train_y, data.test_x, data.test_y,
                     set_x=normalize(s.train_images).to(device), set_y=torch.from_numpy(s.train_labels).to(device),
                     held_x=normalize(s.test_images).to(device), held_y=torch.from_numpy(s.test_labels).to(device),
-                    set_dir=where)
+                    set_dir=where, source=s)
