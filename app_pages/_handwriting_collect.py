@@ -100,21 +100,25 @@ def buttons(p: collection.Plan, slot: collection.Slot, image) -> None:
 
 
 def keep(p: collection.Plan, slot: collection.Slot, image28) -> bool:
-    """Store the drawing in the set (now, so nothing is lost); a redrawn example replaces the old one."""
+    """Store the drawing in the set (now, so nothing is lost); a redrawn example replaces the old one, whose
+    image Undo puts back."""
     old = p.kept.get(slot)
+    replaced = store.images(p.name, [old]).get(old, (None,))[0] if old is not None else None
     example = store.add(p.name, image28, slot.digit)
     if old is not None:
         store.remove(p.name, old)
-    p.keep(slot, example)
+    p.keep(slot, example, replaced)
     return True
 
 
 def undo(p: collection.Plan) -> None:
     """Take back the last Keep (its example leaves the set) or Skip; its digit is the one to draw next.
-    A redrawn example's first drawing left the set when it was replaced, so undoing the redraw empties it."""
-    _, example, _ = p.undo()
+    Undoing a redraw puts the first drawing back in the set (stored anew: its held-out mark is decided again)."""
+    slot, example, replaced = p.undo()
     if example is not None:
         store.remove(p.name, example)
+    if replaced is not None:
+        p.restore(slot, store.add(p.name, replaced, slot.digit))
 
 
 def examples(p: collection.Plan) -> None:

@@ -69,9 +69,10 @@ class Plan:
         """To the first slot neither kept nor skipped (None: the plan is done)."""
         self.at = next((s for s in self.slots() if s not in self.kept and s not in self.skipped), None)
 
-    def keep(self, slot: Slot, example: str) -> None:
-        """The drawing for `slot` is stored as `example` (replacing a kept one when redrawn)."""
-        self.history.append(("keep", slot, self.kept.get(slot)))
+    def keep(self, slot: Slot, example: str, replaced=None) -> None:
+        """The drawing for `slot` is stored as `example` (replacing a kept one when redrawn: replaced is what
+        Undo needs to put that one back, the caller's to choose)."""
+        self.history.append(("keep", slot, replaced))
         self.kept[slot] = example
         self.skipped.discard(slot)
         self.versions[slot] = self.versions.get(slot, 0) + 1
@@ -89,8 +90,9 @@ class Plan:
         self.at = slot
 
     def undo(self) -> tuple[Optional[Slot], Optional[str], Optional[str]]:
-        """Take back the last keep or skip: (its slot, the example to remove from the set or None, the
-        example it had replaced or None). The slot is the one to draw next."""
+        """Take back the last keep or skip: (its slot, the example to remove from the set or None, what keep
+        was given as replaced, or None). The slot is the one to draw next, unless restore() puts its
+        replaced example back."""
         if not self.history:
             return None, None, None
         action, slot, replaced = self.history.pop()
@@ -102,3 +104,9 @@ class Plan:
         self.versions[slot] = self.versions.get(slot, 0) + 1
         self.at = slot
         return slot, example, replaced
+
+    def restore(self, slot: Slot, example: str) -> None:
+        """After undo() of a redraw: `slot` is kept as `example` again (its first drawing, put back)."""
+        self.kept[slot] = example
+        self.versions[slot] = self.versions.get(slot, 0) + 1
+        self._advance()

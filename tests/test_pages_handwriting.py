@@ -82,6 +82,9 @@ def test_collect_keep_skip_undo_and_redraw():
     press(draw(at, 6), "hw_keep")  # (a 6 drawn where the 0 was: the stored image shows it was replaced)
     assert stored().labels.tolist() == [0] and not np.array_equal(stored().images[0], first)
     assert prompt(at) == "Draw a 1"
+    press(at, "hw_undo")  # the redraw taken back: the first drawing is in the set again, nothing lost
+    assert stored().labels.tolist() == [0] and np.array_equal(stored().images[0], first)
+    assert prompt(at) == "Draw a 1" and len([b for b in at.button if b.key.startswith("hw_redo_0_0_")]) == 1
 
 
 def test_collect_refuses_a_scribble_and_keeps_nothing():
