@@ -68,16 +68,26 @@ def side_by_side(shown: list) -> None:
     found = [(e.name, e.config, read_changes(e.dir)) for e in shown]
     for e, (_, _, c) in zip(shown, found):
         if c is None:
-            st.caption(f"{code(e.name)}: {literal(e.status)}; what it changed is measured when it ends.")
+            st.caption(f"{code(e.name)}: {literal(unmeasured(e.status, e.status_json))}")
         elif "error" in c:
-            st.warning(f"{e.name}: {c['error']}", icon=":material/warning:")
+            st.warning(f"{e.name}: {literal(c['error'])}", icon=":material/warning:")
     rows = lf.comparison_rows(found)
     variants_table(rows)
-    measured = [r for r in rows if r["MNIST after %"] is not None]
+    measured = [r for r in rows if r["MNIST after %"] is not None and r["MNIST before %"] is not None]
     if measured:
         chart(figure(measured), key="hw_variants_chart")
         st.caption("MNIST: all 10,000 test digits. Held out: the set's digits no fine-tuning trained on. "
                    "Before: the checkpoint it started from; after: the run's last epoch.")
+
+
+def unmeasured(status: str, status_json: dict) -> str:
+    """Why a run has no measure of what it changed: not ended yet, or ended without one (what happened)."""
+    if status in LIVE_STATUSES + WAITING_STATUSES:
+        return f"{status}; what it changed is measured when it ends."
+    reason = str(status_json.get("reason") or "")
+    if status in ("done", "stopped") and not status_json.get("epoch"):
+        return f"{status} before its first epoch: it trained nothing, so there is nothing to measure."
+    return f"{status}{f' ({reason})' if reason else ''}: what it changed was not measured."
 
 
 def variants_table(rows: list[dict]) -> None:
@@ -103,8 +113,9 @@ def figure(rows: list[dict]) -> go.Figure:
     for col, (before, after) in enumerate((("held-out before %", "held-out after %"),
                                            ("MNIST before %", "MNIST after %")), 1):
         for key, color, word in ((before, style.COLORS["plain"], "before"), (after, style.COLORS["test"], "after")):
-            fig.add_bar(name=word, x=x, y=[r[key] for r in rows], marker_color=color, showlegend=col == 1,
-                        text=[f"{r[key]:.1f}" if col == 1 else f"{r[key]:.2f}" for r in rows], row=1, col=col)
+            ys = [r.get(key) for r in rows]  # None: not measured (no bar, no label)
+            fig.add_bar(name=word, x=x, y=ys, marker_color=color, showlegend=col == 1, row=1, col=col,
+                        text=["" if y is None else f"{y:.1f}" if col == 1 else f"{y:.2f}" for y in ys])
     low = min(min(r["MNIST before %"], r["MNIST after %"]) for r in rows)
     fig.update_yaxes(range=[0, 105], title_text="accuracy %", row=1, col=1)
     fig.update_yaxes(range=[max(0.0, low - 1.0), 100], row=1, col=2)

@@ -63,8 +63,9 @@ def actions(names: list[str], unreadable: set) -> None:
                 if guarded(store.rename)(name, new) is not None:
                     st.rerun()
         with c3.popover("Delete", icon=":material/delete:"):
-            st.markdown(f"Delete **{literal(name)}** and all its examples? Runs fine-tuned on it keep their "
-                        "checkpoints and results.")
+            st.markdown(f"Delete **{literal(name)}** and all its examples? Runs fine-tuned on it, and runs "
+                        "training on it now, keep their own copy of it, their checkpoints and results; runs on it "
+                        "still queued will fail when they start.")
             if st.button("Delete it", key="hw_delete", type="primary"):
                 if guarded(store.delete)(name) is not None:
                     st.rerun()
