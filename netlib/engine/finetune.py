@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..checkpoint import read_checkpoint
 from ..data import Dataset
 from ..request import TUNES, RunRequest, parse_replay
+from .evaluate import evaluate
 
 MIN_STEPS = 40  # per epoch, whatever the set's size and the replay share: every variant takes as many steps
 # The fine-tuning defaults where the request leaves them to the recipe: a short run at a constant rate
@@ -159,16 +159,10 @@ class Tuning:
             xb, yb = torch.cat([xb, self.replay_x[j]]), torch.cat([yb, self.replay_y[j]])
         return xb, yb
 
-    @torch.no_grad()
     def held_out(self, model: nn.Module, channels_last: bool) -> dict:
         """The accuracy (and mean loss) on the set's held-out digits: the epoch and end events carry it."""
-        was_training = model.training
-        model.eval()
-        x = self.held_x.contiguous(memory_format=torch.channels_last) if channels_last else self.held_x
-        out = model(x)
-        model.train(was_training)
-        return {"held_out_loss": F.cross_entropy(out, self.held_y).item(),
-                "held_out_acc": (out.argmax(1) == self.held_y).float().mean().item()}
+        loss, acc = evaluate(model, self.held_x, self.held_y, channels_last)
+        return {"held_out_loss": loss, "held_out_acc": acc}
 
     def start_fields(self, model: nn.Module, channels_last: bool) -> dict:
         """What the start event says of the fine-tuning, with the held-out accuracy before it."""

@@ -21,6 +21,7 @@ from ..models import build_model
 from ..recipes import Recipe, degrade_probabilities
 from ..request import DEVICES
 from .augment import degrade, random_affine
+from .evaluate import evaluate
 from .finetune import Tuning
 from .optim import WeightAverage, make_optimizer, make_scheduler
 from .state import grad_layers, load_train_state, train_state
@@ -30,7 +31,6 @@ Event = dict
 Listener = Callable[[Event], None]
 
 BATCH_EVENT_EVERY = 10  # batches per "batch" event: enough for a smooth live chart, few host syncs
-EVAL_BATCH = 2000
 
 
 @dataclass
@@ -59,24 +59,6 @@ def resolve_device(name: str) -> torch.device:
     if name not in DEVICES:
         raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {name!r}")
     return torch.device(name)
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, channels_last: bool):
-    """(mean loss per sample, accuracy) on the whole set; the model is left in the mode it came in."""
-    was_training = model.training
-    model.eval()
-    loss_sum = torch.zeros((), device=x.device)
-    correct = torch.zeros((), device=x.device, dtype=torch.long)
-    for i in range(0, len(x), EVAL_BATCH):
-        xb = x[i:i + EVAL_BATCH]
-        if channels_last:
-            xb = xb.contiguous(memory_format=torch.channels_last)
-        out = model(xb)
-        loss_sum += F.cross_entropy(out, y[i:i + EVAL_BATCH], reduction="sum")
-        correct += (out.argmax(1) == y[i:i + EVAL_BATCH]).sum()
-    model.train(was_training)
-    return loss_sum.item() / len(x), correct.item() / len(x)
 
 
 def fit(config: TrainConfig, data: Dataset, on_event: Listener = lambda e: None,

@@ -21,6 +21,8 @@ from torch import nn
 from ..atomic import atomic_write
 from ..bounded import FileRefused, read_bounded
 from ..data import normalize
+from ..engine.evaluate import EVAL_BATCH
+from ..runs.training import first_line
 from .base import SIDE, HandwritingSet
 
 CHANGES = "changes.json"
@@ -28,7 +30,6 @@ MAX_CHANGES_BYTES = 1 << 20  # about 20 KB for a set of 1000 digits
 START = "start.pt"  # the start checkpoint as the run loaded it
 SNAPSHOT = "set.npz"  # the set as the run trained on it
 MAX_SNAPSHOT_BYTES = 4 << 20  # 1000 digits of 784 bytes, uncompressed: 0.8 MB
-EVAL_BATCH = 2000
 
 
 @torch.no_grad()
@@ -145,8 +146,7 @@ def record(run_dir: Path) -> dict:
     try:
         out = compute_for_run(run_dir)
     except Exception as e:  # noqa: BLE001  any reason at all: one line for the page, never the run's failure
-        text = str(e).splitlines()[0] if str(e) else type(e).__name__
-        out = {"error": f"what changed could not be measured: {text[:300]}"}
+        out = {"error": f"what changed could not be measured: {first_line(e)[:300]}"}
     data = (json.dumps(out) + "\n").encode()
     atomic_write(Path(run_dir) / CHANGES, lambda f: f.write(data))
     return out
