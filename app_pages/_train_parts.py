@@ -14,7 +14,7 @@ from netlib.runs.control import read_control
 from netlib.runs.files import ENDED_STATUSES as ENDED  # anything else (running, paused, waiting) is to come
 from netlib.models import MODELS
 from netlib.recipes import RECIPES, recipe_for
-from netlib.request import OPTIONS, page_range
+from netlib.request import OPTIONS, keeps_epochs, page_range
 from netlib.runs.reader import read_status
 
 GROUP_KEY = "train_group"  # the run directories of this session's last start, one per seed
@@ -265,7 +265,7 @@ def fill_form(run_dir: Path | None) -> None:
     state = {"model": model, **_recipe_state(model, c.get("recipe_name"), c.get("recipe"))}
     state.update({k: kwargs[k] for k in ("blocks", "width") if _fits(kwargs.get(k), k)})
     state["limit"] = c["limit"] if _fits(c.get("limit"), "limit") else 0
-    state["keep_epochs"] = isinstance(c.get("request"), dict) and c["request"].get("keep_epochs") is True
+    state["keep_epochs"] = keeps_epochs(c)
     low, high = page_range("seed")
     if isinstance(c.get("seed"), int) and low <= c["seed"] <= high - MAX_REPEATS:
         state["seed"] = c["seed"]

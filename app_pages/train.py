@@ -14,7 +14,7 @@ from app_pages._common import device_label, guarded, model_cost, pct, runs_dir, 
 from netlib.lab import launch
 from netlib.models import DESCRIPTIONS, MODELS, title
 from netlib.recipes import DEFAULT_RECIPE, RECIPES, recipe_for, resolve_recipe
-from netlib.request import MNIST_TRAIN, OPTIONS, page_range
+from netlib.request import MNIST_TRAIN, OPTIONS, keeps_epochs, page_range
 from netlib.runs import labels, reader
 from netlib.runs.files import FAILED_STATUSES, PRUNED, UNREADABLE
 from netlib.runs.notebook import sweep_text
@@ -140,7 +140,7 @@ def outcome(info) -> None:
         st.success(f"Done: test accuracy {pct(last.get('test_acc'))} after {len(info.epochs)} epoch(s). "
                    "Its checkpoint is now on the Draw and Inspect pages."
                    + (" Every epoch's weights are kept: the Map page shows how its map formed."
-                      if (info.config.get("request") or {}).get("keep_epochs") else ""), icon=":material/check_circle:")
+                      if keeps_epochs(info.config) else ""), icon=":material/check_circle:")
 
 
 def run_summary_panel(info) -> None:

@@ -259,6 +259,12 @@ def from_arguments(args) -> RunRequest:
     return RunRequest(**given)
 
 
+def keeps_epochs(config: dict) -> bool:
+    """Whether a run's config.json asks it to keep every epoch's weights (its request's keep_epochs)."""
+    request = config.get("request")
+    return isinstance(request, dict) and request.get("keep_epochs") is True
+
+
 def trained_on(config: dict) -> tuple[Optional[str], Optional[int]]:
     """(data folder, N synthetic digits) a run's config.json says it trained on: its request's, or an older
     run's train words (read leniently: a word today's parser refuses, a negative seed say, costs nothing).

@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..analysis.evaluation import BATCH  # digits per forward pass, measured best on the 2-core CPU
 from ..data import normalize
 
-BATCH = 500  # digits per forward pass, as evaluation.py measured best on the 2-core CPU
 
 
 @dataclass(frozen=True)

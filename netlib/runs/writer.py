@@ -19,6 +19,7 @@ from .control import read_control
 from .files import (CHECKPOINT, CONFIG, CONTROL, EXTEND_LOCK, LIVE_STATUSES, METRICS, PROCESS_LOG, STARTING, STATUS,
                     STOP, TRAIN_STATE, RunBusy, RunDirError, open_log, write_json)
 from ..embedding.epochs import EPOCHS, epoch_file
+from ..request import keeps_epochs
 from .processes import HeldLock, read_holder, same_process, start_time, this_process
 from .reader import read_json, read_status
 
@@ -218,12 +219,13 @@ class RunWriter:
     def save(self, model, epoch_event: dict) -> None:
         c = self.config
         metrics = {k: v for k, v in epoch_event.items() if k != "event"}
-        save_checkpoint(self.dir / CHECKPOINT, model, c["model"], c.get("model_kwargs", {}),
-                        c["recipe"], metrics, extra={"recipe_name": c["recipe_name"]})
-        if (c.get("request") or {}).get("keep_epochs") is True:  # the Map page's epoch slider reads these
+        paths = [self.dir / CHECKPOINT]
+        if keeps_epochs(c):  # the Map page's epoch slider reads these
             (self.dir / EPOCHS).mkdir(exist_ok=True)
-            save_checkpoint(self.dir / EPOCHS / epoch_file(metrics.get("epoch", self._epoch)), model, c["model"],
-                            c.get("model_kwargs", {}), c["recipe"], metrics, extra={"recipe_name": c["recipe_name"]})
+            paths.append(self.dir / EPOCHS / epoch_file(metrics.get("epoch", self._epoch)))
+        for path in paths:
+            save_checkpoint(path, model, c["model"], c.get("model_kwargs", {}), c["recipe"], metrics,
+                            extra={"recipe_name": c["recipe_name"]})
 
     def fail(self, reason: str, status: str = "failed") -> None:
         """The run ends `status` (an exception, a forced stop); +1 epoch that completed no epoch leaves the
