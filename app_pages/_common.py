@@ -26,8 +26,14 @@ from netlib.runs.files import default_runs_dir
 
 log = logging.getLogger("netlib.app")
 
-# Set by the Results page, read once by Inspect: {"model", "checkpoint" (path str), "index" (test digit)}.
+# Set by open_on_inspect (Results, Map), read once by Inspect: {"model", "checkpoint" (path str), "index"}.
 INSPECT_REQUEST = "inspect_request"
+
+
+def open_on_inspect(model: str, checkpoint, index: int) -> None:
+    """Switch to Inspect showing test digit `index` through `checkpoint` (a network of `model`)."""
+    st.session_state[INSPECT_REQUEST] = {"model": model, "checkpoint": str(checkpoint), "index": int(index)}
+    st.switch_page("app_pages/inspect.py")
 
 
 @dataclass(frozen=True)

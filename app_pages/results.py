@@ -11,8 +11,8 @@ from app_pages._escape import literal
 from app_pages._export import onnx_button
 from app_pages._report import checkpoint_report_button
 from app_pages import _links as links
-from app_pages._common import (INSPECT_REQUEST, chart, checkpoint_meta, checkpoint_picker, friendly, guarded,
-                              load_model, pct, runs_dir, test_digits)
+from app_pages._common import (chart, checkpoint_meta, checkpoint_picker, friendly, guarded,
+                              load_model, open_on_inspect, pct, runs_dir, test_digits)
 from netlib.analysis.evaluation import evaluate
 from netlib.charts import evaluation as evaluation_charts
 from netlib.charts import style
@@ -124,8 +124,7 @@ def digit_card(model: str, choice, ev, images: np.ndarray, i: int) -> None:
                               for d, p in zip(ev.top_digits[i], ev.top_probs[i])))
         if st.button("Inspect", key=f"results_inspect_{i}", width="stretch",
                      help="open this digit in the Inspect page's feature maps"):
-            st.session_state[INSPECT_REQUEST] = {"model": model, "checkpoint": str(choice.path), "index": i}
-            st.switch_page("app_pages/inspect.py")
+            open_on_inspect(model, choice.path, i)
 
 
 def downloads(choice) -> None:
