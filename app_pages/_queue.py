@@ -1,5 +1,5 @@
-"""The run queue on the pages: a queued run's place in line with Cancel (Train, Compare) and the
-sidebar's list of queued runs with cancel and move-to-front buttons."""
+"""The run queue on the pages: a queued run's (or a +1 epoch's) place in line with Cancel (Train, Compare)
+and the sidebar's list of what waits in line with cancel and move-to-front buttons."""
 
 from pathlib import Path
 
@@ -14,8 +14,16 @@ from netlib.runs.reader import read_status
 
 
 def where(info) -> str:
-    """'queued, position 2' or 'starting' for a waiting run (markdown: a status is read from the run folder)."""
+    """'queued, position 2', '+1 epoch queued, position 2' or 'starting' for a waiting run (markdown: a
+    status is read from the run folder)."""
+    if info.queue_position and info.status != QUEUED:
+        return f"+1 epoch queued, position {info.queue_position}"
     return f"queued, position {info.queue_position}" if info.status == QUEUED else literal(info.status)
+
+
+def extension_waits(info) -> bool:
+    """An ended run whose +1 epoch waits in the queue (the run itself stays as it is until it starts)."""
+    return info.queue_position is not None and info.status != QUEUED
 
 
 def handles(info) -> bool:
@@ -49,9 +57,7 @@ def waiting_panel(info, polling: bool, key: str = "") -> None:
             st.rerun()  # redraw the page once without the timer: Start is free again
         return
     launch.pump(runs_dir())
-    cuda = str(info.config.get("device", "")).startswith("cuda")  # a CUDA run waits for a GPU slot
-    slots = f"{queue.gpu_slots()} GPU" if cuda else f"{queue.cpu_slots()} CPU"
-    text = (f"**{where(info)}**: it starts as soon as enough of the {slots} slots are free "
+    text = (f"**{where(info)}**: it starts as soon as enough of the {_slots(info)} slots are free "
             "(runs before it in line go first)." if info.status == QUEUED else
             "**starting**: the training process is loading torch and the data...")
     left, right = st.columns([4, 1], vertical_alignment="center")
@@ -59,6 +65,23 @@ def waiting_panel(info, polling: bool, key: str = "") -> None:
     if info.status == QUEUED:
         right.button("Cancel", icon=":material/close:", key=f"q_cancel{key}_{info.name}", width="stretch",
                      on_click=cancel, args=(info.dir,), help="take this run out of the queue; it never trains")
+
+
+def _slots(info) -> str:
+    """'2 CPU' or '4 GPU': the slots the run waits for (a CUDA run waits for a GPU slot)."""
+    cuda = str(info.config.get("device", "")).startswith("cuda")
+    return f"{queue.gpu_slots()} GPU" if cuda else f"{queue.cpu_slots()} CPU"
+
+
+def extension_panel(info) -> None:
+    """Train's view of an ended run whose +1 epoch waits in line: where, and Cancel. It pumps the queue on
+    every redraw, so the +1 epoch is seen starting even when no training process ends to start it."""
+    launch.pump(runs_dir())
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    left.info(f"**{where(info)}**: it starts as soon as enough of the {_slots(info)} slots are free (runs "
+              "before it in line go first); until then the run stays as it is.", icon=":material/schedule:")
+    right.button("Cancel", icon=":material/close:", key=f"q_cancel_{info.name}", width="stretch", on_click=cancel,
+                 args=(info.dir,), help="take this +1 epoch out of the queue; the run stays as it is")
 
 
 def waiting_lines(infos: list) -> list:
@@ -75,7 +98,7 @@ def waiting_lines(infos: list) -> list:
 
 def sidebar_queue(entries: list) -> None:
     """The sidebar's queued runs under the live ones: position, network, cancel, move to the front."""
-    line = sorted((e for e in entries if e.waiting), key=lambda e: e.queue_position or 0)
+    line = sorted((e for e in entries if e.waiting or e.queue_position), key=lambda e: e.queue_position or 0)
     if not line:
         return
     st.caption(f"Queued or starting ({queue.cpu_slots()} CPU slots)")
@@ -84,10 +107,10 @@ def sidebar_queue(entries: list) -> None:
         place = f"{e.queue_position}. " if e.queue_position else ""  # a run starting has left the line
         text.markdown(f":orange[●] {place}**{literal(e.network or e.model)}** · {literal(e.recipe)}"
                       f"  \n{code(e.name)} · {where(e)}")
-        if e.status != QUEUED:
+        if not e.queue_position:  # starting: no longer in line
             continue
-        cancel_col.button("", icon=":material/close:", key=f"sb_cancel_{e.name}", help="cancel: it never trains",
-                          on_click=cancel, args=(e.dir,))
+        cancel_col.button("", icon=":material/close:", key=f"sb_cancel_{e.name}", on_click=cancel, args=(e.dir,),
+                          help="cancel: it never trains" if e.waiting else "cancel the +1 epoch: the run stays as it is")
         if e.queue_position and e.queue_position > 1:
             front_col.button("", icon=":material/vertical_align_top:", key=f"sb_front_{e.name}",
                              help="move to the front of the queue", on_click=front, args=(e.dir,))

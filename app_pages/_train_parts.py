@@ -145,7 +145,7 @@ def steering_controls(info) -> None:
 
 
 def extend_controls(info) -> None:
-    """+1 epoch for an ended run, from its saved train state."""
+    """+1 epoch for an ended run, from its saved train state (a request in the run queue)."""
     if not launch.can_extend(info):
         return
     proposal = steering.extension_rate(info.config, steering.last_lr(info))
@@ -154,7 +154,11 @@ def extend_controls(info) -> None:
                     "one constant rate for the whole epoch")
     if c2.button("+1 epoch", icon=":material/add:", key="extend", width="stretch",
                  help="train this run one more epoch from its last finished epoch, in the same run"):
-        launch.extend(info.dir, 1, lr)
+        try:  # into the run queue: it starts when its slots are free
+            launch.extend(info.dir, 1, lr)
+        except ValueError as e:  # another tab or a terminal asked first: one line
+            st.error(literal(str(e)), icon=":material/error:")
+            return
         st.rerun()
     st.caption(f"+1 epoch trains at one constant rate. Proposed: **{proposal.lr:.4g}**, "
                f"{literal(proposal.why)}.")

@@ -42,7 +42,8 @@ def is_live(run_dir: Path | None) -> bool:
     info = parts.followed(run_dir)
     if info is None:  # launched, not started yet
         return not launch.pending(run_dir).failed
-    return info.live or info.waiting or launch.extension_starting(run_dir)  # a queued run is seen starting
+    # a queued run, or a +1 epoch in line, is seen starting
+    return info.live or info.waiting or launch.extension_starting(run_dir) or _queue.extension_waits(info)
 
 
 def recipe_settings(model: str) -> tuple[str, dict]:
@@ -166,6 +167,7 @@ def run_view(run_dir: Path, polling: bool, others: bool = False, stream: bool = 
             st.rerun()
         return
     starting = not info.live and launch.extension_starting(run_dir)
+    waits = not info.live and _queue.extension_waits(info)  # its +1 epoch is in line: the run is as it was
     if info.live:
         if polling and st.session_state.get("_train_announced") != info.name:
             st.session_state["_train_announced"] = info.name
@@ -186,7 +188,10 @@ def run_view(run_dir: Path, polling: bool, others: bool = False, stream: bool = 
         if refused:
             st.error(literal(refused), icon=":material/error:")
         outcome(info)
-        parts.extend_controls(info)
+        if waits:
+            _queue.extension_panel(info)  # its place in line and Cancel instead of +1 epoch
+        else:
+            parts.extend_controls(info)
     run_summary_panel(info)
     report_button([run_dir], "train")
     if not stream:
@@ -199,7 +204,7 @@ def run_view(run_dir: Path, polling: bool, others: bool = False, stream: bool = 
     st.caption("Gradient flow: each row is a layer (input at the bottom), each column a moment of "
                "training; bright = large gradient. A dark band along the bottom rows means the first "
                "layers barely learn: the vanishing gradient that skip connections prevent.")
-    if polling and not info.live and not starting:
+    if polling and not info.live and not starting and not waits:
         st.rerun()  # the run ended: redraw the whole page once, without the timer
 
 

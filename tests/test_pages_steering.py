@@ -7,10 +7,12 @@ import pytest
 
 from netlib.charts.style import COLORS
 from netlib.lab import catalogue, launch
+from netlib.runs import queue
 from netlib.runs.control import read_control
 from netlib.runs.reader import list_runs, read_run
 from support import assert_clean, charts
 from pages_support import fake_run, lab, open_page, start_tiny_run, values, wait_for  # noqa: F401
+from test_queue import free, occupy
 
 
 def train_pair(at, runs, pair: str, limit: int, recipe: str = "", **sizes):
@@ -113,6 +115,30 @@ def test_plus_one_epoch_after_onecycle_shows_the_rate_it_will_use_and_why(lab):
     assert at.number_input(key=f"extend_lr_{run.name}").value == pytest.approx(5e-4)
     said = " ".join(c.value for c in at.caption)
     assert "0.0005" in said and "7.665e-06" in said, said
+
+
+def test_a_plus_one_epoch_waiting_for_slots_shows_its_place_and_cancels(lab, monkeypatch):
+    """+1 epoch while every CPU slot is taken: the page says it is queued and where, with Cancel; the run
+    stays as it was, and after Cancel +1 epoch is offered again."""
+    monkeypatch.setenv(queue.SLOTS_ENV, "2")
+    run = fake_run(lab, "20250101-000000-residual-fast-001")
+    (run / "train_state.pt").write_bytes(b"state")  # what makes a run extendable; not read by the page
+    before = (run / "status.json").read_bytes()
+    holder = occupy(lab)
+    try:
+        at = open_page("app_pages/train.py")
+        at.session_state["train_run"] = str(run)
+        at.run()
+        at.button(key="extend").click().run()
+        assert_clean(at)
+        assert any("+1 epoch queued, position 1" in i.value for i in at.info), [i.value for i in at.info]
+        assert not any(b.key == "extend" for b in at.button)
+        at.button(key=f"q_cancel_{run.name}").click().run()
+        assert_clean(at)
+        assert queue.position(run) is None and any(b.key == "extend" for b in at.button)
+        assert (run / "status.json").read_bytes() == before
+    finally:
+        free(holder)
 
 
 def test_train_page_depth_setting_reaches_the_run(lab, monkeypatch):

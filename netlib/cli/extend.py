@@ -1,8 +1,11 @@
-"""`train --extend RUN_DIR`: train an ended run further from its own config, data and saved train state."""
+"""`train --extend RUN_DIR`: train an ended run further from its own config, data and saved train state, when
+the run queue gives it its turn."""
 
 from __future__ import annotations
 
 import io
+import sys
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -20,7 +23,7 @@ def extend_setup(args):
 
     from ..engine.loop import TrainConfig, resolve_device
     from ..recipes import Recipe, validate_recipe
-    from ..runs.writer import RunWriter
+    from ..runs.writer import RunWriter, check_run_files
 
     run_dir = Path(args.extend)
     saved, status = _ended_run(run_dir)
@@ -48,8 +51,58 @@ def extend_setup(args):
                          limit=saved.get("limit"), record_grads=saved.get("record_grads", True),
                          finetune=saved.get("finetune"))  # a fine-tuning run goes on with its set
     data_dir, synthetic = _first_data(saved)
+    check_run_files(run_dir)  # a FIFO for its metrics log, say: refused before anything is in line
+    _take_turn(run_dir, config, state["lr"], args)
     writer = RunWriter(run_dir, saved, extending=True)
     return config, state, (args.data_dir or data_dir, synthetic), writer
+
+
+def _take_turn(run_dir: Path, config, lr: float, args) -> None:
+    """Wait for the run queue's word that this process may take the run over. The process a pump started
+    for the run's +1 epoch finds its own pid in extension.json; `train --extend` typed in a terminal puts
+    its +1 epoch in line first, as a worker that trains it itself (like `train`: commands._new_run), and
+    waits for its turn: it says so, and Ctrl-C then cancels it. Every refusal has come before."""
+    from ..runs import extension, queue
+    from ..runs.processes import this_process
+
+    queue.await_pump(run_dir)  # the pump that started this process has recorded it by now
+    pending = extension.look(run_dir)
+    if pending is not None and pending.mine:
+        return
+    queue.extend(run_dir, config.recipe.epochs, lr, args.threads, worker=this_process(), device=config.device)
+    try:
+        why = _wait_for_turn(run_dir, args.quiet)
+    except KeyboardInterrupt:
+        queue.cancel(run_dir)
+        raise
+    if why:
+        raise RunDirError(f"run {run_dir.name}: {why}")
+
+
+def _wait_for_turn(run_dir: Path, quiet: bool) -> Optional[str]:
+    """None once the queue has given this process the +1 epoch's slots; else why it will not start."""
+    from ..runs import extension, queue
+    from ..runs.turn import POLL_S, PUMP_EVERY_S
+
+    said, last_pump = quiet, time.monotonic()
+    while True:
+        pending = extension.look(run_dir)
+        if pending is None:
+            return "its +1 epoch was cancelled before it started"
+        if pending.mine:
+            return None
+        if pending.state == extension.FAILED:
+            return extension.take_failure(run_dir) or pending.reason
+        if pending.state == extension.STARTED:
+            return "another +1 epoch of the run has started"
+        if not said:
+            print("queued behind other runs: the +1 epoch starts when their CPU threads are free (python -m "
+                  "netlib queue; Ctrl-C cancels it)", file=sys.stderr, flush=True)
+            said = True
+        if time.monotonic() - last_pump > PUMP_EVERY_S:  # no other process may pump meanwhile
+            queue.pump(run_dir.parent)
+            last_pump = time.monotonic()
+        time.sleep(POLL_S)
 
 
 def _first_data(saved: dict) -> tuple:

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..runs import queue
 from ..runs.files import QUEUED, default_runs_dir
 from ..runs.manage import RunRefused, run_dir as named_run
-from ..runs.reader import run_index
+from ..runs.reader import run_index, waiting_extension
 from .parser import UsageError
 
 # Options a queued run cannot carry: it trains in its own new folder, on the data of the process that
@@ -42,7 +42,7 @@ def submit(args) -> int:
 
 
 def show(args) -> int:
-    """`queue`: list the queued runs; `queue cancel NAME`, `queue front NAME`."""
+    """`queue`: list the queued runs and +1 epochs in line; `queue cancel NAME`, `queue front NAME`."""
     root = Path(args.runs_dir or default_runs_dir())
     if args.action != "list":
         return _act(root, args.action, args.name)
@@ -50,15 +50,20 @@ def show(args) -> int:
         raise UsageError(f"unexpected argument {args.name!r} (queue cancel NAME, queue front NAME)")
     if root.is_dir():
         queue.pump(root)
-    line = sorted((e for e in run_index(root) if e.status == QUEUED), key=lambda e: e.queue_position)
-    for e in line:
+    line = sorted((e for e in run_index(root) if e.queue_position), key=lambda e: e.queue_position)
+    for e in line:  # queued runs, and ended runs whose +1 epoch waits (extend: its epochs)
+        more = waiting_extension(e.dir) if e.status != QUEUED else None
         row = {"position": e.queue_position, "name": e.name, "model": e.model, "network": e.network,
                "recipe": e.recipe, "threads": e.config.get("threads"), "device": e.config.get("device")}
+        if more:
+            row.update(extend=more.get("epochs"), threads=more.get("threads") or row["threads"],
+                       device=more.get("device") or row["device"])
         if args.json:
             print(json.dumps(row))
         else:
             threads = f"{row['threads']} thread(s)" if row["threads"] else "all CPU threads"
-            print(f"{e.queue_position:>3}  {e.name}  {e.network or e.model} · {e.recipe} · "
+            what = f"+{row['extend']} epoch(s) of " if more else ""
+            print(f"{e.queue_position:>3}  {e.name}  {what}{e.network or e.model} · {e.recipe} · "
                   f"{threads if not str(row['device']).startswith('cuda') else 'cuda'}")
     if not line and not args.json:
         print(f"no queued runs in {root} ({queue.cpu_slots()} CPU slots)")
@@ -75,7 +80,7 @@ def _act(root: Path, action: str, name) -> int:
     done = queue.cancel(run_dir) if action == "cancel" else queue.to_front(run_dir)
     if not done:
         status = next((e.status for e in run_index(root) if e.name == name), "not a run")
-        print(f"netlib: error: run {name} is not queued (it is {status})", file=sys.stderr)
+        print(f"netlib: error: run {name} is not queued, nor its +1 epoch (it is {status})", file=sys.stderr)
         return 1
     place = queue.position(run_dir)
     print(f"{name}: " + ("cancelled" if action == "cancel" else f"position {place}" if place else "started"))

@@ -1,5 +1,5 @@
-"""Starting training processes for the dashboard: new runs (through the run queue), +1 epoch of an
-ended run, and what a launched process that has not written its status yet is doing (no streamlit)."""
+"""Starting training processes for the dashboard: new runs and +1 epoch of an ended run (both through the
+run queue), and what a launched process that has not written its status yet is doing (no streamlit)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..bounded import read_tail
-from ..runs.files import LIVE_STATUSES, PROCESS_LOG, STATUS, TRAIN_STATE, UNREADABLE, ensure_runs_dir
-from ..runs import queue, spawn
+from ..runs.files import PROCESS_LOG, STATUS, TRAIN_STATE, UNREADABLE, ensure_runs_dir
+from ..runs import extension, queue, spawn
 from ..runs.reader import RunInfo, read_status
 from ..names import DEFAULT_WIDTH, DEPTH_MODELS, WIDTH_MODELS
 from ..request import RunRequest
@@ -92,44 +92,42 @@ def process_exited(run_dir: Path) -> Optional[int]:
 
 
 def can_extend(run: RunInfo) -> bool:
-    """A run that has ended with a saved train state can be trained further (+1 epoch)."""
-    return (not run.live and run.status != UNREADABLE and (run.dir / TRAIN_STATE).is_file()
-            and not extension_starting(run.dir))
+    """A run that has ended with a saved train state can be trained further (+1 epoch), unless its +1 epoch
+    is in line or starting already."""
+    pending = extension.look(run.dir)
+    return (not run.live and not run.waiting and run.status != UNREADABLE and (run.dir / TRAIN_STATE).is_file()
+            and (pending is None or pending.state == extension.FAILED))
 
 
 def extend(run_dir: Path, epochs: int, lr: float, threads: Optional[int] = None) -> None:
-    """Train an ended run `epochs` more epochs at constant rate lr from its saved train state, in its
-    own run directory (the training process refuses, in one line, if another process has it)."""
-    status = read_status(run_dir)
-    if status is None or status["status"] in LIVE_STATUSES or extension_starting(run_dir):
-        raise ValueError(f"run {Path(run_dir).name} is training already")
-    words = ["--extend", str(run_dir), "--epochs", str(int(epochs)), "--lr", f"{float(lr):.8g}", "--quiet"]
-    spawn.start_training(run_dir, words + (["--threads", str(int(threads))] if threads else []), extend=True)
+    """Train an ended run `epochs` more epochs at constant rate lr from its saved train state, in its own
+    run directory: a request in the run queue like any run's, started when its slots are free; the run
+    stays as it is until then. ValueError (one line) for a run that is not ended, has a +1 epoch in line
+    already, or has no train state."""
+    queue.extend(run_dir, epochs, lr, threads)
 
 
 def extension_error(run_dir: Path) -> Optional[str]:
     """What went wrong with the last +1 epoch of run_dir, once (then forgotten), or None: a sentence for
-    the page. An extension that ended before it completed an epoch left the run as it was, with the
+    the page. One that could not start (whichever process's pump started it) is in its extension.json;
+    one this server started that ended before it completed an epoch left the run as it was, with the
     reason in its status ("+1 epoch diverged before its epoch ended, not kept: ...")."""
+    said = extension.take_failure(run_dir)
     c = spawn.child(run_dir)
-    if c is None or not c.extend or c.proc.poll() in (None, 0):
-        return None
+    if c is None or not c.extend or c.proc.poll() is None:
+        return said
     spawn.forget(run_dir)
-    status = read_status(run_dir) or {}
-    if status.get("reason", "").startswith("+1 epoch "):
-        return status["reason"]
-    if status.get("pid") != c.proc.pid:  # refused before it took the run over (bad arguments, a bad file)
-        return "+1 epoch could not start: " + (tail(Path(run_dir) / PROCESS_LOG, 1) or "the training process refused")
-    return None  # it trained an epoch and then ended badly: the run's own status says how
+    reason = (read_status(run_dir) or {}).get("reason", "")
+    if said is None and c.proc.returncode != 0 and reason.startswith("+1 epoch "):
+        return reason
+    return said  # else it trained an epoch and then ended badly: the run's own status says how
 
 
 def extension_starting(run_dir: Path) -> bool:
-    """True while a +1 epoch process this server started for run_dir has not taken the run over yet
+    """True while a +1 epoch's process has been started (by any pump) but has not taken the run over yet
     (the run still reads as ended: its status.json is the previous process's)."""
-    c = spawn.child(run_dir)
-    if c is None or not c.extend or c.proc.poll() is not None:
-        return False
-    return (read_status(run_dir) or {}).get("pid") != c.proc.pid
+    pending = extension.look(run_dir)
+    return pending is not None and pending.state == extension.STARTED
 
 
 @dataclass

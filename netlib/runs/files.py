@@ -27,6 +27,7 @@ FAILED_STATUSES = ("failed", "diverged", "interrupted", UNREADABLE, CANCELLED)  
 PRUNED = "pruned"  # a sweep's trial stopped early: its accuracy per epoch was behind the other trials'
 ENDED_STATUSES = ("done", "stopped", PRUNED, *FAILED_STATUSES)
 QUEUED_FILE, QUEUE_LOCK = "queued.json", ".queue.lock"  # a queued run's command; the runs folder's lock
+EXTENSION = "extension.json"  # an ended run's +1 epoch in the run queue, until its process takes the run over
 MAX_JSON_BYTES = 1 << 20  # config.json, status.json, control.json: a few hundred bytes each
 RUNS_ENV = "NETLIB_RUNS_DIR"
 

@@ -2,7 +2,8 @@
 
 # No daemon: pump() runs when a training process ends, when the dashboard draws its sidebar and on every
 # CLI call; the runs folder's .queue.lock makes exactly one of them start each run. A queued run is only
-# files (config.json, queued.json, status.json): it survives a restart. Rules: docs/design.md ("The run queue").
+# files (config.json, queued.json, status.json): it survives a restart; so is an ended run's +1 epoch in
+# line (extension.json, netlib/runs/extension.py). Rules: docs/design.md ("The run queue").
 
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ from .files import (CANCELLED, ENDED_STATUSES, LIVE_STATUSES, QUEUE_LOCK, QUEUED
                     new_run_name, write_json)
 from ..request import RunRequest
 from .command import QueueRefused, queued_request, read_queued  # noqa: F401  (queued_request: train --queued)
-from . import spawn
+from . import extension, spawn
 from .processes import same_process, start_time
-from .reader import queue_order, read_status, run_index
+from .reader import queue_order, read_status, run_index, waiting_extension
 from .slots import DEFAULT_GPU_SLOTS, GPU_SLOTS_ENV, SLOTS_ENV, cpu_slots, gpu_slots, need  # noqa: F401
 
 
@@ -92,9 +93,9 @@ def submit(runs_dir: Path, runs: list[Submission], worker: Optional[tuple] = Non
 
 
 def pump(runs_dir: Optional[Path] = None, index: Optional[list] = None) -> list[Path]:
-    """Start every queued run that fits, first in line first; the folders started. Never raises: its
-    callers (the sidebar, every CLI call, a training run ending) must not fail for a queue problem; a run
-    that cannot start is marked failed with the reason, and anything else waits for the next pump.
+    """Start every queued run and +1 epoch that fits, first in line first; the folders started. Never
+    raises: its callers (the sidebar, every CLI call, a training run ending) must not fail for a queue
+    problem; a run that cannot start is marked failed with the reason, and anything else waits.
 
     index: a run_index() listing the caller has already read (the sidebar): with no queued run in it,
     nothing more is read. First come first served, strictly: a run that does not fit holds the ones
@@ -110,7 +111,7 @@ def pump(runs_dir: Optional[Path] = None, index: Optional[list] = None) -> list[
 
 def _pump(root: Path, index: Optional[list], started: list) -> None:
     spawn.reap()
-    if index is not None and not any(e.status == QUEUED for e in index):
+    if index is not None and not any(e.queue_position for e in index):
         return
     if index is None and not queue_order(root):
         return
@@ -120,28 +121,46 @@ def _pump(root: Path, index: Optional[list], started: list) -> None:
         _fail_unlisted(root, {e.dir.name for e in entries})
         cpu, gpu = 0, 0
         for e in entries:  # a dead process's run reads "interrupted" or "failed": its slots are free
-            if e.status in (*LIVE_STATUSES, STARTING):
-                c, g = need(e.config.get("threads"), e.config.get("device", "cpu"))
-                cpu, gpu = cpu + c, gpu + g
-        for entry in sorted((e for e in entries if e.status == QUEUED), key=lambda e: e.queue_position):
-            try:
-                req, worker = read_queued(entry.dir)
+            c, g = (need(e.config.get("threads"), e.config.get("device", "cpu"))
+                    if e.status in (*LIVE_STATUSES, STARTING) else extension.holding(e.dir, e.config))
+            cpu, gpu = cpu + c, gpu + g
+        for entry in sorted((e for e in entries if e.queue_position), key=lambda e: e.queue_position):
+            try:  # a queued run, or an ended run's +1 epoch
+                (c, g), start = _next(entry)
             except QueueRefused as e:
                 _set_status(entry.dir, "failed", f"refused to start from the queue: {e}")
                 continue
-            c, g = need(req.threads, req.device)
+            except ValueError as e:
+                extension.fail(entry.dir, f"+1 epoch refused to start from the queue: {e}")
+                continue
             if cpu + c > cpu_slots() or gpu + g > gpu_slots():
                 break
-            if _claimed(entry.dir, worker) if worker else _start(entry.dir):
+            if start():
                 cpu, gpu = cpu + c, gpu + g
                 started.append(entry.dir)
 
 
+def _next(entry) -> tuple:
+    """((CPU, GPU) slots, how to start it) of what waits in line in a run folder: QueueRefused (a queued
+    run's queued.json) or ValueError (a +1 epoch's extension.json) when it is not what was written."""
+    if entry.status == QUEUED:
+        req, worker = read_queued(entry.dir)
+        return need(req.threads, req.device), lambda: _claimed(entry.dir, worker) if worker else _start(entry.dir)
+    record = waiting_extension(entry.dir) or {}
+    words = extension.words(entry.dir, record)
+    return extension.slots(entry.config, record), lambda: extension.start(entry.dir, record, words)
+
+
 def _fail_unlisted(root: Path, listed: set) -> None:
-    """Fail the queued runs run_index skips (no readable config.json): else they wait unseen for ever."""
+    """Fail what waits in run folders run_index skips (no readable config.json): else it waits unseen for ever."""
     for d in queue_order(root):
-        if d.name not in listed and not d.is_symlink():
-            _set_status(d, "failed", f"refused to start from the queue: its {CONFIG} is missing or unreadable")
+        if d.name in listed or d.is_symlink():
+            continue
+        why = f"refused to start from the queue: its {CONFIG} is missing or unreadable"
+        if (read_status(d) or {}).get("status") == QUEUED:
+            _set_status(d, "failed", why)
+        else:
+            extension.fail(d, f"+1 epoch {why}")
 
 
 def _claimed(run_dir: Path, worker: list) -> bool:
@@ -209,18 +228,20 @@ def await_pump(run_dir: Path) -> None:
 
 def cancel(run_dir: Path) -> bool:
     """A queued run stops waiting: status "cancelled", an ended run that never trained; its folder stays
-    (the config it asked for, until it is deleted). False when it is not queued (started, or ended)."""
+    (the config it asked for, until it is deleted). A +1 epoch in line leaves it; the run stays as it was.
+    False when nothing of run_dir waits in line (started, or ended)."""
     run_dir = Path(run_dir)
     with _locked(run_dir.parent):
         status = read_status(run_dir)
-        if not status or status["status"] != QUEUED:
+        if status and status["status"] == QUEUED:
+            try:
+                _write_status(run_dir, {**status, "status": CANCELLED, "reason": "cancelled before it started",
+                                        "updated": time.time()})
+            except RunDirError:
+                return False
+        elif not extension.cancel(run_dir):
             return False
-        try:
-            _write_status(run_dir, {**status, "status": CANCELLED, "reason": "cancelled before it started",
-                                    "updated": time.time()})
-        except RunDirError:
-            return False
-    pump(run_dir.parent)  # the runs behind it in line may fit now
+    pump(run_dir.parent)  # what waited behind it in line may fit now
     return True
 
 
@@ -233,30 +254,44 @@ def end_claimed(run_dir: Path, reason: str) -> None:
 
 
 def to_front(run_dir: Path) -> bool:
-    """A queued run goes first in line (then a pump: it may fit now). False when it is not queued."""
+    """What waits in line in run_dir (a queued run, a +1 epoch) goes first, then a pump (it may fit now).
+    False when nothing of it waits in line."""
     run_dir = Path(run_dir)
     with _locked(run_dir.parent):
         line = queue_order(run_dir.parent)
         if run_dir.name not in [d.name for d in line]:
             return False
-        first = read_status(line[0]) or {}
-        order = first.get("order") if isinstance(first.get("order"), (int, float)) else time.time()
+        order, status = extension.order_of(line[0]) - 1, read_status(run_dir) or {}
         try:
-            _write_status(run_dir, {**(read_status(run_dir) or {}), "order": order - 1, "updated": time.time()})
+            if status.get("status") == QUEUED:
+                _write_status(run_dir, {**status, "order": order, "updated": time.time()})
+            elif not extension.reorder(run_dir, order):
+                return False
         except RunDirError:
             return False
     pump(run_dir.parent)
     return True
 
 
+def extend(run_dir: Path, epochs: int, lr: float, threads: Optional[int] = None, worker: Optional[tuple] = None,
+           device: Optional[str] = None) -> None:
+    """An ended run's +1 epoch (`epochs` more at constant rate lr) goes in line like a queued run, then a
+    pump: the run stays as it is until the extension's process takes it over. worker (pid, start time):
+    a process that trains it itself (`train --extend` in a terminal). ValueError (one line) for a run
+    that is not ended, has a +1 epoch in line or starting already, or has no train state."""
+    run_dir = Path(run_dir).resolve()  # through a link: the real folder, as the pump sees it
+    with _locked(run_dir.parent):
+        extension.ask(run_dir, epochs, lr, threads, worker, device)
+    pump(run_dir.parent)
+
+
 def queued(runs_dir: Optional[Path] = None) -> list[Path]:
-    return queue_order(Path(runs_dir or default_runs_dir()))  # the queued runs, first in line first
+    """The run folders where something waits in line (a queued run, a +1 epoch), first in line first."""
+    return queue_order(Path(runs_dir or default_runs_dir()))
 
 
 def position(run_dir: Path) -> Optional[int]:
-    """The run's place in line (1 = next to start), None when it is not queued."""
+    """What waits in run_dir's place in line (1 = next to start), None when nothing of it is in line."""
     run_dir = Path(run_dir)
     names = [d.name for d in queue_order(run_dir.parent)]
     return names.index(run_dir.name) + 1 if run_dir.name in names else None
-
-

@@ -12,8 +12,8 @@ from typing import Callable, Optional
 
 from ..bounded import FileRefused, chunks, open_regular, read_tail, read_text_bounded
 from ..safepath import is_contained
-from .files import (CHECKPOINT, CONFIG, LIVE_STATUSES, MAX_JSON_BYTES, METRICS, PROCESS_LOG, QUEUED, STARTING,
-                    STATUS, UNREADABLE, WAITING_STATUSES, default_runs_dir)
+from .files import (CHECKPOINT, CONFIG, ENDED_STATUSES, EXTENSION, LIVE_STATUSES, MAX_JSON_BYTES, METRICS,
+                    PROCESS_LOG, QUEUED, STARTING, STATUS, UNREADABLE, WAITING_STATUSES, default_runs_dir)
 from .labels import network_label, recipe_label
 from .processes import same_process
 
@@ -31,7 +31,7 @@ class RunEntry:
     dir: Path
     config: dict
     status: str
-    queue_position: Optional[int] = field(default=None, kw_only=True)  # 1 = next to start; None: not queued
+    queue_position: Optional[int] = field(default=None, kw_only=True)  # 1 = next to start; None: not in line
     # status.json as run_index read it (read_status's view; {} when not kept): listings reuse it, not re-read it
     status_json: dict = field(default_factory=dict, kw_only=True, repr=False, compare=False)
 
@@ -109,10 +109,8 @@ def read_json(path: Path) -> Optional[dict]:
 
 
 def read_status(run_dir: Path) -> Optional[dict]:
-    """status.json as readers should see it: a "running" run whose process is gone is "interrupted".
-
-    Cheap (no metrics read): pickers and the sidebar call it for every run on every rerun.
-    """
+    """status.json as readers should see it: a "running" run whose process is gone is "interrupted". Cheap
+    (no metrics read): pickers and the sidebar call it for every run on every rerun."""
     try:
         status = read_json(Path(run_dir) / STATUS)
     except FileRefused as e:
@@ -152,23 +150,37 @@ def last_line(path: Path, max_bytes: int = 4096) -> str:
     return lines[-1].strip()[:300] if lines else ""
 
 
-def _queue_key(status: dict, name: str) -> tuple:
-    """Where a queued run stands in line: its order (submission time; "to front" makes it the smallest)."""
-    order = status.get("order")
+def waiting_extension(run_dir: Path) -> Optional[dict]:
+    """The +1 epoch of an ended run that waits in the queue (its extension.json, no process yet), or None."""
+    try:
+        ext = read_json(Path(run_dir) / EXTENSION)
+    except FileRefused:
+        return None
+    return ext if ext is not None and not {"pid", "failed"} & ext.keys() else None
+
+
+def _line_key(status: Optional[dict], run_dir: Path) -> Optional[tuple]:
+    """Where a run folder stands in the queue's line (None: not in it): a queued run by its status's order, an
+    ended run's +1 epoch by its extension.json's (submission time; "to front" makes it the smallest)."""
+    what = (status or {}).get("status")
+    waits = status if what == QUEUED else waiting_extension(run_dir) if what in ENDED_STATUSES else None
+    if waits is None:
+        return None
+    order = waits.get("order")
     ok = isinstance(order, (int, float)) and not isinstance(order, bool) and order == order
-    return (order if ok else float("inf"), name)
+    return (order if ok else float("inf"), run_dir.name)
 
 
 def queue_order(runs_dir: Path) -> list[Path]:
-    """The queued runs under runs_dir, first in line first (status.json only)."""
+    """The run folders with a queued run or a waiting +1 epoch under runs_dir, first in line first."""
     root, line = Path(runs_dir), []
     if not root.is_dir():
         return []
     for d in root.iterdir():
         if d.is_dir() and not d.is_symlink() and is_contained(root, d):  # a link is no run
-            status = read_status(d)
-            if status and status["status"] == QUEUED:
-                line.append((_queue_key(status, d.name), d))
+            key = _line_key(read_status(d), d)
+            if key:
+                line.append((key, d))
     return [d for _, d in sorted(line)]
 
 
@@ -254,9 +266,8 @@ def read_run_with(run_dir: Path, events_of: Callable[[Path], list[dict]]) -> Opt
     except OSError as e:  # FileRefused, or a log that cannot be opened (no permission)
         return RunInfo(run_dir, config, UNREADABLE, str(e) if isinstance(e, FileRefused) else
                        f"{run_dir / METRICS}: {e.strerror or e}")
-    position = None
-    if status["status"] == QUEUED:
-        position = next((i for i, d in enumerate(queue_order(run_dir.parent), 1) if d.name == run_dir.name), None)
+    line = [d.name for d in queue_order(run_dir.parent)] if _line_key(status, run_dir) else []
+    position = line.index(run_dir.name) + 1 if run_dir.name in line else None
     return RunInfo(run_dir, config, status["status"], status["reason"], events, queue_position=position)
 
 
@@ -275,8 +286,9 @@ def run_index(runs_dir: Optional[Path] = None) -> list[RunEntry]:
         head = _head(d)
         if head is not None:
             out.append(RunEntry(d, head[0], head[1]["status"], status_json=head[1]))
-            if out[-1].status == QUEUED:
-                line.append((_queue_key(head[1], d.name), out[-1]))
+            key = _line_key(head[1], d)
+            if key:
+                line.append((key, out[-1]))
     for i, (_, entry) in enumerate(sorted(line, key=lambda item: item[0]), 1):
         entry.queue_position = i
     return out

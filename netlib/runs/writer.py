@@ -16,8 +16,9 @@ from ..atomic import atomic_write
 from ..checkpoint import save_checkpoint
 from ..engine.steering import NO_STEERING, Steering
 from .control import read_control
-from .files import (CHECKPOINT, CONFIG, CONTROL, EXTEND_LOCK, LIVE_STATUSES, METRICS, PROCESS_LOG, STARTING, STATUS,
-                    STOP, TRAIN_STATE, RunBusy, RunDirError, open_log, write_json)
+from .extension import taken_over
+from .files import (CHECKPOINT, CONFIG, CONTROL, EXTEND_LOCK, EXTENSION, LIVE_STATUSES, METRICS, PROCESS_LOG, STARTING,
+                    STATUS, STOP, TRAIN_STATE, RunBusy, RunDirError, open_log, write_json)
 from ..embedding.epochs import EPOCHS, epoch_file
 from ..request import keeps_epochs
 from .processes import HeldLock, read_holder, same_process, start_time, this_process
@@ -60,10 +61,7 @@ class RunWriter:
             check_folder(self.dir, "a run folder")
         except FileRefused as e:
             raise RunDirError(str(e)) from None
-        for name in (CONFIG, METRICS, STATUS, CONTROL, CHECKPOINT, TRAIN_STATE, EXTEND_LOCK):
-            kind = not_a_file(self.dir / name)  # checked before anything is written
-            if kind:
-                raise RunDirError(f"{self.dir / name}: refused, it is {kind}, not a regular file")
+        check_run_files(self.dir)  # before anything is written
         if not extending:
             check_run_dir_free(self.dir)  # one process per run folder, refused before anything is touched
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -78,6 +76,8 @@ class RunWriter:
         except BaseException:
             self._undo_open()
             raise
+        if extending:  # the run is this process's now (extend.lock held, its status says so): out of the queue
+            taken_over(self.dir)
 
     def _open(self, config: dict, extending: bool) -> None:
         if extending:
@@ -252,6 +252,15 @@ class RunWriter:
         asked), not "interrupted"; an extension that trained nothing leaves the run as it was."""
         self.fail(f"stopped by request: the run did not reach a batch boundary within {after_s:g} s, "
                   "so its process was ended", status="stopped")
+
+
+def check_run_files(run_dir: Path) -> None:
+    """RunDirError (one line) when a run folder's file is something other than a regular file (a FIFO, a
+    device, a folder): `train --extend` checks before its +1 epoch goes in line, the writer before it writes."""
+    for name in (CONFIG, METRICS, STATUS, CONTROL, CHECKPOINT, TRAIN_STATE, EXTEND_LOCK, EXTENSION):
+        kind = not_a_file(Path(run_dir) / name)
+        if kind:
+            raise RunDirError(f"{Path(run_dir) / name}: refused, it is {kind}, not a regular file")
 
 
 def check_run_dir_free(run_dir: Path) -> None:
