@@ -132,6 +132,7 @@ def test_a_plus_one_epoch_waiting_for_slots_shows_its_place_and_cancels(lab, mon
         at.button(key="extend").click().run()
         assert_clean(at)
         assert any("+1 epoch queued, position 1" in i.value for i in at.info), [i.value for i in at.info]
+        assert any(run.name in m.value and "+1 epoch queued, position 1" in m.value for m in at.sidebar.markdown)
         assert not any(b.key == "extend" for b in at.button)
         at.button(key=f"q_cancel_{run.name}").click().run()
         assert_clean(at)
