@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up everything the tests need (Python packages, Chromium, PostgreSQL, MNIST), then run them.
-# Usage: scripts/test.sh [--fast] [extra pytest args]   (--fast: skip slow and browser tests)
+# Usage: scripts/test.sh [--fast] [extra pytest args]   (--fast: skip slow, browser and process tests)
 # Tests run in TEST_WORKERS parallel pytest-xdist workers (default 3: on 2 cores the browser tests mostly
-# wait on Streamlit and Chromium, so a third worker fills that time); TEST_WORKERS=0 runs them in one process.
+# wait on Streamlit and Chromium, so a third worker fills that time; --fast: 2, its tests never wait on
+# another process, so a third worker only adds its start-up); TEST_WORKERS=0 runs them in one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -10,10 +11,10 @@ export PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 echo "== python packages"
 python3 -m pip install -q -r requirements-dev.txt
 
-marker=()
+marker=(); workers=${TEST_WORKERS:-3}
 if [[ "${1:-}" == "--fast" ]]; then
   shift
-  marker=(-m "not slow and not browser")
+  marker=(-m "not slow and not browser and not process"); workers=${TEST_WORKERS:-2}
 else
   missing=()  # Debian packages the slow tests need: chromium (browser tests), postgresql (sweep tests)
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
@@ -30,6 +31,5 @@ echo "== MNIST (fetched and md5-verified by netlib)"
 python3 -m netlib data
 
 echo "== tests"
-workers=${TEST_WORKERS:-3}
 parallel=(); (( workers > 0 )) && parallel=(-n "$workers" --dist loadgroup)
 python3 -m pytest --durations=15 "${parallel[@]}" "${marker[@]}" "$@"

@@ -28,6 +28,7 @@ from cli_support import BAD_ARGS, END_TO_END, _assert_one_line_usage_error, _jso
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 180
+pytestmark = pytest.mark.process  # every test reads a command run as a subprocess
 
 
 def _env(runs_dir: Path) -> dict:

@@ -10,6 +10,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from cli_support import _main
 from netlib.handwriting.sets import EXAMPLE_SET, handwriting_dir, list_sets
 
@@ -88,6 +90,7 @@ def train(args: list, env_dir: Path) -> subprocess.CompletedProcess:
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
 
 
+@pytest.mark.process
 def test_train_fine_tunes_into_a_run_that_records_what_changed(tmp_path):
     done = train(["--handwriting", EXAMPLE_SET, "--tune", "all", "--replay", "0.5", "--json"], tmp_path)
     assert done.returncode == 0, done.stderr
@@ -100,6 +103,7 @@ def test_train_fine_tunes_into_a_run_that_records_what_changed(tmp_path):
     assert changes["held_out"]["n"] == 10 and changes["set"] == EXAMPLE_SET and "changed" in changes
 
 
+@pytest.mark.process
 def test_train_on_a_set_of_one_digit_is_refused_before_a_run_exists(tmp_path, capsys):
     from netlib.handwriting.sets import add_example, create_set
     import numpy as np

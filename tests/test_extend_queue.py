@@ -124,6 +124,7 @@ def test_a_run_asked_through_a_symlink_is_in_line_once_under_its_own_name(runs_d
     assert queue.pump(runs_dir) == [run] and [s[0] for s in recorded_starts] == [run]
 
 
+@pytest.mark.process
 def test_a_plus_one_epoch_that_fails_before_taking_over_is_said_once_whoever_started_it(runs_dir):
     run = ended_run(runs_dir, state=b"not a torch file\n")
     before = (run / STATUS).read_bytes()
@@ -153,6 +154,7 @@ def _extend_in_a_terminal(run: Path) -> subprocess.Popen:
     return proc
 
 
+@pytest.mark.process
 def test_train_extend_in_a_terminal_waits_its_turn_and_ctrl_c_cancels_it(runs_dir):
     run = runs_dir / "r"
     assert main(["train", "--model", "residual", "--recipe", "seed", "--synthetic", "64", "--epochs", "1",

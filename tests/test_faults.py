@@ -114,6 +114,7 @@ def test_sigkill_mid_epoch_keeps_checkpoint_and_metrics_and_the_page_says_interr
     assert [r.status for r in reader.run_index(app)] == ["interrupted"]
 
 
+@pytest.mark.process
 def test_stop_mid_epoch_ends_within_a_batch_and_keeps_the_last_checkpoint(runs_dir):
     run_dir = runs_dir / "stopped"
     proc = start_run(run_dir, train_args(2000, 60), threads=1)
@@ -204,6 +205,7 @@ def test_two_launches_in_the_same_second_get_their_own_folders(runs_dir, monkeyp
 
 
 # ---------------------------------------------------------------- divergence
+@pytest.mark.process
 def test_divergence_ends_the_run_as_diverged_with_a_suggestion_and_no_nan_on_the_charts(app):
     run_dir = app / "diverged"
     proc = start_run(run_dir, train_args(1000, 3, lr="10"), threads=1)

@@ -78,6 +78,7 @@ def wait_ended(run_dir: Path, timeout: float = 240) -> dict:
     raise AssertionError(f"{run_dir.name} never ended: {read_status(run_dir)}")
 
 
+@pytest.mark.process
 def test_a_run_submitted_from_another_folder_finds_its_set(lab, monkeypatch, capsys):
     monkeypatch.delenv("NETLIB_RUNS_DIR")
     monkeypatch.chdir(lab)  # runs/ and handwriting/ relative to here; the queue's process starts elsewhere

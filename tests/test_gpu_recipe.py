@@ -127,6 +127,7 @@ def test_the_help_says_what_cuda_gets():
     assert f"fast on CUDA: batch {CUDA_BATCH}" in text and "unless --batch-size or --lr is given" in text
 
 
+@pytest.mark.process
 def test_bench_gpu_without_a_gpu_says_so_and_measures_nothing():
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")

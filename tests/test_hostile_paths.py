@@ -92,7 +92,8 @@ SKIP = ({("train --save", k) for k in ("dev_zero", "dev_urandom", "symlink_zero"
 # A regular MNIST file of the wrong size is the known repair case: moved aside as .bad and fetched
 # again (here the fetch fails at once), with the manual-install help after the error line.
 REPAIRED = {("data --data-dir (a file in it)", k) for k in ("sparse_5gb", "growing")}
-CASES = [pytest.param(target, kind, marks=() if kind in FAST_KINDS else pytest.mark.slow, id=f"{target}-{kind}")
+CASES = [pytest.param(target, kind, marks=pytest.mark.process if kind in FAST_KINDS else pytest.mark.slow,
+                      id=f"{target}-{kind}")
          for target in TARGETS for kind in KINDS if (target, kind) not in SKIP]
 
 

@@ -93,6 +93,7 @@ def test_no_import_cycle_between_netlib_modules():
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
+@pytest.mark.process
 def test_importing_netlib_never_imports_streamlit():
     code = ("import importlib, sys\n"
             f"mods = {importable()!r}\n"

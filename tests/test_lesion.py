@@ -135,6 +135,7 @@ def trained(make_dataset):
     return out, data
 
 
+@pytest.mark.slow  # two networks trained 750 steps each
 def test_residual_survives_a_lesion_and_plain_does_not(trained):
     models, data = trained
     rows = {m: lesion_test(net, data.test_x, data.test_y) for m, net in models.items()}

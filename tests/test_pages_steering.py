@@ -33,6 +33,7 @@ def train_pair(at, runs, pair: str, limit: int, recipe: str = "", **sizes):
     return at
 
 
+@pytest.mark.process
 def test_train_page_pauses_resumes_and_sets_the_learning_rate(lab, monkeypatch):
     monkeypatch.setenv(launch.SYNTHETIC_ENV, "30000")
     at = open_page("app_pages/train.py")
@@ -79,6 +80,7 @@ def test_train_page_pauses_resumes_and_sets_the_learning_rate(lab, monkeypatch):
     wait_for(at, lambda a: read_run(run.dir).status == "stopped", timeout=60)
 
 
+@pytest.mark.process
 def test_train_page_shows_gradient_flow_and_extends_a_finished_run(lab, monkeypatch):
     monkeypatch.setenv(launch.SYNTHETIC_ENV, "2000")
     at = open_page("app_pages/train.py")
@@ -142,6 +144,7 @@ def test_a_plus_one_epoch_waiting_for_slots_shows_its_place_and_cancels(lab, mon
         free(holder)
 
 
+@pytest.mark.process
 def test_train_page_depth_setting_reaches_the_run(lab, monkeypatch):
     monkeypatch.setenv(launch.SYNTHETIC_ENV, "1000")
     at = open_page("app_pages/train.py")

@@ -32,6 +32,7 @@ def _train_and_watch(at: AppTest, epochs: int, limit: int) -> list[int]:
     return seen
 
 
+@pytest.mark.process
 def test_train_starts_a_run_and_the_charts_gain_points(lab, monkeypatch):
     monkeypatch.setenv(launch.SYNTHETIC_ENV, "4000")  # synthetic digits: no MNIST needed, quick
     at = open_page("app_pages/train.py")
@@ -57,6 +58,7 @@ def test_train_tiny_run_on_real_mnist(lab):
     assert run.config["limit"] == 1000 and run.epochs[0]["test_acc"] > 0.3
 
 
+@pytest.mark.process
 def test_train_stop_ends_a_live_run(lab, monkeypatch):
     monkeypatch.setenv(launch.SYNTHETIC_ENV, "30000")
     at = open_page("app_pages/train.py")
@@ -124,6 +126,7 @@ def test_compare_lists_and_overlays_runs(lab):
     assert len([t for t in charts(at)["compare_chart"]["data"] if t.get("mode") == "lines+markers"]) == 1
 
 
+@pytest.mark.process
 def test_compare_train_both_runs_two_networks_at_once(lab, monkeypatch):
     monkeypatch.setenv(launch.SYNTHETIC_ENV, "1000")
     at = open_page("app_pages/compare.py")

@@ -94,6 +94,7 @@ def test_a_launch_whose_status_cannot_be_recorded_does_not_hold_its_slots_for_ev
     assert main(["runs", "delete", d.name, "--yes", "--runs-dir", str(runs_dir)]) == 0 and not d.exists()
 
 
+@pytest.mark.process
 def test_train_without_a_run_dir_records_a_run_and_says_where(runs_dir):
     done = subprocess.run([sys.executable, "-m", "netlib", "train", "--model", "residual", "--synthetic", "64",
                            "--batch-size", "32", "--epochs", "1", "--threads", "1"], cwd=REPO, capture_output=True,

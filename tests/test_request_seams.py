@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from netlib.cli.main import main
 from netlib.lab import launch
 from netlib.request import trained_on
@@ -25,6 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURE = REPO / "tests" / "fixtures" / "run-2026-12-02-residual"
 
 
+@pytest.mark.process
 def test_a_plus_one_epoch_that_diverges_before_its_epoch_ends_says_so_once(runs_dir):
     run = runs_dir / "r"
     assert main(["train", "--model", "residual", "--recipe", "seed", "--synthetic", "640", "--epochs", "1",
@@ -94,6 +97,7 @@ def _queued_cli_train(runs_dir):
     return proc, run
 
 
+@pytest.mark.process
 def test_train_in_a_terminal_waits_its_turn_in_the_queue_and_ctrl_c_cancels_it(runs_dir):
     holder = occupy(runs_dir)  # every CPU slot taken by a live run
     proc, run = _queued_cli_train(runs_dir)

@@ -146,6 +146,7 @@ def test_a_stop_while_paused_ends_the_run_without_resuming_first(synthetic_data,
     assert "resume" not in kinds
 
 
+@pytest.mark.process
 def test_a_stop_is_enforced_by_the_training_process_itself_with_no_page_open(tmp_path):
     """A run stuck where it cannot reach a batch boundary (here: loading its data forever) ends itself
     KILL_AFTER_S after a stop request; before, only a page rendering the run could kill it."""

@@ -187,6 +187,7 @@ def test_a_queued_run_starts_only_when_no_other_process_is_starting_it(tmp_path)
     RunWriter(run, {"model": "residual"}).close()  # its starter is gone: the run is this process's
 
 
+@pytest.mark.process
 def test_train_into_a_live_runs_folder_is_refused(tmp_path, capsys):
     run = tmp_path / "run"
     proc = start_run(run, ["--model", "residual", "--recipe", "seed", "--epochs", "50", "--synthetic", "500",

@@ -203,6 +203,7 @@ def test_safe_run_name_keeps_a_plain_name():
 
 
 # ---------------------------------------------------------------- a real training process
+@pytest.mark.process
 def test_start_run_trains_in_its_own_process_until_done(runs_dir):
     run_dir = runs_dir / safe_run_name("subprocess residual")
     proc = start_run(run_dir, ["--model", "residual", "--synthetic", "600", "--epochs", "1"], threads=1)

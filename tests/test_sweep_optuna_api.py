@@ -84,6 +84,7 @@ def journal_sweep(tmp_path_factory) -> tuple[Path, list[dict]]:
     return runs, make_sweep({"NETLIB_RUNS_DIR": str(runs)})
 
 
+@pytest.mark.process
 def test_a_journal_sweep_reads_with_optuna_alone(journal_sweep, tmp_path):
     runs, lab = journal_sweep
     assert_same_trials(read_with_optuna(str(runs / JOURNAL), "api", tmp_path), lab)
@@ -108,6 +109,7 @@ def dashboard_json(url: str, proc: subprocess.Popen, timeout: float = 60):
             time.sleep(0.2)
 
 
+@pytest.mark.process
 def test_optuna_dashboard_opens_the_journal_as_docs_sweeps_md_says(journal_sweep):
     runs, lab = journal_sweep
     doc = (REPO / "docs" / "sweeps.md").read_text()
