@@ -17,7 +17,7 @@ from netlib.cli.main import main
 from netlib.engine.loop import TrainConfig
 from netlib.lab import launch
 from netlib.recipes import RECIPES
-from netlib.runs import queue, spawn
+from netlib.runs import manage, queue, spawn
 from netlib.runs.files import STATUS, TRAIN_STATE
 from netlib.runs.reader import read_run, read_status
 from netlib.runs.writer import RunWriter
@@ -123,6 +123,20 @@ def test_a_run_asked_through_a_symlink_is_in_line_once_under_its_own_name(runs_d
     free(holder)
     assert queue.pump(runs_dir) == [run] and [s[0] for s in recorded_starts] == [run]
 
+
+
+def test_a_run_whose_plus_one_epoch_waits_or_starts_is_not_deleted_until_it_is_cancelled(runs_dir, recorded_starts):
+    run = ended_run(runs_dir)
+    holder = occupy(runs_dir)
+    launch.extend(run, 1, 0.01)
+    with pytest.raises(manage.RunRefused, match="in line: cancel it first"):
+        manage.delete(runs_dir, run.name)
+    free(holder)
+    assert queue.pump(runs_dir) == [run] and launch.extension_starting(run)
+    with pytest.raises(manage.RunRefused, match="starting"):
+        manage.delete(runs_dir, run.name)  # its process is about to train into this folder
+    deleted, _, refused = manage.prune(runs_dir, manage.prune_plan(runs_dir, older_than_days=0, now=2e9))
+    assert run.name not in deleted and [r for r in refused if run.name in r] and run.is_dir()
 
 @pytest.mark.process
 def test_a_plus_one_epoch_that_fails_before_taking_over_is_said_once_whoever_started_it(runs_dir):

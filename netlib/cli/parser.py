@@ -179,7 +179,7 @@ def _add_runs(r: argparse.ArgumentParser) -> None:
     for action, verb in (("archive", "hide a run from lists (and from prune)"), ("unarchive", "list it again")):
         acts.add_parser(action, help=verb).add_argument("name")
     acts.choices["archive"].add_argument("--undo", action="store_true", help="the same as unarchive")
-    d = acts.add_parser("delete", help="delete ended runs' folders (never a live or queued one)")
+    d = acts.add_parser("delete", help="delete ended runs' folders (never a live or queued one, nor one with a +1 epoch in line)")
     d.add_argument("names", nargs="+", metavar="NAME")
     d.add_argument("--yes", action="store_true", help="really delete (without it: say what would go)")
     pr = acts.add_parser("prune", help="delete ended, unarchived runs a rule selects (all rules given must)")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from ..safepath import UnsafePath, inside, is_contained
+from . import extension
 from .files import CONFIG, ENDED_STATUSES, LIVE_STATUSES, PROCESS_LOG, QUEUED, STATUS, UNREADABLE
 from .meta import META, Meta, clean_label, clean_notes, clean_tag, clean_tags, read_meta, write_meta
 from .notebook import Row, disk_bytes, notebook_rows
@@ -119,6 +120,11 @@ def why_kept(path: Path) -> Optional[str]:
         return f"run {name} is queued: cancel it first"
     if state not in ENDED_STATUSES:
         return f"run {name} is {state}, not ended: cancel or stop it first"
+    pending = extension.look(path)  # a +1 epoch whose process will train into this folder
+    if pending is not None and pending.state == extension.WAITING:
+        return f"run {name} has a +1 epoch in line: cancel it first"
+    if pending is not None and pending.state == extension.STARTED:
+        return f"run {name} has a +1 epoch starting: stop it once it runs"
     return None
 
 
