@@ -35,6 +35,8 @@ def _no_longer_queued(run_dir: Path) -> None:
     """Say what the run is now: started, but also cancelled elsewhere, failed or deleted meanwhile."""
     status = read_status(run_dir) if run_dir.is_dir() else {"status": "deleted"}
     now = f"it is {status['status']}" if status else "it has no status"
+    if launch.extension_starting(run_dir):
+        now = "its +1 epoch has started"
     st.toast(f"{literal(run_dir.name)} is no longer queued: {literal(now)}.")
 
 

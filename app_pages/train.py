@@ -184,7 +184,9 @@ def run_view(run_dir: Path, polling: bool, others: bool = False, stream: bool = 
     elif info.live:
         parts.steering_controls(info)
     else:
-        refused = launch.extension_error(run_dir)
+        if polling and not waits:
+            st.rerun()  # the run ended (or its +1 epoch failed): the whole page once, without the timer
+        refused = launch.extension_error(run_dir)  # said once: read in the pass that is shown
         if refused:
             st.error(literal(refused), icon=":material/error:")
         outcome(info)
@@ -204,8 +206,6 @@ def run_view(run_dir: Path, polling: bool, others: bool = False, stream: bool = 
     st.caption("Gradient flow: each row is a layer (input at the bottom), each column a moment of "
                "training; bright = large gradient. A dark band along the bottom rows means the first "
                "layers barely learn: the vanishing gradient that skip connections prevent.")
-    if polling and not info.live and not starting and not waits:
-        st.rerun()  # the run ended: redraw the whole page once, without the timer
 
 
 def live_view(run_dir: Path | None) -> None:

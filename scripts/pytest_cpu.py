@@ -42,15 +42,17 @@ def pytest_runtest_protocol(item, nextitem):
 
 
 def main() -> None:
-    by_file, total = defaultdict(float), 0.0
+    by_file, children, total, total_children = defaultdict(float), defaultdict(float), 0.0, 0.0
     for tsv in OUT.glob("*.tsv"):
         for line in tsv.read_text().splitlines():
-            nodeid, cpu = line.split("\t")[:2]
+            nodeid, cpu, _, child = (line.split("\t") + ["0"])[:4]
             by_file[nodeid.split("::")[0]] += float(cpu)
-            total += float(cpu)
+            children[nodeid.split("::")[0]] += float(child)
+            total, total_children = total + float(cpu), total_children + float(child)
+    print("  in-test  children  file (CPU seconds; children: the processes a test started and reaped)")
     for name, cpu in sorted(by_file.items(), key=lambda kv: -kv[1])[:int(sys.argv[1]) if len(sys.argv) > 1 else 25]:
-        print(f"{cpu:8.1f} s  {name}")
-    print(f"{total:8.1f} s  in all ({len(by_file)} files)")
+        print(f"{cpu:8.1f} s {children[name]:8.1f} s  {name}")
+    print(f"{total:8.1f} s {total_children:8.1f} s  in all ({len(by_file)} files)")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def started_in(runs_dir: Path) -> list[str]:
     """The run folders under runs_dir that this process started a training process for."""
     from netlib.runs import spawn
 
-    return [d for d in spawn.children() if Path(d).parent == Path(runs_dir)]
+    return [d for d in spawn.children() if Path(d).parent == Path(os.path.realpath(runs_dir))]
 
 
 def stop_children() -> None:

@@ -59,6 +59,7 @@ def test_umap_without_umap_learn_is_one_line_exit_1(capsys):
     assert code == 1 and out == "" and "umap-learn" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.process
 def test_the_map_command_keeps_the_parser_light(repo_root):
     """Every command builds the whole parser: offering map's projections must not load numpy (light commands)."""
     import subprocess

@@ -128,6 +128,7 @@ def test_the_model_carries_its_input_contract_and_training(exported):
     assert widths == {"inception": {"width": 4}, "naive": {"width": 6}}
 
 
+@pytest.mark.process
 def test_the_docs_snippet_reads_a_digit_with_onnxruntime_alone(exported, tmp_path):
     checkpoint, onnx_file, _ = exported["inception"]
     snippet = re.search(r"```python\n(.*?)```", DOC.read_text(), re.S).group(1)

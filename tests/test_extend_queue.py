@@ -5,6 +5,7 @@ takes the run over, is cancelled or moved first like a queued run, says once why
 from __future__ import annotations
 
 import json
+import select
 import signal
 import subprocess
 import sys
@@ -159,12 +160,14 @@ def _ctrl_c_as_in_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # an xdist worker ignores SIGINT, and children inherit that
 
 
-def _extend_in_a_terminal(run: Path) -> subprocess.Popen:
-    """`python -m netlib train --extend RUN` while every slot is taken: once it waits in line."""
+def _extend_in_a_terminal(run: Path, procs: list) -> subprocess.Popen:
+    """`python -m netlib train --extend RUN` while every slot is taken (added to procs): once it waits in line."""
     proc = subprocess.Popen([sys.executable, "-m", "netlib", "train", "--extend", str(run), "--threads", "1"],
                             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_ctrl_c_as_in_a_terminal)
-    until("its +1 epoch in line", lambda: queue.position(run) == 1 or proc.poll() is not None)
+    procs.append(proc)
+    ready, _, _ = select.select([proc.stderr], [], [], 180)  # it says it waits once it is in line
+    assert ready and "queued behind" in proc.stderr.readline() and queue.position(run) == 1
     return proc
 
 
@@ -174,17 +177,20 @@ def test_train_extend_in_a_terminal_waits_its_turn_and_ctrl_c_cancels_it(runs_di
     assert main(["train", "--model", "residual", "--recipe", "seed", "--synthetic", "64", "--epochs", "1",
                  "--batch-size", "32", "--threads", "1", "--quiet", "--run-dir", str(run)]) == 0
     before = (run / STATUS).read_bytes()
-    holder = occupy(runs_dir)
-    proc = _extend_in_a_terminal(run)
-    assert proc.poll() is None and queue.position(run) == 1
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and "queued behind" in err, err
-    assert queue.position(run) is None and (run / STATUS).read_bytes() == before
-    assert launch.can_extend(read_run(run))
-    proc = _extend_in_a_terminal(run)
-    free(holder)  # its own pump gives it the slots
-    _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err
+    holder, procs = occupy(runs_dir), []
+    try:
+        _extend_in_a_terminal(run, procs).send_signal(signal.SIGINT)
+        _, err = procs[0].communicate(timeout=120)
+        assert procs[0].returncode == 130, err
+        assert queue.position(run) is None and (run / STATUS).read_bytes() == before
+        assert launch.can_extend(read_run(run))
+        _extend_in_a_terminal(run, procs)
+        free(holder)  # its own pump gives it the slots
+        _, err = procs[1].communicate(timeout=300)
+        assert procs[1].returncode == 0, err
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
     status = read_status(run)
     assert (status["status"], status["epoch"]) == ("done", 2) and queue.position(run) is None

@@ -11,7 +11,7 @@ import pytest
 from app_pages._escape import literal
 from netlib.cli.main import main
 from netlib.runs import manage
-from netlib.runs.files import STATUS, write_json
+from netlib.runs.files import QUEUE_LOCK, STATUS, write_json
 from netlib.runs.meta import META, MAX_LABEL, MetaError, clean_tags, read_meta
 from netlib.runs.notebook import TAIL_BYTES, matches, notebook_rows, tail_epochs
 from support import write_run
@@ -246,10 +246,10 @@ def test_prune_dry_run_then_for_real(runs_dir, capsys):
     manage.set_archived(runs_dir, archived)  # the worst, but archived: kept
     code, out, err = cli(capsys, "prune", "--keep-best", "1")
     assert code == 0 and out.count("would delete") == 2 and "1 best Residual" in out
-    assert len(list(runs_dir.iterdir())) == 5  # a dry run deletes nothing
+    assert len(list(runs_dir.iterdir())) == 5  # a dry run deletes nothing (nor takes the queue's lock)
     code, out, err = cli(capsys, "prune", "--keep-best", "1", "--yes")
     assert code == 0 and "deleted 2 runs" in out
-    assert sorted(p.name for p in runs_dir.iterdir()) == sorted([archived, "20260103-000000-residual-fast-003", C])
+    assert sorted(p.name for p in runs_dir.iterdir() if p.name != QUEUE_LOCK) == sorted([archived, "20260103-000000-residual-fast-003", C])
 
 
 def test_prune_by_age_and_both_rules_together(runs, capsys):

@@ -72,6 +72,7 @@ def test_a_queued_json_asking_for_a_huge_seed_fails_the_run_with_one_line(runs_d
     assert status["status"] == "failed" and "--seed: seed must be a whole number" in status["reason"], status
 
 
+@pytest.mark.process
 def test_cancelling_the_first_in_line_starts_the_runs_it_held_back(runs_dir):
     holder = occupy(runs_dir, threads=1)  # one of the two slots taken
     big, small = enqueue(runs_dir, 1, threads=2) + enqueue(runs_dir, 1, threads=1)

@@ -28,8 +28,9 @@ FIXTURE = REPO / "tests" / "fixtures" / "run-2026-12-02-residual"
 
 
 @pytest.mark.process
-def test_a_plus_one_epoch_that_diverges_before_its_epoch_ends_says_so_once(runs_dir):
-    run = runs_dir / "r"
+def test_a_plus_one_epoch_that_diverges_before_its_epoch_ends_says_so_once(runs_dir, monkeypatch):
+    monkeypatch.chdir(runs_dir.parent)
+    run = Path(runs_dir.name) / "r"  # relative, as the page's default runs folder names it
     assert main(["train", "--model", "residual", "--recipe", "seed", "--synthetic", "640", "--epochs", "1",
                  "--batch-size", "32", "--threads", "1", "--quiet", "--run-dir", str(run)]) == 0
     try:
@@ -60,6 +61,7 @@ def test_no_record_goes_with_neither_a_run_dir_nor_extend(runs_dir, capsys):
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
 
 
+@pytest.mark.process
 def test_a_light_command_that_starts_a_queued_run_loads_no_torch(runs_dir):
     holder = occupy(runs_dir)  # every slot taken: the submitted run waits on disk
     assert main(["submit", "--model", "residual", "--synthetic", "64", "--epochs", "1", "--threads", "1",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from netlib.bounded import size_text
-from netlib.runs.files import STATUS, write_json
+from netlib.runs.files import QUEUE_LOCK, STATUS, write_json
 from netlib.runs.meta import META
 from netlib.runs.notebook import disk_bytes, notebook_rows, seed_groups, total_bytes
 from netlib.runs.reader import list_runs, run_index
@@ -33,8 +33,9 @@ def runs(runs_dir) -> Path:
 
 
 def entries(root: Path) -> dict[str, str]:
-    """Every name in the runs folder: 'dir', or 'link' / 'dangling link'."""
-    return {p.name: ("dir" if not p.is_symlink() else "link" if p.exists() else "dangling link") for p in root.iterdir()}
+    """Every name in the runs folder but the queue's lock: 'dir', or 'link' / 'dangling link'."""
+    return {p.name: ("dir" if not p.is_symlink() else "link" if p.exists() else "dangling link") for p in root.iterdir()
+            if p.name != QUEUE_LOCK}
 
 
 def test_prune_keep_best_keeps_the_best_real_folder_and_leaves_no_dangling_link(runs, capsys):

@@ -53,7 +53,11 @@ def extend_setup(args):
     data_dir, synthetic = _first_data(saved)
     check_run_files(run_dir)  # a FIFO for its metrics log, say: refused before anything is in line
     _take_turn(run_dir, config, state["lr"], args)
-    writer = RunWriter(run_dir, saved, extending=True)
+    try:
+        writer = RunWriter(run_dir, saved, extending=True)
+    except BaseException:
+        _withdraw(run_dir)  # its turn given back: the run stays as it was, its slots free
+        raise
     return config, state, (args.data_dir or data_dir, synthetic), writer
 
 
@@ -69,14 +73,23 @@ def _take_turn(run_dir: Path, config, lr: float, args) -> None:
     pending = extension.look(run_dir)
     if pending is not None and pending.mine:
         return
-    queue.extend(run_dir, config.recipe.epochs, lr, args.threads, worker=this_process(), device=config.device)
     try:
+        queue.extend(run_dir, config.recipe.epochs, lr, args.threads, worker=this_process(), device=config.device)
         why = _wait_for_turn(run_dir, args.quiet)
-    except KeyboardInterrupt:
-        queue.cancel(run_dir)
+    except KeyboardInterrupt:  # while it asks, waits, or was just given its turn: out of the line
+        _withdraw(run_dir)
         raise
     if why:
         raise RunDirError(f"run {run_dir.name}: {why}")
+
+
+def _withdraw(run_dir: Path) -> None:
+    """This process's own +1 epoch (waiting, or given its turn) leaves the line; the run stays as it was."""
+    from ..runs import extension, queue
+
+    with queue.locked(run_dir.parent):
+        extension.withdraw(run_dir)
+    queue.pump(run_dir.parent)
 
 
 def _wait_for_turn(run_dir: Path, quiet: bool) -> Optional[str]:

@@ -130,11 +130,11 @@ def _add_queue(sub) -> None:
     s = sub.add_parser("submit", help="enqueue a training run: it starts when its CPU threads are free")
     _add_train(s)
     s.add_argument("--runs-dir", type=Path, help="default: NETLIB_RUNS_DIR, else ./runs")
-    q = sub.add_parser("queue", help="the queued runs in order; cancel one, or move one to the front")
+    q = sub.add_parser("queue", help="what waits in line (queued runs, +1 epochs) in order; cancel one, or move one to the front")
     q.add_argument("action", nargs="?", default="list", choices=["list", "cancel", "front"])
     q.add_argument("name", nargs="?", help="a run's folder name (cancel, front)")
     q.add_argument("--runs-dir", type=Path, help="default: NETLIB_RUNS_DIR, else ./runs")
-    q.add_argument("--json", action="store_true", help="one JSON object per queued run")
+    q.add_argument("--json", action="store_true", help="one JSON object per run waiting in line")
 
 
 def _add_bench(b: argparse.ArgumentParser) -> None:

@@ -223,6 +223,17 @@ def remove(run_dir: Path) -> None:
         pass
 
 
+def withdraw(run_dir: Path) -> None:
+    """Under the queue lock: remove the +1 epoch this process asked for to train itself (its worker), waiting
+    or given its turn. One a pump started a process for stays: if that process fails, its log says why."""
+    try:
+        record = read_json(Path(run_dir) / EXTENSION) or {}
+    except FileRefused:
+        return
+    if record.get("worker") == list(this_process()):
+        remove(run_dir)
+
+
 def take_failure(run_dir: Path) -> Optional[str]:
     """Why the run's last +1 epoch could not start, once (the file goes), or None."""
     pending = look(run_dir)

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from ..safepath import UnsafePath, inside, is_contained
-from . import extension
-from .files import CONFIG, ENDED_STATUSES, LIVE_STATUSES, PROCESS_LOG, QUEUED, STATUS, UNREADABLE
+from . import extension, queue
+from .files import CONFIG, ENDED_STATUSES, LIVE_STATUSES, PROCESS_LOG, QUEUED, STATUS, UNREADABLE, RunDirError
 from .meta import META, Meta, clean_label, clean_notes, clean_tag, clean_tags, read_meta, write_meta
 from .notebook import Row, disk_bytes, notebook_rows
 from .reader import read_status
@@ -132,10 +132,14 @@ def delete(runs_dir: Path, name: str) -> int:
     """Remove run `name`'s folder (a link: the link only); the bytes freed. RunRefused for a run that is
     live, queued or starting, with the reason."""
     path = run_dir(runs_dir, name, link_ok=True)
-    reason = why_kept(path)
-    if reason:
-        raise RunRefused(reason)
-    return remove(path)
+    try:
+        with queue.locked(path.parent):  # no pump starts it (a queued run, a +1 epoch) between check and removal
+            reason = why_kept(path)
+            if reason:
+                raise RunRefused(reason)
+            return remove(path)
+    except RunDirError as e:
+        raise RunRefused(str(e)) from None
 
 
 def remove(path: Path) -> int:

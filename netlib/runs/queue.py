@@ -47,7 +47,7 @@ class Submission:
 
 
 @contextmanager
-def _locked(root: Path):
+def locked(root: Path):
     """The runs folder's queue lock, held exclusively; released when the block ends (or the process dies).
     The descriptor is not inherited: a training process started under the lock never holds it."""
     path = Path(root) / QUEUE_LOCK
@@ -71,7 +71,7 @@ def submit(runs_dir: Path, runs: list[Submission], worker: Optional[tuple] = Non
     marks them "starting" with its pid instead of starting a training process."""
     root = ensure_runs_dir(runs_dir)
     made: list[Path] = []
-    with _locked(root):
+    with locked(root):
         now = time.time()
         try:
             for i, s in enumerate(runs):
@@ -115,7 +115,7 @@ def _pump(root: Path, index: Optional[list], started: list) -> None:
         return
     if index is None and not queue_order(root):
         return
-    with _locked(root):
+    with locked(root):
         # a symlinked run folder is the same run under a second name: never counted or started twice
         entries = [e for e in run_index(root) if not e.dir.is_symlink()]
         _fail_unlisted(root, {e.dir.name for e in entries})
@@ -220,7 +220,7 @@ def await_pump(run_dir: Path) -> None:
     root = Path(run_dir).parent
     if (root / QUEUE_LOCK).is_file():
         try:
-            with _locked(root):
+            with locked(root):
                 pass
         except RunDirError:
             pass
@@ -231,7 +231,7 @@ def cancel(run_dir: Path) -> bool:
     (the config it asked for, until it is deleted). A +1 epoch in line leaves it; the run stays as it was.
     False when nothing of run_dir waits in line (started, or ended)."""
     run_dir = Path(run_dir)
-    with _locked(run_dir.parent):
+    with locked(run_dir.parent):
         status = read_status(run_dir)
         if status and status["status"] == QUEUED:
             try:
@@ -257,7 +257,7 @@ def to_front(run_dir: Path) -> bool:
     """What waits in line in run_dir (a queued run, a +1 epoch) goes first, then a pump (it may fit now).
     False when nothing of it waits in line."""
     run_dir = Path(run_dir)
-    with _locked(run_dir.parent):
+    with locked(run_dir.parent):
         line = queue_order(run_dir.parent)
         if run_dir.name not in [d.name for d in line]:
             return False
@@ -280,7 +280,7 @@ def extend(run_dir: Path, epochs: int, lr: float, threads: Optional[int] = None,
     a process that trains it itself (`train --extend` in a terminal). ValueError (one line) for a run
     that is not ended, has a +1 epoch in line or starting already, or has no train state."""
     run_dir = Path(run_dir).resolve()  # through a link: the real folder, as the pump sees it
-    with _locked(run_dir.parent):
+    with locked(run_dir.parent):
         extension.ask(run_dir, epochs, lr, threads, worker, device)
     pump(run_dir.parent)
 

@@ -3,6 +3,7 @@ the ones this process started: polled so that ended ones are reaped (no zombies)
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -42,13 +43,19 @@ def start_training(run_dir: Path, words: list[str], extend: bool = False) -> sub
         proc = subprocess.Popen([sys.executable, "-m", "netlib", "train", *words], stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                                 cwd=PROJECT_ROOT)
-    _CHILDREN[str(run_dir)] = Child(proc, extend)
+    _CHILDREN[_key(run_dir)] = Child(proc, extend)
     return proc
+
+
+def _key(run_dir: Path) -> str:
+    """One key per run folder however it is named (relative, absolute, through a link): a page's
+    relative runs folder asks for the process a pump registered under the real path."""
+    return os.path.realpath(run_dir)
 
 
 def child(run_dir: Path) -> Optional[Child]:
     """The training process this process started last for run_dir, ended or not (until reaped)."""
-    return _CHILDREN.get(str(run_dir))
+    return _CHILDREN.get(_key(run_dir))
 
 
 def exit_code(run_dir: Path) -> Optional[int]:
@@ -59,7 +66,7 @@ def exit_code(run_dir: Path) -> Optional[int]:
 
 def forget(run_dir: Path) -> None:
     """No longer track run_dir's process (its end has been reported)."""
-    _CHILDREN.pop(str(run_dir), None)
+    _CHILDREN.pop(_key(run_dir), None)
 
 
 def reap() -> None:
@@ -70,10 +77,10 @@ def reap() -> None:
 
 
 def children() -> dict[str, subprocess.Popen]:
-    """Every training process this process started, ended or not, by run folder."""
+    """Every training process this process started, ended or not, by run folder (its real path)."""
     return {key: c.proc for key, c in list(_CHILDREN.items())}
 
 
 def running() -> dict[str, subprocess.Popen]:
-    """The training processes this process started that have not ended, by run folder."""
+    """The training processes this process started that have not ended, by run folder (its real path)."""
     return {key: c.proc for key, c in list(_CHILDREN.items()) if c.proc.poll() is None}
