@@ -20,6 +20,7 @@ from netlib.lab import launch
 from netlib.recipes import RECIPES
 from netlib.runs import manage, queue, spawn
 from netlib.runs.files import STATUS, TRAIN_STATE
+from netlib.runs.notebook import notebook_rows, status_text
 from netlib.runs.reader import read_run, read_status
 from netlib.runs.writer import RunWriter
 from support import started_in, stop_children
@@ -99,6 +100,8 @@ def test_a_waiting_plus_one_epoch_is_listed_moved_first_and_cancelled_leaving_th
     holder = occupy(runs_dir)
     (first,) = enqueue(runs_dir, threads=2)
     launch.extend(run, 1, 0.01)
+    (row,) = [r for r in notebook_rows(runs_dir) if r.name == run.name]
+    assert status_text(row) == "done, +1 epoch queued, position 2"  # the Runs page and `runs list`
     assert main(["queue", "--json", "--runs-dir", str(runs_dir)]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["position"], r["name"], r.get("extend")) for r in rows] == [(1, first.name, None), (2, run.name, 1)]

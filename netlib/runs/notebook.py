@@ -178,9 +178,11 @@ def matches(row: Row, network: str = "", status: str = "", tag: str = "", text: 
 
 
 def status_text(row: Row) -> str:
-    """'queued, position 2' (1 = next to start), 'running', 'done'."""
+    """'queued, position 2' (1 = next to start), 'running', 'done', 'done, +1 epoch queued, position 1'."""
     if row.status == QUEUED and row.queue_position:
         return f"{QUEUED}, position {row.queue_position}"
+    if row.queue_position:  # an ended run whose +1 epoch waits in line
+        return f"{row.status}, +1 epoch queued, position {row.queue_position}"
     return row.status
 
 
