@@ -1,7 +1,7 @@
 """The quick start's browser steps (scripts/bench_quickstart.sh): Home, Draw, a 7 drawn, the Residual picker.
 
-Usage: python scripts/_quickstart_draw.py URL   (prints each step's seconds, what both networks read and the
-Residual checkpoint choices)
+Usage: python scripts/_quickstart_draw.py URL [--expect-run]   (prints each step's seconds, what both networks
+read and the Residual checkpoint choices; --expect-run: exit 1 unless a trained run is among them)
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def draw_seven(page) -> None:
         page.mouse.up()
 
 
-def main(url: str) -> None:
+def main(url: str, expect_run: bool = False) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium",
                                     args=["--headless=new", "--no-sandbox", "--disable-gpu"])
@@ -53,9 +53,12 @@ def main(url: str) -> None:
         texts = [" ".join(m.split()) for m in read.all_inner_texts()]
         print(f"    a 7 drawn until read: {time.perf_counter() - t:.1f} s: {texts}")
         page.get_by_label("Residual checkpoint").first.click()
-        print(f"    Residual checkpoint choices: {page.get_by_role('option').all_inner_texts()}")
+        choices = page.get_by_role("option").all_inner_texts()
+        print(f"    Residual checkpoint choices: {choices}")
         browser.close()
+    if expect_run and not any(c.startswith("run ") for c in choices):
+        raise SystemExit("the trained run is not among Draw's Residual checkpoints")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], "--expect-run" in sys.argv[2:])
