@@ -135,6 +135,7 @@ def test_extending_a_run_with_a_damaged_train_state_exits_1_in_one_line(content,
     assert main(["train", "--extend", str(writer.dir)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("netlib: error: cannot read") and TRAIN_STATE in err[0], err
+    assert "weights_only" not in err[0] and len(err[0]) < 250, err  # torch's advice is not passed on
 
 
 # ---------------------------------------------------------------- the rate +1 epoch proposes

@@ -168,7 +168,9 @@ def _train_state(run_dir: Path, device):
         raise RunDirError(str(e)) from None
     try:
         return torch.load(io.BytesIO(data), map_location=device, weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same one-line answer
+    except Exception:  # noqa: BLE001 - any unreadable file gets the same one-line answer
         # A damaged file, not a usage mistake: exit 1 like a damaged checkpoint (a growing file read before
-        # it passes the bound lands here, past it in FileRefused: the same exit either way).
-        raise RunDirError(f"cannot read {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        # it passes the bound lands here, past it in FileRefused: the same exit either way). torch's own
+        # message advises weights_only=False, exactly the advice not to pass on.
+        raise RunDirError(f"cannot read {path}: not a readable train state (truncated, corrupted or not a "
+                          "PyTorch file)") from None
