@@ -154,7 +154,7 @@ def test_a_plus_one_epoch_that_fails_before_taking_over_is_said_once_whoever_sta
     until("the +1 epoch's process to end", lambda: not launch.extension_starting(run) and not queue.position(run))
     assert not started_in(runs_dir)
     said = launch.extension_error(run)
-    assert said and said.startswith("+1 epoch could not start: ") and TRAIN_STATE in said, said
+    assert said and said.startswith("+1 epoch could not start: cannot read ") and TRAIN_STATE in said, said
     assert launch.extension_error(run) is None  # said once
     assert (run / STATUS).read_bytes() == before and launch.can_extend(read_run(run))
 

@@ -76,6 +76,7 @@ def _last_words(run_dir: Path, record: dict) -> str:
     except (OSError, TypeError):
         grew = False
     line = last_line(log) if grew and "log" in record else ""
+    line = line.removeprefix("netlib: error: ")  # the command line's prefix says nothing on a page
     return line or f"its process ({record.get('pid')}) ended before it took the run over"
 
 
