@@ -142,6 +142,18 @@ def test_a_run_whose_plus_one_epoch_waits_or_starts_is_not_deleted_until_it_is_c
     deleted, _, refused = manage.prune(runs_dir, manage.prune_plan(runs_dir, older_than_days=0, now=2e9))
     assert run.name not in deleted and [r for r in refused if run.name in r] and run.is_dir()
 
+
+def test_a_plus_one_epoch_with_more_threads_holds_them_once_it_runs(runs_dir, recorded_starts):
+    run = ended_run(runs_dir)  # trained with 1 thread
+    writer = RunWriter(run, read_run(run).config, extending=True, holds={"threads": 2, "device": "cpu"})
+    try:  # this process trains its +1 epoch with 2 threads: both slots are taken
+        (waiting,) = enqueue(runs_dir, threads=1)
+        assert queue.pump(runs_dir) == [] and queue.position(waiting) == 1
+    finally:
+        writer.on_event({"event": "end", "status": "stopped", "reason": "", "epochs_completed": 0})
+        writer.close()
+    assert queue.pump(runs_dir) == [waiting]
+
 @pytest.mark.process
 def test_a_plus_one_epoch_that_fails_before_taking_over_is_said_once_whoever_started_it(runs_dir):
     run = ended_run(runs_dir, state=b"not a torch file\n")

@@ -54,7 +54,9 @@ def extend_setup(args):
     check_run_files(run_dir)  # a FIFO for its metrics log, say: refused before anything is in line
     _take_turn(run_dir, config, state["lr"], args)
     try:
-        writer = RunWriter(run_dir, saved, extending=True)
+        holds = {"threads": config.threads, "device": config.device}
+        writer = RunWriter(run_dir, saved, extending=True,
+                           holds=holds if holds != {k: saved.get(k) for k in holds} else None)
     except BaseException:
         _withdraw(run_dir)  # its turn given back: the run stays as it was, its slots free
         raise

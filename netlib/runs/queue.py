@@ -25,7 +25,7 @@ from .command import QueueRefused, queued_request, read_queued  # noqa: F401  (q
 from . import extension, spawn
 from .processes import same_process, start_time
 from .reader import queue_order, read_status, run_index, waiting_extension
-from .slots import DEFAULT_GPU_SLOTS, GPU_SLOTS_ENV, SLOTS_ENV, cpu_slots, gpu_slots, need  # noqa: F401
+from .slots import DEFAULT_GPU_SLOTS, GPU_SLOTS_ENV, SLOTS_ENV, cpu_slots, gpu_slots, held, need  # noqa: F401
 
 
 @dataclass
@@ -121,7 +121,7 @@ def _pump(root: Path, index: Optional[list], started: list) -> None:
         _fail_unlisted(root, {e.dir.name for e in entries})
         cpu, gpu = 0, 0
         for e in entries:  # a dead process's run reads "interrupted" or "failed": its slots are free
-            c, g = (need(e.config.get("threads"), e.config.get("device", "cpu"))
+            c, g = (held(e.config, e.status_json)
                     if e.status in (*LIVE_STATUSES, STARTING) else extension.holding(e.dir, e.config))
             cpu, gpu = cpu + c, gpu + g
         for entry in sorted((e for e in entries if e.queue_position), key=lambda e: e.queue_position):

@@ -34,3 +34,11 @@ def need(threads, device) -> tuple[int, int]:
     total = cpu_slots()
     ok = isinstance(threads, int) and not isinstance(threads, bool) and threads > 0
     return min(threads if ok else total, total), 0
+
+
+def held(config: dict, status: dict) -> tuple[int, int]:
+    """(CPU slots, GPU slots) a live run holds: by the threads and device its status says its process
+    trains with (a +1 epoch that asked for others: `holds`), else by its config.json's."""
+    holds = status.get("holds")
+    src = {**config, **holds} if isinstance(holds, dict) else config
+    return need(src.get("threads"), src.get("device", "cpu"))

@@ -8,6 +8,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Optional
 
 import torch
 
@@ -51,12 +52,13 @@ class RunWriter:
     """The training process's side of a run directory: an event listener plus checkpointing.
 
     extending=True: a process that trains a finished run further; its config stays, the metrics log
-    goes on where it ended.
+    goes on where it ended. holds: the threads and device this process trains with, in its statuses when
+    they are not config.json's (a +1 epoch asked for other threads): the queue counts its slots by them.
     """
 
     @_writes("the run's files")
-    def __init__(self, run_dir: Path, config: dict, extending: bool = False):
-        self.dir = Path(run_dir)
+    def __init__(self, run_dir: Path, config: dict, extending: bool = False, holds: Optional[dict] = None):
+        self.dir, self._holds = Path(run_dir), holds
         try:
             check_folder(self.dir, "a run folder")
         except FileRefused as e:
@@ -135,7 +137,8 @@ class RunWriter:
     def _status(self, status: str, reason: str, **extra) -> None:
         write_json(self.dir / STATUS, {"status": status, "reason": reason, "pid": os.getpid(),
                                        "started": self._started, "updated": time.time(), **self._scores,
-                                       **({"extended": True} if self._extended else {}), **extra})
+                                       **({"extended": True} if self._extended else {}),
+                                       **({"holds": self._holds} if self._holds else {}), **extra})
 
     @_writes("the metrics log")
     def on_event(self, event: dict) -> None:
