@@ -35,9 +35,8 @@ def _shares_module_fixture(item) -> bool:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the marks into groups
 def pytest_collection_modifyitems(config, items):
-    """Group modules with shared module fixtures onto one xdist worker, and put them first, then the tests
-    that train or start processes, then the rest: the longest work starts early and the short tests fill
-    the workers at the end (stable order: every worker must collect the same list)."""
+    """Group modules with shared module fixtures onto one xdist worker, and put them first (stable order:
+    every worker must collect the same list)."""
     grouped = {item.module.__name__ for item in items
                if _shares_module_fixture(item) or item.get_closest_marker("browser")}
     for item in items:
@@ -45,8 +44,7 @@ def pytest_collection_modifyitems(config, items):
             grouped.add(item.module.__name__)
         elif item.module.__name__ in grouped:
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-    items.sort(key=lambda item: (item.module.__name__ not in grouped,
-                                not (item.get_closest_marker("slow") or item.get_closest_marker("process"))))
+    items.sort(key=lambda item: item.module.__name__ not in grouped)
 
 
 @pytest.fixture(scope="session")

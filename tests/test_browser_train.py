@@ -15,6 +15,9 @@ from playwright.sync_api import expect  # noqa: E402
 
 from browser_server import browser, page, server  # noqa: E402,F401  (the fixtures)
 from netlib.names import title  # noqa: E402
+from netlib.lab import steering  # noqa: E402
+from netlib.runs import queue  # noqa: E402
+from netlib.runs.control import read_control  # noqa: E402
 from browser_helpers import (LONG, TRACES_JS, assert_clean, new_runs, open_page, plot_points, plot_traces,  # noqa: E402
                              progress_value, run_events, run_status, set_number, shot, table_rows, wait_idle, wait_until)
 
@@ -78,8 +81,16 @@ def steer_and_stop_a_long_run(page, server, known: set[str]) -> None:
     set_number(page, "Training images (0 = all 60,000)", 0)
     page.get_by_role("button", name="Start training").click()
     long_run = new_runs(server, known, 1)[0]
+    try:
+        _pause_set_rate_resume_stop(page, long_run)
+    finally:  # a failure must not leave a 5-epoch run holding the CPU slots the next test's runs wait for
+        if run_status(long_run) not in ("stopped", "done", "failed"):
+            steering.stop(long_run)
+            queue.cancel(long_run)
 
-    # steer it (issue 6): pause, a new learning rate while paused, resume
+
+def _pause_set_rate_resume_stop(page, long_run) -> None:
+    """Steer the long run (issue 6): pause, a new learning rate while paused, resume; then stop it."""
     wait_until(page, lambda: plot_points(page, "loss_chart") > 0, "the long run's first points")
     page.get_by_role("button", name="Pause").click(timeout=LONG)
     wait_until(page, lambda: run_status(long_run) == "paused", "the run to pause", 60_000)
@@ -91,9 +102,12 @@ def steer_and_stop_a_long_run(page, server, known: set[str]) -> None:
     shot(page, "train_paused")
     set_number(page, "Learning rate", 0.0005)
     page.get_by_role("button", name="Set rate").click()
+    # asked before the next click: a click during the rerun that Set rate started could replace it
+    wait_until(page, lambda: read_control(long_run).get("lr") == 0.0005, "the new rate to be asked")
+    wait_idle(page)
     page.get_by_role("button", name="Resume").click()
     wait_until(page, lambda: len(run_events(long_run, "batch")) > held, "training to go on after Resume")
-    (change,) = run_events(long_run, "lr_change")
+    (change,) = wait_until(page, lambda: run_events(long_run, "lr_change"), "the new rate to be applied")
     assert change["to"] == 0.0005 and run_events(long_run, "batch")[-1]["lr"] == 0.0005
     assert len(run_events(long_run, "pause")) == 1 and len(run_events(long_run, "resume")) == 1
     steered = plot_points(page, "loss_chart")
