@@ -23,7 +23,7 @@ from .files import (CONFIG, ENDED_STATUSES, EXTENSION, PROCESS_LOG, QUEUED, TRAI
                     write_json)
 from .processes import same_process, start_time, this_process
 from .reader import LAUNCH_GRACE_S, last_line, read_json, read_status, waiting_extension
-from .slots import need
+from .slots import held
 
 WAITING, STARTED, FAILED = "waiting", "started", "failed"
 
@@ -119,18 +119,12 @@ def ask(run_dir: Path, epochs: int, lr: float, threads: Optional[int], worker: O
         raise RunDirError(f"cannot write to the run folder {run_dir}: {e.strerror or e}") from e
 
 
-def slots(config: dict, record: dict) -> tuple[int, int]:
-    """(CPU slots, GPU slots) the +1 epoch takes: its threads and device, by default the run's (config)."""
-    threads, device = record.get("threads"), record.get("device") or config.get("device", "cpu")
-    return need(threads if threads is not None else config.get("threads"), str(device))
-
-
 def holding(run_dir: Path, config: dict) -> tuple[int, int]:
     """In a pump: the slots an ended run's started +1 epoch holds until its process takes the run over. One
     whose process ended before is marked failed, its reason kept for the page (its slots are free)."""
     pending = look(run_dir)
     if pending is not None and pending.state == STARTED:
-        return slots(config, pending.record)
+        return held(config, pending.record)
     if pending is not None and pending.state == FAILED and "failed" not in pending.record:
         fail(run_dir, pending.reason)
     return 0, 0

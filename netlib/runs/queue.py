@@ -121,7 +121,7 @@ def _pump(root: Path, index: Optional[list], started: list) -> None:
         _fail_unlisted(root, {e.dir.name for e in entries})
         cpu, gpu = 0, 0
         for e in entries:  # a dead process's run reads "interrupted" or "failed": its slots are free
-            c, g = (held(e.config, e.status_json)
+            c, g = (held(e.config, e.status_json.get("holds"))
                     if e.status in (*LIVE_STATUSES, STARTING) else extension.holding(e.dir, e.config))
             cpu, gpu = cpu + c, gpu + g
         for entry in sorted((e for e in entries if e.queue_position), key=lambda e: e.queue_position):
@@ -148,7 +148,7 @@ def _next(entry) -> tuple:
         return need(req.threads, req.device), lambda: _claimed(entry.dir, worker) if worker else _start(entry.dir)
     record = waiting_extension(entry.dir) or {}
     words = extension.words(entry.dir, record)
-    return extension.slots(entry.config, record), lambda: extension.start(entry.dir, record, words)
+    return held(entry.config, record), lambda: extension.start(entry.dir, record, words)
 
 
 def _fail_unlisted(root: Path, listed: set) -> None:

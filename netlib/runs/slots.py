@@ -36,9 +36,10 @@ def need(threads, device) -> tuple[int, int]:
     return min(threads if ok else total, total), 0
 
 
-def held(config: dict, status: dict) -> tuple[int, int]:
-    """(CPU slots, GPU slots) a live run holds: by the threads and device its status says its process
-    trains with (a +1 epoch that asked for others: `holds`), else by its config.json's."""
-    holds = status.get("holds")
-    src = {**config, **holds} if isinstance(holds, dict) else config
-    return need(src.get("threads"), src.get("device", "cpu"))
+def held(config: dict, over) -> tuple[int, int]:
+    """(CPU slots, GPU slots) of a run's process that trains with other threads or device than its
+    config.json asked (over: a +1 epoch's request, or a live one's `holds` in status.json): over's where it
+    names them, else config's."""
+    over = over if isinstance(over, dict) else {}
+    threads = over.get("threads") if over.get("threads") is not None else config.get("threads")
+    return need(threads, str(over.get("device") or config.get("device", "cpu")))
