@@ -13,8 +13,7 @@ from PIL import Image
 from netlib.charts import explain as explain_charts
 from netlib.lab import catalogue
 from netlib.checkpoint import load_checkpoint
-from netlib.analysis.explain import (BRANCH_NAMES, _upsample, _walk, branch_strengths, doubt, explain,
-                                     grad_cam, gradient_x_input, last_conv_stage)
+from netlib.analysis.explain import BRANCH_NAMES, _upsample, _walk, doubt, explain, last_conv_stage
 from netlib.models import SHOWCASE, build_model
 from netlib.analysis.preprocess import BLOB_HINT, SCRIBBLE_HINT, prepare
 from netlib.data import MEAN, STD
@@ -60,8 +59,7 @@ def test_the_shared_model_is_left_exactly_as_it_was():
     flags = {n: p.requires_grad for n, p in model.named_parameters()}
     x = digit(2)
     explain(model, x)
-    grad_cam(model, x, 3, layer="incep1")
-    branch_strengths(model, x)
+    explain(model, x, 3, "incep1")
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert {n: p.requires_grad for n, p in model.named_parameters()} == flags
     assert all(p.grad is None for p in model.parameters())
@@ -78,7 +76,7 @@ def test_one_digit_at_a_time():
 # ---------------------------------------------------------------- gradient x input means something
 def test_gradient_x_input_is_zero_on_the_empty_background():
     x = digit(7)
-    sal = gradient_x_input(fresh("residual"), x)
+    sal = explain(fresh("residual"), x).gradient_x_input
     empty = (x[0, 0] <= BACKGROUND + 1e-6).numpy()
     assert empty.sum() > 400 and (sal[empty] == 0).all() and np.abs(sal[~empty]).max() > 0
 
@@ -115,7 +113,7 @@ def test_removing_the_most_salient_ink_hurts_more_than_removing_random_ink(nets,
 @needs_shipped
 def test_explaining_another_digit_gives_another_map(nets):
     x = digit(4)
-    a, b = gradient_x_input(nets["residual"], x, 4), gradient_x_input(nets["residual"], x, 9)
+    a, b = (explain(nets["residual"], x, d).gradient_x_input for d in (4, 9))
     assert not np.allclose(a, b)
 
 
@@ -141,7 +139,7 @@ def test_grad_cam_sits_on_the_digit(nets):
     """A digit drawn small keeps its evidence near the centre of the field, where the ink is."""
     for name in SHOWCASE:
         x = digit(0)
-        cam = grad_cam(nets[name], x)
+        cam = explain(nets[name], x).grad_cam
         near_ink = torch.nn.functional.max_pool2d((x > BACKGROUND + 1e-6).float(), 7, 1, 3)[0, 0].numpy() > 0
         assert cam[near_ink].mean() > cam[~near_ink].mean()
 
@@ -149,14 +147,13 @@ def test_grad_cam_sits_on_the_digit(nets):
 # ---------------------------------------------------------------- Inception's branches
 def test_branch_strengths_are_four_shares_per_block_that_follow_the_input():
     model = fresh("inception")
-    one, eight = branch_strengths(model, digit(1)), branch_strengths(model, digit(8))
+    one, eight = explain(model, digit(1)).branches, explain(model, digit(8)).branches
     assert [b.block for b in one] == ["incep1", "incep2"] and [b.size for b in one] == [12, 4]
     for b in one + eight:
         assert len(b.strength) == len(b.share) == len(BRANCH_NAMES) == 4
         assert min(b.strength) >= 0 and min(b.share) >= 0 and abs(sum(b.share) - 1) < 1e-6
     assert not np.allclose([b.strength for b in one], [b.strength for b in eight])
-    assert explain(model, digit(1)).branches == one  # the one-pass explain agrees
-    assert branch_strengths(fresh("residual"), digit(1)) == []
+    assert explain(fresh("residual"), digit(1)).branches == []
 
 
 def test_charts_overlay_the_map_on_the_digit():

@@ -165,28 +165,6 @@ def _strength(block: str, parts: Sequence[torch.Tensor]) -> BranchStrength:
     return BranchStrength(block, int(parts[0].shape[-1]), tuple(s), tuple(share))
 
 
-# ---------------------------------------------------------------- the pieces on their own
-def gradient_x_input(model: nn.Module, x: torch.Tensor, target: Optional[int] = None) -> np.ndarray:
-    """28x28 signed map: d logit[target] / d ink, times the ink (zero on the empty background)."""
-    return explain(model, x, target).gradient_x_input
-
-
-def grad_cam(model: nn.Module, x: torch.Tensor, target: Optional[int] = None,
-             layer: Optional[str] = None) -> np.ndarray:
-    """28x28 map >= 0: Grad-CAM of `layer` (default the last convolution stage), aligned to the input."""
-    return explain(model, x, target, layer).grad_cam
-
-
-def branch_strengths(model: nn.Module, x: torch.Tensor) -> list[BranchStrength]:
-    """Per Inception block, how strongly each branch responds to the digit; [] for other networks."""
-    x = _check(x).to(_param_device(model))
-    if not any(isinstance(m, InceptionA) for m in model.children()):
-        return []
-    with torch.no_grad():
-        _, _, parts, _ = _walk(model, torch.cat([x, torch.full_like(x, -MEAN / STD)]), None)
-    return [_strength(name, p) for name, p in parts.items()]
-
-
 # ---------------------------------------------------------------- doubt, in words
 def doubt(probs: dict[str, Sequence[float]], threshold: Optional[float] = None) -> str:
     """A plain warning when a network is unsure or the networks disagree; "" when all is clear.
