@@ -87,8 +87,6 @@ DIGIT_VARIANTS: dict[int, list[list[Stroke]]] = {
          + _bezier((0.76, 0.28), (0.76, 0.55), (0.72, 0.8), (0.68, 0.97), 14)[1:]]
     ],
 }
-# The canonical form of each digit (the first variant).
-DIGIT_STROKES: dict[int, list[Stroke]] = {d: v[0] for d, v in DIGIT_VARIANTS.items()}
 
 POLARITIES = ("light_on_dark", "dark_on_light", "transparent")
 
