@@ -11,6 +11,7 @@ from app_pages._canvas_clear import clear_button
 from app_pages._common import guarded
 from app_pages._escape import literal
 from netlib.analysis.preprocess import prepare
+from netlib.handwriting import sets
 from app_pages import _handwriting_plan as collection
 
 CANVAS = 280  # px, as on Draw
@@ -104,9 +105,9 @@ def keep(p: collection.Plan, slot: collection.Slot, image28) -> bool:
     image Undo puts back."""
     old = p.kept.get(slot)
     replaced = store.images(p.name, [old]).get(old, (None,))[0] if old is not None else None
-    example = store.add(p.name, image28, slot.digit)
+    example = sets.add_example_file(None, p.name, image28, slot.digit)  # a file name: unlike an index, it never moves
     if old is not None:
-        store.remove(p.name, old)
+        sets.remove_example(None, p.name, file=old)
     p.keep(slot, example, replaced)
     return True
 
@@ -116,9 +117,9 @@ def undo(p: collection.Plan) -> None:
     Undoing a redraw puts the first drawing back in the set (stored anew: its held-out mark is decided again)."""
     slot, example, replaced = p.undo()
     if example is not None:
-        store.remove(p.name, example)
+        sets.remove_example(None, p.name, file=example)
     if replaced is not None:
-        p.restore(slot, store.add(p.name, replaced, slot.digit))
+        p.restore(slot, sets.add_example_file(None, p.name, replaced, slot.digit))
 
 
 def examples(p: collection.Plan) -> None:
@@ -162,7 +163,7 @@ def upload_example(names: list[str]) -> None:
 
 def add_upload(name: str, image28, label: int) -> None:
     """Add's click: the upload into the set, then the label cleared (a second click adds nothing twice)."""
-    store.add(name, image28, int(label))
+    sets.add_example_file(None, name, image28, int(label))
     st.session_state.pop("hw_upload_label", None)
     st.toast(f"Added a {label} to {name}.")
 

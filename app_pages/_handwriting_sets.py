@@ -7,6 +7,7 @@ import streamlit as st
 from app_pages import _handwriting_store as store
 from app_pages._common import guarded
 from app_pages._escape import literal
+from netlib.handwriting import archive, sets
 
 ZIP_UPLOAD = "hw_zip"
 MAX_ROW = 12  # digits shown per row when looking at a set
@@ -53,14 +54,14 @@ def actions(names: list[str], unreadable: set) -> None:
     name = a.selectbox("Set", names, key="hw_set_pick")
     with b:
         c1, c2, c3 = st.columns(3)
-        data = None if name in unreadable else guarded(store.export_zip)(name)
+        data = None if name in unreadable else guarded(archive.export_zip)(None, name)
         if data is not None:
             c1.download_button("Download zip", data, file_name=f"{name}.zip", mime="application/zip",
                                icon=":material/download:", key="hw_download")
         with c2.popover("Rename", icon=":material/edit:"):
             new = st.text_input("New name", key="hw_rename_to")
             if st.button("Rename", key="hw_rename", disabled=not new.strip()):
-                if guarded(store.rename)(name, new) is not None:
+                if guarded(sets.rename_set)(None, name, new.strip()) is not None:
                     st.rerun()
         with c3.popover("Delete", icon=":material/delete:"):
             st.markdown(f"Delete **{literal(name)}** and all its examples? Runs fine-tuned on it, and runs "
@@ -76,7 +77,7 @@ def show_digits(names: list[str]) -> None:
     name = st.selectbox("Set", names, key="hw_show_set")
     if name is None:
         return
-    hs = store.load(name)
+    hs = sets.load_set(None, name)
     if hs.synthetic:
         st.caption(f"{literal(name)} is synthetic: drawn by the lab's stroke renderer in one made-up writer's style.")
     for digit in range(10):
@@ -94,6 +95,6 @@ def upload_zip() -> None:
     with st.expander("Upload a set's zip", icon=":material/upload:"):
         up = st.file_uploader("A handwriting set's zip (as Download zip makes it)", type=["zip"], key=ZIP_UPLOAD)
         if up is not None and st.button("Add this set", key="hw_zip_add", icon=":material/add:"):
-            made = guarded(store.import_zip)(up.getvalue())
+            made = guarded(archive.import_zip)(None, up.getvalue())
             if made is not None:
                 st.success(f"Added the set {literal(made)}.", icon=":material/check:")

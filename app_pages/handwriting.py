@@ -5,10 +5,10 @@ import streamlit as st
 from app_pages import _handwriting_changes as changes
 from app_pages import _handwriting_collect as collect
 from app_pages import _handwriting_sets as set_list
-from app_pages import _handwriting_store as store
 from app_pages import _handwriting_tune as tune
 from app_pages import _links as links
 from app_pages._common import guarded
+from netlib.handwriting import sets
 
 TABS = ("Collect", "Your sets", "Fine-tune", "What changed")
 TAB_KEY = "hw_tab"
@@ -19,7 +19,7 @@ def main() -> None:
     st.markdown("Teach a network **your** handwriting: draw each digit a few times, fine-tune a trained "
                 "network on them, then measure what it learned (your held-out digits) and what it forgot "
                 "(MNIST's 10,000 test digits).")
-    found = guarded(store.listed)() or []
+    found = guarded(sets.list_sets)() or []
     mine = [s.name for s in found if not s.synthetic]
     tabs = dict(zip(TABS, st.tabs(TABS, key=TAB_KEY, on_change="rerun")))
     with tabs["Collect"]:
