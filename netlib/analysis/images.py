@@ -35,24 +35,15 @@ def load_image(source: bytes | str | Path) -> Image.Image:
     if not data:
         raise ImageError("The file is empty.")
     if len(data) > MAX_BYTES:
-        raise ImageError(_too_many_bytes(len(data)))
+        raise ImageError(f"The file is too big: {len(data) / 2**20:.1f} MiB (at most {MAX_BYTES / 2**20:.0f} MiB).")
     try:  # opening reads only the header; Pillow refuses outright bombs over 2x its own limit
         img = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        raise ImageError("This is not an image Pillow can read (PNG, JPEG, GIF, BMP, WebP ...).") from None
-    except Image.DecompressionBombError:
-        raise ImageError(f"The image is too large (over {MAX_PIXELS:,} pixels).") from None
-    except MemoryError:
-        raise
-    except Exception as e:  # noqa: BLE001 - a plugin's parser fails on damage with any error at all
-        raise ImageError(_damaged(e)) from None
-    # Check the header's size before decoding, so a bomb is never expanded in memory.
-    w, h = img.size
-    if w * h > MAX_PIXELS:
-        raise ImageError(f"The image is too large: {w}x{h} pixels (at most {MAX_PIXELS:,} pixels).")
-    if w == 0 or h == 0:
-        raise ImageError("The image has no pixels.")
-    try:
+        # Check the header's size before decoding, so a bomb is never expanded in memory.
+        w, h = img.size
+        if w * h > MAX_PIXELS:
+            raise ImageError(f"The image is too large: {w}x{h} pixels (at most {MAX_PIXELS:,} pixels).")
+        if w == 0 or h == 0:
+            raise ImageError("The image has no pixels.")
         # Animated GIF/PNG/WebP: the first frame. is_animated looks one frame ahead at most; n_frames
         # would parse every frame (3 s for a 10 MB GIF of 388,000 tiny frames) to answer the same.
         if getattr(img, "is_animated", False):
@@ -63,11 +54,13 @@ def load_image(source: bytes | str | Path) -> Image.Image:
         return to_standard_mode(img)
     except ImageError:
         raise
+    except UnidentifiedImageError:
+        raise ImageError("This is not an image Pillow can read (PNG, JPEG, GIF, BMP, WebP ...).") from None
     except Image.DecompressionBombError:
         raise ImageError(f"The image is too large (over {MAX_PIXELS:,} pixels).") from None
     except MemoryError:
         raise
-    except Exception as e:  # noqa: BLE001 - IndexError, KeyError, struct.error ... from damaged frames
+    except Exception as e:  # noqa: BLE001 - a plugin's parser, or a damaged frame, fails with any error at all
         raise ImageError(_damaged(e)) from None
 
 
@@ -79,10 +72,6 @@ def _damaged(e: Exception) -> str:
     if isinstance(e, (OSError, SyntaxError, ValueError, EOFError)) and said:
         return f"{text} ({said[0][:200].rstrip('.')})."
     return f"{text}."
-
-
-def _too_many_bytes(n: int) -> str:
-    return f"The file is too big: {n / 2**20:.1f} MiB (at most {MAX_BYTES / 2**20:.0f} MiB)."
 
 
 def to_standard_mode(img: Image.Image) -> Image.Image:
