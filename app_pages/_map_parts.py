@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages import _evaluations
-from app_pages._common import chart, guarded, load_model, open_on_inspect, test_digits
+from app_pages._common import guarded, load_model, open_on_inspect, test_digits
 from netlib.embedding import charts
 from netlib.embedding.epochs import kept_epochs
 from netlib.embedding.features import features
@@ -147,7 +147,3 @@ def card(m, key: str, model: str, path: Path, opens: str = "") -> None:
         if st.button("Open on Inspect", key=f"{key}_inspect", icon=":material/layers:",
                      help=opens or "this digit's feature maps, layer by layer"):
             open_on_inspect(model, path, i)
-
-
-def epoch_chart(epochs: list[int], frames: list, current: int, key: str) -> None:
-    chart(charts.separation_figure(epochs, frames, current), key=key)

@@ -7,9 +7,9 @@ import streamlit as st
 
 from app_pages import _links as links
 from app_pages import _map_parts as parts
-from app_pages._common import checkpoint_picker, guarded, runs_dir, test_digits
+from app_pages._common import chart, checkpoint_picker, guarded, runs_dir, test_digits
 from app_pages._escape import code
-from netlib.embedding.charts import frame_ranges
+from netlib.embedding.charts import frame_ranges, separation_figure
 from netlib.embedding.epochs import kept_epochs
 from netlib.embedding.maps import DEFAULT_N
 from netlib.embedding.project import TITLES
@@ -81,7 +81,7 @@ def by_epoch(runs: list, method: str, n: int) -> None:
         parts.card(m, "map_frame", entry.model, entry.dir / CHECKPOINT,  # Inspect lists a run's last checkpoint only
                    opens="this digit's feature maps, layer by layer, with the run's last checkpoint (Inspect does "
                          "not open a single epoch's weights)")
-    parts.epoch_chart(epochs, frames, epoch, "map_separation")
+    chart(separation_figure(epochs, frames, epoch), key="map_separation")
     st.caption("Each epoch's map is turned, mirrored and scaled onto the last one (orthogonal Procrustes): the "
                "shape of a frame is its own, only its pose is matched, so a digit's path between frames can be "
                "followed." + (" t-SNE starts each frame from the one before." if method == "tsne" else ""))
