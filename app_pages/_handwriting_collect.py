@@ -62,15 +62,15 @@ def canvas(key: str):
 
 def collect(p: collection.Plan) -> None:
     """The prompt, the canvas and Keep / Skip / Undo, then the examples so far (each can be redrawn)."""
-    slot = p.current()
+    slot = p.at
     left, right = st.columns([1, 1], gap="large")
     with left:
         if slot is None:
-            st.success(f"Done: {p.kept_count()} examples kept in {literal(p.name)} "
-                       f"({p.skipped_count()} skipped). Fine-tune on it in the Fine-tune tab.", icon=":material/check:")
+            st.success(f"Done: {len(p.kept)} examples kept in {literal(p.name)} "
+                       f"({len(p.skipped)} skipped). Fine-tune on it in the Fine-tune tab.", icon=":material/check:")
         else:
             st.subheader(f"Draw a {slot.digit}" + (" again" if slot in p.kept else ""))
-            st.caption(f"{slot.digit}: example {slot.round + 1} of {p.k} · {p.kept_count()} kept, "
+            st.caption(f"{slot.digit}: example {slot.round + 1} of {p.k} · {len(p.kept)} kept, "
                        f"{p.remaining()} to go")
             st.session_state[CANVAS_KEY] = key = f"hw_canvas_{p.token(slot)}"
             image = canvas(key)

@@ -49,18 +49,9 @@ class Plan:
     def slots_of(self, digit: int) -> list[Slot]:
         return [Slot(digit, r) for r in range(self.k)]
 
-    def current(self) -> Optional[Slot]:
-        return self.at
-
     def token(self, slot: Slot) -> str:
         """A widget-key part unique to this slot's current drawing."""
         return f"{slot.digit}_{slot.round}_{self.versions.get(slot, 0)}"
-
-    def kept_count(self) -> int:
-        return len(self.kept)
-
-    def skipped_count(self) -> int:
-        return len(self.skipped)
 
     def remaining(self) -> int:
         return sum(1 for s in self.slots() if s not in self.kept and s not in self.skipped)
