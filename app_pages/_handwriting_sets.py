@@ -8,15 +8,10 @@ from app_pages import _handwriting_store as store
 from app_pages._common import guarded
 from app_pages._escape import literal
 from netlib.handwriting import archive, sets
+from netlib.handwriting.split import HELD_OUT_SHARE
 
 ZIP_UPLOAD = "hw_zip"
 MAX_ROW = 12  # digits shown per row when looking at a set
-
-
-def held_share() -> str:
-    from netlib.handwriting.split import HELD_OUT_SHARE
-
-    return f"{HELD_OUT_SHARE:.0%}"
 
 
 def counts_row(info) -> dict:
@@ -37,7 +32,7 @@ def set_list(found: list) -> None:
         for info in found:
             if info.problem:
                 st.warning(f"{literal(info.name)}: {literal(info.problem)}", icon=":material/warning:")
-        st.caption(f"About {held_share()} of each digit's examples, and at least one once it has two, is held out "
+        st.caption(f"About {HELD_OUT_SHARE:.0%} of each digit's examples, and at least one once it has two, is held out "
                    "for testing: chosen when the example is added and kept. Fine-tuning never trains on them, "
                    "so the accuracy on them says how well a network reads digits of yours it has not seen.")
         mine = [info.name for info in found if not info.synthetic]

@@ -11,7 +11,7 @@ from app_pages._escape import code, literal
 from netlib.handwriting import tuning
 from netlib.lab import launch
 from netlib.models import MODELS, title
-from netlib.runs import reader
+from netlib.runs import queue, reader
 
 TRAIN_RUN = "train_run"  # the Train page's watched run (train.py's RUN_KEY): the first fine-tuning run
 LAUNCHED = "hw_launched"  # the run folders of this session's last fine-tuning, one per variant
@@ -35,7 +35,8 @@ def tune_form(set_names: list[str], synthetic: set) -> None:
                       format_func=lambda v: tuning.VARIANTS.get(v, v))
     variants = list(tuning.VARIANTS) if variant == ALL else [variant]
     st.caption(tuning.describe(variants) + " Your held-out digits are never trained on."
-               + (" " + describe_set(name) if name in synthetic else ""))
+               + (f" {literal(name)} is synthetic: digits drawn by the lab's stroke renderer in one made-up "
+                  "writer's style, standing in for a person's handwriting." if name in synthetic else ""))
     if picked is None:
         return
     if st.button("Fine-tune", type="primary", icon=":material/model_training:", key="hw_tune"):
@@ -51,7 +52,7 @@ def submit(model: str, checkpoint: Path, set_name: str, variants: list[str]) -> 
     shape = checkpoint_meta(checkpoint).get("model_kwargs") or {}  # the network as the checkpoint has it
     requests = [tuning.request(model, checkpoint, set_name, v, synthetic=launch.synthetic_from_env(), **shape)
                 for v in variants]
-    return launch.launch_many(runs_dir(), requests, tag="tune")
+    return queue.enqueue(runs_dir(), requests, tag="tune")
 
 
 def launched() -> None:
@@ -61,8 +62,3 @@ def launched() -> None:
     st.success(f"Queued {len(dirs)} fine-tuning run(s): " + ", ".join(code(Path(d).name) for d in dirs)
                + ". They train like any run; their results appear under What changed.", icon=":material/check:")
     st.page_link("app_pages/train.py", label="Watch on Train", icon=":material/monitoring:")
-
-
-def describe_set(name: str) -> str:
-    return (f"{literal(name)} is synthetic: digits drawn by the lab's stroke renderer in one made-up writer's "
-            "style, standing in for a person's handwriting.")

@@ -99,10 +99,6 @@ def _dilate(a: np.ndarray, r: int) -> np.ndarray:
     return a
 
 
-def _erode(a: np.ndarray, r: int) -> np.ndarray:
-    return 1.0 - _dilate(1.0 - a, r)
-
-
 # --- the four categories ------------------------------------------------------------------------------
 
 def render_tight(digit: np.ndarray, rng: np.random.Generator, inverted: bool) -> Image.Image:
@@ -137,8 +133,9 @@ def render_strokes(digit: np.ndarray, rng: np.random.Generator, thick: bool, inv
     ink = np.clip(_resize(digit.astype(np.float32) / 255.0, side, side, Image.Resampling.BICUBIC), 0.0, 1.0)
     if thick:  # 0.5-1 MNIST px more on each side: a marker (3-11 px here)
         return _grey(_dilate(ink, max(1, round(scale * rng.uniform(0.5, 1.0)))), inverted)
-    # 0.35-0.6 MNIST px less on each side (2-6 px): a fine pen, short of wiping strokes out
-    return _grey(_erode(ink, max(1, round(scale * rng.uniform(0.35, 0.6)))), inverted)
+    # 0.35-0.6 MNIST px less on each side (2-6 px): a fine pen, short of wiping strokes out (erosion: the
+    # paper dilated)
+    return _grey(1.0 - _dilate(1.0 - ink, max(1, round(scale * rng.uniform(0.35, 0.6)))), inverted)
 
 
 def render_photo(digit: np.ndarray, rng: np.random.Generator) -> tuple[Image.Image, str]:

@@ -67,10 +67,6 @@ def epoch_positions(epochs: Sequence[dict], axis: str = "epoch") -> list[float]:
     return [e["epoch"] if axis == "epoch" else e["elapsed"] for e in epochs]
 
 
-def _axis_title(axis: str) -> str:
-    return "epoch" if axis == "epoch" else "wall time (s)"
-
-
 def mark_lr_changes(fig: go.Figure, changes: Sequence[dict]) -> go.Figure:
     """A dashed vertical line where a person changed the learning rate, labelled with the new rate."""
     for e in changes:
@@ -155,7 +151,7 @@ def compare_figure(series: Sequence[dict], axis: str = "epoch", smoothing: float
             fig.add_scatter(x=bx, y=by, mode="lines", name=s["label"], legendgroup=s["label"],
                             showlegend=not ep, line=dict(color=s["color"], width=2),
                             hovertemplate=s["label"] + "<br>%{x:.3g}: %{y:.4f}<extra></extra>", row=1, col=2)
-    fig.update_xaxes(title=_axis_title(axis), rangemode="tozero", gridcolor=COLORS["grid"])
+    fig.update_xaxes(title="epoch" if axis == "epoch" else "wall time (s)", rangemode="tozero", gridcolor=COLORS["grid"])
     fig.update_yaxes(gridcolor=COLORS["grid"])
     fig.update_yaxes(range=[max(0.0, min(lowest, 95.0) - 1), 100.2], row=1, col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=2)
