@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections import Counter
 from datetime import datetime
 from dataclasses import asdict, dataclass, field
 from typing import Optional
@@ -173,11 +174,7 @@ def progress(study) -> dict:
     """{state: count} of the trials that count (a lost trial that was retried counts as its retry)."""
     trials = study.get_trials(deepcopy=False)
     retried = {t.user_attrs.get("retry_of") for t in trials}
-    counts: dict = {}
-    for t in trials:
-        if t.number not in retried:
-            counts[t.state.name] = counts.get(t.state.name, 0) + 1
-    return counts
+    return dict(Counter(t.state.name for t in trials if t.number not in retried))
 
 
 def take(study):
