@@ -70,28 +70,22 @@ def table_row(r: notebook.Row) -> dict:
             "Size": r.bytes / 2**20, "Run": r.name}
 
 
-def listed(key: str, options: list, what: str) -> None:
-    """A filter's value from a link that no run here has: back to 'all', and said."""
-    value = st.session_state.get(key)
-    if value is not None and value not in options:
-        st.session_state[key] = ALL
-        st.warning(f"No run here has the {what} {code(str(value))}: showing all.", icon=":material/link_off:")
-
-
 def filters(rows: list) -> list:
-    """The filter row above the table: network, status, tag and free text; the rows they keep."""
-    listed("runs_network", [ALL, *{r.network for r in rows}], "network")
-    listed("runs_status", [ALL, *{r.status for r in rows}], "status")
-    listed("runs_tag", [ALL, *{t for r in rows for t in r.meta.tags}], "tag")
-    a, b, c, d = st.columns([1, 1, 1, 2])
-    network = a.selectbox("Network", [ALL, *sorted({r.network for r in rows})], key="runs_network",
-                          format_func=lambda v: v or "all")
-    status = b.selectbox("Status", [ALL, *sorted({r.status for r in rows})], key="runs_status",
-                         format_func=lambda v: v or "all")
-    tag = c.selectbox("Tag", [ALL, *sorted({t for r in rows for t in r.meta.tags})], key="runs_tag",
-                      format_func=lambda v: v or "all")
+    """The filter row above the table: network, status, tag and free text; the rows they keep. A filter's value
+    from a link that no run here has goes back to 'all', and is said."""
+    found = {"network": {r.network for r in rows}, "status": {r.status for r in rows},
+             "tag": {t for r in rows for t in r.meta.tags}}
+    for what, values in found.items():
+        value = st.session_state.get(f"runs_{what}")
+        if value is not None and value not in (ALL, *values):
+            st.session_state[f"runs_{what}"] = ALL
+            st.warning(f"No run here has the {what} {code(str(value))}: showing all.", icon=":material/link_off:")
+    *columns, d = st.columns([1, 1, 1, 2])
+    picked = [column.selectbox(what.capitalize(), [ALL, *sorted(values)], key=f"runs_{what}",
+                               format_func=lambda v: v or "all")
+              for column, (what, values) in zip(columns, found.items())]
     text = d.text_input("Search", key="runs_search", placeholder="label, notes, run name, recipe...")
-    return [r for r in rows if notebook.matches(r, network, status, tag, text.strip())]
+    return [r for r in rows if notebook.matches(r, *picked, text.strip())]
 
 
 def group_row(rows: list) -> dict:
