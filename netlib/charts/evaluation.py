@@ -7,18 +7,11 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import COLORS, TEMPLATE, UIREVISION
+from .style import COLORS, figure
 
 RIGHT = "#D1FAE5"  # the diagonal (read correctly): one pale green, so the errors stand out
 # off-diagonal counts: none = near white; one error already a clear pink; the most a strong red
 ERRORS = [[0.0, "#F9FAFB"], [1e-6, "#FECACA"], [1.0, "#F87171"]]  # dark text stays readable on all
-
-
-def _figure(title: str, height: int) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(template=TEMPLATE, title=title, height=height, uirevision=UIREVISION,
-                      hovermode="closest")
-    return fig
 
 
 def confusion_figure(confusion: np.ndarray, title: str = "Confusion matrix", height: int = 460) -> go.Figure:
@@ -37,7 +30,7 @@ def confusion_figure(confusion: np.ndarray, title: str = "Confusion matrix", hei
     custom = np.dstack([c, share])
     errors = np.where(diag, np.nan, c).astype(float)
     right = np.where(diag, 1.0, np.nan)
-    fig = _figure(title, height)
+    fig = figure(title, height)
     hover = "true %{y}, read %{x}: %{customdata[0]:,} (%{customdata[1]:.2f}% of the %{y}s)<extra></extra>"
     fig.add_heatmap(z=right, x=digits, y=digits, colorscale=[[0, RIGHT], [1, RIGHT]], showscale=False,
                     customdata=custom, hovertemplate=hover, xgap=1, ygap=1, name="read correctly")
@@ -52,7 +45,7 @@ def confusion_figure(confusion: np.ndarray, title: str = "Confusion matrix", hei
     fig.update_xaxes(title="digit read", type="category", side="bottom", showgrid=False, ticks="")
     fig.update_yaxes(title="true digit", type="category", autorange="reversed", showgrid=False, ticks="",
                      scaleanchor="x", constrain="domain")
-    fig.update_layout(margin=dict(l=56, r=16, t=40, b=48), plot_bgcolor="white")
+    fig.update_layout(hovermode="closest", margin=dict(l=56, r=16, t=40, b=48), plot_bgcolor="white")
     return fig
 
 
@@ -66,12 +59,12 @@ def per_class_figure(per_class: Sequence[float], color: str = COLORS["train"],
     worst = int(np.nanargmin(acc)) if finite.size else -1
     low = max(0.0, np.floor(finite.min() - 0.5)) if finite.size else 0.0
     colors = [color if d == worst else "#A5B4FC" for d in range(len(acc))]
-    fig = _figure(title, height)
+    fig = figure(title, height)
     fig.add_bar(x=digits, y=np.nan_to_num(acc, nan=0.0), marker_color=colors,
                 text=["—" if not np.isfinite(a) else f"{a:.1f}" for a in acc], textposition="outside",
                 cliponaxis=False, hovertemplate="digit %{x}: %{y:.2f}% read correctly<extra></extra>")
     fig.update_xaxes(title="true digit", type="category", showgrid=False)
     # The axis ends at 100%: nothing is read more than always; the bars' numbers sit above it, in the margin.
     fig.update_yaxes(title="read correctly (%)", range=[low, 100])
-    fig.update_layout(showlegend=False, bargap=0.25, margin=dict(l=56, r=16, t=56, b=48))
+    fig.update_layout(hovermode="closest", showlegend=False, bargap=0.25, margin=dict(l=56, r=16, t=56, b=48))
     return fig
