@@ -82,9 +82,7 @@ def feature_map_figure(maps: np.ndarray, title: str, groups: Optional[Sequence[t
     fig = figure(title, int(36 + 8 + min(520, max(60, plot_w * img.shape[0] / img.shape[1]))))
     fig.add_heatmap(z=img, customdata=idx, colorscale="Viridis", showscale=False, zmin=0, zmax=1,
                     hovertemplate="channel %{customdata}<br>activation %{z:.2f} (of its max)<extra></extra>")
-    fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
-    fig.update_layout(hovermode="closest", margin=dict(l=left, r=8, t=36, b=8))
+    fig.update_layout(**PIXELS, margin=dict(l=left, r=8, t=36, b=8))
     if groups:
         for (label, row), (_, n) in zip(starts, groups):
             rows = math.ceil(n / cols)
