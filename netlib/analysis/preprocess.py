@@ -62,26 +62,23 @@ def _work_ink(image: Image.Image | np.ndarray, dark_ink: bool | None = None) -> 
         raise ImageError(f"Expected an HxW, HxWx3 or HxWx4 image, got shape {image.shape}.")
     if not isinstance(image, (Image.Image, np.ndarray)):
         raise ImageError(f"Expected a PIL image or a numpy array, got {type(image).__name__}.")
-    k = -(-max(_hw(image)) // WORK_SIDE)  # ceil
-    if k <= 1:
-        return _with_k(read_ink(image, dark_ink), 1)
+    k = max(1, -(-max(_hw(image)) // WORK_SIDE))  # ceil
     # Shrink first (Pillow's reduce is a fast box average), then convert: far less to convert.
-    if isinstance(image, Image.Image):
-        return _with_k(read_ink(to_standard_mode(image).reduce(k), dark_ink), k)
-    a = image if image.ndim == 3 else image[:, :, None]
-    channels = []
-    for c in range(a.shape[2]):
-        band = np.ascontiguousarray(a[:, :, c])
-        if band.dtype == np.uint16:
-            band = band.astype(np.float32) / 65535.0
-        elif band.dtype != np.uint8:
-            band = band.astype(np.float32)  # 'F' keeps the array's own scale for ink_map to read
-        channels.append(np.asarray(Image.fromarray(band).reduce(k)))
-    return _with_k(read_ink(np.stack(channels, axis=2), dark_ink), k)
-
-
-def _with_k(ink_and_polarity: tuple, k: int) -> tuple[np.ndarray, int, bool]:
-    return ink_and_polarity[0], k, ink_and_polarity[1]
+    if k > 1 and isinstance(image, Image.Image):
+        image = to_standard_mode(image).reduce(k)
+    elif k > 1:
+        a = image if image.ndim == 3 else image[:, :, None]
+        channels = []
+        for c in range(a.shape[2]):
+            band = np.ascontiguousarray(a[:, :, c])
+            if band.dtype == np.uint16:
+                band = band.astype(np.float32) / 65535.0
+            elif band.dtype != np.uint8:
+                band = band.astype(np.float32)  # 'F' keeps the array's own scale for ink_map to read
+            channels.append(np.asarray(Image.fromarray(band).reduce(k)))
+        image = np.stack(channels, axis=2)
+    ink, dark = read_ink(image, dark_ink)
+    return ink, k, dark
 
 
 def _stroke_width(a: np.ndarray) -> float:
