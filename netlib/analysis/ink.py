@@ -88,7 +88,7 @@ def _cut_out(gray: np.ndarray, alpha: np.ndarray, dark_ink: Optional[bool]) -> t
 def _on_paper(gray: np.ndarray, dark_ink: Optional[bool]) -> tuple[np.ndarray, bool]:
     """An opaque image: split it in two tones, take the ink to be the smaller tone that keeps off the
     image's edge, fit the paper's light under the other, and measure the ink against that surface."""
-    small = _shrink(gray, MODEL_SIDE)
+    small = shrink(gray, MODEL_SIDE)
     threshold = _otsu(small)
     darker = small < threshold
     if dark_ink is None:
@@ -133,7 +133,7 @@ def _ink_score(mask: np.ndarray) -> float:
     return float(mask.mean()) + float(edge.mean())
 
 
-def _shrink(a: np.ndarray, side: int) -> np.ndarray:
+def shrink(a: np.ndarray, side: int) -> np.ndarray:
     """A box-averaged copy whose longer side is at most `side`."""
     h, w = a.shape
     if max(h, w) <= side:

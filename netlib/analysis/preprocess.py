@@ -10,7 +10,7 @@ from PIL import Image
 
 from ..data import MEAN, STD
 from .images import ImageError, to_standard_mode
-from .ink import block_size, ink_map, ink_pixels, read_ink, smooth_blocks  # noqa: F401  ink_map: the preprocessing's public first step
+from .ink import block_size, ink_map, ink_pixels, read_ink, shrink, smooth_blocks  # noqa: F401  ink_map: the preprocessing's public first step
 
 # Inputs larger than this are downscaled before anything else: a digit that fits a 20x20 box loses
 # nothing at 1024 px, and it keeps a 4096x4096 image well under a second.
@@ -95,11 +95,7 @@ def _stroke_width(a: np.ndarray) -> float:
 def _thicken(crop: np.ndarray) -> np.ndarray:
     """Widen strokes thinner than MNIST's (a thin brush on a big digit) by a grey-level dilation."""
     # Work at most at 4x the 20 px box: enough detail, and the dilation stays a handful of shifts.
-    side = max(crop.shape)
-    if side > 4 * BOX:
-        f = 4 * BOX / side
-        size = (max(1, round(crop.shape[1] * f)), max(1, round(crop.shape[0] * f)))
-        crop = np.asarray(Image.fromarray(crop, "F").resize(size, Image.Resampling.BOX), dtype=np.float32)
+    crop = shrink(crop, 4 * BOX)
     side = max(crop.shape)
     target = MIN_STROKE * side / BOX  # the thinnest wanted stroke, in pixels at this resolution
     r = round((target - _stroke_width(crop)) / 2)
@@ -212,11 +208,7 @@ def _transparent(image) -> bool:
 
 def _found_view(ink: np.ndarray) -> np.ndarray:
     """The ink map as found, small enough to show beside the image (uint8, ink white)."""
-    h, w = ink.shape
-    f = min(1.0, FOUND_SIDE / max(h, w))
-    small = ink if f == 1.0 else np.asarray(Image.fromarray(ink, "F").resize(
-        (max(1, round(w * f)), max(1, round(h * f))), Image.Resampling.BOX), dtype=np.float32)
-    return np.clip(small * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return np.clip(shrink(ink, FOUND_SIDE) * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 def _hw(image: Image.Image | np.ndarray) -> tuple[int, int]:
