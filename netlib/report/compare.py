@@ -7,6 +7,7 @@ from ..charts import training
 from ..charts.groups import group_series
 from ..runs import groups, summary
 from .document import Document, paragraph, table
+from .runs import pct
 
 
 def group_rows(found: list) -> list[dict]:
@@ -23,10 +24,6 @@ def group_rows(found: list) -> list[dict]:
                      "final test acc": s["final_words"] or pct(s["final_test_acc"]),
                      "time to 99%": summary.format_seconds(s["time_to_99"]) if s["time_to_99"] else "not reached"})
     return rows
-
-
-def pct(x) -> str:
-    return "—" if x is None else f"{100 * x:.2f}%"
 
 
 def section(doc: Document, runs: list) -> list:
