@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from netlib.analysis.ink import block_size, ink_map, read_ink
+from netlib.analysis.ink import block_size, read_ink
 from netlib.analysis.photos import upload_digits
 from netlib.analysis.preprocess import BLANK_HINT, NO_CONTRAST_HINT, prepare
 from netlib.checkpoint import load_checkpoint
@@ -98,7 +98,7 @@ def test_only_an_image_without_contrast_is_empty():
     assert prepare(np.zeros((50, 50, 4), np.uint8)).hint == BLANK_HINT  # the canvas keeps its own words
     faint = flat.copy()
     faint[30:90, 70:80] = 170  # a faint pencil stroke: 12% darker than the paper
-    assert not prepare(faint).blank and not ink_map(faint)[:20].any()
+    assert not prepare(faint).blank and not read_ink(faint)[0][:20].any()
 
 
 def test_the_person_can_overrule_polarity_and_crop():

@@ -11,7 +11,8 @@ from PIL import Image, ImageDraw
 
 from netlib.analysis import images
 from netlib.analysis.images import ImageError, load_image
-from netlib.analysis.preprocess import ink_map, prepare
+from netlib.analysis.ink import read_ink
+from netlib.analysis.preprocess import prepare
 from netlib.data import MEAN, STD
 
 
@@ -106,7 +107,7 @@ def test_transparent_rgba_reads_alpha_even_with_black_ink():
         p = prepare(arr)
         assert not p.blank
         assert np.abs(p.preview.astype(int) - ref.preview.astype(int)).max() <= 2
-    assert np.allclose(ink_map(black), black[..., 3] / 255.0)
+    assert np.allclose(read_ink(black)[0], black[..., 3] / 255.0)
 
 
 def test_rows_and_columns_not_swapped():
@@ -152,11 +153,11 @@ def test_ink_map_accepts_arrays_of_all_shapes():
     g = np.zeros((30, 40), np.uint8)
     g[10:20, 5:35] = 255
     for arr in (g, g[..., None], np.stack([g] * 3, -1), g.astype(np.float32) / 255, g.astype(np.float64)):
-        ink = ink_map(arr)
+        ink = read_ink(arr)[0]
         assert ink.shape == (30, 40) and ink.dtype == np.float32
         assert ink[15, 20] == pytest.approx(1.0) and ink[0, 0] == pytest.approx(0.0)
     with pytest.raises(ImageError):
-        ink_map(np.zeros((4, 4, 5)))
+        read_ink(np.zeros((4, 4, 5)))
 
 
 def test_non_image_and_empty_bytes_are_refused():

@@ -21,14 +21,10 @@ BLOCKY_SHARE = 0.9  # changes on the block grid's lines, in an enlarged low-reso
 SURFACE_DEGREE = 2  # the paper's light: a quadratic surface (a gradient, a lamp's falloff, a soft shadow)
 
 
-def ink_map(image, dark_ink: Optional[bool] = None) -> np.ndarray:
-    """Float32 HxW in [0, 1], ink high, whatever the input's polarity, alpha or lighting. dark_ink:
-    True (dark ink on light paper), False (light ink on dark), None (decided from the image)."""
-    return read_ink(image, dark_ink)[0]
-
-
 def read_ink(image, dark_ink: Optional[bool] = None) -> tuple[np.ndarray, bool]:
-    """(ink map, whether the ink was darker than its background)."""
+    """(ink map, whether the ink was darker than its background). The ink map: float32 HxW in [0, 1], ink
+    high, whatever the input's polarity, alpha or lighting. dark_ink: True (dark ink on light paper), False
+    (light ink on dark), None (decided from the image)."""
     a = as_float_array(image)
     if a.ndim == 2:
         gray, alpha = a, None

@@ -10,7 +10,7 @@ from PIL import Image
 
 from ..data import MEAN, STD
 from .images import ImageError, to_standard_mode
-from .ink import block_size, ink_map, ink_pixels, read_ink, shrink, smooth_blocks  # noqa: F401  ink_map: the preprocessing's public first step
+from .ink import block_size, ink_pixels, read_ink, shrink, smooth_blocks
 
 # Inputs larger than this are downscaled before anything else: a digit that fits a 20x20 box loses
 # nothing at 1024 px, and it keeps a 4096x4096 image well under a second.
@@ -74,7 +74,7 @@ def _work_ink(image: Image.Image | np.ndarray, dark_ink: bool | None = None) -> 
             if band.dtype == np.uint16:
                 band = band.astype(np.float32) / 65535.0
             elif band.dtype != np.uint8:
-                band = band.astype(np.float32)  # 'F' keeps the array's own scale for ink_map to read
+                band = band.astype(np.float32)  # 'F' keeps the array's own scale for read_ink to read
             channels.append(np.asarray(Image.fromarray(band).reduce(k)))
         image = np.stack(channels, axis=2)
     ink, dark = read_ink(image, dark_ink)
