@@ -11,7 +11,7 @@ st.set_page_config(page_title="MNIST network lab", page_icon=":material/neurolog
 from app_pages._common import PAGES, device_label, guarded, runs_dir, setup_server  # noqa: E402
 from app_pages._escape import code, literal  # noqa: E402
 from app_pages._queue import sidebar_queue  # noqa: E402
-from netlib.lab import launch  # noqa: E402
+from netlib.runs import queue  # noqa: E402
 from netlib.runs import reader  # noqa: E402  (after set_page_config, which must come first)
 
 
@@ -21,7 +21,7 @@ def sidebar() -> None:
         st.caption("Device")
         st.markdown(f"`{device_label()}`")
         entries = reader.run_index(runs_dir())
-        if launch.pump(runs_dir(), entries):  # queued runs that fit start now (reads nothing when none wait)
+        if queue.pump(runs_dir(), entries):  # queued runs that fit start now (reads nothing when none wait)
             entries = reader.run_index(runs_dir())
         live = [r for r in entries if r.live]
         st.caption("Live runs")

@@ -10,15 +10,14 @@ from app_pages._escape import code, literal
 from netlib.lab import launch
 from netlib.runs import queue
 from netlib.runs.files import CANCELLED, QUEUED
+from netlib.runs.notebook import place_in_line
 from netlib.runs.reader import read_status
 
 
 def where(info) -> str:
     """'queued, position 2', '+1 epoch queued, position 2' or 'starting' for a waiting run (markdown: a
     status is read from the run folder)."""
-    if info.queue_position and info.status != QUEUED:
-        return f"+1 epoch queued, position {info.queue_position}"
-    return f"queued, position {info.queue_position}" if info.status == QUEUED else literal(info.status)
+    return place_in_line(info.status, info.queue_position) or literal(info.status)
 
 
 def extension_waits(info) -> bool:
@@ -58,7 +57,7 @@ def waiting_panel(info, polling: bool, key: str = "") -> None:
         if polling:
             st.rerun()  # redraw the page once without the timer: Start is free again
         return
-    launch.pump(runs_dir())
+    queue.pump(runs_dir())
     text = (f"**{where(info)}**: it starts as soon as enough of the {_slots(info)} slots are free "
             "(runs before it in line go first)." if info.status == QUEUED else
             "**starting**: the training process is loading torch and the data...")
@@ -78,7 +77,7 @@ def _slots(info) -> str:
 def extension_panel(info) -> None:
     """Train's view of an ended run whose +1 epoch waits in line: where, and Cancel. It pumps the queue on
     every redraw, so the +1 epoch is seen starting even when no training process ends to start it."""
-    launch.pump(runs_dir())
+    queue.pump(runs_dir())
     left, right = st.columns([4, 1], vertical_alignment="center")
     left.info(f"**{where(info)}**: it starts as soon as enough of the {_slots(info)} slots are free (runs "
               "before it in line go first); until then the run stays as it is.", icon=":material/schedule:")

@@ -9,7 +9,7 @@ from app_pages._common import chart, followed, guarded, runs_dir
 from app_pages._escape import literal
 from netlib.charts import style, training
 from netlib.lab import launch, steering
-from netlib.runs import follow, groups, labels, summary
+from netlib.runs import follow, groups, labels, queue, summary
 from netlib.runs.control import read_control
 from netlib.runs.files import ENDED_STATUSES as ENDED  # anything else (running, paused, waiting) is to come
 from netlib.models import MODELS
@@ -32,14 +32,14 @@ def start_runs(model: str, recipe: str, overrides: dict, limit, seed: int, devic
                repeats: int, tag: str, keep_epochs: bool = False) -> list[str]:
     """Start `repeats` runs, seeds seed, seed+1, ...; their directories, the first one's to watch.
 
-    They go into the run queue together (launch_many: next to each other in line, one pump). Repeats
+    They go into the run queue together (queue.enqueue: next to each other in line, one pump). Repeats
     train side by side, so each gets one CPU thread (as Compare's pair: two-thread runs on two cores
     spin against each other); the queue starts as many at once as there are CPU slots.
     """
     threads = 1 if repeats > 1 else None
     requests = [launch.request_for(model, recipe, overrides, limit, seed + i, device, blocks, width, threads)
                 .replace(keep_epochs=bool(keep_epochs)) for i in range(int(repeats))]
-    return [str(d) for d in launch.launch_many(runs_dir(), requests, tag)]
+    return [str(d) for d in queue.enqueue(runs_dir(), requests, tag)]
 
 
 def device_caption(model: str, recipe: str, overrides: dict, device: str, limit) -> None:
@@ -155,7 +155,7 @@ def extend_controls(info) -> None:
     if c2.button("+1 epoch", icon=":material/add:", key="extend", width="stretch",
                  help="train this run one more epoch from its last finished epoch, in the same run"):
         try:  # into the run queue: it starts when its slots are free
-            launch.extend(info.dir, 1, lr)
+            queue.extend(info.dir, 1, lr)
         except ValueError as e:  # another tab or a terminal asked first: one line
             st.error(literal(str(e)), icon=":material/error:")
             return

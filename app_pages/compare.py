@@ -17,7 +17,7 @@ from netlib.lab import catalogue, launch, steering
 from netlib.models import DEFAULT_WIDTH, MODELS, SHOWCASE, title
 from netlib.recipes import DEFAULT_RECIPE, MODEL_ADJUSTMENTS, RECIPES
 from netlib.request import page_range
-from netlib.runs import labels, listing, reader
+from netlib.runs import labels, listing, queue, reader
 from netlib.runs.files import CANCELLED, FAILED_STATUSES, LIVE_STATUSES, WAITING_STATUSES
 
 PAIR_KEY = "compare_pair"  # the run directories of this session's last "Train both" (two per seed)
@@ -66,7 +66,7 @@ def train_both(busy: bool) -> None:
             requests = [launch.request_for(model, recipe, {"epochs": int(epochs)}, limit or None, seed,
                                            blocks=blocks, width=width, threads=1)
                         for seed in range(int(repeats)) for model in PAIRS[pair]]
-            dirs = [str(d) for d in launch.launch_many(runs_dir(), requests)]
+            dirs = [str(d) for d in queue.enqueue(runs_dir(), requests)]
             st.session_state[PAIR_KEY] = dirs
             st.session_state["cmp_new_pair"] = True  # select the pair once both have started
             st.rerun()

@@ -9,6 +9,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from netlib.cli.main import main
 from netlib.engine.loop import TrainConfig
 from netlib.lab import launch
 from netlib.recipes import RECIPES
-from netlib.runs import manage, queue, spawn
+from netlib.runs import extension, manage, queue, spawn
 from netlib.runs.files import STATUS, TRAIN_STATE
 from netlib.runs.notebook import notebook_rows, status_text
 from netlib.runs.reader import read_run, read_status
@@ -43,7 +44,7 @@ def recorded_starts(monkeypatch):
     process stands in for each."""
     starts = []
 
-    def start(run_dir, words, extend=False):
+    def start(run_dir, words=None, extend=False):
         starts.append((Path(run_dir), words, extend, subprocess.Popen(["sleep", "60"])))
         return starts[-1][3]
     monkeypatch.setattr(spawn, "start_training", start)
@@ -77,11 +78,11 @@ def test_a_plus_one_epoch_waits_in_line_behind_an_earlier_run_and_starts_when_sl
     before = (run / STATUS).read_bytes()
     holder = occupy(runs_dir)  # every slot taken by a live run
     (first,) = enqueue(runs_dir, threads=2)
-    launch.extend(run, 1, 0.01)
+    queue.extend(run, 1, 0.01)
     assert queue.queued(runs_dir) == [first, run] and queue.position(run) == 2
     assert read_run(run).queue_position == 2 and not launch.can_extend(read_run(run))
     with pytest.raises(ValueError, match="already"):
-        launch.extend(run, 1, 0.01)  # one +1 epoch of a run at a time
+        queue.extend(run, 1, 0.01)  # one +1 epoch of a run at a time
     free(holder)
     assert queue.pump(runs_dir) == [first]  # first come, first served: it takes both slots
     assert queue.position(run) == 1 and not launch.extension_starting(run)
@@ -99,7 +100,7 @@ def test_a_waiting_plus_one_epoch_is_listed_moved_first_and_cancelled_leaving_th
     before = (run / STATUS).read_bytes()
     holder = occupy(runs_dir)
     (first,) = enqueue(runs_dir, threads=2)
-    launch.extend(run, 1, 0.01)
+    queue.extend(run, 1, 0.01)
     (row,) = [r for r in notebook_rows(runs_dir) if r.name == run.name]
     assert status_text(row) == "done, +1 epoch queued, position 2"  # the Runs page and `runs list`
     assert main(["queue", "--json", "--runs-dir", str(runs_dir)]) == 0
@@ -120,9 +121,9 @@ def test_a_run_asked_through_a_symlink_is_in_line_once_under_its_own_name(runs_d
     run = ended_run(runs_dir)
     holder = occupy(runs_dir)
     (runs_dir / "zz-link").symlink_to(run.name)
-    launch.extend(runs_dir / "zz-link", 1, 0.01)
+    queue.extend(runs_dir / "zz-link", 1, 0.01)
     with pytest.raises(ValueError, match="already"):
-        launch.extend(run, 1, 0.01)  # the same run under its own name
+        queue.extend(run, 1, 0.01)  # the same run under its own name
     assert queue.queued(runs_dir) == [run]
     free(holder)
     assert queue.pump(runs_dir) == [run] and [s[0] for s in recorded_starts] == [run]
@@ -132,7 +133,7 @@ def test_a_run_asked_through_a_symlink_is_in_line_once_under_its_own_name(runs_d
 def test_a_run_whose_plus_one_epoch_waits_or_starts_is_not_deleted_until_it_is_cancelled(runs_dir, recorded_starts):
     run = ended_run(runs_dir)
     holder = occupy(runs_dir)
-    launch.extend(run, 1, 0.01)
+    queue.extend(run, 1, 0.01)
     with pytest.raises(manage.RunRefused, match="in line: cancel it first"):
         manage.delete(runs_dir, run.name)
     free(holder)
@@ -159,7 +160,7 @@ def test_a_plus_one_epoch_that_fails_before_taking_over_is_said_once_whoever_sta
     run = ended_run(runs_dir, state=b"not a torch file\n")
     before = (run / STATUS).read_bytes()
     holder = occupy(runs_dir)
-    launch.extend(run, 1, 0.01)  # waits: nothing is started by this process
+    queue.extend(run, 1, 0.01)  # waits: nothing is started by this process
     free(holder)
     out = cli("queue", "--runs-dir", str(runs_dir))  # another process's pump starts it
     assert out.returncode == 0, out.stderr
@@ -169,6 +170,33 @@ def test_a_plus_one_epoch_that_fails_before_taking_over_is_said_once_whoever_sta
     assert said and said.startswith("+1 epoch could not start: cannot read ") and TRAIN_STATE in said, said
     assert launch.extension_error(run) is None  # said once
     assert (run / STATUS).read_bytes() == before and launch.can_extend(read_run(run))
+
+
+def test_saying_a_failure_never_removes_a_plus_one_epoch_asked_meanwhile(runs_dir, monkeypatch):
+    """Tab 1 says why the last +1 epoch could not start while tab 2 asks a new one: the new one stays."""
+    run = ended_run(runs_dir)
+    extension.fail(run, "+1 epoch could not start: boom")
+    looked, asked = threading.Event(), threading.Event()
+    real_look = extension.look
+
+    def look(d):  # tab 2 asks right after tab 1 has seen the failure
+        pending = real_look(d)
+        if not looked.is_set():
+            looked.set()
+            assert asked.wait(30)
+        return pending
+    monkeypatch.setattr(extension, "look", look)
+
+    def tab_two():
+        with queue.locked(runs_dir):
+            looked.wait(30)
+            extension.ask(run, 1, 0.01, None, None)
+            asked.set()
+    other = threading.Thread(target=tab_two)
+    other.start()
+    said = launch.extension_error(run)
+    other.join(30)
+    assert said is None and real_look(run).state == extension.WAITING and queue.position(run) == 1
 
 
 def _ctrl_c_as_in_a_terminal() -> None:

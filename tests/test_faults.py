@@ -20,7 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from netlib.lab import launch
-from netlib.runs import reader
+from netlib.runs import command, queue, reader
 from netlib.checkpoint import load_checkpoint
 from support import start_run
 from netlib.runs.control import request_stop
@@ -197,9 +197,9 @@ def test_two_runs_at_once_with_concurrent_readers_keep_their_own_files(runs_dir)
 def test_two_launches_in_the_same_second_get_their_own_folders(runs_dir, monkeypatch):
     # Two sessions pressing Start at once: same timestamp, same server pid, so the same name. Each
     # launch must claim its folder itself (the run queue: netlib/runs/queue.py; nothing is started here).
-    monkeypatch.setattr(launch.queue, "new_run_name", lambda model, recipe: "same-name")
-    monkeypatch.setattr(launch.queue, "pump", lambda *args, **kwargs: [])
-    dirs = [launch.launch(runs_dir, launch.request_for("residual", "fast")) for _ in range(3)]
+    monkeypatch.setattr(command, "new_run_name", lambda model, recipe: "same-name")
+    monkeypatch.setattr(queue, "pump", lambda *args, **kwargs: [])
+    dirs = [queue.enqueue(runs_dir, [launch.request_for("residual", "fast")])[0] for _ in range(3)]
     assert len(set(dirs)) == 3 and [read_status(d)["status"] for d in dirs] == ["queued"] * 3
     assert all(d.is_dir() and d.parent == runs_dir for d in dirs)
 

@@ -17,7 +17,7 @@ from netlib.cli import main as netlib_cli
 import netlib.runs.writer
 from netlib.lab import launch
 from support import started_in
-from netlib.runs import spawn
+from netlib.runs import queue, spawn
 from netlib.checkpoint import load_checkpoint
 from netlib.runs.files import CHECKPOINT, METRICS, RunDirError, STATUS
 from netlib.runs.writer import RunWriter
@@ -47,14 +47,14 @@ def test_launch_into_a_runs_folder_that_is_a_file_is_a_clear_error(tmp_path):
     blocker = tmp_path / "runs-file"
     blocker.write_text("x")
     with pytest.raises(RunDirError, match=r"cannot write to the runs folder .*runs-file: it is a file"):
-        launch.launch(blocker, launch.request_for("residual", "fast"))
+        queue.enqueue(blocker, [launch.request_for("residual", "fast")])
     assert blocker.read_text() == "x"
 
 
 def test_launch_on_a_full_disk_leaves_no_half_made_run(runs_dir, monkeypatch):
-    monkeypatch.setattr(launch.queue, "write_json", _raise(ENOSPC))  # the queued run's files
+    monkeypatch.setattr(queue, "write_json", _raise(ENOSPC))  # the queued run's files
     with pytest.raises(RunDirError, match="No space left on device"):
-        launch.launch(runs_dir, launch.request_for("residual", "fast"))
+        queue.enqueue(runs_dir, [launch.request_for("residual", "fast")])
     assert [p for p in runs_dir.iterdir() if p.is_dir()] == []  # the folder it claimed is gone again
     assert not started_in(runs_dir)  # and no process was started
 

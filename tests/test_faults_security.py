@@ -12,7 +12,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from netlib.lab import catalogue, launch
-from netlib.runs import reader
+from netlib.runs import queue, reader
 from netlib.runs.files import CHECKPOINT
 from netlib.runs.reader import list_runs
 from netlib.runs.writer import RunWriter
@@ -141,8 +141,8 @@ def test_only_checkpoints_under_the_lab_folders_load_in_the_ui(runs_dir, tmp_pat
 
 
 def test_launch_sanitises_the_run_name(runs_dir, monkeypatch):
-    monkeypatch.setattr(launch.queue, "pump", lambda *args, **kwargs: [])
-    run_dir = launch.launch(runs_dir, launch.request_for("residual", "fast"), tag="../../../tmp/evil name")
+    monkeypatch.setattr(queue, "pump", lambda *args, **kwargs: [])
+    (run_dir,) = queue.enqueue(runs_dir, [launch.request_for("residual", "fast")], tag="../../../tmp/evil name")
     assert run_dir.parent == runs_dir and is_contained(runs_dir, run_dir)
     assert ".." not in run_dir.name and " " not in run_dir.name and "/" not in run_dir.name
 

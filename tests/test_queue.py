@@ -254,7 +254,7 @@ def test_train_shows_a_queued_run_with_its_place_and_cancels_it(runs_dir, monkey
 
     fresh_app(monkeypatch)
     holder = occupy(runs_dir)
-    d = launch.launch(runs_dir, launch.request_for("residual", "fast", {"epochs": 1}, 300, threads=2))
+    (d,) = queue.enqueue(runs_dir, [launch.request_for("residual", "fast", {"epochs": 1}, 300, threads=2)])
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90).run()
     at.session_state["train_run"] = str(d)
     at.switch_page("app_pages/train.py").run()
@@ -274,7 +274,7 @@ def test_compare_shows_a_queued_pair_in_line_and_cancels_one(runs_dir, monkeypat
 
     fresh_app(monkeypatch)
     holder = occupy(runs_dir)
-    a, b = launch.launch_many(runs_dir, [launch.request_for(m, "fast", {"epochs": 1}, 300, threads=1)
+    a, b = queue.enqueue(runs_dir, [launch.request_for(m, "fast", {"epochs": 1}, 300, threads=1)
                                          for m in ("inception", "residual")])
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90).run()
     at.session_state["compare_pair"] = [str(a), str(b)]

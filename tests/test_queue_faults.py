@@ -111,7 +111,7 @@ def recorded_starts(monkeypatch):
     (never this one: a status naming the test's own pid would let a stop signal it)."""
     starts, procs = [], []
 
-    def start(run_dir, words, extend=False):
+    def start(run_dir, words=None, extend=False):
         starts.append(run_dir)
         procs.append(subprocess.Popen(["sleep", "60"]))
         return procs[-1]
@@ -172,8 +172,8 @@ def test_a_cli_call_pumps_the_runs_folder_it_works_on(runs_dir, tmp_path, monkey
 def test_a_lessons_pair_is_enqueued_together(runs_dir, monkeypatch):
     holder = occupy(runs_dir)
     calls = []
-    real = launch.launch_many
-    monkeypatch.setattr(launch, "launch_many", lambda root, reqs, tag="": calls.append(len(reqs)) or real(root, reqs, tag))
+    real = queue.enqueue
+    monkeypatch.setattr(queue, "enqueue", lambda root, reqs, tag="": calls.append(len(reqs)) or real(root, reqs, tag))
     dirs = lesson_runs.start_runs("naive-speed", runs_dir)
     assert calls == [2] and [str(d) for d in queue.queued(runs_dir)] == dirs
     free(holder)

@@ -34,7 +34,7 @@ def test_a_plus_one_epoch_that_diverges_before_its_epoch_ends_says_so_once(runs_
     assert main(["train", "--model", "residual", "--recipe", "seed", "--synthetic", "640", "--epochs", "1",
                  "--batch-size", "32", "--threads", "1", "--quiet", "--run-dir", str(run)]) == 0
     try:
-        launch.extend(run, 1, 10.0, threads=1)  # plain SGD at rate 10: a non-finite loss within the epoch
+        queue.extend(run, 1, 10.0, threads=1)  # plain SGD at rate 10: a non-finite loss within the epoch
         spawn.child(run).proc.wait(timeout=300)
         said = launch.extension_error(run)
         assert said.startswith("+1 epoch diverged before its epoch ended, not kept: loss became nan"), said

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import sys
-import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 from ..bounded import FileRefused, not_a_file
@@ -18,23 +15,19 @@ from .extend import extend_setup
 from .parser import UsageError
 from .printer import HumanPrinter
 
+
 def train_setup(args):
     """(TrainConfig, resume state or None, data options, writer or None, the config a new run records or
-    None) for `train`, `train --queued` (the queue's process) and `train --extend`."""
+    None) for `train` and `train --extend`."""
     from ..engine.setup import train_config
     from ..runs.writer import RunWriter
 
-    if args.no_record and (args.run_dir or args.extend or args.queued):
+    if args.no_record and (args.run_dir or args.extend):
         raise UsageError("--no-record keeps no run folder: it goes with neither --run-dir nor --extend")
     try:
         if args.extend:
             return (*extend_setup(args), None)  # train --extend RUN_DIR: netlib/cli/extend.py
-        if args.queued:  # the queue started this process for a run it holds: its request is in the folder
-            from ..runs.queue import queued_request
-
-            req, run_dir = queued_request(args.queued), args.queued
-        else:
-            req, run_dir = from_arguments(args), args.run_dir
+        req, run_dir = from_arguments(args), args.run_dir
         config = train_config(req)  # the one resolution: the queue and the dashboard use it too
     except ValueError as e:
         raise UsageError(str(e)) from None
@@ -82,18 +75,14 @@ def cmd_train(args) -> int:
     from ..engine.loop import fit
     from ..handwriting.changes import keep_snapshot  # a fine-tuning run keeps what it trains from
     from ..handwriting.sets import handwriting_dir
-    from ..runs.processes import KILL_AFTER_S, StopWatchdog
-    from ..runs.training import train_into
+    from ..runs.processes import KILL_AFTER_S, StopWatchdog, signals_stop
+    from ..runs.training import pump_after, train_into
 
     if args.save:
         _check_save_target(args.save)  # refused before training, not after
-    if args.queued:
-        from ..runs.queue import await_pump
-
-        await_pump(args.queued)  # started by the queue: its "starting" status is written before ours
     config, resume, (data_dir, synthetic), writer, new_run = train_setup(args)
-    run_dir = args.queued or args.extend  # their process starts in the project folder: the sets beside their runs
-    sets = handwriting_dir(Path(run_dir).parent) if run_dir else None
+    # a +1 epoch's process starts in the project folder: the sets beside its run's runs folder
+    sets = handwriting_dir(Path(args.extend).parent) if args.extend else None
     data = None
     if new_run:  # the data first: a usage error leaves no run behind
         data = training_data(config, data_dir, synthetic, sets)
@@ -117,24 +106,10 @@ def cmd_train(args) -> int:
                                     should_stop=lambda: stop["requested"], resume=resume,
                                     before_end=watchdog.close if watchdog else lambda: None)
             finally:
-                _pump_after(writer.dir)
+                pump_after(writer.dir)
         if args.save:
             _save_copy(args.save, writer, result, config)
     return 0 if result["status"] in ("done", "stopped") else 1
-
-
-def _pump_after(run_dir: Path) -> None:
-    """This run's slots are free: start the queued runs that fit now, when the run is in a runs folder
-    (the default one, or one the queue has used). Never fails the training command."""
-    from ..runs.files import QUEUE_LOCK, default_runs_dir
-    from ..runs.queue import pump
-
-    root = Path(run_dir).parent
-    try:
-        if (root / QUEUE_LOCK).is_file() or (default_runs_dir().is_dir() and root.samefile(default_runs_dir())):
-            pump(root)
-    except Exception:  # noqa: BLE001  a queue problem is the next pump's to report, not this run's
-        pass
 
 
 def _printer(args):
@@ -153,41 +128,14 @@ def _printer(args):
     return show
 
 
-@contextmanager
-def signals_stop(stop, signals=(signal.SIGTERM,)):
-    """While inside, these signals (SIGTERM: a shutdown, kill PID) call stop() instead: a clean stop at
-    the next batch; the caller's own handlers are put back afterwards. Python lets only the main thread
-    set handlers."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {s: signal.signal(s, lambda *_: stop()) for s in signals}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
-
-
 def training_data(config, data_dir, synthetic, sets=None):
-    """The data a run trains on (MNIST, or N synthetic digits), checked against its limit and batch size."""
-    from ..data import load_dataset
+    """The data a run trains on (runs.training.training_data); what cannot train is a usage error."""
+    from ..runs import training
 
-    data = load_dataset(config.device, data_dir, synthetic)
-    n_train = len(data.train_x)
-    if config.limit and config.limit > n_train:
-        raise UsageError(f"--limit {config.limit} is larger than the training set ({n_train:,})")
-    if config.recipe.batch_size > min(n_train, config.limit or n_train):
-        raise UsageError(f"batch size {config.recipe.batch_size} is larger than the training set "
-                         f"({min(n_train, config.limit or n_train):,} images)")
-    if config.finetune:  # a fine-tuning run: its handwriting set's digits beside the MNIST ones
-        from ..handwriting.data import with_set
-
-        try:
-            return with_set(data, config.finetune, sets)
-        except ValueError as e:  # a set that is gone, empty, of one digit, hostile: one line
-            raise UsageError(str(e)) from None
-    return data
+    try:
+        return training.training_data(config, data_dir, synthetic, sets)
+    except ValueError as e:  # a limit or batch larger than the training set, a set that cannot be used
+        raise UsageError(str(e)) from None
 
 
 def _check_save_target(path: Path) -> None:

@@ -25,7 +25,7 @@ def main(argv=None, own_process: bool = False) -> int:
         print(f"netlib: error: {e}", file=sys.stderr)
         return 2
     args.own_process = own_process
-    if args.command != "train":  # a training process pumps when it ends (commands._pump_after)
+    if args.command != "train":  # a training process pumps when it ends (training.pump_after)
         _pump(getattr(args, "runs_dir", None))
     try:
         return _command(args.command)(args)

@@ -119,7 +119,6 @@ def _add_train(t: argparse.ArgumentParser) -> None:
                    "$NETLIB_RUNS_DIR, else ./runs)")
     t.add_argument("--no-record", action="store_true",
                    help="keep no run folder (scripts): the model is kept only with --save")
-    t.add_argument("--queued", type=Path, metavar="RUN_DIR", help=argparse.SUPPRESS)  # the queue's own
     t.add_argument("--save", type=Path, help="also copy the final checkpoint to this path")
     t.add_argument("--json", action="store_true", help="one JSON object per line per event")
     t.add_argument("--quiet", action="store_true", help="print nothing (the run dir has it all)")

@@ -13,7 +13,7 @@ from ..runs.files import default_runs_dir
 from ..sweeps import trials as T
 from ..sweeps.space import SpaceError, SweepSpec, check, check_name
 from ..sweeps.storage import StorageError, describe, open_storage, storage_failure, storage_url
-from .commands import signals_stop
+from ..runs.processes import signals_stop
 from .parser import UsageError
 
 SPEC_OPTIONS = tuple(f.name for f in fields(SweepSpec) if f.name != "name")  # `sweep create`'s flags

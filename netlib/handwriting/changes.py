@@ -22,7 +22,7 @@ from ..atomic import atomic_write
 from ..bounded import FileRefused, read_bounded
 from ..data import normalize
 from ..engine.evaluate import EVAL_BATCH
-from ..runs.training import first_line
+from ..runs.files import first_line
 from .base import SIDE, HandwritingSet
 
 CHANGES = "changes.json"

@@ -1,5 +1,6 @@
-"""Starting training processes for the dashboard: new runs and +1 epoch of an ended run (both through the
-run queue), and what a launched process that has not written its status yet is doing (no streamlit)."""
+"""The dashboard's side of starting runs: the request a page's settings make, the batch and rate it will
+train with, +1 epoch of an ended run (through the run queue), and what a launched process that has not
+written its status yet is doing (no streamlit)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 from ..bounded import read_tail
-from ..runs.files import PROCESS_LOG, STATUS, TRAIN_STATE, UNREADABLE, ensure_runs_dir
+from ..runs.files import PROCESS_LOG, STATUS, TRAIN_STATE, UNREADABLE, RunDirError
 from ..runs import extension, queue, spawn
 from ..runs.reader import RunInfo, read_status
 from ..names import DEFAULT_WIDTH, DEPTH_MODELS, WIDTH_MODELS
@@ -63,34 +64,6 @@ def device_note(model: str, recipe: str, overrides: Optional[dict], device: str,
     return f"{words}, as the recipe says."
 
 
-def launch(runs_dir: Path, request: RunRequest, tag: str = "") -> Path:
-    """Enqueue a training run in a fresh run directory under runs_dir; return the directory. It starts
-    at once when its CPU slots are free, else it waits "queued" (netlib/runs/queue.py)."""
-    return launch_many(runs_dir, [request], tag)[0]
-
-
-def launch_many(runs_dir: Path, requests: Sequence[RunRequest], tag: str = "") -> list[Path]:
-    """Enqueue several runs together (Train both, seed repeats): next to each other in line, in this
-    order, then one pump. ValueError (one line) for options that cannot train; nothing is enqueued."""
-    from ..engine.setup import train_config
-
-    ensure_runs_dir(runs_dir)  # RunDirError: "cannot write to the runs folder ...", shown as is
-    runs = []
-    for req in requests:
-        runs.append(queue.Submission.of(req, train_config(req), tag))
-    return queue.submit(Path(runs_dir), runs)
-
-
-def pump(runs_dir: Path, index: Optional[list] = None) -> list[Path]:
-    """Start the queued runs that fit now (the sidebar calls it with the listing it has read)."""
-    return queue.pump(runs_dir, index)
-
-
-def process_exited(run_dir: Path) -> Optional[int]:
-    """The exit code of a process this server started for run_dir, None while it runs or if unknown."""
-    return spawn.exit_code(run_dir)
-
-
 def can_extend(run: RunInfo) -> bool:
     """A run that has ended with a saved train state can be trained further (+1 epoch), unless its +1 epoch
     is in line or starting already."""
@@ -99,20 +72,12 @@ def can_extend(run: RunInfo) -> bool:
             and (pending is None or pending.state == extension.FAILED))
 
 
-def extend(run_dir: Path, epochs: int, lr: float, threads: Optional[int] = None) -> None:
-    """Train an ended run `epochs` more epochs at constant rate lr from its saved train state, in its own
-    run directory: a request in the run queue like any run's, started when its slots are free; the run
-    stays as it is until then. ValueError (one line) for a run that is not ended, has a +1 epoch in line
-    already, or has no train state."""
-    queue.extend(run_dir, epochs, lr, threads)
-
-
 def extension_error(run_dir: Path) -> Optional[str]:
     """What went wrong with the last +1 epoch of run_dir, once (then forgotten), or None: a sentence for
     the page. One that could not start (whichever process's pump started it) is in its extension.json;
     one this server started that ended before it completed an epoch left the run as it was, with the
     reason in its status ("+1 epoch diverged before its epoch ended, not kept: ...")."""
-    said = extension.take_failure(run_dir)
+    said = _take_failure(run_dir)
     c = spawn.child(run_dir)
     if c is None or not c.extend or c.proc.poll() is None:
         return said
@@ -121,6 +86,20 @@ def extension_error(run_dir: Path) -> Optional[str]:
     if said is None and c.proc.returncode != 0 and reason.startswith("+1 epoch "):
         return reason
     return said  # else it trained an epoch and then ended badly: the run's own status says how
+
+
+def _take_failure(run_dir: Path) -> Optional[str]:
+    """extension.take_failure under the queue lock, so a +1 epoch asked meanwhile (another tab, a
+    terminal) is never removed with the failure it replaces; looked at first without the lock (a page
+    asks every tick)."""
+    pending = extension.look(run_dir)
+    if pending is None or pending.state != extension.FAILED:
+        return None
+    try:
+        with queue.locked(Path(run_dir).parent):
+            return extension.take_failure(run_dir)
+    except RunDirError:  # a runs folder it cannot lock cannot lose the file either: said every time
+        return pending.reason
 
 
 def extension_starting(run_dir: Path) -> bool:
@@ -142,7 +121,7 @@ class Pending:
 def pending(run_dir: Path) -> Pending:
     """For a run directory without a readable status: still starting, or failed before it began?"""
     run_dir = Path(run_dir)
-    code = process_exited(run_dir)
+    code = spawn.exit_code(run_dir)
     log = tail(run_dir / PROCESS_LOG)
     try:
         age = time.time() - run_dir.stat().st_mtime

@@ -124,12 +124,13 @@ def start_runs(set_name: str, runs_dir) -> list[str]:
     """The lesson's three runs: the shipped LESSON_MODEL checkpoint fine-tuned on `set_name` each way, queued
     together as ordinary runs; their folders."""
     from ..handwriting import tuning
+    from ..runs import queue
     from . import catalogue, launch
 
     checkpoint = catalogue.shipped_checkpoint(LESSON_MODEL)
     requests = [tuning.request(LESSON_MODEL, checkpoint, set_name, v, threads=THREADS,
                                synthetic=launch.synthetic_from_env()) for v in tuning.VARIANTS]
-    return [str(d) for d in launch.launch_many(runs_dir, requests, "lesson")]
+    return [str(d) for d in queue.enqueue(runs_dir, requests, "lesson")]
 
 
 def answer_words(rows: Sequence[dict]) -> str:

@@ -18,6 +18,7 @@ from .lessons import INCEPTION, NAIVE, PRESETS, SAME_SPEED
 
 def start_runs(lesson_id: str, runs_dir: Path) -> list[str]:
     """Launch a lesson's preset runs at once, as training runs like any other; their folders."""
+    from ..runs import queue
     from . import launch
 
     p = PRESETS[lesson_id]
@@ -25,7 +26,7 @@ def start_runs(lesson_id: str, runs_dir: Path) -> list[str]:
                                    threads=p.threads) for model in p.models]
     # together: next to each other in line (no other run between the pair), and nothing enqueued if one
     # of them is refused
-    return [str(d) for d in launch.launch_many(runs_dir, requests, "lesson")]
+    return [str(d) for d in queue.enqueue(runs_dir, requests, "lesson")]
 
 
 @dataclass

@@ -1,15 +1,17 @@
-"""A queued run's request read back from its queued.json: checked as foreign input, and one written before
-run requests (train's words, "argv") read word by word against the request's own schema."""
+"""A queued run on disk: what is submitted (a Submission), and its request read back from its queued.json,
+checked as foreign input (one written before run requests, train's words "argv", read word by word
+against the request's own schema)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from ..bounded import FileRefused
 from ..request import OPTIONS, RunRequest, flag_name
-from .files import QUEUED_FILE
+from .files import QUEUED_FILE, new_run_name
 from .reader import read_json
 
 MAX_ARGV = 64
@@ -20,6 +22,29 @@ _VALUE = re.compile(r"[A-Za-z0-9_.+][A-Za-z0-9_.+=,-]{0,79}|-[0-9][0-9.e+-]{0,30
 VALUED = {f"--{flag_name(n)}": n for n, o in OPTIONS.items() if o.kind is not bool}
 FLAGS = {word: (n, on) for n, o in OPTIONS.items() if o.kind is bool
          for word, on in (((o.flag, False),) if o.flag else ((f"--{flag_name(n)}", True), (f"--no-{flag_name(n)}", False)))}
+
+
+@dataclass
+class Submission:
+    """One run to enqueue: a folder name (made unique), its request (device resolved) and the config.json
+    listings show until the training process rewrites it at start."""
+
+    name: str
+    request: RunRequest
+    config: dict
+
+    @classmethod
+    def of(cls, req: RunRequest, config=None, tag: str = "", **extra) -> "Submission":
+        """req as its training process will resolve it (config: engine.setup.train_config's, resolved here
+        when not given: ValueError for options that cannot train), ready to enqueue: its device fixed
+        (auto -> cpu or cuda: the queue counts a GPU run's GPU slot), its folder named by network and tag
+        (default: the recipe); extra: more for config.json (a sweep's trial)."""
+        if config is None:
+            from ..engine.setup import train_config  # torch: only where a run is asked for
+
+            config = train_config(req)
+        return cls(new_run_name(config.model, tag or req.recipe), req.replace(device=config.device),
+                   {**config.to_dict(), **extra})
 
 
 class QueueRefused(ValueError):

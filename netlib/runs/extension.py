@@ -230,7 +230,7 @@ def withdraw(run_dir: Path) -> None:
 
 
 def take_failure(run_dir: Path) -> Optional[str]:
-    """Why the run's last +1 epoch could not start, once (the file goes), or None."""
+    """Under the queue lock: why the run's last +1 epoch could not start, once (the file goes), or None."""
     pending = look(run_dir)
     if pending is None or pending.state != FAILED:
         return None

@@ -32,6 +32,11 @@ MAX_JSON_BYTES = 1 << 20  # config.json, status.json, control.json: a few hundre
 RUNS_ENV = "NETLIB_RUNS_DIR"
 
 
+def first_line(e: BaseException) -> str:
+    """An exception as the one line a run's status gives as its reason."""
+    return "interrupted" if isinstance(e, KeyboardInterrupt) else str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
 def default_runs_dir() -> Path:
     return Path(os.environ.get(RUNS_ENV, "runs"))
 

@@ -177,13 +177,18 @@ def matches(row: Row, network: str = "", status: str = "", tag: str = "", text: 
     return text.lower() in hay.lower()
 
 
+def place_in_line(status: str, position: Optional[int]) -> Optional[str]:
+    """'queued, position 2' for a queued run, '+1 epoch queued, position 1' for an ended run whose +1 epoch
+    waits in line (1 = next to start); None when nothing of the run waits."""
+    if not position:
+        return None
+    return f"{QUEUED}, position {position}" if status == QUEUED else f"+1 epoch queued, position {position}"
+
+
 def status_text(row: Row) -> str:
-    """'queued, position 2' (1 = next to start), 'running', 'done', 'done, +1 epoch queued, position 1'."""
-    if row.status == QUEUED and row.queue_position:
-        return f"{QUEUED}, position {row.queue_position}"
-    if row.queue_position:  # an ended run whose +1 epoch waits in line
-        return f"{row.status}, +1 epoch queued, position {row.queue_position}"
-    return row.status
+    """'queued, position 2', 'running', 'done', 'done, +1 epoch queued, position 1'."""
+    place = place_in_line(row.status, row.queue_position)
+    return row.status if place is None else place if row.status == QUEUED else f"{row.status}, {place}"
 
 
 def seed_groups(rows: list[Row]) -> list[list[Row]]:

@@ -16,6 +16,7 @@ import signal
 import stat
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -184,3 +185,19 @@ class StopWatchdog:
                     self.on_overdue()
                 finally:
                     os.kill(os.getpid(), signal.SIGKILL)
+
+
+@contextmanager
+def signals_stop(stop, signals=(signal.SIGTERM,)):
+    """While inside, these signals (SIGTERM: a shutdown, kill PID) call stop() instead: a clean stop at
+    the next batch; the caller's own handlers are put back afterwards. Python lets only the main thread
+    set handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, lambda *_: stop()) for s in signals}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)

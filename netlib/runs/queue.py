@@ -13,37 +13,18 @@ import shutil
 import stat
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from .files import (CANCELLED, ENDED_STATUSES, LIVE_STATUSES, QUEUE_LOCK, QUEUED, QUEUED_FILE,
                     STARTING, STATUS, CONFIG, RunDirError, claim_run_dir, default_runs_dir, ensure_runs_dir,
-                    new_run_name, write_json)
+                    write_json)
 from ..request import RunRequest
-from .command import QueueRefused, queued_request, read_queued  # noqa: F401  (queued_request: train --queued)
+from .command import QueueRefused, Submission, read_queued
 from . import extension, spawn
 from .processes import same_process, start_time
 from .reader import queue_order, read_status, run_index, waiting_extension
 from .slots import DEFAULT_GPU_SLOTS, GPU_SLOTS_ENV, SLOTS_ENV, cpu_slots, gpu_slots, held, need  # noqa: F401
-
-
-@dataclass
-class Submission:
-    """One run to enqueue: a folder name (made unique), its request (device resolved) and the config.json
-    listings show until the training process rewrites it at start."""
-
-    name: str
-    request: RunRequest
-    config: dict
-
-    @classmethod
-    def of(cls, req: RunRequest, config, tag: str = "", **extra) -> "Submission":
-        """req as its training process will resolve it (config: engine.setup.train_config's), ready to
-        enqueue: its device fixed (auto -> cpu or cuda: the queue counts a GPU run's GPU slot), its folder
-        named by network and tag (default: the recipe); extra: more for config.json (a sweep's trial)."""
-        return cls(new_run_name(config.model, tag or req.recipe), req.replace(device=config.device),
-                   {**config.to_dict(), **extra})
 
 
 @contextmanager
@@ -90,6 +71,12 @@ def submit(runs_dir: Path, runs: list[Submission], worker: Optional[tuple] = Non
             raise
     pump(root)
     return made
+
+
+def enqueue(runs_dir: Path, requests: Sequence[RunRequest], tag: str = "") -> list[Path]:
+    """The runs a page or a lesson asks for, each resolved as its training process will resolve it, then
+    submitted together. ValueError (one line) for options that cannot train: nothing is enqueued."""
+    return submit(runs_dir, [Submission.of(r, tag=tag) for r in requests])
 
 
 def pump(runs_dir: Optional[Path] = None, index: Optional[list] = None) -> list[Path]:
@@ -187,7 +174,7 @@ def _start(run_dir: Path) -> bool:
         # (the disk filled between the two writes) for one that never started
         _write_status(run_dir, {"status": STARTING, "reason": "", "pid": os.getpid(), "launcher": True,
                                 "started": start_time(os.getpid()), "updated": time.time()})
-        proc = spawn.start_training(run_dir, ["--queued", os.path.abspath(run_dir), "--quiet"])
+        proc = spawn.start_training(run_dir)
         _write_status(run_dir, {"status": STARTING, "reason": "", "pid": proc.pid,
                                 "started": start_time(proc.pid), "updated": time.time()})
         return True

@@ -1,5 +1,6 @@
-"""The one place that starts training processes (`python -m netlib train ...`), and the one registry of
-the ones this process started: polled so that ended ones are reaped (no zombies), their exit kept."""
+"""The one place that starts training processes (the queue's `python -m netlib.runs.training RUN_DIR`, a
++1 epoch's `python -m netlib train --extend ...`), and the one registry of the ones this process started:
+polled so that ended ones are reaped (no zombies), their exit kept."""
 
 from __future__ import annotations
 
@@ -28,9 +29,11 @@ class Child:
 _CHILDREN: dict[str, Child] = {}
 
 
-def start_training(run_dir: Path, words: list[str], extend: bool = False) -> subprocess.Popen:
-    """Start `python -m netlib train WORDS` for run_dir in its own session, its output in the run's
-    process.log; recorded until it ends. RunDirError (one line) when the folder cannot be written."""
+def start_training(run_dir: Path, words: Optional[list[str]] = None, extend: bool = False) -> subprocess.Popen:
+    """Start the training process of run_dir in its own session, its output in the run's process.log;
+    recorded until it ends. Without words: the queue's process for the run queued there
+    (netlib/runs/training.py); with words: `python -m netlib train WORDS`. RunDirError (one line) when
+    the folder cannot be written."""
     run_dir = Path(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -39,10 +42,10 @@ def start_training(run_dir: Path, words: list[str], extend: bool = False) -> sub
         raise
     except OSError as e:
         raise RunDirError(f"cannot write to the runs folder {run_dir.parent}: {e.strerror or e}") from e
+    command = ["netlib", "train", *words] if words is not None else ["netlib.runs.training", os.path.abspath(run_dir)]
     with log:  # the child has its own copy of the descriptor
-        proc = subprocess.Popen([sys.executable, "-m", "netlib", "train", *words], stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                                cwd=PROJECT_ROOT)
+        proc = subprocess.Popen([sys.executable, "-m", *command], stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=PROJECT_ROOT)
     _CHILDREN[_key(run_dir)] = Child(proc, extend)
     return proc
 

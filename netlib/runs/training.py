@@ -1,14 +1,89 @@
-"""Training a request's config into its run folder: the one function the training process (`train`) and a
-sweep worker (trials in its own process) both train with."""
+"""The training process the queue starts (`python -m netlib.runs.training RUN_DIR`), the data a run trains
+on, and the one function that trains a config into a run folder (that process, `train` and a sweep worker
+use it)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Callable, Optional
 
+from .files import QUEUE_LOCK, default_runs_dir, first_line
 
-def first_line(e: BaseException) -> str:
-    """An exception as the one line a run's status gives as its reason."""
-    return "interrupted" if isinstance(e, KeyboardInterrupt) else str(e).splitlines()[0] if str(e) else type(e).__name__
+
+def main(argv: list[str]) -> int:
+    """The process the queue starts for a queued run: it waits until the pump that started it has
+    recorded it, trains the run's request into its folder, then pumps (its slots are free). What stops
+    it before training is one line in the run's process.log; exit 2 for a request that cannot train."""
+    run_dir = Path(argv[0])
+    from .queue import await_pump
+
+    await_pump(run_dir)
+    try:
+        return _train_queued(run_dir)
+    except KeyboardInterrupt:
+        print("netlib: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001  the run's status has it too once its writer is open
+        print(f"netlib: error: {first_line(e)}", file=sys.stderr)
+        return 2 if isinstance(e, ValueError) else 1
+    finally:
+        pump_after(run_dir)
+
+
+def _train_queued(run_dir: Path) -> int:
+    from ..engine.setup import train_config
+    from ..handwriting.changes import keep_snapshot  # a fine-tuning run keeps what it trains from
+    from ..handwriting.sets import handwriting_dir
+    from .command import queued_request
+    from .processes import KILL_AFTER_S, StopWatchdog, signals_stop
+    from .writer import RunWriter
+
+    req = queued_request(run_dir)
+    config = train_config(req)  # the one resolution: the queue made the same when it took the request
+    writer = RunWriter(run_dir, {**config.to_dict(), "request": req.to_dict()})
+    sets = handwriting_dir(run_dir.parent)  # the sets beside the run's runs folder
+    # a stop not answered within KILL_AFTER_S ends this process, whether or not a page watches
+    watchdog = StopWatchdog(writer.dir, lambda: writer.record_forced_stop(KILL_AFTER_S)).start()
+    stop = {"requested": False}
+    with signals_stop(lambda: stop.update(requested=True)):
+        result = train_into(writer, config, lambda: keep_snapshot(
+                                run_dir, training_data(config, None, req.synthetic, sets), config.finetune),
+                            should_stop=lambda: stop["requested"], before_end=watchdog.close)
+    return 0 if result["status"] in ("done", "stopped") else 1
+
+
+def training_data(config, data_dir=None, synthetic=None, sets=None):
+    """The data a run trains on (MNIST, or N synthetic digits; a fine-tuning run's handwriting set beside
+    them, from the sets folder `sets`); ValueError (one line) for a limit or a batch larger than the
+    training set, or a set that cannot be used (gone, empty, of one digit, hostile)."""
+    from ..data import load_dataset
+
+    data = load_dataset(config.device, data_dir, synthetic)
+    n_train = len(data.train_x)
+    if config.limit and config.limit > n_train:
+        raise ValueError(f"--limit {config.limit} is larger than the training set ({n_train:,})")
+    if config.recipe.batch_size > min(n_train, config.limit or n_train):
+        raise ValueError(f"batch size {config.recipe.batch_size} is larger than the training set "
+                         f"({min(n_train, config.limit or n_train):,} images)")
+    if config.finetune:
+        from ..handwriting.data import with_set
+
+        return with_set(data, config.finetune, sets)
+    return data
+
+
+def pump_after(run_dir: Path) -> None:
+    """A run's slots are free: start the queued runs that fit now, when the run is in a runs folder (the
+    default one, or one the queue has used). Never fails the training process."""
+    from .queue import pump
+
+    root = Path(run_dir).parent
+    try:
+        if (root / QUEUE_LOCK).is_file() or (default_runs_dir().is_dir() and root.samefile(default_runs_dir())):
+            pump(root)
+    except Exception:  # noqa: BLE001  a queue problem is the next pump's to report, not this run's
+        pass
 
 
 def train_into(writer, config, data, listen: Optional[Callable[[dict], dict]] = None,
@@ -37,3 +112,9 @@ def train_into(writer, config, data, listen: Optional[Callable[[dict], dict]] = 
     finally:
         before_end()
         writer.close()
+
+
+if __name__ == "__main__":  # the module by its own name: one registry, one set of classes
+    from netlib.runs.training import main as _main
+
+    sys.exit(_main(sys.argv[1:]))
