@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import quote
 
-from ..bounded import chunks, open_regular
 from ..names import TITLES, network_title
 from ..recipes import recipe_for
 from ..runs.files import CHECKPOINT, METRICS, PRUNED
-from ..runs.reader import last_line, parse_event
+from ..runs.reader import last_line, read_events
 from ..safepath import is_contained
 from ..sweeps import workers
 from ..sweeps.space import MNIST_TRAIN, SpaceError, SweepSpec, check
@@ -108,22 +107,11 @@ def _network_key(model: str, kwargs: Optional[dict]) -> tuple:
 def _images_per_epoch(run_dir: Path) -> Optional[int]:
     """The training images per epoch, from the run's start event (a synthetic run records its count
     only there); None when the log cannot be read."""
-    try:
-        fd = open_regular(run_dir / METRICS)
+    try:  # the log's first line, within HEAD_BYTES: the log can be megabytes
+        events = read_events(run_dir / METRICS, HEAD_BYTES, max_events=1)
     except OSError:
         return None
-    data = b""
-    try:
-        for piece in chunks(fd, HEAD_BYTES):  # up to the first line's end: the log can be megabytes
-            data += piece
-            if b"\n" in piece:
-                break
-        first = data.split(b"\n", 1)[0]
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    event = parse_event(first) or {}  # None: no JSON object (RecursionError included)
+    event = events[0] if events else {}  # none: no JSON object (RecursionError included)
     samples = event.get("samples") if event.get("event") == "start" else None
     return samples if isinstance(samples, int) and not isinstance(samples, bool) and samples > 0 else None
 
