@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ..bounded import FileRefused
 from ..request import RunRequest
 from . import spawn
 from .files import (CONFIG, ENDED_STATUSES, EXTENSION, PROCESS_LOG, QUEUED, TRAIN_STATE, UNREADABLE, RunDirError,
                     write_json)
 from .processes import same_process, start_time, this_process
-from .reader import LAUNCH_GRACE_S, last_line, read_json, read_status, waiting_extension
+from .reader import last_line, launcher_left, read_json, read_status, waiting_extension
 from .slots import held
 
 WAITING, STARTED, FAILED = "waiting", "started", "failed"
@@ -47,10 +46,7 @@ class Extension:
 def look(run_dir: Path) -> Optional[Extension]:
     """The run's +1 epoch that is not over, or None: no extension.json (none asked, cancelled, or taken
     over and removed), one that cannot be read, or one whose process has taken the run over."""
-    try:
-        record = read_json(Path(run_dir) / EXTENSION)
-    except FileRefused:
-        return None
+    record = read_json(Path(run_dir) / EXTENSION, refused_as_missing=True)
     if record is None:
         return None
     if "failed" in record:
@@ -63,7 +59,7 @@ def look(run_dir: Path) -> Optional[Extension]:
         return None  # its process wrote the run's status since: the run is its now (the file is left over)
     if not same_process(pid, started):
         return Extension(FAILED, record, "+1 epoch could not start: " + _last_words(run_dir, record))
-    if record.get("launcher") and _age(record) > LAUNCH_GRACE_S:  # the child's pid could never be recorded
+    if launcher_left(record):  # the child's pid could never be recorded
         return Extension(FAILED, record, "+1 epoch could not start: its process could not be recorded")
     return Extension(STARTED, record)
 
@@ -89,10 +85,6 @@ def _when(record: dict) -> float:
     return float(updated) if isinstance(updated, (int, float)) and not isinstance(updated, bool) else 0.0
 
 
-def _age(record: dict) -> float:
-    return time.time() - _when(record) if _when(record) else 0.0
-
-
 def ask(run_dir: Path, epochs: int, lr: float, threads: Optional[int], worker: Optional[tuple],
         device: Optional[str] = None) -> None:
     """Under the queue lock: put run_dir's +1 epoch in line (extension.json; device: for its slots, default
@@ -111,7 +103,8 @@ def ask(run_dir: Path, epochs: int, lr: float, threads: Optional[int], worker: O
     if not (run_dir / TRAIN_STATE).is_file():
         raise ValueError(f"run {name} has no saved train state ({TRAIN_STATE}): it finished no epoch")
     RunRequest(model="residual", epochs=int(epochs), lr=float(lr), threads=threads)  # RequestError: one line
-    now, device = time.time(), str(device or config_of(run_dir).get("device", "cpu"))
+    config = read_json(run_dir / CONFIG, refused_as_missing=True) or {}  # its device: the slots it takes
+    now, device = time.time(), str(device or config.get("device", "cpu"))
     try:
         write_json(run_dir / EXTENSION, {"epochs": int(epochs), "lr": float(lr), "threads": threads, "device": device,
                                          "order": now, "submitted": now, **({"worker": [*worker]} if worker else {})})
@@ -221,10 +214,7 @@ def remove(run_dir: Path) -> None:
 def withdraw(run_dir: Path) -> None:
     """Under the queue lock: remove the +1 epoch this process asked for to train itself (its worker), waiting
     or given its turn. One a pump started a process for stays: if that process fails, its log says why."""
-    try:
-        record = read_json(Path(run_dir) / EXTENSION) or {}
-    except FileRefused:
-        return
+    record = read_json(Path(run_dir) / EXTENSION, refused_as_missing=True) or {}
     if record.get("worker") == list(this_process()):
         remove(run_dir)
 
@@ -240,17 +230,7 @@ def take_failure(run_dir: Path) -> Optional[str]:
 
 def taken_over(run_dir: Path) -> None:
     """In the extension's process, once its status says "running": the run is its, the request is done."""
-    try:
-        record = read_json(Path(run_dir) / EXTENSION) or {}
-    except FileRefused:
-        return
+    record = read_json(Path(run_dir) / EXTENSION, refused_as_missing=True) or {}
     if [record.get("pid"), record.get("started")] == list(this_process()):
         remove(run_dir)
 
-
-def config_of(run_dir: Path) -> dict:
-    """The run's config.json ({} when it cannot be read): its threads and device, for the slots."""
-    try:
-        return read_json(Path(run_dir) / CONFIG) or {}
-    except FileRefused:
-        return {}

@@ -93,15 +93,18 @@ class RunInfo(RunEntry):
         return next((e for e in reversed(self.events) if e.get("event") == "start"), {})
 
 
-def read_json(path: Path) -> Optional[dict]:
+def read_json(path: Path, refused_as_missing: bool = False) -> Optional[dict]:
     """A small JSON object file, or None when it is missing or not (yet) a complete JSON object.
 
     FileRefused (a FIFO, a device, a folder, a file over MAX_JSON_BYTES) is raised, not hidden: a run
-    folder holding such a thing reads as "unreadable", with the reason.
+    folder holding such a thing reads as "unreadable", with the reason. refused_as_missing: None for it
+    instead (the queue's own files, extension.json: a refused one is no request).
     """
     try:
         value = json.loads(read_text_bounded(path, MAX_JSON_BYTES))
     except FileRefused:
+        if refused_as_missing:
+            return None
         raise
     except (OSError, ValueError, RecursionError):  # RecursionError: '[[[[...' nested past Python's limit
         return None
@@ -127,7 +130,7 @@ def read_status(run_dir: Path) -> Optional[dict]:
         line = last_line(Path(run_dir) / PROCESS_LOG)
         status["status"] = "failed"
         status["reason"] = "the training process ended before training began" + (f": {line}" if line else "")
-    elif status["status"] == STARTING and status.get("launcher") and _age(status) > LAUNCH_GRACE_S:
+    elif status["status"] == STARTING and launcher_left(status):
         # the queue's own "starting", never replaced by the child's: the process could not be recorded (a
         # full disk) and was killed; its slots are free and the run can be deleted
         status["status"] = "failed"
@@ -135,9 +138,12 @@ def read_status(run_dir: Path) -> Optional[dict]:
     return status
 
 
-def _age(status: dict) -> float:
-    updated = status.get("updated")
-    return time.time() - updated if isinstance(updated, (int, float)) and not isinstance(updated, bool) else 0.0
+def launcher_left(record: dict) -> bool:
+    """A pump's own record of a process it started (a queued run's "starting", a +1 epoch's extension.json)
+    that the child's pid has not replaced in LAUNCH_GRACE_S: the process could not be recorded."""
+    updated = record.get("updated")
+    ok = isinstance(updated, (int, float)) and not isinstance(updated, bool)
+    return bool(record.get("launcher")) and ok and time.time() - updated > LAUNCH_GRACE_S
 
 
 def last_line(path: Path, max_bytes: int = 4096) -> str:
@@ -152,10 +158,7 @@ def last_line(path: Path, max_bytes: int = 4096) -> str:
 
 def waiting_extension(run_dir: Path) -> Optional[dict]:
     """The +1 epoch of an ended run that waits in the queue (its extension.json, no process yet), or None."""
-    try:
-        ext = read_json(Path(run_dir) / EXTENSION)
-    except FileRefused:
-        return None
+    ext = read_json(Path(run_dir) / EXTENSION, refused_as_missing=True)
     return ext if ext is not None and not {"pid", "failed"} & ext.keys() else None
 
 
