@@ -23,6 +23,7 @@ from netlib.names import DEFAULT_WIDTH, DEPTH_MODELS, MAX_BLOCKS, MAX_WIDTH, WID
 from app_pages._escape import literal
 from netlib.runs import follow
 from netlib.runs.files import default_runs_dir
+from netlib.runs.summary import pct  # noqa: F401  (the pages' one percent format)
 
 log = logging.getLogger("netlib.app")
 
@@ -115,10 +116,6 @@ def runs_dir() -> Path:
 
 def chart(fig, key: str) -> None:
     st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
-
-
-def pct(x) -> str:
-    return "—" if x is None else f"{100 * x:.2f}%"
 
 
 # ---------------------------------------------------------------- cached resources

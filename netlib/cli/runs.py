@@ -11,7 +11,7 @@ from ..runs import manage
 from ..runs.files import default_runs_dir
 from ..runs.meta import MetaError
 from ..runs.notebook import Row, notebook_rows, status_text, total_bytes
-from ..runs.summary import format_seconds
+from ..runs.summary import format_seconds, pct
 from ..safepath import UnsafePath
 from .parser import UsageError
 
@@ -44,10 +44,6 @@ def _plain(text) -> str:
     return "".join(c if c.isprintable() else "?" for c in str(text))
 
 
-def _pct(x) -> str:
-    return "—" if x is None else f"{100 * x:.2f}%"
-
-
 def cmd_list(root: Path, args) -> int:
     every = notebook_rows(root, include_archived=True)
     rows = [r for r in every if args.all or not r.archived]
@@ -60,8 +56,8 @@ def cmd_list(root: Path, args) -> int:
                                            "archived" if r.archived else "") if p)
             label = f"  {r.meta.label!r}" if r.meta.label else ""
             print(_plain(f"{r.name}{label}") + "\n    " + _plain(
-                f"{r.network} · {r.recipe} · {status_text(r)} · test acc {_pct(r.final_acc)} "
-                f"(best {_pct(r.best_acc)}) · {r.epochs} epoch{'s' if r.epochs != 1 else ''} · "
+                f"{r.network} · {r.recipe} · {status_text(r)} · test acc {pct(r.final_acc)} "
+                f"(best {pct(r.best_acc)}) · {r.epochs} epoch{'s' if r.epochs != 1 else ''} · "
                 f"{format_seconds(r.seconds)}")
                 + (f"\n    {_plain(extra)}" if extra else ""))
     hidden = len(every) - len(rows)

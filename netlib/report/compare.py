@@ -7,7 +7,7 @@ from ..charts import training
 from ..charts.groups import group_series
 from ..runs import groups, summary
 from .document import Document, paragraph, table
-from .runs import pct
+from ..runs.summary import pct
 
 
 def group_rows(found: list) -> list[dict]:

@@ -10,6 +10,7 @@ from ..runs import labels, summary
 from ..runs.files import CANCELLED, FAILED_STATUSES, LIVE_STATUSES, PRUNED, UNREADABLE, WAITING_STATUSES
 from ..runs.meta import read_meta
 from ..runs.reader import RunInfo
+from ..runs.summary import pct
 from .document import Document, note, pairs, paragraph, text
 
 
@@ -39,10 +40,6 @@ def state_note(run: RunInfo) -> str:
         return note(f"This run was {run.status} after {len(run.epochs)} epoch(s): "
                     f"{run.reason or 'a person stopped it'}.")
     return ""
-
-
-def pct(x) -> str:
-    return "—" if x is None else f"{100 * x:.2f}%"
 
 
 def final_figures(run: RunInfo) -> list[tuple]:

@@ -59,6 +59,11 @@ def progress(run: RunInfo) -> Progress:
     return Progress(fraction, epoch, total_epochs, batch, steps, rate, left)
 
 
+def pct(x: Optional[float]) -> str:
+    """A fraction as a percent with two decimals ("99.26%"), "—" for none."""
+    return "—" if x is None else f"{100 * x:.2f}%"
+
+
 def format_seconds(s: Optional[float]) -> str:
     if s is None or not math.isfinite(s):
         return "—"
