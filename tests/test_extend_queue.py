@@ -22,7 +22,7 @@ from netlib.recipes import RECIPES
 from netlib.runs import extension, manage, queue, spawn
 from netlib.runs.files import STATUS, TRAIN_STATE
 from netlib.runs.notebook import notebook_rows, status_text
-from netlib.runs.reader import read_run, read_status
+from netlib.runs.reader import queue_order, read_run, read_status
 from netlib.runs.writer import RunWriter
 from support import started_in, stop_children
 from test_queue import cli, enqueue, free, occupy
@@ -79,7 +79,7 @@ def test_a_plus_one_epoch_waits_in_line_behind_an_earlier_run_and_starts_when_sl
     holder = occupy(runs_dir)  # every slot taken by a live run
     (first,) = enqueue(runs_dir, threads=2)
     queue.extend(run, 1, 0.01)
-    assert queue.queued(runs_dir) == [first, run] and queue.position(run) == 2
+    assert queue_order(runs_dir) == [first, run] and queue.position(run) == 2
     assert read_run(run).queue_position == 2 and not launch.can_extend(read_run(run))
     with pytest.raises(ValueError, match="already"):
         queue.extend(run, 1, 0.01)  # one +1 epoch of a run at a time
@@ -107,10 +107,10 @@ def test_a_waiting_plus_one_epoch_is_listed_moved_first_and_cancelled_leaving_th
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["position"], r["name"], r.get("extend")) for r in rows] == [(1, first.name, None), (2, run.name, 1)]
     assert main(["queue", "front", run.name, "--runs-dir", str(runs_dir)]) == 0
-    assert queue.queued(runs_dir) == [run, first]
+    assert queue_order(runs_dir) == [run, first]
     assert main(["queue", "cancel", run.name, "--runs-dir", str(runs_dir)]) == 0
     assert "cancelled" in capsys.readouterr().out
-    assert queue.position(run) is None and queue.queued(runs_dir) == [first]
+    assert queue.position(run) is None and queue_order(runs_dir) == [first]
     assert not queue.cancel(run) and not queue.to_front(run)  # nothing of it waits any more
     assert launch.can_extend(read_run(run)) and (run / STATUS).read_bytes() == before
     assert read_status(first)["status"] == "queued" and not started_in(runs_dir)
@@ -124,7 +124,7 @@ def test_a_run_asked_through_a_symlink_is_in_line_once_under_its_own_name(runs_d
     queue.extend(runs_dir / "zz-link", 1, 0.01)
     with pytest.raises(ValueError, match="already"):
         queue.extend(run, 1, 0.01)  # the same run under its own name
-    assert queue.queued(runs_dir) == [run]
+    assert queue_order(runs_dir) == [run]
     free(holder)
     assert queue.pump(runs_dir) == [run] and [s[0] for s in recorded_starts] == [run]
 

@@ -21,7 +21,7 @@ from netlib.runs import queue, spawn
 from support import started_in
 from netlib.runs.files import CONFIG, QUEUED_FILE, STATUS, write_json
 from netlib.runs.processes import same_process, start_time
-from netlib.runs.reader import read_run, read_status, run_index
+from netlib.runs.reader import queue_order, read_run, read_status, run_index
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = {"model": "residual", "epochs": 1, "synthetic": 300, "limit": 300, "device": "cpu"}
@@ -99,17 +99,17 @@ def test_a_queued_run_is_neither_live_nor_failed_and_lists_with_its_position(run
     assert all(entries[d.name].waiting and not entries[d.name].live for d in dirs)
     info = read_run(dirs[1])
     assert info.queue_position == 2 and info.network == "Residual" and info.config["threads"] == 2
-    assert queue.queued(runs_dir) == dirs and queue.position(dirs[2]) == 3
+    assert queue_order(runs_dir) == dirs and queue.position(dirs[2]) == 3
     free(holder)
 
 
 def test_cancel_and_to_front(runs_dir):
     holder = occupy(runs_dir)
     a, b, c = enqueue(runs_dir, 3)
-    assert queue.to_front(c) and queue.queued(runs_dir) == [c, a, b]
+    assert queue.to_front(c) and queue_order(runs_dir) == [c, a, b]
     assert queue.cancel(a)
     assert read_status(a)["status"] == "cancelled" and queue.position(a) is None and a.is_dir()
-    assert queue.queued(runs_dir) == [c, b] and [queue.position(d) for d in (c, b)] == [1, 2]
+    assert queue_order(runs_dir) == [c, b] and [queue.position(d) for d in (c, b)] == [1, 2]
     assert not queue.cancel(a) and not queue.to_front(a)  # no longer queued
     assert not started_in(runs_dir)  # the slots were held all along: nothing started
     free(holder)

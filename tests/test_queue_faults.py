@@ -16,7 +16,7 @@ from netlib.lab import launch, lesson_runs
 from netlib.runs import queue, spawn
 from support import started_in
 from netlib.runs.files import CONFIG, STATUS
-from netlib.runs.reader import read_status, run_index
+from netlib.runs.reader import queue_order, read_status, run_index
 from test_queue import enqueue, free, occupy, two_slots  # noqa: F401  two_slots: autouse fixture
 
 
@@ -141,7 +141,7 @@ def test_a_queued_run_without_a_readable_config_fails_instead_of_waiting(runs_di
     assert queue.pump(runs_dir) == [b] and recorded_starts == [b]
     status = read_status(a)
     assert status["status"] == "failed" and "config.json is missing or unreadable" in status["reason"]
-    assert queue.queued(runs_dir) == [] and read_status(b)["status"] == "starting"
+    assert queue_order(runs_dir) == [] and read_status(b)["status"] == "starting"
 
 
 def test_queue_writes_never_make_a_deleted_run_folder_again(runs_dir, monkeypatch):
@@ -175,7 +175,7 @@ def test_a_lessons_pair_is_enqueued_together(runs_dir, monkeypatch):
     real = queue.enqueue
     monkeypatch.setattr(queue, "enqueue", lambda root, reqs, tag="": calls.append(len(reqs)) or real(root, reqs, tag))
     dirs = lesson_runs.start_runs("naive-speed", runs_dir)
-    assert calls == [2] and [str(d) for d in queue.queued(runs_dir)] == dirs
+    assert calls == [2] and [str(d) for d in queue_order(runs_dir)] == dirs
     free(holder)
 
 

@@ -18,7 +18,7 @@ from netlib.cli.parser import build_parser
 from netlib.request import OPTIONS, RequestError, RunRequest, from_arguments
 from netlib.runs import queue
 from netlib.runs.files import QUEUED_FILE, STATUS, write_json
-from netlib.runs.reader import read_status
+from netlib.runs.reader import queue_order, read_status
 from support import started_in
 from test_queue import enqueue, free, occupy, two_slots  # noqa: F401  two_slots: autouse fixture
 from test_queue_faults import _failing_writes, queued_with_recorded_popen
@@ -76,7 +76,7 @@ def test_a_queued_json_asking_for_a_huge_seed_fails_the_run_with_one_line(runs_d
 def test_cancelling_the_first_in_line_starts_the_runs_it_held_back(runs_dir):
     holder = occupy(runs_dir, threads=1)  # one of the two slots taken
     big, small = enqueue(runs_dir, 1, threads=2) + enqueue(runs_dir, 1, threads=1)
-    assert queue.queued(runs_dir) == [big, small]  # small would fit, but waits behind big (first come first)
+    assert queue_order(runs_dir) == [big, small]  # small would fit, but waits behind big (first come first)
     assert queue.cancel(big)
     assert read_status(small)["status"] in ("starting", "running") and str(small) in started_in(runs_dir)
     free(holder)

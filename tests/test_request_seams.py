@@ -19,7 +19,7 @@ from netlib.lab import launch
 from netlib.request import trained_on
 from netlib.runs import queue, spawn
 from netlib.runs.processes import same_process
-from netlib.runs.reader import read_status
+from netlib.runs.reader import queue_order, read_status
 from support import stop_children
 from test_queue import free, occupy
 
@@ -66,7 +66,7 @@ def test_a_light_command_that_starts_a_queued_run_loads_no_torch(runs_dir):
     holder = occupy(runs_dir)  # every slot taken: the submitted run waits on disk
     assert main(["submit", "--model", "residual", "--synthetic", "64", "--epochs", "1", "--threads", "1",
                  "--runs-dir", str(runs_dir)]) == 0
-    (queued,) = queue.queued(runs_dir)
+    (queued,) = queue_order(runs_dir)
     free(holder)
     try:
         done = subprocess.run([sys.executable, "-X", "importtime", "-m", "netlib", "runs", "list", "--runs-dir",
@@ -93,9 +93,9 @@ def _queued_cli_train(runs_dir):
                              "--batch-size", "32", "--epochs", "1", "--threads", "1"], cwd=REPO,
                             stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_as_in_a_terminal)
     deadline = time.monotonic() + 120
-    while not queue.queued(runs_dir) and proc.poll() is None and time.monotonic() < deadline:
+    while not queue_order(runs_dir) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)  # polls for the run the process puts in line (importing torch takes seconds)
-    (run,) = queue.queued(runs_dir)
+    (run,) = queue_order(runs_dir)
     return proc, run
 
 

@@ -272,11 +272,6 @@ def extend(run_dir: Path, epochs: int, lr: float, threads: Optional[int] = None,
     pump(run_dir.parent)
 
 
-def queued(runs_dir: Optional[Path] = None) -> list[Path]:
-    """The run folders where something waits in line (a queued run, a +1 epoch), first in line first."""
-    return queue_order(Path(runs_dir or default_runs_dir()))
-
-
 def position(run_dir: Path) -> Optional[int]:
     """What waits in run_dir's place in line (1 = next to start), None when nothing of it is in line."""
     run_dir = Path(run_dir)

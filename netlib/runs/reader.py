@@ -3,6 +3,7 @@ listing of every run under a runs folder, and the run queue's order."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -102,11 +103,9 @@ def read_json(path: Path, refused_as_missing: bool = False) -> Optional[dict]:
     """
     try:
         value = json.loads(read_text_bounded(path, MAX_JSON_BYTES))
-    except FileRefused:
-        if refused_as_missing:
-            return None
-        raise
-    except (OSError, ValueError, RecursionError):  # RecursionError: '[[[[...' nested past Python's limit
+    except (OSError, ValueError, RecursionError) as e:  # RecursionError: '[[[[...' nested past Python's limit
+        if isinstance(e, FileRefused) and not refused_as_missing:
+            raise
         return None
     return value if isinstance(value, dict) else None
 
@@ -223,10 +222,7 @@ def parse_event(line: bytes) -> Optional[dict]:
 def without_redone_epochs(events: list[dict]) -> list[dict]:
     """A run stopped (or diverged) in epoch k and then extended restarts from epoch k: the events of
     the abandoned partial epoch k are dropped so charts and "the rate it ended at" skip them."""
-    out: list[dict] = []
-    for e in events:
-        out = add_event(out, e)
-    return out
+    return functools.reduce(add_event, events, [])
 
 
 def add_event(kept: list[dict], event: dict) -> list[dict]:
