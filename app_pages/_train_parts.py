@@ -42,11 +42,6 @@ def start_runs(model: str, recipe: str, overrides: dict, limit, seed: int, devic
     return [str(d) for d in queue.enqueue(runs_dir(), requests, tag)]
 
 
-def device_caption(model: str, recipe: str, overrides: dict, device: str, limit) -> None:
-    """The batch and rate a run started now trains with on the chosen device (netlib.lab.launch decides)."""
-    st.caption(launch.device_note(model, recipe, overrides, device, limit or None))
-
-
 def repeats_of(run_dir: Path) -> list[Path]:
     """The other seeds' runs started together with run_dir on this page ([] for a single run)."""
     dirs = [Path(d) for d in st.session_state.get(GROUP_KEY, [])]

@@ -21,7 +21,6 @@ from netlib.runs.notebook import sweep_text
 from netlib.safepath import is_contained
 
 RUN_KEY = "train_run"  # the run directory this session watches
-BATCH_SIZES = parts.BATCH_SIZES
 
 
 def watched_run() -> Path | None:
@@ -58,7 +57,7 @@ def recipe_settings(model: str) -> tuple[str, dict]:
     base = recipe_for("fast", model)
     c1, c2 = st.columns(2)
     epochs = c1.number_input("Epochs", *page_range("epochs"), base.epochs, key="epochs")
-    batch = c2.select_slider("Batch size", BATCH_SIZES, base.batch_size, key="batch_size")
+    batch = c2.select_slider("Batch size", parts.BATCH_SIZES, base.batch_size, key="batch_size")
     lr = c1.number_input("Learning rate", *page_range("lr"), base.lr, format="%.4g", step=1e-3, key="lr",
                          help="the peak for onecycle; the constant rate otherwise")
     optimizers, schedules = OPTIONS["optimizer"].choices, OPTIONS["schedule"].choices
@@ -94,7 +93,7 @@ def settings(busy: bool, run_dir: Path | None = None) -> None:
             device = st.selectbox("Device", devices, key="device")
             keep_epochs = st.toggle("Keep every epoch's weights", False, key="keep_epochs",
                                     help=OPTIONS["keep_epochs"].help)
-        parts.device_caption(model, recipe, overrides, device, limit)
+        st.caption(launch.device_note(model, recipe, overrides, device, limit or None))  # its batch and rate
         try:
             r = resolve_recipe(recipe, model, **overrides)
             if limit and r.batch_size > limit:

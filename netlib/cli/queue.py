@@ -48,8 +48,6 @@ def show(args) -> int:
         return _act(root, args.action, args.name)
     if args.name:
         raise UsageError(f"unexpected argument {args.name!r} (queue cancel NAME, queue front NAME)")
-    if root.is_dir():
-        queue.pump(root)
     line = sorted((e for e in run_index(root) if e.queue_position), key=lambda e: e.queue_position)
     for e in line:  # queued runs, and ended runs whose +1 epoch waits (extend: its epochs)
         more = waiting_extension(e.dir) if e.status != QUEUED else None
