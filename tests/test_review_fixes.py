@@ -57,7 +57,7 @@ def test_a_process_of_another_user_is_alive(monkeypatch):
     def denied(pid, sig):
         raise PermissionError(1, "Operation not permitted")
     monkeypatch.setattr(processes.os, "kill", denied)
-    assert processes.process_alive(4_000_000) is True
+    assert processes.same_process(4_000_000, None) is True
 
 
 def test_a_live_run_of_another_user_keeps_its_status_and_its_lock(tmp_path, monkeypatch):

@@ -25,11 +25,6 @@ from .files import STOP
 KILL_AFTER_S = 5.0  # a stop request not honoured within this long ends the training process
 
 
-def process_alive(pid: Optional[int]) -> bool:
-    """Does a process with this pid exist (and is it not a zombie)?"""
-    return _look_up(pid)[0]
-
-
 def start_time(pid: int) -> Optional[int]:
     """When the process started, or None where it cannot be read. With the pid it names one process:
     a pid reused later has another start time."""
