@@ -89,7 +89,8 @@ def test_a_plus_one_epoch_waits_in_line_behind_an_earlier_run_and_starts_when_sl
     assert (run / STATUS).read_bytes() == before  # still "done, 2 epochs" while it waits
     free(recorded_starts[0][3])  # the first run's process ends: its slots are free
     assert queue.pump(runs_dir) == [run]
-    assert recorded_starts[1][:3] == (run, ["--extend", str(run), "--epochs", "1", "--lr", "0.01", "--quiet"], True)
+    assert recorded_starts[1][:3] == (run, None, True)  # its process reads what to train from extension.json
+    assert {k: extension.look(run).record[k] for k in ("epochs", "lr")} == {"epochs": 1, "lr": 0.01}
     assert launch.extension_starting(run) and queue.position(run) is None
     assert queue.pump(runs_dir) == []  # started once: the next pump counts its slot, starts nothing
     assert (run / STATUS).read_bytes() == before  # until its process takes the run over

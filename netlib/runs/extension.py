@@ -123,9 +123,9 @@ def holding(run_dir: Path, config: dict) -> tuple[int, int]:
     return 0, 0
 
 
-def words(run_dir: Path, record: dict) -> list[str]:
-    """`train` words of a waiting +1 epoch; ValueError (one line) for a file that is not what ask() writes
-    (anyone who can write the run folder can write one)."""
+def check(record: dict) -> None:
+    """A waiting +1 epoch as ask() writes it; ValueError (one line) otherwise (anyone who can write the run
+    folder can write one)."""
     epochs, lr, threads = record.get("epochs"), record.get("lr"), record.get("threads")
     if epochs is None or lr is None:
         raise ValueError(f"{EXTENSION} names no epochs or no rate")
@@ -133,15 +133,14 @@ def words(run_dir: Path, record: dict) -> list[str]:
     worker = record.get("worker")
     if worker is not None and not (isinstance(worker, list) and len(worker) == 2 and isinstance(worker[0], int)):
         raise ValueError(f"{EXTENSION}: its worker is not [pid, start time]")
-    return ["--extend", os.path.abspath(run_dir), "--epochs", str(epochs), "--lr", f"{float(lr):.8g}", "--quiet",
-            *(["--threads", str(threads)] if threads else [])]
 
 
-def start(run_dir: Path, record: dict, argv: list[str]) -> bool:
+def start(run_dir: Path, record: dict) -> bool:
     """In a pump: start a waiting +1 epoch. A terminal's `train --extend` (its `worker`) is told to train it
-    itself; else `train --extend` is started. The file records the process before the queue lock goes, so
-    no other pump starts it again; written first with the pump's own pid (a file that cannot be written
-    starts nothing). The child waits for the lock (await_pump), so it finds its own pid there."""
+    itself; else its training process is started (netlib/runs/training.py). The file records the process
+    before the queue lock goes, so no other pump starts it again; written first with the pump's own pid
+    (a file that cannot be written starts nothing). The child waits for the lock (await_pump), so it finds
+    its own pid there."""
     worker, proc = record.get("worker"), None
     if worker:
         if not same_process(*worker):
@@ -152,7 +151,7 @@ def start(run_dir: Path, record: dict, argv: list[str]) -> bool:
         return False
     try:
         log = (Path(run_dir) / PROCESS_LOG).stat().st_size if (Path(run_dir) / PROCESS_LOG).is_file() else 0
-        proc = spawn.start_training(run_dir, argv, extend=True)
+        proc = spawn.start_training(run_dir, extend=True)
         write_json(Path(run_dir) / EXTENSION, {**record, "pid": proc.pid, "started": start_time(proc.pid),
                                                "log": log, "updated": time.time()})
         return True

@@ -134,8 +134,8 @@ def _next(entry) -> tuple:
         req, worker = read_queued(entry.dir)
         return need(req.threads, req.device), lambda: _claimed(entry.dir, worker) if worker else _start(entry.dir)
     record = waiting_extension(entry.dir) or {}
-    words = extension.words(entry.dir, record)
-    return held(entry.config, record), lambda: extension.start(entry.dir, record, words)
+    extension.check(record)
+    return held(entry.config, record), lambda: extension.start(entry.dir, record)
 
 
 def _fail_unlisted(root: Path, listed: set) -> None:

@@ -1,6 +1,6 @@
-"""The one place that starts training processes (the queue's `python -m netlib.runs.training RUN_DIR`, a
-+1 epoch's `python -m netlib train --extend ...`), and the one registry of the ones this process started:
-polled so that ended ones are reaped (no zombies), their exit kept."""
+"""The one place that starts training processes (`python -m netlib.runs.training RUN_DIR`: a queued run's, or
+an ended run's +1 epoch), and the one registry of the ones this process started: polled so that ended
+ones are reaped (no zombies), their exit kept."""
 
 from __future__ import annotations
 
@@ -31,9 +31,9 @@ _CHILDREN: dict[str, Child] = {}
 
 def start_training(run_dir: Path, words: Optional[list[str]] = None, extend: bool = False) -> subprocess.Popen:
     """Start the training process of run_dir in its own session, its output in the run's process.log;
-    recorded until it ends. Without words: the queue's process for the run queued there
-    (netlib/runs/training.py); with words: `python -m netlib train WORDS`. RunDirError (one line) when
-    the folder cannot be written."""
+    recorded until it ends. Without words: the process for what waits there in the queue, a run or its +1
+    epoch (extend; netlib/runs/training.py); with words: `python -m netlib train WORDS`. RunDirError (one
+    line) when the folder cannot be written."""
     run_dir = Path(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)

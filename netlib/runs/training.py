@@ -1,6 +1,6 @@
-"""The training process the queue starts (`python -m netlib.runs.training RUN_DIR`), the data a run trains
-on, and the one function that trains a config into a run folder (that process, `train` and a sweep worker
-use it)."""
+"""The training process the queue starts (`python -m netlib.runs.training RUN_DIR`: a queued run, or an ended
+run's +1 epoch), the data a run trains on, and the one function that trains a config into a run folder
+(that process, `train` and a sweep worker use it)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,18 @@ from .files import QUEUE_LOCK, default_runs_dir, first_line
 
 
 def main(argv: list[str]) -> int:
-    """The process the queue starts for a queued run: it waits until the pump that started it has
-    recorded it, trains the run's request into its folder, then pumps (its slots are free). What stops
-    it before training is one line in the run's process.log; exit 2 for a request that cannot train."""
+    """The process the queue starts for a run folder: it waits until the pump that started it has recorded
+    it, trains what waits there (a queued run's request, or the run's +1 epoch the pump gave this process)
+    into the folder, then pumps (its slots are free). What stops it before training is one line in the
+    run's process.log; exit 2 for what cannot train."""
     run_dir = Path(argv[0])
+    from .extension import look
     from .queue import await_pump
 
     await_pump(run_dir)
     try:
-        return _train_queued(run_dir)
+        pending = look(run_dir)
+        return _train_further(run_dir, pending.record) if pending and pending.mine else _train_queued(run_dir)
     except KeyboardInterrupt:
         print("netlib: interrupted", file=sys.stderr)
         return 130
@@ -33,23 +36,38 @@ def main(argv: list[str]) -> int:
 
 def _train_queued(run_dir: Path) -> int:
     from ..engine.setup import train_config
-    from ..handwriting.changes import keep_snapshot  # a fine-tuning run keeps what it trains from
-    from ..handwriting.sets import handwriting_dir
     from .command import queued_request
-    from .processes import KILL_AFTER_S, StopWatchdog, signals_stop
     from .writer import RunWriter
 
     req = queued_request(run_dir)
     config = train_config(req)  # the one resolution: the queue made the same when it took the request
     writer = RunWriter(run_dir, {**config.to_dict(), "request": req.to_dict()})
-    sets = handwriting_dir(run_dir.parent)  # the sets beside the run's runs folder
-    # a stop not answered within KILL_AFTER_S ends this process, whether or not a page watches
+    return _train(writer, config, lambda sets: training_data(config, None, req.synthetic, sets))
+
+
+def _train_further(run_dir: Path, record: dict) -> int:
+    """An ended run's +1 epoch, as extension.json asks (its own device; the queue counted its slots)."""
+    from . import reopen
+
+    run = reopen.further(run_dir, record["epochs"], record["lr"], record.get("threads"))
+    writer = reopen.take_over(run_dir, run)
+    return _train(writer, run.config, lambda sets: training_data(run.config, run.data_dir, run.synthetic, sets),
+                  resume=run.state)
+
+
+def _train(writer, config, data, resume: Optional[dict] = None) -> int:
+    """train_into, in this process of its own: a stop not answered within KILL_AFTER_S ends it, whether or
+    not a page watches; SIGTERM stops it at the next batch. data(sets) loads the data."""
+    from ..handwriting.changes import keep_snapshot  # a fine-tuning run keeps what it trains from
+    from ..handwriting.sets import handwriting_dir
+    from .processes import KILL_AFTER_S, StopWatchdog, signals_stop
+
+    sets = handwriting_dir(writer.dir.parent)  # the sets beside the run's runs folder
     watchdog = StopWatchdog(writer.dir, lambda: writer.record_forced_stop(KILL_AFTER_S)).start()
     stop = {"requested": False}
     with signals_stop(lambda: stop.update(requested=True)):
-        result = train_into(writer, config, lambda: keep_snapshot(
-                                run_dir, training_data(config, None, req.synthetic, sets), config.finetune),
-                            should_stop=lambda: stop["requested"], before_end=watchdog.close)
+        result = train_into(writer, config, lambda: keep_snapshot(writer.dir, data(sets), config.finetune),
+                            should_stop=lambda: stop["requested"], resume=resume, before_end=watchdog.close)
     return 0 if result["status"] in ("done", "stopped") else 1
 
 
