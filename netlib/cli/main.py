@@ -21,13 +21,9 @@ def main(argv=None, own_process: bool = False) -> int:
     own: a training run may then end it when a stop goes unanswered)."""
     try:
         args = build_parser().parse_args(argv)
-    except UsageError as e:
-        print(f"netlib: error: {e}", file=sys.stderr)
-        return 2
-    args.own_process = own_process
-    if args.command != "train":  # a training process pumps when it ends (training.pump_after)
-        _pump(getattr(args, "runs_dir", None))
-    try:
+        args.own_process = own_process
+        if args.command != "train":  # a training process pumps when it ends (training.pump_after)
+            _pump(getattr(args, "runs_dir", None))
         return _command(args.command)(args)
     except UsageError as e:
         print(f"netlib: error: {e}", file=sys.stderr)
