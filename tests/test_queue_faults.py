@@ -17,7 +17,7 @@ from netlib.runs import queue, spawn
 from support import started_in
 from netlib.runs.files import CONFIG, STATUS
 from netlib.runs.reader import queue_order, read_status, run_index
-from test_queue import enqueue, free, occupy, two_slots  # noqa: F401  two_slots: autouse fixture
+from test_queue import enqueue, free, occupy, two_slots, wait_status  # noqa: F401  two_slots: autouse fixture
 
 
 def test_queue_names_that_are_not_one_run_folder_exit_2_and_write_nothing_outside(runs_dir, tmp_path, capsys):
@@ -193,3 +193,18 @@ def test_the_pages_say_what_a_run_no_longer_queued_is_now(runs_dir, monkeypatch)
     _queue.cancel(b)
     assert said == [f"{a.name} is no longer queued: it is cancelled."] * 2 + [f"{b.name} is no longer queued: it is deleted."]
     free(holder)
+
+
+@pytest.mark.process
+def test_a_process_that_fails_before_training_frees_its_slots_for_the_run_behind_it(runs_dir):
+    holder = occupy(runs_dir)
+    first, second = enqueue(runs_dir, 2, threads=2)  # each takes both slots: one after the other
+    os.mkfifo(first / "metrics.jsonl")  # its process refuses the folder before its writer opens
+    free(holder)
+    assert queue.pump(runs_dir) == [first]
+    spawn.child(first).proc.wait(timeout=120)
+    status = read_status(first)
+    assert status["status"] == "failed" and "metrics.jsonl" in status["reason"], status
+    # no pump by this process since: the failed process's own pump found its slots free
+    ended = wait_status(second, ("done", "failed", "stopped", "interrupted"))
+    assert ended["status"] == "done", ended

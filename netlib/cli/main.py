@@ -5,8 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from ..bounded import FileRefused
-from ..runs.files import RunDirError
+from ..runs.files import RunDirError, first_line
 from . import commands
 from .parser import UsageError, build_parser
 
@@ -32,7 +31,7 @@ def main(argv=None, own_process: bool = False) -> int:
         print(f"netlib: error: {e}", file=sys.stderr)
         return 1
     except OSError as e:  # a path that cannot be used (FileRefused: a FIFO, a device, a huge file)
-        print(f"netlib: error: {e if isinstance(e, FileRefused) else _os_error(e)}", file=sys.stderr)
+        print(f"netlib: error: {first_line(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("netlib: interrupted", file=sys.stderr)
@@ -68,7 +67,3 @@ def _pump(runs_dir=None) -> None:
             pump(root)
     except Exception:  # noqa: BLE001
         pass
-
-
-def _os_error(e: OSError) -> str:
-    return f"{e.filename}: {e.strerror}" if e.filename and e.strerror else str(e).splitlines()[0]

@@ -33,8 +33,12 @@ RUNS_ENV = "NETLIB_RUNS_DIR"
 
 
 def first_line(e: BaseException) -> str:
-    """An exception as the one line a run's status gives as its reason."""
-    return "interrupted" if isinstance(e, KeyboardInterrupt) else str(e).splitlines()[0] if str(e) else type(e).__name__
+    """An exception as one line (a run's reason, a command's error): an OS error as "path: what"."""
+    if isinstance(e, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(e, OSError) and e.filename and e.strerror:
+        return f"{e.filename}: {e.strerror}"
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
 
 
 def default_runs_dir() -> Path:

@@ -4,11 +4,14 @@ run's +1 epoch), the data a run trains on, and the one function that trains a co
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Callable, Optional
 
-from .files import QUEUE_LOCK, default_runs_dir, first_line
+from .files import QUEUE_LOCK, RunDirError, default_runs_dir, first_line
+from .reader import read_status
 
 
 def main(argv: list[str]) -> int:
@@ -24,14 +27,29 @@ def main(argv: list[str]) -> int:
     try:
         pending = look(run_dir)
         return _train_further(run_dir, pending.record) if pending and pending.mine else _train_queued(run_dir)
-    except KeyboardInterrupt:
-        print("netlib: interrupted", file=sys.stderr)
-        return 130
-    except Exception as e:  # noqa: BLE001  the run's status has it too once its writer is open
-        print(f"netlib: error: {first_line(e)}", file=sys.stderr)
-        return 2 if isinstance(e, ValueError) else 1
+    except (Exception, KeyboardInterrupt) as e:  # one line, last in process.log (what the pages show)
+        from ..mnist import DataError
+
+        if not isinstance(e, (ValueError, OSError, RunDirError, DataError, KeyboardInterrupt)):
+            traceback.print_exc()  # a bug: its traceback too, above the line
+        interrupted = isinstance(e, KeyboardInterrupt)
+        print(f"netlib: {'' if interrupted else 'error: '}{first_line(e)}", file=sys.stderr)
+        _not_trained(run_dir, first_line(e))
+        return 130 if interrupted else 2 if isinstance(e, ValueError) else 1
     finally:
         pump_after(run_dir)
+
+
+def _not_trained(run_dir: Path, why: str) -> None:
+    """What this process was started for ended before training, or failed before its writer could say so:
+    said where the queue reads it, so the pump after it counts this process's slots free."""
+    from . import extension, queue
+
+    pending = extension.look(run_dir)
+    if pending is not None and pending.mine:  # a +1 epoch: the run stays as it was
+        extension.fail(run_dir, f"+1 epoch could not start: {why}")
+    elif (read_status(run_dir) or {}).get("pid") == os.getpid():  # "starting": the writer never opened
+        queue.end_claimed(run_dir, f"the training process ended before training began: {why}")
 
 
 def _train_queued(run_dir: Path) -> int:
@@ -48,7 +66,9 @@ def _train_queued(run_dir: Path) -> int:
 def _train_further(run_dir: Path, record: dict) -> int:
     """An ended run's +1 epoch, as extension.json asks (its own device; the queue counted its slots)."""
     from . import reopen
+    from .extension import check
 
+    check(record)  # as the pump did: the file may have been written again since
     run = reopen.further(run_dir, record["epochs"], record["lr"], record.get("threads"))
     writer = reopen.take_over(run_dir, run)
     return _train(writer, run.config, lambda sets: training_data(run.config, run.data_dir, run.synthetic, sets),
