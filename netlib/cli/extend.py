@@ -70,8 +70,7 @@ def _wait_for_turn(run_dir: Path, quiet: bool) -> Optional[str]:
         if pending.mine:
             return None
         if pending.state == extension.FAILED:
-            with queue.locked(run_dir.parent):
-                return extension.take_failure(run_dir) or pending.reason
+            return queue.take_failure(run_dir) or pending.reason
         if pending.state == extension.STARTED:
             return "another +1 epoch of the run has started"
         if not said:

@@ -89,15 +89,12 @@ def extension_error(run_dir: Path) -> Optional[str]:
 
 
 def _take_failure(run_dir: Path) -> Optional[str]:
-    """extension.take_failure under the queue lock, so a +1 epoch asked meanwhile (another tab, a
-    terminal) is never removed with the failure it replaces; looked at first without the lock (a page
-    asks every tick)."""
+    """queue.take_failure, looked at first without the lock (a page asks every tick)."""
     pending = extension.look(run_dir)
     if pending is None or pending.state != extension.FAILED:
         return None
     try:
-        with queue.locked(Path(run_dir).parent):
-            return extension.take_failure(run_dir)
+        return queue.take_failure(run_dir)
     except RunDirError:  # a runs folder it cannot lock cannot lose the file either: said every time
         return pending.reason
 

@@ -272,6 +272,13 @@ def extend(run_dir: Path, epochs: int, lr: float, threads: Optional[int] = None,
     pump(run_dir.parent)
 
 
+def take_failure(run_dir: Path) -> Optional[str]:
+    """Why run_dir's last +1 epoch could not start, once (then forgotten), or None; under the lock, so a
+    +1 epoch asked meanwhile (another tab, a terminal) is never removed with the failure it replaces."""
+    with locked(Path(run_dir).parent):
+        return extension.take_failure(run_dir)
+
+
 def position(run_dir: Path) -> Optional[int]:
     """What waits in run_dir's place in line (1 = next to start), None when nothing of it is in line."""
     run_dir = Path(run_dir)
