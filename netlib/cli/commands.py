@@ -73,10 +73,9 @@ def _new_run(req, config, stored: dict, args):
 
 def cmd_train(args) -> int:
     from ..engine.loop import fit
-    from ..handwriting.changes import keep_snapshot  # a fine-tuning run keeps what it trains from
     from ..handwriting.sets import handwriting_dir
-    from ..runs.processes import KILL_AFTER_S, StopWatchdog, signals_stop
-    from ..runs.training import pump_after, train_into
+    from ..runs.processes import signals_stop
+    from ..runs.training import pump_after, train_recorded
 
     if args.save:
         _check_save_target(args.save)  # refused before training, not after
@@ -89,22 +88,15 @@ def cmd_train(args) -> int:
         writer = _new_run(new_run[0], config, new_run[1], args)
     stop = {"requested": False}
     show = _printer(args)
-    # In its own process (python -m netlib), a stop not answered within KILL_AFTER_S ends the process,
-    # whether or not a page watches; an in-process caller (a notebook, a test) is never killed.
-    watchdog = None
-    if writer and getattr(args, "own_process", False):
-        watchdog = StopWatchdog(writer.dir, lambda: writer.record_forced_stop(KILL_AFTER_S)).start()
-    with signals_stop(lambda: stop.update(requested=True)):
+    with signals_stop(lambda: stop.update(requested=True)):  # SIGTERM while --save copies: ignored
         if writer is None:  # --no-record: nothing kept but what --save copies
             result = fit(config, data or training_data(config, data_dir, synthetic, sets),
                          on_event=show, should_stop=lambda: stop["requested"])
         else:
-            try:
-                result = train_into(writer, config, lambda: keep_snapshot(writer.dir, data or training_data(
-                                        config, data_dir, synthetic, sets), config.finetune),
-                                    listen=show,
-                                    should_stop=lambda: stop["requested"], resume=resume,
-                                    before_end=watchdog.close if watchdog else lambda: None)
+            try:  # the watchdog only in its own process (python -m netlib): an in-process caller is never killed
+                load = lambda: data or training_data(config, data_dir, synthetic, sets)  # noqa: E731
+                result = train_recorded(writer, config, load, listen=show, resume=resume,
+                                        watchdog=getattr(args, "own_process", False))
             finally:
                 pump_after(writer.dir)
         if args.save:

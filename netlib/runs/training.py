@@ -76,19 +76,30 @@ def _train_further(run_dir: Path, record: dict) -> int:
 
 
 def _train(writer, config, data, resume: Optional[dict] = None) -> int:
-    """train_into, in this process of its own: a stop not answered within KILL_AFTER_S ends it, whether or
-    not a page watches; SIGTERM stops it at the next batch. data(sets) loads the data."""
-    from ..handwriting.changes import keep_snapshot  # a fine-tuning run keeps what it trains from
+    """train_recorded in this process of its own (its watchdog on); data(sets) loads the data from the
+    sets folder beside the run's runs folder."""
     from ..handwriting.sets import handwriting_dir
+
+    sets = handwriting_dir(writer.dir.parent)
+    result = train_recorded(writer, config, lambda: data(sets), resume=resume)
+    return 0 if result["status"] in ("done", "stopped") else 1
+
+
+def train_recorded(writer, config, load: Callable, listen: Optional[Callable[[dict], dict]] = None,
+                   resume: Optional[dict] = None, watchdog: bool = True) -> dict:
+    """train_into guarded as a training process is: SIGTERM stops the run at the next batch, and (watchdog)
+    a stop not answered within KILL_AFTER_S ends the process, whether or not a page watches (off for an
+    in-process caller, a notebook or a test, which is never killed). load() loads the data; a fine-tuning
+    run keeps a snapshot of what it trains from. fit's result."""
+    from ..handwriting.changes import keep_snapshot
     from .processes import KILL_AFTER_S, StopWatchdog, signals_stop
 
-    sets = handwriting_dir(writer.dir.parent)  # the sets beside the run's runs folder
-    watchdog = StopWatchdog(writer.dir, lambda: writer.record_forced_stop(KILL_AFTER_S)).start()
+    guard = StopWatchdog(writer.dir, lambda: writer.record_forced_stop(KILL_AFTER_S)).start() if watchdog else None
     stop = {"requested": False}
     with signals_stop(lambda: stop.update(requested=True)):
-        result = train_into(writer, config, lambda: keep_snapshot(writer.dir, data(sets), config.finetune),
-                            should_stop=lambda: stop["requested"], resume=resume, before_end=watchdog.close)
-    return 0 if result["status"] in ("done", "stopped") else 1
+        return train_into(writer, config, lambda: keep_snapshot(writer.dir, load(), config.finetune), listen=listen,
+                          should_stop=lambda: stop["requested"], resume=resume,
+                          before_end=guard.close if guard else lambda: None)
 
 
 def training_data(config, data_dir=None, synthetic=None, sets=None):
